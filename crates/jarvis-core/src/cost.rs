@@ -1,0 +1,1 @@
+//! Price and cost arithmetic (integer pico-dollars per token, micro-dollar totals).

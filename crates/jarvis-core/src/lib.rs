@@ -1,0 +1,3 @@
+//! Domain types, validation, roles and permission rules, cost arithmetic and errors. No IO.
+
+pub mod cost;

@@ -1,0 +1,1 @@
+//! jarvis-openai
