@@ -1,1 +1,24 @@
-//! jarvis-openai
+//! Typed OpenAI client for JARVIS: GA Realtime (client secrets, WebRTC calls, sideband WebSocket,
+//! hangup), Chat Completions with structured output, and Embeddings, with bounded jittered retries.
+//!
+//! Speaks the GA API only: it never sends `OpenAI-Beta` and never calls `/v1/realtime/sessions`.
+
+mod chat;
+mod client;
+mod config;
+mod embeddings;
+mod error;
+pub mod realtime;
+mod retry;
+mod sideband;
+
+pub use chat::{
+    ChatCompletion, ChatMessage, ChatRequest, ChatUsage, JsonSchemaFormat, Structured,
+    StructuredCompletion,
+};
+pub use client::{CallCreated, OpenAiClient};
+pub use config::{ApiKey, ConfigError, OpenAiConfig};
+pub use embeddings::{EmbeddingInput, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
+pub use error::{ApiErrorBody, OpenAiError, RateLimitKind};
+pub use retry::{Clock, ManualClock, RetryPolicy, TokioClock};
+pub use sideband::{Sideband, SidebandEnd};

@@ -1,0 +1,746 @@
+//! GA Realtime wire types: session config, client secrets, server and client events.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::ApiKey;
+
+/// A realtime session configuration (the GA `session` object). Unknown fields are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionConfig {
+    /// `realtime` or `transcription`; required by the GA API in every session object.
+    #[serde(rename = "type", default = "default_session_type")]
+    pub session_type: String,
+    /// Session id (`sess_…`), present in server responses only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Model id, e.g. `gpt-realtime-mini`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// System instructions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// `["audio"]` or `["text"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_modalities: Option<Vec<String>>,
+    /// Audio input/output settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioConfig>,
+    /// Function tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    /// `"auto"`, `"none"`, `"required"` or `{type:"function",name}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    /// Integer or `"inf"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<Value>,
+    /// `"auto"`, `"disabled"` or a retention-ratio object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<Value>,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_session_type() -> String {
+    "realtime".to_owned()
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            session_type: default_session_type(),
+            id: None,
+            model: None,
+            instructions: None,
+            output_modalities: None,
+            audio: None,
+            tools: None,
+            tool_choice: None,
+            max_output_tokens: None,
+            truncation: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// A speech-to-speech session on `model`.
+    pub fn realtime(model: impl Into<String>) -> Self {
+        SessionConfig {
+            model: Some(model.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The configured voice, if any.
+    pub fn voice(&self) -> Option<&str> {
+        self.audio
+            .as_ref()
+            .and_then(|a| a.output.as_ref())
+            .and_then(|o| o.voice.as_deref())
+    }
+
+    /// Sets the output voice (GA: `audio.output.voice`).
+    pub fn with_voice(mut self, voice: impl Into<String>) -> Self {
+        let audio = self.audio.get_or_insert_with(AudioConfig::default);
+        let out = audio.output.get_or_insert_with(AudioOutput::default);
+        out.voice = Some(voice.into());
+        self
+    }
+}
+
+/// `session.audio`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AudioConfig {
+    /// Input side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<AudioInput>,
+    /// Output side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<AudioOutput>,
+}
+
+/// `session.audio.input`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AudioInput {
+    /// `{type:"audio/pcm",rate:24000}` etc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
+    /// `{model, language, prompt}`; needed for user transcripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<Value>,
+    /// `{type:"near_field"|"far_field"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_reduction: Option<Value>,
+    /// `server_vad` / `semantic_vad` settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_detection: Option<Value>,
+}
+
+/// `session.audio.output`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AudioOutput {
+    /// Output format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
+    /// Voice name (`marin`, `cedar`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// 0.25..1.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+}
+
+/// A realtime function tool (flat shape, unlike Chat Completions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Always `function`.
+    #[serde(rename = "type")]
+    pub tool_type: String,
+    /// Function name.
+    pub name: String,
+    /// What it does (the model reads this).
+    #[serde(default)]
+    pub description: String,
+    /// JSON schema of the arguments.
+    #[serde(default)]
+    pub parameters: Value,
+}
+
+impl Tool {
+    /// A function tool.
+    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+        Tool {
+            tool_type: "function".to_owned(),
+            name: name.into(),
+            description: description.into(),
+            parameters,
+        }
+    }
+}
+
+/// `expires_after` of a client secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiresAfter {
+    /// Only `created_at`.
+    pub anchor: String,
+    /// 10..=7200.
+    pub seconds: u32,
+}
+
+/// Body of `POST /v1/realtime/client_secrets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSecretRequest {
+    /// TTL of the secret (default 600 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_after: Option<ExpiresAfter>,
+    /// Session the secret will create.
+    pub session: SessionConfig,
+}
+
+impl ClientSecretRequest {
+    /// A secret for `session` valid for `ttl_seconds`.
+    pub fn new(session: SessionConfig, ttl_seconds: u32) -> Self {
+        ClientSecretRequest {
+            expires_after: Some(ExpiresAfter {
+                anchor: "created_at".to_owned(),
+                seconds: ttl_seconds,
+            }),
+            session,
+        }
+    }
+}
+
+/// Response of `POST /v1/realtime/client_secrets`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientSecret {
+    /// The `ek_…` secret (redacted in Debug).
+    pub value: ApiKey,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Effective session.
+    pub session: SessionConfig,
+}
+
+/// Token usage reported in `response.done`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealtimeUsage {
+    /// input + output.
+    pub total_tokens: u64,
+    /// All input tokens (cached included).
+    pub input_tokens: u64,
+    /// All output tokens.
+    pub output_tokens: u64,
+    /// Input split.
+    pub input_token_details: InputTokenDetails,
+    /// Output split.
+    pub output_token_details: OutputTokenDetails,
+}
+
+/// `usage.input_token_details`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InputTokenDetails {
+    /// Text.
+    pub text_tokens: u64,
+    /// Audio.
+    pub audio_tokens: u64,
+    /// Image.
+    pub image_tokens: u64,
+    /// Cached (subset of input).
+    pub cached_tokens: u64,
+    /// Cached split.
+    pub cached_tokens_details: CachedTokenDetails,
+}
+
+/// `usage.input_token_details.cached_tokens_details`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CachedTokenDetails {
+    /// Text.
+    pub text_tokens: u64,
+    /// Audio.
+    pub audio_tokens: u64,
+    /// Image.
+    pub image_tokens: u64,
+}
+
+/// `usage.output_token_details`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputTokenDetails {
+    /// Text.
+    pub text_tokens: u64,
+    /// Audio.
+    pub audio_tokens: u64,
+}
+
+impl RealtimeUsage {
+    /// Converts to the domain usage used for pricing.
+    pub fn to_token_usage(&self) -> jarvis_core::cost::TokenUsage {
+        let i = &self.input_token_details;
+        jarvis_core::cost::TokenUsage {
+            input_text: i.text_tokens,
+            input_audio: i.audio_tokens,
+            input_image: i.image_tokens,
+            cached_text: i.cached_tokens_details.text_tokens,
+            cached_audio: i.cached_tokens_details.audio_tokens,
+            cached_image: i.cached_tokens_details.image_tokens,
+            output_text: self.output_token_details.text_tokens,
+            output_audio: self.output_token_details.audio_tokens,
+        }
+    }
+}
+
+/// One item of `response.output`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutputItem {
+    /// An assistant message (text/audio with transcript).
+    Message {
+        /// Item id.
+        #[serde(default)]
+        id: String,
+        /// Content parts as sent.
+        #[serde(default)]
+        content: Vec<Value>,
+    },
+    /// A function call to execute.
+    FunctionCall {
+        /// Item id.
+        #[serde(default)]
+        id: String,
+        /// Call id to answer with `function_call_output`.
+        call_id: String,
+        /// Function name.
+        name: String,
+        /// JSON-encoded arguments.
+        #[serde(default)]
+        arguments: String,
+    },
+    /// Anything else (MCP calls, …).
+    #[serde(other)]
+    Other,
+}
+
+/// The `response` object in `response.done`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RealtimeResponse {
+    /// `resp_…`.
+    #[serde(default)]
+    pub id: String,
+    /// `completed | cancelled | failed | incomplete | in_progress`.
+    #[serde(default)]
+    pub status: String,
+    /// Why it was not completed.
+    #[serde(default)]
+    pub status_details: Option<Value>,
+    /// Output items (messages and function calls, possibly several).
+    #[serde(default)]
+    pub output: Vec<OutputItem>,
+    /// Billed usage (also present on cancelled/incomplete responses).
+    #[serde(default)]
+    pub usage: Option<RealtimeUsage>,
+    /// Caller metadata.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+impl RealtimeResponse {
+    /// All function calls in the output, in order (never just `output[0]`).
+    pub fn function_calls(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.output.iter().filter_map(|o| match o {
+            OutputItem::FunctionCall {
+                call_id,
+                name,
+                arguments,
+                ..
+            } => Some((call_id.as_str(), name.as_str(), arguments.as_str())),
+            _ => None,
+        })
+    }
+
+    /// The `status_details.error.code` of a failed response.
+    pub fn error_code(&self) -> Option<&str> {
+        self.status_details
+            .as_ref()?
+            .get("error")?
+            .get("code")?
+            .as_str()
+    }
+}
+
+/// The `error` object of an `error` server event.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct RealtimeError {
+    /// Error type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Code, e.g. `session_expired`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Message.
+    #[serde(default)]
+    pub message: String,
+    /// Offending parameter.
+    #[serde(default)]
+    pub param: Option<String>,
+    /// The client event id that caused it.
+    #[serde(default)]
+    pub event_id: Option<String>,
+}
+
+/// One entry of `rate_limits.updated`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RateLimit {
+    /// `requests` or `tokens`.
+    pub name: String,
+    /// Limit.
+    #[serde(default)]
+    pub limit: u64,
+    /// Remaining.
+    #[serde(default)]
+    pub remaining: u64,
+    /// Seconds until reset.
+    #[serde(default)]
+    pub reset_seconds: f64,
+}
+
+/// A server → client realtime event. Unknown types are kept as [`ServerEvent::Unknown`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// First event of a session.
+    SessionCreated {
+        /// Effective session.
+        session: SessionConfig,
+    },
+    /// Answer to `session.update`.
+    SessionUpdated {
+        /// Effective session.
+        session: SessionConfig,
+    },
+    /// Member speech transcript (if transcription is enabled).
+    InputTranscriptionCompleted {
+        /// Item id.
+        item_id: String,
+        /// Transcript.
+        transcript: String,
+        /// ASR usage (tokens or duration).
+        usage: Option<Value>,
+    },
+    /// Final transcript of the assistant's audio.
+    OutputAudioTranscriptDone {
+        /// Response id.
+        response_id: String,
+        /// Item id.
+        item_id: String,
+        /// Transcript.
+        transcript: String,
+    },
+    /// A function call's arguments are complete.
+    FunctionCallArgumentsDone {
+        /// Response id.
+        response_id: String,
+        /// Call id.
+        call_id: String,
+        /// Function name.
+        name: String,
+        /// JSON-encoded arguments.
+        arguments: String,
+    },
+    /// A response ended (any status), with usage.
+    ResponseDone {
+        /// The response.
+        response: RealtimeResponse,
+    },
+    /// Current rate limits.
+    RateLimitsUpdated {
+        /// Entries.
+        rate_limits: Vec<RateLimit>,
+    },
+    /// An error (most are recoverable; `session_expired` is not).
+    Error {
+        /// Error details.
+        error: RealtimeError,
+    },
+    /// Any other event type (logged and ignored by callers).
+    Unknown {
+        /// The `type` field.
+        event_type: String,
+        /// The whole event.
+        raw: Value,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum Known {
+    #[serde(rename = "session.created")]
+    SessionCreated { session: SessionConfig },
+    #[serde(rename = "session.updated")]
+    SessionUpdated { session: SessionConfig },
+    #[serde(rename = "conversation.item.input_audio_transcription.completed")]
+    InputTranscriptionCompleted {
+        #[serde(default)]
+        item_id: String,
+        #[serde(default)]
+        transcript: String,
+        #[serde(default)]
+        usage: Option<Value>,
+    },
+    // The beta name is accepted too: parsing leniently costs nothing, sending is GA-only.
+    #[serde(rename = "response.output_audio_transcript.done", alias = "response.audio_transcript.done")]
+    OutputAudioTranscriptDone {
+        #[serde(default)]
+        response_id: String,
+        #[serde(default)]
+        item_id: String,
+        #[serde(default)]
+        transcript: String,
+    },
+    #[serde(rename = "response.function_call_arguments.done")]
+    FunctionCallArgumentsDone {
+        #[serde(default)]
+        response_id: String,
+        call_id: String,
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        arguments: String,
+    },
+    #[serde(rename = "response.done")]
+    ResponseDone { response: RealtimeResponse },
+    #[serde(rename = "rate_limits.updated")]
+    RateLimitsUpdated {
+        #[serde(default)]
+        rate_limits: Vec<RateLimit>,
+    },
+    #[serde(rename = "error")]
+    Error { error: RealtimeError },
+}
+
+impl ServerEvent {
+    /// Parses one event. Never fails on valid JSON: unknown or malformed events become `Unknown`.
+    pub fn parse(text: &str) -> Result<ServerEvent, serde_json::Error> {
+        let raw: Value = serde_json::from_str(text)?;
+        Ok(Self::from_value(raw))
+    }
+
+    /// Like [`parse`](Self::parse) from an already-decoded value.
+    pub fn from_value(raw: Value) -> ServerEvent {
+        let event_type = raw
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match serde_json::from_value::<Known>(raw.clone()) {
+            Ok(k) => match k {
+                Known::SessionCreated { session } => ServerEvent::SessionCreated { session },
+                Known::SessionUpdated { session } => ServerEvent::SessionUpdated { session },
+                Known::InputTranscriptionCompleted {
+                    item_id,
+                    transcript,
+                    usage,
+                } => ServerEvent::InputTranscriptionCompleted {
+                    item_id,
+                    transcript,
+                    usage,
+                },
+                Known::OutputAudioTranscriptDone {
+                    response_id,
+                    item_id,
+                    transcript,
+                } => ServerEvent::OutputAudioTranscriptDone {
+                    response_id,
+                    item_id,
+                    transcript,
+                },
+                Known::FunctionCallArgumentsDone {
+                    response_id,
+                    call_id,
+                    name,
+                    arguments,
+                } => ServerEvent::FunctionCallArgumentsDone {
+                    response_id,
+                    call_id,
+                    name,
+                    arguments,
+                },
+                Known::ResponseDone { response } => ServerEvent::ResponseDone { response },
+                Known::RateLimitsUpdated { rate_limits } => {
+                    ServerEvent::RateLimitsUpdated { rate_limits }
+                }
+                Known::Error { error } => ServerEvent::Error { error },
+            },
+            Err(e) => {
+                if is_known_type(&event_type) {
+                    tracing::warn!(%event_type, error = %e, "malformed realtime event ignored");
+                } else {
+                    tracing::debug!(%event_type, "unhandled realtime event ignored");
+                }
+                ServerEvent::Unknown { event_type, raw }
+            }
+        }
+    }
+}
+
+fn is_known_type(t: &str) -> bool {
+    matches!(
+        t,
+        "session.created"
+            | "session.updated"
+            | "conversation.item.input_audio_transcription.completed"
+            | "response.output_audio_transcript.done"
+            | "response.function_call_arguments.done"
+            | "response.done"
+            | "rate_limits.updated"
+            | "error"
+    )
+}
+
+/// Content of a user message item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart {
+    /// Text typed by (or transcribed for) the user.
+    InputText {
+        /// The text.
+        text: String,
+    },
+}
+
+/// An item for `conversation.item.create`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConversationItem {
+    /// A message.
+    Message {
+        /// `user`, `system` or `assistant`.
+        role: String,
+        /// Content parts.
+        content: Vec<ContentPart>,
+    },
+    /// The result of a function call.
+    FunctionCallOutput {
+        /// Call id from the function call.
+        call_id: String,
+        /// Result, JSON-encoded by convention.
+        output: String,
+    },
+}
+
+/// A client → server realtime event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum ClientEvent {
+    /// Change session settings (`session.type` is always included).
+    #[serde(rename = "session.update")]
+    SessionUpdate {
+        /// Our id, echoed in errors.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+        /// New settings.
+        session: SessionConfig,
+    },
+    /// Add an item (message or function output).
+    #[serde(rename = "conversation.item.create")]
+    ConversationItemCreate {
+        /// Our id, echoed in errors.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+        /// The item.
+        item: ConversationItem,
+    },
+    /// Ask for a response.
+    #[serde(rename = "response.create")]
+    ResponseCreate {
+        /// Our id, echoed in errors.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+        /// Optional per-response overrides.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        response: Option<Value>,
+    },
+    /// Cancel the in-progress response.
+    #[serde(rename = "response.cancel")]
+    ResponseCancel {
+        /// Our id, echoed in errors.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+    },
+}
+
+impl ClientEvent {
+    /// `conversation.item.create` carrying a function result.
+    pub fn function_output(call_id: impl Into<String>, output: impl Into<String>) -> Self {
+        ClientEvent::ConversationItemCreate {
+            event_id: None,
+            item: ConversationItem::FunctionCallOutput {
+                call_id: call_id.into(),
+                output: output.into(),
+            },
+        }
+    }
+
+    /// `conversation.item.create` with a user text message.
+    pub fn user_text(text: impl Into<String>) -> Self {
+        ClientEvent::ConversationItemCreate {
+            event_id: None,
+            item: ConversationItem::Message {
+                role: "user".to_owned(),
+                content: vec![ContentPart::InputText { text: text.into() }],
+            },
+        }
+    }
+
+    /// A plain `response.create`.
+    pub fn response_create() -> Self {
+        ClientEvent::ResponseCreate {
+            event_id: None,
+            response: None,
+        }
+    }
+
+    /// `session.update` with `session`.
+    pub fn session_update(session: SessionConfig) -> Self {
+        ClientEvent::SessionUpdate {
+            event_id: None,
+            session,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_response_done_with_several_calls_and_usage() {
+        let text = r#"{"type":"response.done","event_id":"e","response":{"object":"realtime.response","id":"resp_1",
+          "status":"completed","status_details":null,"output":[
+            {"id":"m","type":"message","role":"assistant","content":[{"type":"output_audio","transcript":"one moment"}]},
+            {"id":"i1","type":"function_call","call_id":"c1","name":"a","arguments":"{}"},
+            {"id":"i2","type":"function_call","call_id":"c2","name":"b","arguments":"{\"x\":1}"},
+            {"id":"i3","type":"mcp_call"}],
+          "usage":{"total_tokens":253,"input_tokens":132,"output_tokens":121,
+           "input_token_details":{"text_tokens":119,"audio_tokens":13,"image_tokens":0,"cached_tokens":64,
+             "cached_tokens_details":{"text_tokens":64,"audio_tokens":0,"image_tokens":0}},
+           "output_token_details":{"text_tokens":30,"audio_tokens":91}}}}"#;
+        let ServerEvent::ResponseDone { response } = ServerEvent::parse(text).unwrap() else {
+            panic!("not response.done");
+        };
+        let calls: Vec<_> = response.function_calls().map(|c| c.0).collect();
+        assert_eq!(calls, vec!["c1", "c2"]);
+        let u = response.usage.unwrap().to_token_usage();
+        assert_eq!((u.input_text, u.cached_text, u.output_audio), (119, 64, 91));
+    }
+
+    #[test]
+    fn unknown_and_malformed_events_are_not_fatal() {
+        let e = ServerEvent::parse(r#"{"type":"output_audio_buffer.started","x":1}"#).unwrap();
+        assert!(matches!(e, ServerEvent::Unknown { ref event_type, .. } if event_type == "output_audio_buffer.started"));
+        let e = ServerEvent::parse(r#"{"type":"response.done","response":7}"#).unwrap();
+        assert!(matches!(e, ServerEvent::Unknown { .. }));
+        assert!(ServerEvent::parse("not json").is_err());
+    }
+
+    #[test]
+    fn client_events_serialize_ga_shapes() {
+        let v = serde_json::to_value(ClientEvent::function_output("call_1", "{}")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"conversation.item.create","item":{"type":"function_call_output","call_id":"call_1","output":"{}"}})
+        );
+        let v = serde_json::to_value(ClientEvent::session_update(
+            SessionConfig::default().with_voice("marin"),
+        ))
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"session.update","session":{"type":"realtime","audio":{"output":{"voice":"marin"}}}})
+        );
+    }
+}
