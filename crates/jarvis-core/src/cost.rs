@@ -28,7 +28,9 @@ pub fn usd_per_million_to_pico(text: &str) -> Result<PicoUsd, PriceParseError> {
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole.parse().map_err(|_| PriceParseError(text.to_owned()))?
+        whole
+            .parse()
+            .map_err(|_| PriceParseError(text.to_owned()))?
     };
     let mut frac_val: u64 = 0;
     for (i, c) in frac.chars().enumerate() {
@@ -47,7 +49,11 @@ pub struct PriceParseError(pub String);
 
 impl fmt::Display for PriceParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid price {:?}: expected USD per 1M tokens like \"0.60\"", self.0)
+        write!(
+            f,
+            "invalid price {:?}: expected USD per 1M tokens like \"0.60\"",
+            self.0
+        )
     }
 }
 
@@ -183,10 +189,22 @@ pub fn cost_pico(usage: &TokenUsage, price: &ModelPrice) -> PicoUsd {
         let cached = cached.min(total);
         u128::from(total - cached) * u128::from(p_in) + u128::from(cached) * u128::from(p_cached)
     };
-    let sum = part(usage.input_text, usage.cached_text, price.text_in, price.text_cached)
-        + part(usage.input_audio, usage.cached_audio, price.audio_in, price.audio_cached)
-        + part(usage.input_image, usage.cached_image, price.image_in, price.image_cached)
-        + u128::from(usage.output_text) * u128::from(price.text_out)
+    let sum = part(
+        usage.input_text,
+        usage.cached_text,
+        price.text_in,
+        price.text_cached,
+    ) + part(
+        usage.input_audio,
+        usage.cached_audio,
+        price.audio_in,
+        price.audio_cached,
+    ) + part(
+        usage.input_image,
+        usage.cached_image,
+        price.image_in,
+        price.image_cached,
+    ) + u128::from(usage.output_text) * u128::from(price.text_out)
         + u128::from(usage.output_audio) * u128::from(price.audio_out);
     u64::try_from(sum).unwrap_or(u64::MAX)
 }
@@ -336,6 +354,7 @@ fn strip_snapshot_date(model: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -387,8 +406,14 @@ mod tests {
         let t = PriceTable::default_2026();
         let full = t.get("gpt-realtime").copied();
         assert_eq!(t.get("gpt-realtime-2025-08-28").copied(), full);
-        assert_eq!(t.get("gpt-realtime-2").map(|p| p.text_out), Some(24_000_000));
-        assert_eq!(t.get("gpt-realtime-mini-2025-12-15").map(|p| p.text_in), Some(600_000));
+        assert_eq!(
+            t.get("gpt-realtime-2").map(|p| p.text_out),
+            Some(24_000_000)
+        );
+        assert_eq!(
+            t.get("gpt-realtime-mini-2025-12-15").map(|p| p.text_in),
+            Some(600_000)
+        );
         assert!(t.get("gpt-unknown").is_none());
         assert!(t.get("gpt-unknown-2025-01-01").is_none());
     }

@@ -30,7 +30,9 @@ async fn mint(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({"type":"realtime"}));
     match crate::mint_secret(&shared, &session, 600) {
-        Ok((value, expires_at)) => axum::Json(json!({"value":value,"expires_at":expires_at})).into_response(),
+        Ok((value, expires_at)) => {
+            axum::Json(json!({"value":value,"expires_at":expires_at})).into_response()
+        }
         Err(r) => r,
     }
 }
@@ -45,7 +47,10 @@ async fn call_stats(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
     match call {
         Some(c) => {
             let s = c.stats();
-            axum::Json(json!({"id": id, "stats": s, "audio_seconds_in": s.audio_ms_in as f64 / 1000.0})).into_response()
+            axum::Json(
+                json!({"id": id, "stats": s, "audio_seconds_in": s.audio_ms_in as f64 / 1000.0}),
+            )
+            .into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }
@@ -62,7 +67,11 @@ fn one() -> f64 {
     1.0
 }
 
-async fn say(State(shared): State<Arc<Shared>>, Path(id): Path<String>, axum::Json(b): axum::Json<SayBody>) -> Response {
+async fn say(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    axum::Json(b): axum::Json<SayBody>,
+) -> Response {
     let call = shared.inner().calls.get(&id).cloned();
     match call {
         Some(c) => {
@@ -84,8 +93,14 @@ async fn ledger(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(json!({"entries":rows,"total_pico":total})).into_response()
 }
 
-async fn advance(State(shared): State<Arc<Shared>>, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
-    let secs = q.get("seconds").and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+async fn advance(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let secs = q
+        .get("seconds")
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(0.0);
     if secs.is_finite() && secs > 0.0 {
         shared.clock.advance(Duration::from_secs_f64(secs));
     }

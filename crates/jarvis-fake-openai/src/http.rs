@@ -110,7 +110,15 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
-        Err(_) => return api_error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", None, None, "Body too large"),
+        Err(_) => {
+            return api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                None,
+                None,
+                "Body too large",
+            );
+        }
     };
     let path = parts.uri.path().to_owned();
     if path.starts_with("/v1/") {
@@ -122,7 +130,9 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
                 let v = match k.as_str() {
                     "authorization" => redact(v),
                     // Browser WS auth carries the key in a subprotocol.
-                    "sec-websocket-protocol" if v.contains("openai-insecure-api-key") => "<redacted>".to_owned(),
+                    "sec-websocket-protocol" if v.contains("openai-insecure-api-key") => {
+                        "<redacted>".to_owned()
+                    }
                     _ => v.to_owned(),
                 };
                 (k.as_str().to_owned(), v)
@@ -202,13 +212,17 @@ fn rate_limited(kind: LimitKind, retry_after: Option<Duration>) -> Response {
         LimitKind::Requests => ("requests", "requests per min (RPM)"),
         LimitKind::Tokens => ("tokens", "tokens per min (TPM)"),
     };
-    let wait = retry_after.map(|d| format!(" Please try again in {}ms.", d.as_millis())).unwrap_or_default();
+    let wait = retry_after
+        .map(|d| format!(" Please try again in {}ms.", d.as_millis()))
+        .unwrap_or_default();
     let mut resp = api_error(
         StatusCode::TOO_MANY_REQUESTS,
         k,
         Some("rate_limit_exceeded"),
         None,
-        &format!("Rate limit reached for gpt-realtime in organization org-fake on {unit}: Limit 200, Used 200, Requested 1.{wait}"),
+        &format!(
+            "Rate limit reached for gpt-realtime in organization org-fake on {unit}: Limit 200, Used 200, Requested 1.{wait}"
+        ),
     );
     let h = resp.headers_mut();
     if let Some(d) = retry_after {
@@ -220,11 +234,23 @@ fn rate_limited(kind: LimitKind, retry_after: Option<Duration>) -> Response {
             h.insert("retry-after-ms", v);
         }
     }
-    h.insert("x-ratelimit-limit-requests", HeaderValue::from_static("200"));
-    h.insert("x-ratelimit-remaining-requests", HeaderValue::from_static("0"));
+    h.insert(
+        "x-ratelimit-limit-requests",
+        HeaderValue::from_static("200"),
+    );
+    h.insert(
+        "x-ratelimit-remaining-requests",
+        HeaderValue::from_static("0"),
+    );
     h.insert("x-ratelimit-reset-requests", HeaderValue::from_static("1s"));
-    h.insert("x-ratelimit-limit-tokens", HeaderValue::from_static("40000"));
-    h.insert("x-ratelimit-remaining-tokens", HeaderValue::from_static("0"));
+    h.insert(
+        "x-ratelimit-limit-tokens",
+        HeaderValue::from_static("40000"),
+    );
+    h.insert(
+        "x-ratelimit-remaining-tokens",
+        HeaderValue::from_static("0"),
+    );
     h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("6m0s"));
     resp
 }
@@ -232,12 +258,17 @@ fn rate_limited(kind: LimitKind, retry_after: Option<Duration>) -> Response {
 /// Sends the head and half the body, then fails the stream so hyper aborts the connection.
 async fn drop_mid_body(resp: Response) -> Response {
     let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let half = bytes.slice(..bytes.len() / 2);
     parts.headers.remove(header::CONTENT_LENGTH);
     let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
         Ok(half),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fake: connection dropped")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fake: connection dropped",
+        )),
     ];
     Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
 }
@@ -251,7 +282,11 @@ pub(crate) enum KeyKind {
 }
 
 /// Checks the bearer key; `allow` lists the kinds this endpoint accepts.
-pub(crate) fn auth(shared: &Shared, headers: &HeaderMap, allow: &[&str]) -> Result<KeyKind, Response> {
+pub(crate) fn auth(
+    shared: &Shared,
+    headers: &HeaderMap,
+    allow: &[&str],
+) -> Result<KeyKind, Response> {
     let Some(token) = bearer(headers) else {
         return Err(api_error(
             StatusCode::UNAUTHORIZED,
@@ -267,7 +302,10 @@ pub(crate) fn auth(shared: &Shared, headers: &HeaderMap, allow: &[&str]) -> Resu
             "invalid_request_error",
             Some("invalid_api_key"),
             None,
-            &format!("Incorrect API key provided: {}.", redact(&token).trim_start_matches("Bearer ")),
+            &format!(
+                "Incorrect API key provided: {}.",
+                redact(&token).trim_start_matches("Bearer ")
+            ),
         )
     };
     let cfg = shared.cfg();
@@ -320,20 +358,37 @@ fn parse_json(body: &[u8]) -> Result<Value, Response> {
 }
 
 /// Validates a GA session object; returns the merged effective session.
-pub(crate) fn validate_session(shared: &Shared, session: &Value, param_prefix: &str) -> Result<Value, Response> {
+pub(crate) fn validate_session(
+    shared: &Shared,
+    session: &Value,
+    param_prefix: &str,
+) -> Result<Value, Response> {
     let p = |s: &str| format!("{param_prefix}{s}");
     let Some(obj) = session.as_object() else {
         return Err(invalid(&p(""), "session must be an object"));
     };
     // Flat beta fields are what the retired shape sent; the real service now refuses them.
-    for beta in ["voice", "modalities", "input_audio_format", "output_audio_format", "input_audio_transcription"] {
+    for beta in [
+        "voice",
+        "modalities",
+        "input_audio_format",
+        "output_audio_format",
+        "input_audio_transcription",
+    ] {
         if obj.contains_key(beta) {
             return Err(beta_error());
         }
     }
     match obj.get("type").and_then(Value::as_str) {
         Some("realtime" | "transcription") => {}
-        Some(other) => return Err(invalid(&p("type"), &format!("Invalid value: '{other}'. Supported values are: 'realtime' and 'transcription'."))),
+        Some(other) => {
+            return Err(invalid(
+                &p("type"),
+                &format!(
+                    "Invalid value: '{other}'. Supported values are: 'realtime' and 'transcription'."
+                ),
+            ));
+        }
         None => {
             return Err(api_error(
                 StatusCode::BAD_REQUEST,
@@ -359,20 +414,29 @@ pub(crate) fn validate_session(shared: &Shared, session: &Value, param_prefix: &
     if let Some(v) = session.pointer("/audio/output/voice")
         && !voice_ok(v)
     {
-        return Err(invalid(&p("audio.output.voice"), "Invalid value for voice. Supported values are: 'alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', and 'cedar'."));
+        return Err(invalid(
+            &p("audio.output.voice"),
+            "Invalid value for voice. Supported values are: 'alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', and 'cedar'.",
+        ));
     }
     if let Some(s) = session.pointer("/audio/output/speed") {
         let ok = s.as_f64().is_some_and(|s| (0.25..=1.5).contains(&s));
         if !ok {
-            return Err(invalid(&p("audio.output.speed"), "speed must be between 0.25 and 1.5"));
+            return Err(invalid(
+                &p("audio.output.speed"),
+                "speed must be between 0.25 and 1.5",
+            ));
         }
     }
     if let Some(m) = obj.get("output_modalities") {
-        let ok = m.as_array().is_some_and(|a| {
-            a.len() == 1 && a.iter().all(|x| x == "audio" || x == "text")
-        });
+        let ok = m
+            .as_array()
+            .is_some_and(|a| a.len() == 1 && a.iter().all(|x| x == "audio" || x == "text"));
         if !ok {
-            return Err(invalid(&p("output_modalities"), "output_modalities must be [\"audio\"] or [\"text\"]"));
+            return Err(invalid(
+                &p("output_modalities"),
+                "output_modalities must be [\"audio\"] or [\"text\"]",
+            ));
         }
     }
     if let Some(tools) = obj.get("tools") {
@@ -385,7 +449,10 @@ pub(crate) fn validate_session(shared: &Shared, session: &Value, param_prefix: &
             })
         });
         if !ok {
-            return Err(invalid(&p("tools"), "Each tool must be {type:\"function\", name, description, parameters}."));
+            return Err(invalid(
+                &p("tools"),
+                "Each tool must be {type:\"function\", name, description, parameters}.",
+            ));
         }
     }
     let id = shared.new_id("sess_");
@@ -403,7 +470,10 @@ async fn client_secrets(State(shared): AppState, headers: HeaderMap, body: Bytes
     let mut ttl = 600i64;
     if let Some(ea) = req.get("expires_after") {
         if ea.get("anchor").and_then(Value::as_str) != Some("created_at") {
-            return invalid("expires_after.anchor", "Invalid value. Supported values are: 'created_at'.");
+            return invalid(
+                "expires_after.anchor",
+                "Invalid value. Supported values are: 'created_at'.",
+            );
         }
         match ea.get("seconds").and_then(Value::as_i64) {
             Some(s) if (10..=7200).contains(&s) => ttl = s,
@@ -415,7 +485,10 @@ async fn client_secrets(State(shared): AppState, headers: HeaderMap, body: Bytes
             }
         }
     }
-    let session_in = req.get("session").cloned().unwrap_or_else(|| json!({"type":"realtime"}));
+    let session_in = req
+        .get("session")
+        .cloned()
+        .unwrap_or_else(|| json!({"type":"realtime"}));
     let session = match validate_session(&shared, &session_in, "session.") {
         Ok(s) => s,
         Err(r) => return r,
@@ -430,7 +503,8 @@ async fn client_secrets(State(shared): AppState, headers: HeaderMap, body: Bytes
             uses: 0,
         },
     );
-    axum::Json(json!({"value": value, "expires_at": expires_at, "session": session})).into_response()
+    axum::Json(json!({"value": value, "expires_at": expires_at, "session": session}))
+        .into_response()
 }
 
 /// Extracts the named parts of a `multipart/form-data` body (small hand parser: two text parts).
@@ -476,36 +550,69 @@ async fn calls(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Resp
     let (sdp, session) = match &key {
         KeyKind::Ephemeral(ek) => {
             if !ct.starts_with("application/sdp") {
-                return invalid("content-type", "With an ephemeral key, send the SDP offer as application/sdp.");
+                return invalid(
+                    "content-type",
+                    "With an ephemeral key, send the SDP offer as application/sdp.",
+                );
             }
             let now = shared.clock.now_unix();
             let single_use = shared.cfg().single_use_secrets;
             let mut g = shared.inner();
             let Some(secret) = g.secrets.get_mut(ek) else {
                 drop(g);
-                return api_error(StatusCode::UNAUTHORIZED, "invalid_request_error", Some("invalid_api_key"), None, "Incorrect API key provided: ephemeral key not recognized.");
+                return api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request_error",
+                    Some("invalid_api_key"),
+                    None,
+                    "Incorrect API key provided: ephemeral key not recognized.",
+                );
             };
             if now >= secret.expires_at {
                 drop(g);
-                return api_error(StatusCode::UNAUTHORIZED, "invalid_request_error", Some("invalid_api_key"), None, "Ephemeral token expired.");
+                return api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request_error",
+                    Some("invalid_api_key"),
+                    None,
+                    "Ephemeral token expired.",
+                );
             }
             if single_use && secret.uses > 0 {
                 drop(g);
-                return api_error(StatusCode::UNAUTHORIZED, "invalid_request_error", Some("invalid_api_key"), None, "Ephemeral token already used.");
+                return api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request_error",
+                    Some("invalid_api_key"),
+                    None,
+                    "Ephemeral token already used.",
+                );
             }
             secret.uses += 1;
-            (String::from_utf8_lossy(&body).into_owned(), secret.session.clone())
+            (
+                String::from_utf8_lossy(&body).into_owned(),
+                secret.session.clone(),
+            )
         }
         _ => {
             if !ct.starts_with("multipart/form-data") {
-                return invalid("content-type", "With a standard key, send multipart/form-data with 'sdp' and 'session' parts.");
+                return invalid(
+                    "content-type",
+                    "With a standard key, send multipart/form-data with 'sdp' and 'session' parts.",
+                );
             }
             let Some(parts) = multipart_parts(&ct, &body) else {
                 return invalid("body", "Malformed multipart body.");
             };
             let get = |n: &str| parts.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
             let Some(sdp) = get("sdp") else {
-                return api_error(StatusCode::BAD_REQUEST, "invalid_request_error", Some("missing_required_parameter"), Some("sdp"), "Missing required parameter: 'sdp'.");
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("missing_required_parameter"),
+                    Some("sdp"),
+                    "Missing required parameter: 'sdp'.",
+                );
             };
             let session_in: Value = match get("session").map(|s| serde_json::from_str(&s)) {
                 Some(Ok(v)) => v,
@@ -531,11 +638,17 @@ async fn calls(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Resp
     };
     let mut resp = (StatusCode::CREATED, answer).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/realtime/calls/{}", call.id)) {
         h.insert(header::LOCATION, v);
     }
-    h.insert("access-control-expose-headers", HeaderValue::from_static("Location"));
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("Location"),
+    );
     resp
 }
 
@@ -549,7 +662,13 @@ async fn hangup(State(shared): AppState, headers: HeaderMap, Path(id): Path<Stri
             c.end(1000, "call hung up");
             StatusCode::OK.into_response()
         }
-        _ => api_error(StatusCode::NOT_FOUND, "invalid_request_error", Some("call_not_found"), Some("call_id"), &format!("Call '{id}' not found.")),
+        _ => api_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("call_not_found"),
+            Some("call_id"),
+            &format!("Call '{id}' not found."),
+        ),
     }
 }
 
@@ -569,7 +688,8 @@ fn strict_schema_ok(s: &Value) -> bool {
                 .unwrap_or_default();
             s.get("additionalProperties") == Some(&Value::Bool(false))
                 && props.is_none_or(|p| {
-                    p.keys().all(|k| required.contains(&k.as_str())) && p.values().all(strict_schema_ok)
+                    p.keys().all(|k| required.contains(&k.as_str()))
+                        && p.values().all(strict_schema_ok)
                 })
         }
         Some("array") => s.get("items").is_none_or(strict_schema_ok),
@@ -579,7 +699,11 @@ fn strict_schema_ok(s: &Value) -> bool {
 
 /// A value that satisfies `schema` (typed defaults; first enum value).
 fn sample_from_schema(s: &Value) -> Value {
-    if let Some(e) = s.get("enum").and_then(Value::as_array).and_then(|a| a.first()) {
+    if let Some(e) = s
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
         return e.clone();
     }
     match s.get("type").and_then(Value::as_str) {
@@ -609,14 +733,34 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         Ok(v) => v,
         Err(r) => return r,
     };
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("").to_owned();
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     if model.is_empty() {
-        return api_error(StatusCode::BAD_REQUEST, "invalid_request_error", Some("missing_required_parameter"), Some("model"), "you must provide a model parameter");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("missing_required_parameter"),
+            Some("model"),
+            "you must provide a model parameter",
+        );
     }
     if !shared.cfg().chat_models.contains(&model) {
-        return api_error(StatusCode::NOT_FOUND, "invalid_request_error", Some("model_not_found"), Some("model"), &format!("The model `{model}` does not exist or you do not have access to it."));
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("model_not_found"),
+            Some("model"),
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        );
     }
-    let Some(messages) = req.get("messages").and_then(Value::as_array).filter(|m| !m.is_empty()) else {
+    let Some(messages) = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .filter(|m| !m.is_empty())
+    else {
         return invalid("messages", "'messages' must be a non-empty array.");
     };
     let mut prompt = 0u64;
@@ -625,7 +769,14 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         if !["system", "developer", "user", "assistant", "tool"].contains(&role) {
             return invalid(&format!("messages[{i}].role"), "Invalid role.");
         }
-        let content = m.get("content").map(|c| c.as_str().map(str::to_owned).unwrap_or_else(|| c.to_string())).unwrap_or_default();
+        let content = m
+            .get("content")
+            .map(|c| {
+                c.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| c.to_string())
+            })
+            .unwrap_or_default();
         prompt += tokens(&content) + 4;
     }
     let mut schema: Option<Value> = None;
@@ -633,9 +784,16 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         match rf.get("type").and_then(Value::as_str) {
             Some("text") => {}
             Some("json_object") => {
-                let mentions_json = messages.iter().any(|m| m.get("content").and_then(Value::as_str).is_some_and(|c| c.to_lowercase().contains("json")));
+                let mentions_json = messages.iter().any(|m| {
+                    m.get("content")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| c.to_lowercase().contains("json"))
+                });
                 if !mentions_json {
-                    return invalid("messages", "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.");
+                    return invalid(
+                        "messages",
+                        "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+                    );
                 }
                 schema = Some(json!({"type":"object"}));
             }
@@ -644,7 +802,10 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
                     return invalid("response_format.json_schema", "Missing json_schema.");
                 };
                 let name_ok = js.get("name").and_then(Value::as_str).is_some_and(|n| {
-                    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    !n.is_empty()
+                        && n.len() <= 64
+                        && n.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 });
                 if !name_ok {
                     return invalid("response_format.json_schema.name", "Invalid schema name.");
@@ -653,7 +814,10 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
                     return invalid("response_format.json_schema.schema", "Missing schema.");
                 };
                 if js.get("strict").and_then(Value::as_bool) == Some(true) && !strict_schema_ok(s) {
-                    return invalid("response_format", "Invalid schema for response_format: In strict mode, 'additionalProperties' must be false and all properties must be required.");
+                    return invalid(
+                        "response_format",
+                        "Invalid schema for response_format: In strict mode, 'additionalProperties' must be false and all properties must be required.",
+                    );
                 }
                 schema = Some(s.clone());
             }
@@ -670,7 +834,11 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
             None => (Some("This is a fake completion.".to_owned()), None),
         },
     };
-    let completion = content.as_deref().or(refusal.as_deref()).map(tokens).unwrap_or(0);
+    let completion = content
+        .as_deref()
+        .or(refusal.as_deref())
+        .map(tokens)
+        .unwrap_or(0);
     let usage = TokenUsage::chat(prompt, 0, completion);
     let cost = shared.price(&model, &usage);
     let id = shared.new_id("chatcmpl-");
@@ -712,7 +880,11 @@ pub fn fake_embedding(text: &str, dims: usize) -> Vec<f32> {
         }
         block += 1;
     }
-    let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+    let norm = v
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt();
     if norm > 0.0 {
         for x in &mut v {
             *x = (f64::from(*x) / norm) as f32;
@@ -729,9 +901,23 @@ async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) ->
         Ok(v) => v,
         Err(r) => return r,
     };
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("").to_owned();
-    let Some(native) = EMBEDDING_MODELS.iter().find(|(m, _)| *m == model).map(|(_, d)| *d) else {
-        return api_error(StatusCode::NOT_FOUND, "invalid_request_error", Some("model_not_found"), Some("model"), &format!("The model `{model}` does not exist or you do not have access to it."));
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let Some(native) = EMBEDDING_MODELS
+        .iter()
+        .find(|(m, _)| *m == model)
+        .map(|(_, d)| *d)
+    else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("model_not_found"),
+            Some("model"),
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        );
     };
     let inputs: Vec<String> = match req.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
@@ -757,11 +943,17 @@ async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) ->
     }
     let per: Vec<u64> = inputs.iter().map(|s| tokens(s)).collect();
     if per.iter().any(|t| *t > 8192) {
-        return invalid("input", "This model's maximum context length is 8192 tokens.");
+        return invalid(
+            "input",
+            "This model's maximum context length is 8192 tokens.",
+        );
     }
     let total: u64 = per.iter().sum();
     if total > 300_000 {
-        return invalid("input", "Requested too many tokens: max 300000 tokens per request.");
+        return invalid(
+            "input",
+            "Requested too many tokens: max 300000 tokens per request.",
+        );
     }
     let dims = match req.get("dimensions") {
         None => native,
@@ -773,7 +965,12 @@ async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) ->
     let base64 = match req.get("encoding_format").and_then(Value::as_str) {
         None | Some("float") => false,
         Some("base64") => true,
-        Some(_) => return invalid("encoding_format", "encoding_format must be 'float' or 'base64'."),
+        Some(_) => {
+            return invalid(
+                "encoding_format",
+                "encoding_format must be 'float' or 'base64'.",
+            );
+        }
     };
     let data: Vec<Value> = inputs
         .iter()
@@ -813,25 +1010,40 @@ async fn org_costs(
         return r;
     }
     let Some(start) = q.get("start_time").and_then(|s| s.parse::<i64>().ok()) else {
-        return api_error(StatusCode::BAD_REQUEST, "invalid_request_error", Some("missing_required_parameter"), Some("start_time"), "Missing required parameter: 'start_time'.");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("missing_required_parameter"),
+            Some("start_time"),
+            "Missing required parameter: 'start_time'.",
+        );
     };
-    let end = q.get("end_time").and_then(|s| s.parse::<i64>().ok()).unwrap_or(shared.clock.now_unix() + 1);
+    let end = q
+        .get("end_time")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(shared.clock.now_unix() + 1);
     let day = 86_400;
     let first = start.div_euclid(day) * day;
     let ledger = shared.inner().ledger.clone();
     let mut data = Vec::new();
     let mut b = first;
     while b < end && data.len() < 180 {
-        let pico: u64 = ledger.iter().filter(|e| e.at_unix >= b.max(start) && e.at_unix < (b + day).min(end)).map(|e| e.cost_pico).sum();
+        let pico: u64 = ledger
+            .iter()
+            .filter(|e| e.at_unix >= b.max(start) && e.at_unix < (b + day).min(end))
+            .map(|e| e.cost_pico)
+            .sum();
         data.push(json!({"object":"bucket","start_time":b,"end_time":b+day,
             "results":[{"object":"organization.costs.result","amount":{"value": pico as f64 / 1e12,"currency":"usd"},
                 "line_item":null,"project_id":null,"api_key_id":null,"quantity":null,"quantity_unit":null}]}));
         b += day;
     }
-    axum::Json(json!({"object":"page","has_more":false,"next_page":null,"data":data})).into_response()
+    axum::Json(json!({"object":"page","has_more":false,"next_page":null,"data":data}))
+        .into_response()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -839,7 +1051,10 @@ mod tests {
     fn parses_multipart() {
         let body = "--XX\r\nContent-Disposition: form-data; name=\"sdp\"\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nm=audio\r\n\r\n--XX\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n{\"type\":\"realtime\"}\r\n--XX--\r\n";
         let parts = multipart_parts("multipart/form-data; boundary=XX", body.as_bytes()).unwrap();
-        assert_eq!(parts[0], ("sdp".to_owned(), "v=0\r\nm=audio\r\n".to_owned()));
+        assert_eq!(
+            parts[0],
+            ("sdp".to_owned(), "v=0\r\nm=audio\r\n".to_owned())
+        );
         assert_eq!(parts[1].1, "{\"type\":\"realtime\"}");
     }
 
@@ -854,8 +1069,14 @@ mod tests {
 
     #[test]
     fn strict_schema_rules() {
-        assert!(strict_schema_ok(&json!({"type":"object","additionalProperties":false,"required":["a"],"properties":{"a":{"type":"string"}}})));
-        assert!(!strict_schema_ok(&json!({"type":"object","additionalProperties":false,"required":[],"properties":{"a":{"type":"string"}}})));
-        assert!(!strict_schema_ok(&json!({"type":"object","required":["a"],"properties":{"a":{"type":"string"}}})));
+        assert!(strict_schema_ok(
+            &json!({"type":"object","additionalProperties":false,"required":["a"],"properties":{"a":{"type":"string"}}})
+        ));
+        assert!(!strict_schema_ok(
+            &json!({"type":"object","additionalProperties":false,"required":[],"properties":{"a":{"type":"string"}}})
+        ));
+        assert!(!strict_schema_ok(
+            &json!({"type":"object","required":["a"],"properties":{"a":{"type":"string"}}})
+        ));
     }
 }

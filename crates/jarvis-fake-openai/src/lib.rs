@@ -5,15 +5,18 @@
 //! costs endpoint, with the real validation rules, a priced usage ledger, scripted conversations,
 //! a manual clock, request recording and per-endpoint fault injection.
 
+// Handlers return ready-made HTTP error responses; boxing them would only add noise in a test fake.
+#![allow(clippy::result_large_err)]
+
 mod admin;
 mod clock;
 mod http;
 mod realtime;
 mod script;
 mod state;
-mod ws;
 #[cfg(feature = "webrtc")]
 mod webrtc;
+mod ws;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,7 +30,7 @@ pub use http::fake_embedding;
 pub use realtime::CallStats;
 pub use script::{Script, ScriptedCall, Turn, demo_script};
 pub use state::{
-    CHAT_MODELS, ChatScript, EMBEDDING_MODELS, Endpoint, Fault, FakeConfig, LedgerEntry,
+    CHAT_MODELS, ChatScript, EMBEDDING_MODELS, Endpoint, FakeConfig, Fault, LedgerEntry,
     LedgerKind, LimitKind, REALTIME_MODELS, RecordedRequest, ResponseFault, TEST_ADMIN_KEY,
     TEST_API_KEY,
 };
@@ -43,7 +46,9 @@ pub struct FakeOpenAi {
 
 impl std::fmt::Debug for FakeOpenAi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeOpenAi").field("base_url", &self.base_url()).finish()
+        f.debug_struct("FakeOpenAi")
+            .field("base_url", &self.base_url())
+            .finish()
     }
 }
 
@@ -104,7 +109,9 @@ pub struct FakeHandle {
 
 impl std::fmt::Debug for FakeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeHandle").field("base_url", &self.shared.base_url).finish()
+        f.debug_struct("FakeHandle")
+            .field("base_url", &self.shared.base_url)
+            .finish()
     }
 }
 
@@ -150,7 +157,11 @@ impl FakeHandle {
 
     /// Faults still queued for `endpoint` (to assert that no extra attempt consumed one).
     pub fn pending_faults(&self, endpoint: Endpoint) -> usize {
-        self.shared.inner().faults.get(&endpoint).map_or(0, |q| q.len())
+        self.shared
+            .inner()
+            .faults
+            .get(&endpoint)
+            .map_or(0, |q| q.len())
     }
 
     /// Makes the next realtime response (any call) end with `fault`.
@@ -170,7 +181,10 @@ impl FakeHandle {
 
     /// Requests whose path equals `path`.
     pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        self.requests().into_iter().filter(|r| r.path == path).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
     }
 
     /// The priced ledger.
@@ -195,7 +209,9 @@ impl FakeHandle {
 
     /// `(call_id, output)` of every `function_call_output` the call received.
     pub fn function_outputs(&self, call_id: &str) -> Vec<(String, String)> {
-        self.call(call_id).map(|c| c.state().outputs.clone()).unwrap_or_default()
+        self.call(call_id)
+            .map(|c| c.state().outputs.clone())
+            .unwrap_or_default()
     }
 
     /// The effective session of a call.
@@ -262,7 +278,9 @@ impl FakeHandle {
 
     /// Mints an `ek_` directly (no HTTP), for tests of the browser path.
     pub fn mint_secret(&self, session: &Value, ttl_seconds: i64) -> Option<String> {
-        mint_secret(&self.shared, session, ttl_seconds).ok().map(|(v, _)| v)
+        mint_secret(&self.shared, session, ttl_seconds)
+            .ok()
+            .map(|(v, _)| v)
     }
 
     fn call(&self, id: &str) -> Option<Arc<realtime::Call>> {
@@ -270,7 +288,11 @@ impl FakeHandle {
     }
 }
 
-pub(crate) fn mint_secret(shared: &Shared, session: &Value, ttl: i64) -> Result<(String, i64), Response> {
+pub(crate) fn mint_secret(
+    shared: &Shared,
+    session: &Value,
+    ttl: i64,
+) -> Result<(String, i64), Response> {
     let session = http::validate_session(shared, session, "session.")?;
     let value = format!("ek_{}", &state::sha256_hex(&shared.new_id("ek"))[..32]);
     let expires_at = shared.clock.now_unix() + ttl;

@@ -36,7 +36,11 @@ async fn main() {
             }
         }
     }
-    let cfg = if demo { FakeConfig::demo() } else { FakeConfig::default() };
+    let cfg = if demo {
+        FakeConfig::demo()
+    } else {
+        FakeConfig::default()
+    };
     let fake = match FakeOpenAi::start_on(listen, cfg).await {
         Ok(f) => f,
         Err(e) => {

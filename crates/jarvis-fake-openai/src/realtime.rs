@@ -98,7 +98,11 @@ impl Call {
         if let Some(o) = ev.as_object_mut() {
             o.insert("event_id".into(), Value::String(shared.new_id("event_")));
         }
-        let only = if shared.cfg().mirror_events { None } else { only };
+        let only = if shared.cfg().mirror_events {
+            None
+        } else {
+            only
+        };
         // No receiver is fine: events before a socket attaches are simply not seen, like the real API.
         let _ = self.tx.send(Outbound::Event {
             text: Arc::from(ev.to_string()),
@@ -107,6 +111,7 @@ impl Call {
     }
 
     /// Records incoming media (WebRTC RTP packets) for stats and usage.
+    #[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
     pub(crate) fn add_incoming_audio(&self, packets: u64, ms: u64) {
         let mut st = self.state();
         st.stats.audio_packets_in += packets;
@@ -186,7 +191,10 @@ pub(crate) fn effective_session(shared: &Shared, overrides: &Value, id: &str) ->
     if let Some(o) = base.as_object_mut() {
         o.insert("id".into(), Value::String(id.to_owned()));
         o.insert("object".into(), Value::String("realtime.session".into()));
-        let model = o.get("model").and_then(Value::as_str).unwrap_or("gpt-realtime");
+        let model = o
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("gpt-realtime");
         // The real service reports the dated snapshot for the alias.
         let snap = match model {
             "gpt-realtime" => Some("gpt-realtime-2025-08-28"),
@@ -303,7 +311,13 @@ fn text_tokens(s: &str) -> u64 {
     (s.chars().count() as u64).div_ceil(4)
 }
 
-fn error_event(kind: &str, code: &str, message: &str, param: Option<&str>, client_event: Option<&str>) -> Value {
+fn error_event(
+    kind: &str,
+    code: &str,
+    message: &str,
+    param: Option<&str>,
+    client_event: Option<&str>,
+) -> Value {
     json!({"type":"error","error":{"type":kind,"code":code,"message":message,"param":param,"event_id":client_event}})
 }
 
@@ -315,18 +329,33 @@ pub(crate) fn handle_client_event(shared: &Shared, call: &Call, socket: u64, tex
             call.send(
                 shared,
                 Some(socket),
-                error_event("invalid_request_error", "invalid_json", &format!("Invalid JSON: {e}"), None, None),
+                error_event(
+                    "invalid_request_error",
+                    "invalid_json",
+                    &format!("Invalid JSON: {e}"),
+                    None,
+                    None,
+                ),
             );
             return;
         }
     };
-    let client_id = ev.get("event_id").and_then(Value::as_str).map(str::to_owned);
+    let client_id = ev
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let cid = client_id.as_deref();
     let Some(kind) = ev.get("type").and_then(Value::as_str) else {
         call.send(
             shared,
             Some(socket),
-            error_event("invalid_request_error", "invalid_event", "The 'type' field is missing.", None, cid),
+            error_event(
+                "invalid_request_error",
+                "invalid_event",
+                "The 'type' field is missing.",
+                None,
+                cid,
+            ),
         );
         return;
     };
@@ -388,15 +417,45 @@ pub(crate) fn voice_ok(v: &Value) -> bool {
 
 fn session_update(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Option<&str>) {
     let Some(session) = ev.get("session").filter(|s| s.is_object()) else {
-        call.send(shared, Some(socket), error_event("invalid_request_error", "missing_required_parameter", "Missing required parameter: 'session'.", Some("session"), cid));
+        call.send(
+            shared,
+            Some(socket),
+            error_event(
+                "invalid_request_error",
+                "missing_required_parameter",
+                "Missing required parameter: 'session'.",
+                Some("session"),
+                cid,
+            ),
+        );
         return;
     };
     if session.get("type").and_then(Value::as_str).is_none() {
-        call.send(shared, Some(socket), error_event("invalid_request_error", "missing_required_parameter", "Missing required parameter: 'session.type'.", Some("session.type"), cid));
+        call.send(
+            shared,
+            Some(socket),
+            error_event(
+                "invalid_request_error",
+                "missing_required_parameter",
+                "Missing required parameter: 'session.type'.",
+                Some("session.type"),
+                cid,
+            ),
+        );
         return;
     }
     if session.get("voice").is_some() || session.get("modalities").is_some() {
-        call.send(shared, Some(socket), error_event("invalid_request_error", "beta_api_shape_disabled", "The beta session shape is no longer supported; use the GA shape.", None, cid));
+        call.send(
+            shared,
+            Some(socket),
+            error_event(
+                "invalid_request_error",
+                "beta_api_shape_disabled",
+                "The beta session shape is no longer supported; use the GA shape.",
+                None,
+                cid,
+            ),
+        );
         return;
     }
     let voice = session.pointer("/audio/output/voice");
@@ -404,12 +463,32 @@ fn session_update(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Op
     if let Some(v) = voice {
         if !voice_ok(v) {
             drop(st);
-            call.send(shared, Some(socket), error_event("invalid_request_error", "invalid_value", "Invalid value for voice.", Some("session.audio.output.voice"), cid));
+            call.send(
+                shared,
+                Some(socket),
+                error_event(
+                    "invalid_request_error",
+                    "invalid_value",
+                    "Invalid value for voice.",
+                    Some("session.audio.output.voice"),
+                    cid,
+                ),
+            );
             return;
         }
         if st.audio_responded && st.session.pointer("/audio/output/voice") != Some(v) {
             drop(st);
-            call.send(shared, Some(socket), error_event("invalid_request_error", "invalid_value", "Cannot update a conversation's voice if assistant audio is present.", Some("session.audio.output.voice"), cid));
+            call.send(
+                shared,
+                Some(socket),
+                error_event(
+                    "invalid_request_error",
+                    "invalid_value",
+                    "Cannot update a conversation's voice if assistant audio is present.",
+                    Some("session.audio.output.voice"),
+                    cid,
+                ),
+            );
             return;
         }
     }
@@ -424,12 +503,26 @@ fn session_update(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Op
     merge(&mut merged, &over);
     st.session = merged.clone();
     drop(st);
-    call.send(shared, None, json!({"type":"session.updated","session":merged}));
+    call.send(
+        shared,
+        None,
+        json!({"type":"session.updated","session":merged}),
+    );
 }
 
 fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Option<&str>) {
     let Some(item) = ev.get("item").filter(|i| i.is_object()) else {
-        call.send(shared, Some(socket), error_event("invalid_request_error", "missing_required_parameter", "Missing required parameter: 'item'.", Some("item"), cid));
+        call.send(
+            shared,
+            Some(socket),
+            error_event(
+                "invalid_request_error",
+                "missing_required_parameter",
+                "Missing required parameter: 'item'.",
+                Some("item"),
+                cid,
+            ),
+        );
         return;
     };
     let item_type = item.get("type").and_then(Value::as_str).unwrap_or("");
@@ -464,7 +557,17 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
             let mut st = call.state();
             let Some(expected) = st.pending.remove(call_id) else {
                 drop(st);
-                call.send(shared, Some(socket), error_event("invalid_request_error", "invalid_value", &format!("No function call with call_id '{call_id}' is awaiting output."), Some("item.call_id"), cid));
+                call.send(
+                    shared,
+                    Some(socket),
+                    error_event(
+                        "invalid_request_error",
+                        "invalid_value",
+                        &format!("No function call with call_id '{call_id}' is awaiting output."),
+                        Some("item.call_id"),
+                        cid,
+                    ),
+                );
                 return;
             };
             st.outputs.push((call_id.to_owned(), output.to_owned()));
@@ -486,25 +589,63 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
             call.state().items.push(ItemTokens { text: 8, audio: 0 });
         }
         other => {
-            call.send(shared, Some(socket), error_event("invalid_request_error", "invalid_value", &format!("Invalid value: '{other}'."), Some("item.type"), cid));
+            call.send(
+                shared,
+                Some(socket),
+                error_event(
+                    "invalid_request_error",
+                    "invalid_value",
+                    &format!("Invalid value: '{other}'."),
+                    Some("item.type"),
+                    cid,
+                ),
+            );
             return;
         }
     }
-    call.send(shared, None, json!({"type":"conversation.item.added","previous_item_id":null,"item":out}));
-    call.send(shared, None, json!({"type":"conversation.item.done","previous_item_id":null,"item":out}));
+    call.send(
+        shared,
+        None,
+        json!({"type":"conversation.item.added","previous_item_id":null,"item":out}),
+    );
+    call.send(
+        shared,
+        None,
+        json!({"type":"conversation.item.done","previous_item_id":null,"item":out}),
+    );
 }
 
 /// A scripted member utterance of `seconds` of audio (VAD events, transcription, auto-response).
 pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64) {
     let item_id = shared.new_id("item_");
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
-    call.send(shared, None, json!({"type":"input_audio_buffer.speech_started","audio_start_ms":0,"item_id":item_id}));
-    call.send(shared, None, json!({"type":"input_audio_buffer.speech_stopped","audio_end_ms":ms,"item_id":item_id}));
-    call.send(shared, None, json!({"type":"input_audio_buffer.committed","previous_item_id":null,"item_id":item_id}));
+    call.send(
+        shared,
+        None,
+        json!({"type":"input_audio_buffer.speech_started","audio_start_ms":0,"item_id":item_id}),
+    );
+    call.send(
+        shared,
+        None,
+        json!({"type":"input_audio_buffer.speech_stopped","audio_end_ms":ms,"item_id":item_id}),
+    );
+    call.send(
+        shared,
+        None,
+        json!({"type":"input_audio_buffer.committed","previous_item_id":null,"item_id":item_id}),
+    );
     let item = json!({"id":item_id,"object":"realtime.item","type":"message","status":"completed","role":"user",
         "content":[{"type":"input_audio","transcript":null}]});
-    call.send(shared, None, json!({"type":"conversation.item.added","previous_item_id":null,"item":item}));
-    call.send(shared, None, json!({"type":"conversation.item.done","previous_item_id":null,"item":item}));
+    call.send(
+        shared,
+        None,
+        json!({"type":"conversation.item.added","previous_item_id":null,"item":item}),
+    );
+    call.send(
+        shared,
+        None,
+        json!({"type":"conversation.item.done","previous_item_id":null,"item":item}),
+    );
     let audio_tokens = ms.div_ceil(100);
     let (transcription, auto) = {
         let mut st = call.state();
@@ -520,7 +661,10 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
             .map(str::to_owned);
         let td = st.session.pointer("/audio/input/turn_detection");
         let auto = td.is_some_and(|t| {
-            !t.is_null() && t.get("create_response").and_then(Value::as_bool).unwrap_or(true)
+            !t.is_null()
+                && t.get("create_response")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
         });
         (tr, auto)
     };
@@ -588,13 +732,19 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             .or_else(|| st.session.get("output_modalities"))
             .cloned()
             .unwrap_or(json!(["audio"]));
-        let audio = mods.as_array().is_some_and(|a| a.iter().any(|m| m == "audio"));
+        let audio = mods
+            .as_array()
+            .is_some_and(|a| a.iter().any(|m| m == "audio"));
         let instructions = ov
             .get("instructions")
             .or_else(|| st.session.get("instructions"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let tools_len = st.session.get("tools").map(|t| t.to_string().len()).unwrap_or(0) as u64;
+        let tools_len = st
+            .session
+            .get("tools")
+            .map(|t| t.to_string().len())
+            .unwrap_or(0) as u64;
         let mut u = TokenUsage {
             input_text: text_tokens(instructions) + tools_len.div_ceil(4),
             ..Default::default()
@@ -631,7 +781,10 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             "output":[],"conversation_id":conv_id,"usage":usage_json(&usage),"metadata":metadata}}));
         return;
     }
-    let partial = matches!(fault, Some(ResponseFault::Cancelled | ResponseFault::Incomplete));
+    let partial = matches!(
+        fault,
+        Some(ResponseFault::Cancelled | ResponseFault::Incomplete)
+    );
 
     let mut output = Vec::new();
     let mut out_usage = TokenUsage::default();
@@ -653,41 +806,75 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         };
         call.send(shared, None, json!({"type":"response.output_item.added","response_id":resp_id,"output_index":output.len(),
             "item":{"id":item_id,"object":"realtime.item","type":"message","status":"in_progress","role":"assistant","content":[]}}));
-        call.send(shared, None, json!({"type":"response.content_part.added","response_id":resp_id,"item_id":item_id,
-            "output_index":output.len(),"content_index":0,"part":{"type":part_type}}));
+        call.send(
+            shared,
+            None,
+            json!({"type":"response.content_part.added","response_id":resp_id,"item_id":item_id,
+            "output_index":output.len(),"content_index":0,"part":{"type":part_type}}),
+        );
         let chars: Vec<char> = text.chars().collect();
         let mid = chars.len() / 2;
-        let halves = [chars[..mid].iter().collect::<String>(), chars[mid..].iter().collect::<String>()];
+        let halves = [
+            chars[..mid].iter().collect::<String>(),
+            chars[mid..].iter().collect::<String>(),
+        ];
         let (delta_t, done_t, field) = if audio {
-            ("response.output_audio_transcript.delta", "response.output_audio_transcript.done", "transcript")
+            (
+                "response.output_audio_transcript.delta",
+                "response.output_audio_transcript.done",
+                "transcript",
+            )
         } else {
-            ("response.output_text.delta", "response.output_text.done", "text")
+            (
+                "response.output_text.delta",
+                "response.output_text.done",
+                "text",
+            )
         };
         for h in halves.iter().filter(|h| !h.is_empty()) {
-            call.send(shared, None, json!({"type":delta_t,"response_id":resp_id,"item_id":item_id,
-                "output_index":output.len(),"content_index":0,"delta":h}));
+            call.send(
+                shared,
+                None,
+                json!({"type":delta_t,"response_id":resp_id,"item_id":item_id,
+                "output_index":output.len(),"content_index":0,"delta":h}),
+            );
         }
         if audio {
-            call.send(shared, None, json!({"type":"response.output_audio.done","response_id":resp_id,"item_id":item_id,
-                "output_index":output.len(),"content_index":0}));
+            call.send(
+                shared,
+                None,
+                json!({"type":"response.output_audio.done","response_id":resp_id,"item_id":item_id,
+                "output_index":output.len(),"content_index":0}),
+            );
         }
         let mut done = json!({"type":done_t,"response_id":resp_id,"item_id":item_id,"output_index":output.len(),"content_index":0});
         if let Some(o) = done.as_object_mut() {
             o.insert(field.into(), json!(text));
         }
         call.send(shared, None, done);
-        call.send(shared, None, json!({"type":"response.content_part.done","response_id":resp_id,"item_id":item_id,
-            "output_index":output.len(),"content_index":0,"part":part}));
+        call.send(
+            shared,
+            None,
+            json!({"type":"response.content_part.done","response_id":resp_id,"item_id":item_id,
+            "output_index":output.len(),"content_index":0,"part":part}),
+        );
         let item = json!({"id":item_id,"object":"realtime.item","type":"message","status":"completed","role":"assistant","content":[part]});
         call.send(shared, None, json!({"type":"response.output_item.done","response_id":resp_id,"output_index":output.len(),"item":item}));
         output.push(item);
         let t = text_tokens(&text);
         // Assistant speech: ~15 characters per second, 20 audio tokens per second (1 per 50 ms).
-        let a = if audio { (chars.len() as u64 * 4).div_ceil(3) } else { 0 };
+        let a = if audio {
+            (chars.len() as u64 * 4).div_ceil(3)
+        } else {
+            0
+        };
         let a = if partial { a / 2 } else { a };
         out_usage.output_text += t;
         out_usage.output_audio += a;
-        new_items.push(ItemTokens { text: t + 4, audio: a });
+        new_items.push(ItemTokens {
+            text: t + 4,
+            audio: a,
+        });
     };
 
     match &turn {
@@ -715,7 +902,10 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
                     output.push(item);
                     let t = text_tokens(&c.name) + text_tokens(&args);
                     out_usage.output_text += t;
-                    new_items.push(ItemTokens { text: t + 4, audio: 0 });
+                    new_items.push(ItemTokens {
+                        text: t + 4,
+                        audio: 0,
+                    });
                     pend.push((call_id, c.expected_output.clone()));
                 }
             }
@@ -726,8 +916,14 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
     usage.output_text = out_usage.output_text;
     usage.output_audio = out_usage.output_audio;
     let (status, details) = match fault {
-        Some(ResponseFault::Cancelled) => ("cancelled", json!({"type":"cancelled","reason":"turn_detected"})),
-        Some(ResponseFault::Incomplete) => ("incomplete", json!({"type":"incomplete","reason":"max_output_tokens"})),
+        Some(ResponseFault::Cancelled) => (
+            "cancelled",
+            json!({"type":"cancelled","reason":"turn_detected"}),
+        ),
+        Some(ResponseFault::Incomplete) => (
+            "incomplete",
+            json!({"type":"incomplete","reason":"max_output_tokens"}),
+        ),
         _ => ("completed", Value::Null),
     };
     {
@@ -742,14 +938,23 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             st.audio_responded = true;
         }
     }
-    let voice = call.state().session.pointer("/audio/output/voice").cloned().unwrap_or(json!("alloy"));
+    let voice = call
+        .state()
+        .session
+        .pointer("/audio/output/voice")
+        .cloned()
+        .unwrap_or(json!("alloy"));
     call.send(shared, None, json!({"type":"response.done","response":{"object":"realtime.response","id":resp_id,
         "status":status,"status_details":details,"output":output,"conversation_id":conv_id,
         "output_modalities": if audio {json!(["audio"])} else {json!(["text"])},"max_output_tokens":"inf",
         "audio":{"output":{"format":{"type":"audio/pcm","rate":24000},"voice":voice}},
         "usage":usage_json(&usage),"metadata":metadata}}));
     if audio && usage.output_audio > 0 {
-        call.send(shared, None, json!({"type":"output_audio_buffer.stopped","response_id":resp_id}));
+        call.send(
+            shared,
+            None,
+            json!({"type":"output_audio_buffer.stopped","response_id":resp_id}),
+        );
     }
     let cost = shared.price(&model, &usage);
     shared.book(LedgerEntry {

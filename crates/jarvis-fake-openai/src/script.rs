@@ -135,6 +135,7 @@ pub fn demo_script() -> Script {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

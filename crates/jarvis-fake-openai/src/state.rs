@@ -29,8 +29,10 @@ pub const REALTIME_MODELS: &[&str] = &[
 pub const CHAT_MODELS: &[&str] = &["gpt-4o-mini", "gpt-4.1-mini", "gpt-5-mini"];
 
 /// Embedding models and their native dimensions.
-pub const EMBEDDING_MODELS: &[(&str, usize)] =
-    &[("text-embedding-3-small", 1536), ("text-embedding-3-large", 3072)];
+pub const EMBEDDING_MODELS: &[(&str, usize)] = &[
+    ("text-embedding-3-small", 1536),
+    ("text-embedding-3-large", 3072),
+];
 
 /// How the fake behaves; everything has a test-friendly default.
 #[derive(Debug, Clone)]

@@ -23,7 +23,11 @@ const OPUS_SILENCE: [u8; 3] = [0xF8, 0xFF, 0xFE];
 const FRAME: Duration = Duration::from_millis(20);
 
 /// Accepts `offer`, starts the peer thread and returns the SDP answer.
-pub(crate) fn answer(shared: &Arc<Shared>, call: &Arc<Call>, offer: &str) -> Result<String, String> {
+pub(crate) fn answer(
+    shared: &Arc<Shared>,
+    call: &Arc<Call>,
+    offer: &str,
+) -> Result<String, String> {
     // Idempotent: only the first install wins, later calls are no-ops.
     str0m::crypto::from_feature_flags().install_process_default();
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -32,7 +36,10 @@ pub(crate) fn answer(shared: &Arc<Shared>, call: &Arc<Call>, offer: &str) -> Res
     let cand = Candidate::host(local, "udp").map_err(|e| e.to_string())?;
     rtc.add_local_candidate(cand);
     let offer = SdpOffer::from_sdp_string(offer).map_err(|e| e.to_string())?;
-    let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?;
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(offer)
+        .map_err(|e| e.to_string())?;
     let sdp = answer.to_sdp_string();
     let rx = call.subscribe();
     let (shared, call) = (shared.clone(), call.clone());
@@ -152,10 +159,12 @@ fn run(
         }
         let dur = wake.saturating_duration_since(now);
         if dur.is_zero() {
-            rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())?;
+            rtc.handle_input(Input::Timeout(now))
+                .map_err(|e| e.to_string())?;
             continue;
         }
-        sock.set_read_timeout(Some(dur)).map_err(|e| e.to_string())?;
+        sock.set_read_timeout(Some(dur))
+            .map_err(|e| e.to_string())?;
         match sock.recv_from(&mut buf) {
             Ok((n, source)) => {
                 // Non-STUN/DTLS/RTP garbage is skipped, not fatal.

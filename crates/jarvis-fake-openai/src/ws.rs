@@ -40,17 +40,35 @@ pub(crate) async fn realtime_ws(
         match call {
             Some(c) if !c.stats().ended => (c, true),
             _ => {
-                return api_error(StatusCode::NOT_FOUND, "invalid_request_error", Some("call_not_found"), Some("call_id"), &format!("Call '{id}' not found."));
+                return api_error(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    Some("call_not_found"),
+                    Some("call_id"),
+                    &format!("Call '{id}' not found."),
+                );
             }
         }
     } else if let Some(model) = q.get("model") {
         if !shared.cfg().realtime_models.contains(model) {
-            return api_error(StatusCode::NOT_FOUND, "invalid_request_error", Some("model_not_found"), Some("model"), &format!("The model '{model}' does not exist or you do not have access to it."));
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("model_not_found"),
+                Some("model"),
+                &format!("The model '{model}' does not exist or you do not have access to it."),
+            );
         }
         let session = realtime::ws_session(&shared, model);
         (realtime::create_call(&shared, "ws_", session), false)
     } else {
-        return api_error(StatusCode::BAD_REQUEST, "invalid_request_error", Some("missing_required_parameter"), Some("model"), "Missing required parameter: 'model' (or 'call_id').");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("missing_required_parameter"),
+            Some("model"),
+            "Missing required parameter: 'model' (or 'call_id').",
+        );
     };
     ws.on_upgrade(move |socket| serve_socket(shared, call, socket, sideband))
 }

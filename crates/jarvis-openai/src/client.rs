@@ -33,7 +33,9 @@ pub struct OpenAiClient {
 
 impl std::fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiClient").field("cfg", &self.cfg).finish()
+        f.debug_struct("OpenAiClient")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -73,7 +75,12 @@ impl OpenAiClient {
         format!("{}{}", self.cfg.base_url, path)
     }
 
-    fn request(&self, method: reqwest::Method, path: &str, key: &ApiKey) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &ApiKey,
+    ) -> reqwest::RequestBuilder {
         let mut rb = self
             .http
             .request(method, self.url(path))
@@ -129,11 +136,8 @@ impl OpenAiClient {
         if status.is_success() {
             return Ok(RawResponse { headers, body });
         }
-        let mut err = OpenAiError::from_status(
-            status.as_u16(),
-            &body,
-            retry_after_from_headers(&headers),
-        );
+        let mut err =
+            OpenAiError::from_status(status.as_u16(), &body, retry_after_from_headers(&headers));
         // `x-should-retry: false` is the server vetoing a retry (the SDK honours it too).
         if headers.get("x-should-retry") == Some(&HeaderValue::from_static("false"))
             && err.is_retryable()
@@ -310,6 +314,7 @@ fn encode_path(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -155,6 +155,7 @@ fn normalize_base_url(url: &str) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -120,10 +120,12 @@ impl OpenAiError {
     /// Whether the retry loop may try again after this error.
     pub fn is_retryable(&self) -> bool {
         match self {
-            OpenAiError::RateLimited { .. }
-            | OpenAiError::Timeout
-            | OpenAiError::Connection(_) => true,
-            OpenAiError::Server { status, .. } => *status == 408 || *status == 409 || *status >= 500,
+            OpenAiError::RateLimited { .. } | OpenAiError::Timeout | OpenAiError::Connection(_) => {
+                true
+            }
+            OpenAiError::Server { status, .. } => {
+                *status == 408 || *status == 409 || *status >= 500
+            }
             _ => false,
         }
     }
@@ -148,7 +150,10 @@ impl OpenAiError {
         let kind = api.kind.clone();
         // The docs say to look at `code` first: quota 429s may say either code.
         let is_quota = |c: &Option<String>| {
-            matches!(c.as_deref(), Some("insufficient_quota" | "credit_balance_exhausted"))
+            matches!(
+                c.as_deref(),
+                Some("insufficient_quota" | "credit_balance_exhausted")
+            )
         };
         match status {
             429 if is_quota(&code) || kind.as_deref() == Some("insufficient_quota") => {
@@ -213,6 +218,7 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -228,7 +234,13 @@ mod tests {
     fn maps_statuses() {
         let rl = r#"{"error":{"message":"slow","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
         let e = OpenAiError::from_status(429, rl, None);
-        assert!(matches!(e, OpenAiError::RateLimited { kind: RateLimitKind::Tokens, .. }));
+        assert!(matches!(
+            e,
+            OpenAiError::RateLimited {
+                kind: RateLimitKind::Tokens,
+                ..
+            }
+        ));
         assert!(e.is_retryable());
         assert!(OpenAiError::from_status(503, "oops", None).is_retryable());
         assert!(OpenAiError::from_status(409, "", None).is_retryable());
@@ -245,7 +257,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(OpenAiError::from_status(401, "", None), OpenAiError::Auth { .. }));
-        assert!(matches!(OpenAiError::from_status(404, "", None), OpenAiError::NotFound { .. }));
+        assert!(matches!(
+            OpenAiError::from_status(401, "", None),
+            OpenAiError::Auth { .. }
+        ));
+        assert!(matches!(
+            OpenAiError::from_status(404, "", None),
+            OpenAiError::NotFound { .. }
+        ));
     }
 }

@@ -151,7 +151,11 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
-    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
         Tool {
             tool_type: "function".to_owned(),
             name: name.into(),
@@ -472,7 +476,10 @@ enum Known {
         usage: Option<Value>,
     },
     // The beta name is accepted too: parsing leniently costs nothing, sending is GA-only.
-    #[serde(rename = "response.output_audio_transcript.done", alias = "response.audio_transcript.done")]
+    #[serde(
+        rename = "response.output_audio_transcript.done",
+        alias = "response.audio_transcript.done"
+    )]
     OutputAudioTranscriptDone {
         #[serde(default)]
         response_id: String,
@@ -613,6 +620,8 @@ pub enum ConversationItem {
 }
 
 /// A client → server realtime event.
+// Events are built, serialized and dropped at once; boxing the session would only hurt ergonomics.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum ClientEvent {
@@ -694,6 +703,7 @@ impl ClientEvent {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -721,7 +731,9 @@ mod tests {
     #[test]
     fn unknown_and_malformed_events_are_not_fatal() {
         let e = ServerEvent::parse(r#"{"type":"output_audio_buffer.started","x":1}"#).unwrap();
-        assert!(matches!(e, ServerEvent::Unknown { ref event_type, .. } if event_type == "output_audio_buffer.started"));
+        assert!(
+            matches!(e, ServerEvent::Unknown { ref event_type, .. } if event_type == "output_audio_buffer.started")
+        );
         let e = ServerEvent::parse(r#"{"type":"response.done","response":7}"#).unwrap();
         assert!(matches!(e, ServerEvent::Unknown { .. }));
         assert!(ServerEvent::parse("not json").is_err());

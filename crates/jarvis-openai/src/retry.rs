@@ -73,7 +73,10 @@ impl ManualClock {
 
     /// Every delay slept so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.inner.lock().map(|g| g.sleeps.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|g| g.sleeps.clone())
+            .unwrap_or_default()
     }
 
     /// Moves time forward without sleeping.
@@ -148,7 +151,10 @@ impl RetryPolicy {
             return h;
         }
         let factor = 2u32.saturating_pow(retry.min(16));
-        let base = self.initial_delay.saturating_mul(factor).min(self.max_delay);
+        let base = self
+            .initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay);
         if self.jitter {
             let j: f64 = 1.0 - 0.25 * rand::random::<f64>();
             base.mul_f64(j)
@@ -175,6 +181,7 @@ pub(crate) fn retry_after_from_headers(h: &reqwest::header::HeaderMap) -> Option
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -193,10 +200,16 @@ mod tests {
         let p = RetryPolicy::default();
         for i in 0..50 {
             let d = p.delay(i % 5, None);
-            let base = p.initial_delay.saturating_mul(2u32.pow(i % 5)).min(p.max_delay);
+            let base = p
+                .initial_delay
+                .saturating_mul(2u32.pow(i % 5))
+                .min(p.max_delay);
             assert!(d <= base && d >= base.mul_f64(0.75), "{d:?} vs {base:?}");
         }
-        assert_eq!(p.delay(0, Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
         // Hints above 120 s are not trusted.
         assert!(p.delay(0, Some(Duration::from_secs(500))) <= Duration::from_millis(500));
     }
@@ -207,6 +220,9 @@ mod tests {
         h.insert("retry-after", "3".parse().unwrap());
         assert_eq!(retry_after_from_headers(&h), Some(Duration::from_secs(3)));
         h.insert("retry-after-ms", "165".parse().unwrap());
-        assert_eq!(retry_after_from_headers(&h), Some(Duration::from_millis(165)));
+        assert_eq!(
+            retry_after_from_headers(&h),
+            Some(Duration::from_millis(165))
+        );
     }
 }

@@ -9,9 +9,8 @@ use crate::config::ApiKey;
 use crate::error::{OpenAiError, error_chain};
 use crate::realtime::{ClientEvent, ServerEvent};
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How the server ended the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +29,9 @@ pub struct Sideband {
 
 impl std::fmt::Debug for Sideband {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sideband").field("ended", &self.ended).finish()
+        f.debug_struct("Sideband")
+            .field("ended", &self.ended)
+            .finish()
     }
 }
 
@@ -67,8 +68,7 @@ impl Sideband {
 
     /// Sends one client event.
     pub async fn send(&mut self, event: &ClientEvent) -> Result<(), OpenAiError> {
-        let text =
-            serde_json::to_string(event).map_err(|e| OpenAiError::Config(e.to_string()))?;
+        let text = serde_json::to_string(event).map_err(|e| OpenAiError::Config(e.to_string()))?;
         self.ws
             .send(Message::text(text))
             .await

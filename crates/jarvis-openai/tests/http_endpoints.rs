@@ -36,17 +36,32 @@ async fn client_secret_is_minted_with_ga_shape_and_no_beta_header() {
         .unwrap();
     assert!(secret.value.expose().starts_with("ek_"));
     assert_eq!(secret.expires_at, fake.handle.now_unix() + 60);
-    assert_eq!(secret.session.model.as_deref(), Some("gpt-realtime-mini-2025-10-06"));
+    assert_eq!(
+        secret.session.model.as_deref(),
+        Some("gpt-realtime-mini-2025-10-06")
+    );
     assert_eq!(secret.session.voice(), Some("marin"));
     assert!(secret.session.id.as_deref().unwrap().starts_with("sess_"));
-    assert!(!format!("{secret:?}").contains(secret.value.expose()), "ek_ must not be Debug-printed");
+    assert!(
+        !format!("{secret:?}").contains(secret.value.expose()),
+        "ek_ must not be Debug-printed"
+    );
     let reqs = fake.handle.requests_to("/v1/realtime/client_secrets");
     assert_eq!(reqs.len(), 1);
     assert!(reqs[0].used_key(TEST_API_KEY));
     assert!(reqs[0].header("openai-beta").is_none());
-    assert!(!reqs[0].header("authorization").unwrap().contains(TEST_API_KEY), "recorded auth is redacted");
+    assert!(
+        !reqs[0]
+            .header("authorization")
+            .unwrap()
+            .contains(TEST_API_KEY),
+        "recorded auth is redacted"
+    );
     let body: serde_json::Value = serde_json::from_str(&reqs[0].body).unwrap();
-    assert_eq!(body["expires_after"], json!({"anchor":"created_at","seconds":60}));
+    assert_eq!(
+        body["expires_after"],
+        json!({"anchor":"created_at","seconds":60})
+    );
     assert_eq!(body["session"]["audio"]["output"]["voice"], "marin");
     assert_eq!(body["session"]["type"], "realtime");
 }
@@ -59,29 +74,46 @@ async fn client_secret_validation_rules() {
         .create_client_secret(&ClientSecretRequest::new(coach_session(), 5))
         .await
         .unwrap_err();
-    assert!(matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("expires_after.seconds")), "{err:?}");
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("expires_after.seconds")),
+        "{err:?}"
+    );
     let err = client
         .create_client_secret(&ClientSecretRequest::new(coach_session(), 7201))
         .await
         .unwrap_err();
     assert!(matches!(err, OpenAiError::InvalidRequest { .. }));
     let err = client
-        .create_client_secret(&ClientSecretRequest::new(coach_session().with_voice("bob"), 60))
+        .create_client_secret(&ClientSecretRequest::new(
+            coach_session().with_voice("bob"),
+            60,
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("session.audio.output.voice")), "{err:?}");
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("session.audio.output.voice")),
+        "{err:?}"
+    );
     let err = client
-        .create_client_secret(&ClientSecretRequest::new(SessionConfig::realtime("gpt-4o-realtime-preview"), 60))
+        .create_client_secret(&ClientSecretRequest::new(
+            SessionConfig::realtime("gpt-4o-realtime-preview"),
+            60,
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, OpenAiError::InvalidRequest { ref code, .. } if code.as_deref() == Some("model_not_found")), "{err:?}");
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { ref code, .. } if code.as_deref() == Some("model_not_found")),
+        "{err:?}"
+    );
     let mut bad_type = coach_session();
     bad_type.session_type = "speech".into();
     let err = client
         .create_client_secret(&ClientSecretRequest::new(bad_type, 60))
         .await
         .unwrap_err();
-    assert!(matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("session.type")));
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("session.type"))
+    );
     // Wrong keys: a standard key that does not exist, and an admin key.
     for key in ["sk-wrong", TEST_ADMIN_KEY] {
         let mut cfg = config(&fake);
@@ -91,10 +123,16 @@ async fn client_secret_validation_rules() {
             .create_client_secret(&ClientSecretRequest::new(coach_session(), 60))
             .await
             .unwrap_err();
-        assert!(matches!(err, OpenAiError::Auth { status: 401, .. }), "{key}: {err:?}");
+        assert!(
+            matches!(err, OpenAiError::Auth { status: 401, .. }),
+            "{key}: {err:?}"
+        );
     }
     // No sleep happened: 4xx are never retried.
-    assert_eq!(fake.handle.requests_to("/v1/realtime/client_secrets").len(), 7);
+    assert_eq!(
+        fake.handle.requests_to("/v1/realtime/client_secrets").len(),
+        7
+    );
 }
 
 #[tokio::test]
@@ -109,7 +147,11 @@ async fn unified_call_relays_sdp_with_session_multipart_and_reads_location() {
     assert_eq!(session["instructions"], "Tu es le coach de la salle.");
     assert_eq!(session["tools"][0]["name"], "get_class_schedule");
     let req = &fake.handle.requests_to("/v1/realtime/calls")[0];
-    assert!(req.header("content-type").unwrap().starts_with("multipart/form-data"));
+    assert!(
+        req.header("content-type")
+            .unwrap()
+            .starts_with("multipart/form-data")
+    );
     assert_eq!(req.header("accept"), Some("application/sdp"));
     assert!(req.body.contains("name=\"sdp\"") && req.body.contains("name=\"session\""));
     // Hangup ends the call; a second hangup is a 404.
@@ -128,16 +170,28 @@ async fn ephemeral_call_expiry_and_reuse() {
         .await
         .unwrap();
     // The kiosk's request: raw SDP with the ek_. The real key must never be on it.
-    let call = client.create_call_with_ephemeral(&secret.value, OFFER).await.unwrap();
+    let call = client
+        .create_call_with_ephemeral(&secret.value, OFFER)
+        .await
+        .unwrap();
     assert!(call.call_id.starts_with("rtc_"));
     for r in fake.handle.requests_to("/v1/realtime/calls") {
         assert!(r.used_key(secret.value.expose()));
-        assert!(!r.contains(TEST_API_KEY), "the org key reached the kiosk path");
+        assert!(
+            !r.contains(TEST_API_KEY),
+            "the org key reached the kiosk path"
+        );
     }
     // Multi-use is allowed by default (spec), until expiry.
-    client.create_call_with_ephemeral(&secret.value, OFFER).await.unwrap();
+    client
+        .create_call_with_ephemeral(&secret.value, OFFER)
+        .await
+        .unwrap();
     fake.handle.advance(Duration::from_secs(30));
-    let err = client.create_call_with_ephemeral(&secret.value, OFFER).await.unwrap_err();
+    let err = client
+        .create_call_with_ephemeral(&secret.value, OFFER)
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpenAiError::Auth { .. }), "{err:?}");
     // Single-use mode (reported real behaviour) rejects a reuse before expiry.
     fake.handle.configure(|c| c.single_use_secrets = true);
@@ -145,8 +199,14 @@ async fn ephemeral_call_expiry_and_reuse() {
         .create_client_secret(&ClientSecretRequest::new(coach_session(), 600))
         .await
         .unwrap();
-    client.create_call_with_ephemeral(&s2.value, OFFER).await.unwrap();
-    let err = client.create_call_with_ephemeral(&s2.value, OFFER).await.unwrap_err();
+    client
+        .create_call_with_ephemeral(&s2.value, OFFER)
+        .await
+        .unwrap();
+    let err = client
+        .create_call_with_ephemeral(&s2.value, OFFER)
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpenAiError::Auth { .. }), "{err:?}");
     // An ek_ cannot mint secrets or call chat.
     let mut cfg = config(&fake);
@@ -162,7 +222,10 @@ async fn ephemeral_call_expiry_and_reuse() {
         .create_client_secret(&ClientSecretRequest::new(coach_session(), 600))
         .await
         .unwrap();
-    let err = client.create_call_with_ephemeral(&s3.value, "hello").await.unwrap_err();
+    let err = client
+        .create_call_with_ephemeral(&s3.value, "hello")
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpenAiError::InvalidRequest { .. }), "{err:?}");
 }
 
@@ -208,8 +271,10 @@ async fn fake_rejects_beta_shaped_traffic() {
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
     let ws_url = base.replace("http://", "ws://") + "/realtime?model=gpt-realtime";
     let mut req = ws_url.into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", auth.parse().unwrap());
-    req.headers_mut().insert("OpenAI-Beta", "realtime=v1".parse().unwrap());
+    req.headers_mut()
+        .insert("Authorization", auth.parse().unwrap());
+    req.headers_mut()
+        .insert("OpenAI-Beta", "realtime=v1".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     let first = ws.next().await.unwrap().unwrap();
     let ev: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
@@ -220,7 +285,12 @@ async fn fake_rejects_beta_shaped_traffic() {
         other => panic!("expected close 4000, got {other:?}"),
     }
     // Unknown paths answer the OpenAI 404 shape.
-    let r = http.get(format!("{base}/nope")).header("Authorization", &auth).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/nope"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -253,37 +323,73 @@ async fn chat_structured_output_parsed_scripted_and_refused() {
     let fake = fake().await;
     let (client, _) = client(&fake);
     // Schema-derived default.
-    let out = client.chat_structured::<Summary>(&summary_request()).await.unwrap();
+    let out = client
+        .chat_structured::<Summary>(&summary_request())
+        .await
+        .unwrap();
     assert_eq!(
         out.value,
-        Structured::Parsed(Summary { summary: "fake".into(), topics: vec![], sentiment: "positive".into(), sentiment_score: 0.0 })
+        Structured::Parsed(Summary {
+            summary: "fake".into(),
+            topics: vec![],
+            sentiment: "positive".into(),
+            sentiment_score: 0.0
+        })
     );
     let usage = out.completion.usage.clone().unwrap();
-    assert!(usage.prompt_tokens > 0 && usage.total_tokens == usage.prompt_tokens + usage.completion_tokens);
+    assert!(
+        usage.prompt_tokens > 0
+            && usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    );
     // Scripted answer.
     fake.handle.push_chat(ChatScript::Json(json!({"summary":"Booked yoga","topics":["yoga"],"sentiment":"positive","sentiment_score":0.9})));
-    let out = client.chat_structured::<Summary>(&summary_request()).await.unwrap();
-    assert!(matches!(out.value, Structured::Parsed(ref s) if s.summary == "Booked yoga" && s.topics == vec!["yoga"]));
+    let out = client
+        .chat_structured::<Summary>(&summary_request())
+        .await
+        .unwrap();
+    assert!(
+        matches!(out.value, Structured::Parsed(ref s) if s.summary == "Booked yoga" && s.topics == vec!["yoga"])
+    );
     // Refusal.
-    fake.handle.push_chat(ChatScript::Refusal("I can't help with that.".into()));
-    let out = client.chat_structured::<Summary>(&summary_request()).await.unwrap();
-    assert_eq!(out.value, Structured::Refusal("I can't help with that.".into()));
+    fake.handle
+        .push_chat(ChatScript::Refusal("I can't help with that.".into()));
+    let out = client
+        .chat_structured::<Summary>(&summary_request())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.value,
+        Structured::Refusal("I can't help with that.".into())
+    );
     // Content that does not match the type is a Decode error.
     fake.handle.push_chat(ChatScript::Text("not json".into()));
-    let err = client.chat_structured::<Summary>(&summary_request()).await.unwrap_err();
+    let err = client
+        .chat_structured::<Summary>(&summary_request())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpenAiError::Decode(_)), "{err:?}");
     // Strict schema rules enforced by the fake.
     let mut bad = summary_request();
-    bad.response_format = Some(json!({"type":"json_schema","json_schema":{"name":"x","strict":true,
-        "schema":{"type":"object","properties":{"a":{"type":"string"}},"required":[]}}}));
+    bad.response_format = Some(
+        json!({"type":"json_schema","json_schema":{"name":"x","strict":true,
+        "schema":{"type":"object","properties":{"a":{"type":"string"}},"required":[]}}}),
+    );
     let err = client.chat_structured::<Summary>(&bad).await.unwrap_err();
     assert!(matches!(err, OpenAiError::InvalidRequest { .. }), "{err:?}");
     // Unknown model.
     let mut bad = summary_request();
     bad.model = "gpt-nope".into();
-    assert!(matches!(client.chat_completion(&bad).await.unwrap_err(), OpenAiError::NotFound { .. }));
+    assert!(matches!(
+        client.chat_completion(&bad).await.unwrap_err(),
+        OpenAiError::NotFound { .. }
+    ));
     // Ledger priced at gpt-4o-mini rates.
-    let chat_lines: Vec<_> = fake.handle.ledger().into_iter().filter(|e| e.model == "gpt-4o-mini").collect();
+    let chat_lines: Vec<_> = fake
+        .handle
+        .ledger()
+        .into_iter()
+        .filter(|e| e.model == "gpt-4o-mini")
+        .collect();
     assert_eq!(chat_lines.len(), 4);
     let table = jarvis_core::cost::PriceTable::default_2026();
     for l in chat_lines {
@@ -295,7 +401,10 @@ async fn chat_structured_output_parsed_scripted_and_refused() {
 async fn embeddings_are_deterministic_and_validated() {
     let fake = fake().await;
     let (client, _) = client(&fake);
-    let mut req = EmbeddingsRequest::new("text-embedding-3-small", vec!["yoga à 18h".into(), "cross-training".into()]);
+    let mut req = EmbeddingsRequest::new(
+        "text-embedding-3-small",
+        vec!["yoga à 18h".into(), "cross-training".into()],
+    );
     let a = client.embeddings(&req).await.unwrap();
     assert_eq!(a.data.len(), 2);
     assert_eq!(a.data[0].embedding.len(), 1536);
@@ -306,13 +415,27 @@ async fn embeddings_are_deterministic_and_validated() {
     assert_ne!(a.data[0].embedding, a.data[1].embedding);
     assert!(a.usage.prompt_tokens > 0);
     req.dimensions = Some(256);
-    assert_eq!(client.embeddings(&req).await.unwrap().data[0].embedding.len(), 256);
+    assert_eq!(
+        client.embeddings(&req).await.unwrap().data[0]
+            .embedding
+            .len(),
+        256
+    );
     let empty = EmbeddingsRequest::new("text-embedding-3-small", vec!["".into()]);
-    assert!(matches!(client.embeddings(&empty).await.unwrap_err(), OpenAiError::InvalidRequest { .. }));
+    assert!(matches!(
+        client.embeddings(&empty).await.unwrap_err(),
+        OpenAiError::InvalidRequest { .. }
+    ));
     let too_many = EmbeddingsRequest::new("text-embedding-3-small", vec!["x".into(); 2049]);
-    assert!(matches!(client.embeddings(&too_many).await.unwrap_err(), OpenAiError::InvalidRequest { .. }));
+    assert!(matches!(
+        client.embeddings(&too_many).await.unwrap_err(),
+        OpenAiError::InvalidRequest { .. }
+    ));
     let too_long = EmbeddingsRequest::new("text-embedding-3-small", vec!["x".repeat(40_000)]);
-    assert!(matches!(client.embeddings(&too_long).await.unwrap_err(), OpenAiError::InvalidRequest { .. }));
+    assert!(matches!(
+        client.embeddings(&too_long).await.unwrap_err(),
+        OpenAiError::InvalidRequest { .. }
+    ));
 }
 
 #[tokio::test]
@@ -320,17 +443,39 @@ async fn organization_costs_need_admin_key_and_sum_the_ledger() {
     let fake = fake().await;
     let (client, _) = client(&fake);
     client
-        .embeddings(&EmbeddingsRequest::new("text-embedding-3-small", vec!["hello world".into()]))
+        .embeddings(&EmbeddingsRequest::new(
+            "text-embedding-3-small",
+            vec!["hello world".into()],
+        ))
         .await
         .unwrap();
     let http = reqwest::Client::new();
-    let url = format!("{}/organization/costs?start_time={}", fake.base_url(), fake.handle.now_unix() - 10);
-    let r = http.get(&url).bearer_auth(TEST_API_KEY).send().await.unwrap();
+    let url = format!(
+        "{}/organization/costs?start_time={}",
+        fake.base_url(),
+        fake.handle.now_unix() - 10
+    );
+    let r = http
+        .get(&url)
+        .bearer_auth(TEST_API_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "standard keys cannot read costs");
-    let r = http.get(&url).bearer_auth(TEST_ADMIN_KEY).send().await.unwrap();
+    let r = http
+        .get(&url)
+        .bearer_auth(TEST_ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
-    let total: f64 = body["data"].as_array().unwrap().iter().map(|b| b["results"][0]["amount"]["value"].as_f64().unwrap()).sum();
+    let total: f64 = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["results"][0]["amount"]["value"].as_f64().unwrap())
+        .sum();
     assert!((total - fake.handle.ledger_total_pico() as f64 / 1e12).abs() < 1e-15);
     assert!(total > 0.0);
 }

@@ -12,7 +12,10 @@ use jarvis_openai::realtime::{ClientSecretRequest, SessionConfig};
 use jarvis_openai::{EmbeddingsRequest, OpenAiClient, OpenAiError, RateLimitKind, RetryPolicy};
 
 fn no_jitter() -> RetryPolicy {
-    RetryPolicy { jitter: false, ..RetryPolicy::default() }
+    RetryPolicy {
+        jitter: false,
+        ..RetryPolicy::default()
+    }
 }
 
 fn secret_req() -> ClientSecretRequest {
@@ -29,13 +32,22 @@ async fn rate_limit_requests_honours_retry_after_exactly() {
     let (client, clock) = client_with(&fake, no_jitter());
     fake.handle.inject_n(
         Endpoint::ClientSecrets,
-        Fault::RateLimited { kind: LimitKind::Requests, retry_after: Some(Duration::from_secs(2)) },
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(2)),
+        },
         2,
     );
     let t0 = fake.handle.now_unix();
     client.create_client_secret(&secret_req()).await.unwrap();
-    assert_eq!(clock.sleeps(), vec![Duration::from_secs(2), Duration::from_secs(2)]);
-    assert_eq!(fake.handle.requests_to("/v1/realtime/client_secrets").len(), 3);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(2), Duration::from_secs(2)]
+    );
+    assert_eq!(
+        fake.handle.requests_to("/v1/realtime/client_secrets").len(),
+        3
+    );
     // The sleeps advanced the fake's clock in lock-step.
     assert_eq!(fake.handle.now_unix() - t0, 4);
 }
@@ -46,7 +58,10 @@ async fn rate_limit_tokens_prefers_retry_after_ms() {
     let (client, clock) = client_with(&fake, no_jitter());
     fake.handle.inject(
         Endpoint::Embeddings,
-        Fault::RateLimited { kind: LimitKind::Tokens, retry_after: Some(Duration::from_millis(1500)) },
+        Fault::RateLimited {
+            kind: LimitKind::Tokens,
+            retry_after: Some(Duration::from_millis(1500)),
+        },
     );
     client.embeddings(&emb()).await.unwrap();
     // Retry-After says 2 (rounded up), retry-after-ms says 1500: the precise one wins.
@@ -56,34 +71,62 @@ async fn rate_limit_tokens_prefers_retry_after_ms() {
 #[tokio::test]
 async fn rate_limit_error_is_typed_when_retries_run_out() {
     let fake = fake().await;
-    let (client, clock) = client_with(&fake, RetryPolicy { max_retries: 1, ..no_jitter() });
+    let (client, clock) = client_with(
+        &fake,
+        RetryPolicy {
+            max_retries: 1,
+            ..no_jitter()
+        },
+    );
     fake.handle.inject_n(
         Endpoint::Chat,
-        Fault::RateLimited { kind: LimitKind::Tokens, retry_after: Some(Duration::from_millis(165)) },
+        Fault::RateLimited {
+            kind: LimitKind::Tokens,
+            retry_after: Some(Duration::from_millis(165)),
+        },
         5,
     );
-    let req = jarvis_openai::ChatRequest::new("gpt-4o-mini", vec![jarvis_openai::ChatMessage::user("hi")]);
+    let req = jarvis_openai::ChatRequest::new(
+        "gpt-4o-mini",
+        vec![jarvis_openai::ChatMessage::user("hi")],
+    );
     let err = client.chat_completion(&req).await.unwrap_err();
     match err {
-        OpenAiError::RateLimited { kind, retry_after, .. } => {
+        OpenAiError::RateLimited {
+            kind, retry_after, ..
+        } => {
             assert_eq!(kind, RateLimitKind::Tokens);
             assert_eq!(retry_after, Some(Duration::from_millis(165)));
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(clock.sleeps(), vec![Duration::from_millis(165)]);
-    assert_eq!(fake.handle.pending_faults(Endpoint::Chat), 3, "exactly 2 attempts");
+    assert_eq!(
+        fake.handle.pending_faults(Endpoint::Chat),
+        3,
+        "exactly 2 attempts"
+    );
 }
 
 #[tokio::test]
 async fn quota_exhaustion_is_never_retried() {
     let fake = fake().await;
     let (client, clock) = client(&fake);
-    fake.handle.inject_n(Endpoint::ClientSecrets, Fault::InsufficientQuota, 3);
-    let err = client.create_client_secret(&secret_req()).await.unwrap_err();
-    assert!(matches!(err, OpenAiError::QuotaExhausted { ref code, .. } if code == "insufficient_quota"), "{err:?}");
+    fake.handle
+        .inject_n(Endpoint::ClientSecrets, Fault::InsufficientQuota, 3);
+    let err = client
+        .create_client_secret(&secret_req())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::QuotaExhausted { ref code, .. } if code == "insufficient_quota"),
+        "{err:?}"
+    );
     assert!(clock.sleeps().is_empty());
-    assert_eq!(fake.handle.requests_to("/v1/realtime/client_secrets").len(), 1);
+    assert_eq!(
+        fake.handle.requests_to("/v1/realtime/client_secrets").len(),
+        1
+    );
     assert_eq!(fake.handle.pending_faults(Endpoint::ClientSecrets), 2);
 }
 
@@ -94,14 +137,18 @@ async fn server_errors_back_off_exponentially_then_succeed() {
     fake.handle.inject(Endpoint::Embeddings, Fault::ServerError);
     fake.handle.inject(Endpoint::Embeddings, Fault::Unavailable);
     client.embeddings(&emb()).await.unwrap();
-    assert_eq!(clock.sleeps(), vec![Duration::from_millis(500), Duration::from_millis(1000)]);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_millis(500), Duration::from_millis(1000)]
+    );
 }
 
 #[tokio::test]
 async fn jittered_backoff_stays_within_bounds() {
     let fake = fake().await;
     let (client, clock) = client(&fake);
-    fake.handle.inject_n(Endpoint::Embeddings, Fault::Unavailable, 3);
+    fake.handle
+        .inject_n(Endpoint::Embeddings, Fault::Unavailable, 3);
     client.embeddings(&emb()).await.unwrap();
     let s = clock.sleeps();
     assert_eq!(s.len(), 3);
@@ -115,11 +162,26 @@ async fn jittered_backoff_stays_within_bounds() {
 async fn retries_are_bounded_in_count() {
     let fake = fake().await;
     let (client, clock) = client_with(&fake, no_jitter());
-    fake.handle.inject_n(Endpoint::Embeddings, Fault::Unavailable, 10);
+    fake.handle
+        .inject_n(Endpoint::Embeddings, Fault::Unavailable, 10);
     let err = client.embeddings(&emb()).await.unwrap_err();
-    assert!(matches!(err, OpenAiError::Server { status: 503, .. }), "{err:?}");
-    assert_eq!(clock.sleeps(), vec![Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)]);
-    assert_eq!(fake.handle.pending_faults(Endpoint::Embeddings), 6, "1 try + 3 retries");
+    assert!(
+        matches!(err, OpenAiError::Server { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        clock.sleeps(),
+        vec![
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            Duration::from_secs(2)
+        ]
+    );
+    assert_eq!(
+        fake.handle.pending_faults(Endpoint::Embeddings),
+        6,
+        "1 try + 3 retries"
+    );
 }
 
 #[tokio::test]
@@ -127,17 +189,27 @@ async fn retries_are_bounded_in_total_time() {
     let fake = fake().await;
     let (client, clock) = client_with(
         &fake,
-        RetryPolicy { max_retries: 10, max_elapsed: Duration::from_secs(10), ..no_jitter() },
+        RetryPolicy {
+            max_retries: 10,
+            max_elapsed: Duration::from_secs(10),
+            ..no_jitter()
+        },
     );
     fake.handle.inject_n(
         Endpoint::Embeddings,
-        Fault::RateLimited { kind: LimitKind::Requests, retry_after: Some(Duration::from_secs(4)) },
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(4)),
+        },
         10,
     );
     let err = client.embeddings(&emb()).await.unwrap_err();
     assert!(matches!(err, OpenAiError::RateLimited { .. }));
     // 4 s + 4 s = 8 s fits in 10 s; a third 4 s wait would not.
-    assert_eq!(clock.sleeps(), vec![Duration::from_secs(4), Duration::from_secs(4)]);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(4), Duration::from_secs(4)]
+    );
 }
 
 #[tokio::test]
@@ -146,7 +218,10 @@ async fn absurd_retry_after_is_replaced_by_computed_delay() {
     let (client, clock) = client_with(&fake, no_jitter());
     fake.handle.inject(
         Endpoint::Embeddings,
-        Fault::RateLimited { kind: LimitKind::Requests, retry_after: Some(Duration::from_secs(3600)) },
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(3600)),
+        },
     );
     client.embeddings(&emb()).await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
@@ -156,7 +231,13 @@ async fn absurd_retry_after_is_replaced_by_computed_delay() {
 async fn rate_limit_without_retry_after_uses_backoff() {
     let fake = fake().await;
     let (client, clock) = client_with(&fake, no_jitter());
-    fake.handle.inject(Endpoint::Embeddings, Fault::RateLimited { kind: LimitKind::Requests, retry_after: None });
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: None,
+        },
+    );
     client.embeddings(&emb()).await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
 }
@@ -165,15 +246,23 @@ async fn rate_limit_without_retry_after_uses_backoff() {
 async fn connection_drop_mid_response_is_retried() {
     let fake = fake().await;
     let (client, clock) = client_with(&fake, no_jitter());
-    fake.handle.inject(Endpoint::ClientSecrets, Fault::DropConnection);
+    fake.handle
+        .inject(Endpoint::ClientSecrets, Fault::DropConnection);
     let s = client.create_client_secret(&secret_req()).await.unwrap();
     assert!(s.value.expose().starts_with("ek_"));
     assert_eq!(clock.sleeps().len(), 1);
-    assert_eq!(fake.handle.requests_to("/v1/realtime/client_secrets").len(), 2);
+    assert_eq!(
+        fake.handle.requests_to("/v1/realtime/client_secrets").len(),
+        2
+    );
     // Without retries the drop surfaces as a connection error.
     let (client, _) = client_with(&fake, RetryPolicy::none());
-    fake.handle.inject(Endpoint::ClientSecrets, Fault::DropConnection);
-    let err = client.create_client_secret(&secret_req()).await.unwrap_err();
+    fake.handle
+        .inject(Endpoint::ClientSecrets, Fault::DropConnection);
+    let err = client
+        .create_client_secret(&secret_req())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpenAiError::Connection(_)), "{err:?}");
 }
 
@@ -187,7 +276,10 @@ async fn hang_times_out_and_latency_is_tolerated() {
     fake.handle.inject(Endpoint::Embeddings, Fault::Hang);
     let err = client.embeddings(&emb()).await.unwrap_err();
     assert!(matches!(err, OpenAiError::Timeout), "{err:?}");
-    fake.handle.inject(Endpoint::Embeddings, Fault::Latency(Duration::from_millis(100)));
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Latency(Duration::from_millis(100)),
+    );
     let started = std::time::Instant::now();
     client.embeddings(&emb()).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(100));
@@ -197,10 +289,16 @@ async fn hang_times_out_and_latency_is_tolerated() {
         cfg.request_timeout = Duration::from_millis(300);
         cfg.retry = no_jitter();
         let clock = jarvis_openai::ManualClock::new();
-        (OpenAiClient::new(cfg).unwrap().with_clock(clock.clone()), clock)
+        (
+            OpenAiClient::new(cfg).unwrap().with_clock(clock.clone()),
+            clock,
+        )
     };
     fake.handle.inject(Endpoint::Hangup, Fault::Hang);
-    let call = client.create_call(OFFER, &SessionConfig::realtime("gpt-realtime")).await.unwrap();
+    let call = client
+        .create_call(OFFER, &SessionConfig::realtime("gpt-realtime"))
+        .await
+        .unwrap();
     client.hangup(&call.call_id).await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
 }
@@ -210,12 +308,26 @@ async fn faults_on_calls_and_sideband_endpoints() {
     let fake = fake().await;
     let (client, clock) = client_with(&fake, no_jitter());
     fake.handle.inject(Endpoint::Calls, Fault::ServerError);
-    let call = client.create_call(OFFER, &SessionConfig::realtime("gpt-realtime")).await.unwrap();
-    assert_eq!(clock.sleeps().len(), 1, "multipart body rebuilt for the retry");
-    fake.handle.inject(Endpoint::Realtime, Fault::RateLimited { kind: LimitKind::Requests, retry_after: Some(Duration::from_secs(1)) });
+    let call = client
+        .create_call(OFFER, &SessionConfig::realtime("gpt-realtime"))
+        .await
+        .unwrap();
+    assert_eq!(
+        clock.sleeps().len(),
+        1,
+        "multipart body rebuilt for the retry"
+    );
+    fake.handle.inject(
+        Endpoint::Realtime,
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(1)),
+        },
+    );
     let err = client.connect_sideband(&call.call_id).await.unwrap_err();
     assert!(matches!(err, OpenAiError::RateLimited { .. }), "{err:?}");
-    fake.handle.inject(Endpoint::Realtime, Fault::InsufficientQuota);
+    fake.handle
+        .inject(Endpoint::Realtime, Fault::InsufficientQuota);
     let err = client.connect_sideband(&call.call_id).await.unwrap_err();
     assert!(matches!(err, OpenAiError::QuotaExhausted { .. }), "{err:?}");
     assert!(client.connect_sideband(&call.call_id).await.is_ok());

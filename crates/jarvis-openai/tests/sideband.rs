@@ -20,7 +20,11 @@ const T: Duration = Duration::from_secs(5);
 async fn until(sb: &mut Sideband, pred: impl Fn(&ServerEvent) -> bool) -> Vec<ServerEvent> {
     let mut seen = Vec::new();
     for _ in 0..200 {
-        let ev = sb.next_event_timeout(T).await.unwrap().expect("socket still open");
+        let ev = sb
+            .next_event_timeout(T)
+            .await
+            .unwrap()
+            .expect("socket still open");
         let done = pred(&ev);
         seen.push(ev);
         if done {
@@ -49,19 +53,42 @@ fn gym_script() -> Script {
     ])
 }
 
-async fn setup(script: Script) -> (jarvis_fake_openai::FakeOpenAi, jarvis_openai::OpenAiClient, String, Sideband) {
-    let fake = fake_with(FakeConfig { real_webrtc: false, script, ..FakeConfig::default() }).await;
+async fn setup(
+    script: Script,
+) -> (
+    jarvis_fake_openai::FakeOpenAi,
+    jarvis_openai::OpenAiClient,
+    String,
+    Sideband,
+) {
+    let fake = fake_with(FakeConfig {
+        real_webrtc: false,
+        script,
+        ..FakeConfig::default()
+    })
+    .await;
     let (client, _) = client(&fake);
     let mut session = SessionConfig::realtime("gpt-realtime-mini");
     session.instructions = Some("You are the gym coach.".into());
     session.tools = Some(vec![
-        Tool::function("get_class_schedule", "schedule", json!({"type":"object","properties":{}})),
-        Tool::function("get_member_profile", "profile", json!({"type":"object","properties":{}})),
+        Tool::function(
+            "get_class_schedule",
+            "schedule",
+            json!({"type":"object","properties":{}}),
+        ),
+        Tool::function(
+            "get_member_profile",
+            "profile",
+            json!({"type":"object","properties":{}}),
+        ),
     ]);
     let call = client.create_call(OFFER, &session).await.unwrap();
     let mut sb = client.connect_sideband(&call.call_id).await.unwrap();
     let first = sb.next_event_timeout(T).await.unwrap().unwrap();
-    assert!(matches!(first, ServerEvent::SessionCreated { ref session } if session.instructions.as_deref() == Some("You are the gym coach.")), "{first:?}");
+    assert!(
+        matches!(first, ServerEvent::SessionCreated { ref session } if session.instructions.as_deref() == Some("You are the gym coach.")),
+        "{first:?}"
+    );
     (fake, client, call.call_id, sb)
 }
 
@@ -69,48 +96,90 @@ async fn setup(script: Script) -> (jarvis_fake_openai::FakeOpenAi, jarvis_openai
 async fn scripted_parallel_function_calls_round_trip() {
     let (fake, _client, call_id, mut sb) = setup(gym_script()).await;
     // Turn on transcription over the sideband.
-    let mut update = SessionConfig::default();
-    update.audio = Some(serde_json::from_value(json!({"input":{"transcription":{"model":"gpt-4o-mini-transcribe"}}})).unwrap());
+    let update = SessionConfig {
+        audio: Some(
+            serde_json::from_value(
+                json!({"input":{"transcription":{"model":"gpt-4o-mini-transcribe"}}}),
+            )
+            .unwrap(),
+        ),
+        ..SessionConfig::default()
+    };
     sb.send(&ClientEvent::session_update(update)).await.unwrap();
     let ev = until(&mut sb, |e| matches!(e, ServerEvent::SessionUpdated { .. })).await;
-    let ServerEvent::SessionUpdated { session } = ev.last().unwrap() else { unreachable!() };
-    assert_eq!(session.instructions.as_deref(), Some("You are the gym coach."), "update merges, not replaces");
+    let ServerEvent::SessionUpdated { session } = ev.last().unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(
+        session.instructions.as_deref(),
+        Some("You are the gym coach."),
+        "update merges, not replaces"
+    );
 
     // The member speaks: transcript, then an automatic response with two calls at once.
     assert!(fake.handle.say(&call_id, "What classes are on today?", 2.0));
     let events = until(&mut sb, is_response_done).await;
     assert!(events.iter().any(|e| matches!(e, ServerEvent::InputTranscriptionCompleted { transcript, .. } if transcript == "What classes are on today?")));
-    assert!(events.iter().any(|e| matches!(e, ServerEvent::RateLimitsUpdated { rate_limits } if rate_limits.len() == 2)));
+    assert!(events.iter().any(
+        |e| matches!(e, ServerEvent::RateLimitsUpdated { rate_limits } if rate_limits.len() == 2)
+    ));
     let arg_done: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            ServerEvent::FunctionCallArgumentsDone { call_id, name, arguments, .. } => Some((call_id.clone(), name.clone(), arguments.clone())),
+            ServerEvent::FunctionCallArgumentsDone {
+                call_id,
+                name,
+                arguments,
+                ..
+            } => Some((call_id.clone(), name.clone(), arguments.clone())),
             _ => None,
         })
         .collect();
     assert_eq!(arg_done.len(), 2);
-    let ServerEvent::ResponseDone { response } = events.last().unwrap() else { unreachable!() };
+    let ServerEvent::ResponseDone { response } = events.last().unwrap() else {
+        unreachable!()
+    };
     assert_eq!(response.status, "completed");
-    let calls: Vec<(String, String, String)> = response.function_calls().map(|(a, b, c)| (a.into(), b.into(), c.into())).collect();
-    assert_eq!(calls, arg_done, "response.done lists every call, not just output[0]");
+    let calls: Vec<(String, String, String)> = response
+        .function_calls()
+        .map(|(a, b, c)| (a.into(), b.into(), c.into()))
+        .collect();
+    assert_eq!(
+        calls, arg_done,
+        "response.done lists every call, not just output[0]"
+    );
     assert!(events.iter().any(|e| matches!(e, ServerEvent::Unknown { event_type, .. } if event_type == "response.output_item.added")), "unknown events surface as Unknown");
 
     // Execute both tools server-side, send both outputs, then a single response.create.
     for (cid, name, _) in &calls {
-        let out = if name == "get_class_schedule" { json!({"classes":["yoga 18:00"]}) } else { json!({"name":"Léa"}) };
-        sb.send(&ClientEvent::function_output(cid.clone(), out.to_string())).await.unwrap();
+        let out = if name == "get_class_schedule" {
+            json!({"classes":["yoga 18:00"]})
+        } else {
+            json!({"name":"Léa"})
+        };
+        sb.send(&ClientEvent::function_output(cid.clone(), out.to_string()))
+            .await
+            .unwrap();
     }
     sb.send(&ClientEvent::response_create()).await.unwrap();
     let events = until(&mut sb, is_response_done).await;
     assert!(events.iter().any(|e| matches!(e, ServerEvent::OutputAudioTranscriptDone { transcript, .. } if transcript == "Léa, there is yoga at six tonight.")));
     let outs = fake.handle.function_outputs(&call_id);
     assert_eq!(outs.len(), 2);
-    assert!(fake.handle.script_mismatches().is_empty(), "{:?}", fake.handle.script_mismatches());
+    assert!(
+        fake.handle.script_mismatches().is_empty(),
+        "{:?}",
+        fake.handle.script_mismatches()
+    );
 
     // A wrong output is recorded as a mismatch; an unknown call_id is an error event.
-    sb.send(&ClientEvent::function_output("call_nope", "{}")).await.unwrap();
+    sb.send(&ClientEvent::function_output("call_nope", "{}"))
+        .await
+        .unwrap();
     let ev = until(&mut sb, |e| matches!(e, ServerEvent::Error { .. })).await;
-    let ServerEvent::Error { error } = ev.last().unwrap() else { unreachable!() };
+    let ServerEvent::Error { error } = ev.last().unwrap() else {
+        unreachable!()
+    };
     assert_eq!(error.param.as_deref(), Some("item.call_id"));
 }
 
@@ -129,14 +198,18 @@ async fn usage_matches_ledger_to_the_picodollar_and_is_deterministic() {
         for text in ["hi", "when is yoga?", "thanks"] {
             fake.handle.say(&call_id, text, 1.5);
             let ev = until(&mut sb, is_response_done).await;
-            let ServerEvent::ResponseDone { response } = ev.last().unwrap() else { unreachable!() };
+            let ServerEvent::ResponseDone { response } = ev.last().unwrap() else {
+                unreachable!()
+            };
             let u = response.usage.clone().unwrap();
             assert_eq!(u.total_tokens, u.input_tokens + u.output_tokens);
             let cached = u.input_token_details.cached_tokens;
             assert!(cached <= u.input_tokens && cached % 64 == 0);
             let tu = u.to_token_usage();
             // The model id reported by the session is the dated snapshot; pricing must resolve it.
-            client_total += table.cost_pico("gpt-realtime-mini-2025-10-06", &tu).unwrap();
+            client_total += table
+                .cost_pico("gpt-realtime-mini-2025-10-06", &tu)
+                .unwrap();
             usages.push(tu);
         }
         // Later turns re-send the conversation: input grows, caching kicks in.
@@ -153,14 +226,20 @@ async fn usage_matches_ledger_to_the_picodollar_and_is_deterministic() {
     }
     let (u1, client1, ledger1) = run().await;
     let (u2, _, _) = run().await;
-    assert_eq!(client1, ledger1, "our meter equals the fake's ledger exactly");
+    assert_eq!(
+        client1, ledger1,
+        "our meter equals the fake's ledger exactly"
+    );
     assert!(client1 > 0);
     assert_eq!(u1, u2, "usage is deterministic");
 }
 
 #[tokio::test]
 async fn response_faults_failed_cancelled_incomplete() {
-    let (fake, client, call_id, mut sb) = setup(Script::new(vec![Turn::Say("A fairly long scripted reply for the test.".into())])).await;
+    let (fake, client, call_id, mut sb) = setup(Script::new(vec![Turn::Say(
+        "A fairly long scripted reply for the test.".into(),
+    )]))
+    .await;
     for (fault, status) in [
         (ResponseFault::Failed, "failed"),
         (ResponseFault::Cancelled, "cancelled"),
@@ -169,18 +248,24 @@ async fn response_faults_failed_cancelled_incomplete() {
         fake.handle.inject_response_fault(fault);
         sb.send(&ClientEvent::response_create()).await.unwrap();
         let ev = until(&mut sb, is_response_done).await;
-        let ServerEvent::ResponseDone { response } = ev.last().unwrap() else { unreachable!() };
+        let ServerEvent::ResponseDone { response } = ev.last().unwrap() else {
+            unreachable!()
+        };
         assert_eq!(response.status, status);
         let usage = response.usage.clone().unwrap();
         if fault == ResponseFault::Failed {
             assert_eq!(response.error_code(), Some("rate_limit_exceeded"));
             assert_eq!(usage.output_tokens, 0);
         } else {
-            assert!(usage.output_tokens > 0, "partial responses are still billed");
+            assert!(
+                usage.output_tokens > 0,
+                "partial responses are still billed"
+            );
         }
     }
     // Dropping mid-response: the sideband sees a connection error (no close frame).
-    fake.handle.inject_response_fault(ResponseFault::DropConnection);
+    fake.handle
+        .inject_response_fault(ResponseFault::DropConnection);
     sb.send(&ClientEvent::response_create()).await.unwrap();
     let mut got_err = None;
     for _ in 0..50 {
@@ -193,7 +278,10 @@ async fn response_faults_failed_cancelled_incomplete() {
             }
         }
     }
-    assert!(matches!(got_err, Some(OpenAiError::Connection(_))), "{got_err:?}");
+    assert!(
+        matches!(got_err, Some(OpenAiError::Connection(_))),
+        "{got_err:?}"
+    );
     assert!(fake.handle.call_stats(&call_id).unwrap().ended);
     drop(client);
 }
@@ -209,7 +297,10 @@ async fn session_expires_on_the_fake_clock() {
     assert!(!ev.iter().any(|e| matches!(e, ServerEvent::Error { .. })));
     fake.handle.advance(Duration::from_secs(1));
     let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
-    assert!(matches!(ev, ServerEvent::Error { ref error } if error.code.as_deref() == Some("session_expired")), "{ev:?}");
+    assert!(
+        matches!(ev, ServerEvent::Error { ref error } if error.code.as_deref() == Some("session_expired")),
+        "{ev:?}"
+    );
     assert_eq!(sb.next_event_timeout(T).await.unwrap(), None);
     assert_eq!(sb.ended().unwrap().code, 1001);
 }
@@ -217,13 +308,24 @@ async fn session_expires_on_the_fake_clock() {
 #[tokio::test]
 async fn hangup_closes_the_sideband_and_unknown_events_are_not_fatal() {
     let (fake, client, call_id, mut sb) = setup(Script::default()).await;
-    fake.handle.push_event(&call_id, json!({"type":"conversation.item.brand_new_2027","x":1}));
+    fake.handle.push_event(
+        &call_id,
+        json!({"type":"conversation.item.brand_new_2027","x":1}),
+    );
     let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
-    assert!(matches!(ev, ServerEvent::Unknown { ref event_type, .. } if event_type == "conversation.item.brand_new_2027"));
+    assert!(
+        matches!(ev, ServerEvent::Unknown { ref event_type, .. } if event_type == "conversation.item.brand_new_2027")
+    );
     // Invalid client event: error echoing our event id, session stays open.
-    sb.send(&ClientEvent::ResponseCancel { event_id: Some("evt_mine".into()) }).await.unwrap();
+    sb.send(&ClientEvent::ResponseCancel {
+        event_id: Some("evt_mine".into()),
+    })
+    .await
+    .unwrap();
     let ev = until(&mut sb, |e| matches!(e, ServerEvent::Error { .. })).await;
-    let ServerEvent::Error { error } = ev.last().unwrap() else { unreachable!() };
+    let ServerEvent::Error { error } = ev.last().unwrap() else {
+        unreachable!()
+    };
     assert_eq!(error.code.as_deref(), Some("response_cancel_not_active"));
     assert_eq!(error.event_id.as_deref(), Some("evt_mine"));
     client.hangup(&call_id).await.unwrap();
@@ -242,8 +344,14 @@ async fn voice_cannot_change_after_audio_and_session_type_is_required() {
     let (_fake, _client, _call_id, mut sb) = setup(Script::default()).await;
     sb.send(&ClientEvent::response_create()).await.unwrap();
     until(&mut sb, is_response_done).await;
-    sb.send(&ClientEvent::session_update(SessionConfig::default().with_voice("cedar"))).await.unwrap();
+    sb.send(&ClientEvent::session_update(
+        SessionConfig::default().with_voice("cedar"),
+    ))
+    .await
+    .unwrap();
     let ev = until(&mut sb, |e| matches!(e, ServerEvent::Error { .. })).await;
-    let ServerEvent::Error { error } = ev.last().unwrap() else { unreachable!() };
+    let ServerEvent::Error { error } = ev.last().unwrap() else {
+        unreachable!()
+    };
     assert_eq!(error.param.as_deref(), Some("session.audio.output.voice"));
 }
