@@ -37,6 +37,9 @@ pub use state::{
 
 use state::{Inner, Secret, Shared};
 
+/// The key to give the client in demo mode (the demo fake accepts any `sk-` key).
+pub const DEMO_API_KEY: &str = "sk-demo-jarvis-offline";
+
 /// A running fake server. Dropping it stops the server.
 pub struct FakeOpenAi {
     /// Steering handle (cheap to clone).
@@ -78,6 +81,14 @@ impl FakeOpenAi {
             handle: FakeHandle { shared },
             task: Some(task),
         })
+    }
+
+    /// Demo mode on `addr`: the bilingual scripted gym assistant, any `sk-` key accepted.
+    ///
+    /// For `jarvis serve` without an OpenAI key: keep the returned value alive for the whole
+    /// process and point the client at [`base_url`](Self::base_url) with [`DEMO_API_KEY`].
+    pub async fn start_demo(addr: SocketAddr) -> std::io::Result<FakeOpenAi> {
+        Self::start_on(addr, FakeConfig::demo()).await
     }
 
     /// `http://127.0.0.1:PORT/v1`.
