@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use crate::chat::{ChatCompletion, ChatRequest, StructuredCompletion};
@@ -136,18 +136,11 @@ impl OpenAiClient {
         if status.is_success() {
             return Ok(RawResponse { headers, body });
         }
-        let mut err =
-            OpenAiError::from_status(status.as_u16(), &body, retry_after_from_headers(&headers));
-        // `x-should-retry: false` is the server vetoing a retry (the SDK honours it too).
-        if headers.get("x-should-retry") == Some(&HeaderValue::from_static("false"))
-            && err.is_retryable()
-        {
-            err = OpenAiError::Server {
-                status: 400,
-                message: format!("server asked not to retry: {err}"),
-            };
-        }
-        Err(err)
+        Err(OpenAiError::from_status(
+            status.as_u16(),
+            &body,
+            retry_after_from_headers(&headers),
+        ))
     }
 
     async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
