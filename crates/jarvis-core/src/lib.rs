@@ -1,3 +1,15 @@
 //! Domain types, validation, roles and permission rules, cost arithmetic and errors. No IO.
 
 pub mod cost;
+pub mod ids;
+pub mod model;
+pub mod page;
+pub mod role;
+pub mod scope;
+pub mod validate;
+
+pub use ids::*;
+pub use page::{Page, PageRequest};
+pub use role::Role;
+pub use scope::Scope;
+pub use validate::{FieldError, ValidationErrors};

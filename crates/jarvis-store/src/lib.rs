@@ -1,1 +1,157 @@
-//! jarvis-store
+//! Storage: one trait per aggregate, implemented once in SQL and compiled for both backends
+//! (SQLite embedded by default, PostgreSQL with row-level security in production).
+//!
+//! Every tenant-scoped method takes the [`Scope`] first. The SQL adds the scope to every
+//! query (first wall); on PostgreSQL each transaction also runs as the non-owner role
+//! `jarvis_app` with the scope in transaction-local settings, so the row-level security
+//! policies hold even if a query forgot its filter (second wall).
+
+mod constraints;
+mod dbuuid;
+mod error;
+pub mod migrate;
+mod postgres;
+mod rows;
+mod sqlite;
+mod traits;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{StoreError, StoreResult};
+pub use migrate::MigrationInfo;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use traits::*;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The session context a transaction runs in.
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // SQLite ignores the context; only PostgreSQL reads it.
+pub(crate) enum TxCtx {
+    /// A tenant scope.
+    Scope(jarvis_core::Scope),
+    /// Sign-in: may read one user's own memberships, nothing else.
+    Identity(jarvis_core::UserId),
+}
+
+/// Which database engine backs a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "database URL must start with sqlite:// or postgres:// (got `{}`)",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// Lower-case name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `sqlite://path` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection (and for the first connect).
+    pub acquire_timeout: Duration,
+}
+
+impl ConnectOptions {
+    /// Defaults for a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens the store for a URL (without migrating).
+pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
+    Ok(match Backend::from_url(&opts.url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(opts).await?),
+        Backend::Postgres => Arc::new(PgStore::connect(opts).await?),
+    })
+}
+
+/// Hides the password of a database URL for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{path}")
+            } else {
+                format!("{scheme}://{user}@{host}{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/jarvis"),
+            "postgres://app:***@db:5432/jarvis"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/jarvis"),
+            "postgres://app@db/jarvis"
+        );
+        assert_eq!(
+            redact_url("sqlite://./data/jarvis.db"),
+            "sqlite://./data/jarvis.db"
+        );
+    }
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(
+            Backend::from_url("sqlite://x.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(Backend::from_url("mysql://h/db").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The SQLite backend: one embedded file, WAL, busy timeout, foreign keys on. Writes begin
+//! `IMMEDIATE` so concurrent writers queue on the busy timeout instead of failing mid-transaction.
+
+use crate::constraints::from_sqlite_message;
+use crate::error::{StoreError, StoreResult};
+use crate::migrate::{MigrationInfo, pair};
+use crate::traits::*;
+use crate::{Backend, ConnectOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Sqlite;
+type Tx = sqlx::Transaction<'static, Db>;
+type ThisStore = SqliteStore;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Storage on an embedded SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file named by a `sqlite://` URL.
+    pub async fn connect(opts: &ConnectOptions) -> StoreResult<Self> {
+        let path = opts
+            .url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if path.is_empty() {
+            return Err(StoreError::Config(
+                "the sqlite URL names no file (expected sqlite://path/to/jarvis.db)".into(),
+            ));
+        }
+        if path != ":memory:"
+            && let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!(
+                    "cannot create database directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&opts.url)
+            .map_err(|e| StoreError::Config(format!("invalid sqlite URL `{}`: {e}", opts.url)))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open sqlite database {path}: {e}"))
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool (tests and maintenance tools).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin(&self, _ctx: &TxCtx, write: bool) -> StoreResult<Tx> {
+        // SQLite has no row-level security: the SQL's own scope filters are the wall here.
+        let tx = if write {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
+        };
+        tx.map_err(map_db_err)
+    }
+
+    async fn applied_versions(&self) -> StoreResult<Vec<i64>> {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_db_err)?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_db_err)
+    }
+}
+
+/// Classifies a SQLite error once, for every caller.
+fn map_db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) => match from_sqlite_message(d.message()) {
+            Some(mapped) => mapped,
+            None if d.message().contains("database is locked") => {
+                StoreError::Unavailable(d.message().to_string())
+            }
+            None => StoreError::Internal(d.message().to_string()),
+        },
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::RowNotFound => StoreError::NotFound("row"),
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl Maintenance for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_db_err)
+            .map(|_| ())
+    }
+
+    async fn migrations(&self) -> StoreResult<Vec<MigrationInfo>> {
+        Ok(pair(&MIGRATOR, &self.applied_versions().await?))
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
+        let before = self.applied_versions().await?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(pair(&MIGRATOR, &self.applied_versions().await?)
+            .into_iter()
+            .filter(|m| !before.contains(&m.version))
+            .collect())
+    }
+
+    async fn schema(&self) -> StoreResult<BTreeMap<String, Vec<String>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+             ORDER BY m.name, p.cid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_db_err)?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (table, column) in rows {
+            out.entry(table).or_default().push(column);
+        }
+        Ok(out)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+include!("sql/common.rs");

@@ -1,0 +1,144 @@
+//! Test helpers: a fresh SQLite file or a fresh PostgreSQL database per test, removed afterwards.
+//!
+//! PostgreSQL tests need a server (default `postgres://postgres@127.0.0.1:5432/postgres`, or
+//! `JARVIS_TEST_PG_ADMIN_URL`). When it is unreachable they are skipped with a loud message
+//! locally, and they fail when `CI` is set, so CI can never pass without them.
+
+use crate::{ConnectOptions, PgStore, SqliteStore, Store, StoreResult};
+use std::sync::Arc;
+
+/// Default admin URL of the local test server.
+pub const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A migrated, empty database that disappears when dropped.
+pub struct TestDb {
+    url: String,
+    store: Arc<dyn Store>,
+    pg: Option<PgStore>,
+    pg_cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Whether the environment demands every backend (CI).
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+impl TestDb {
+    /// A fresh SQLite file in a temporary directory, migrated.
+    pub async fn sqlite() -> StoreResult<TestDb> {
+        let dir = tempfile::tempdir().map_err(|e| crate::StoreError::Config(e.to_string()))?;
+        let url = format!("sqlite://{}", dir.path().join("jarvis-test.db").display());
+        let store = SqliteStore::connect(&ConnectOptions::new(&url)).await?;
+        store_migrate(&store).await?;
+        Ok(TestDb {
+            url,
+            store: Arc::new(store),
+            pg: None,
+            pg_cleanup: None,
+            _dir: Some(dir),
+        })
+    }
+
+    /// A fresh PostgreSQL database, migrated; `None` (after a loud message) when no server is
+    /// reachable outside CI. Panics in CI when the server is unreachable.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = std::env::var("JARVIS_TEST_PG_ADMIN_URL")
+            .unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
+        let admin = match sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(3))
+            .connect(&admin_url)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                if required() {
+                    panic!("PostgreSQL is required in CI but unreachable at {admin_url}: {e}");
+                }
+                eprintln!(
+                    "\n*** SKIPPED PostgreSQL test: server unreachable at {admin_url}: {e} ***\n"
+                );
+                return None;
+            }
+        };
+        let name = format!("jarvis_test_{}", uuid::Uuid::new_v4().simple());
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+        {
+            panic!("cannot create test database {name}: {e}");
+        }
+        admin.close().await;
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("JARVIS_TEST_PG_ADMIN_URL must end with /<database>"),
+        };
+        let store = match PgStore::connect(&ConnectOptions::new(&url)).await {
+            Ok(s) => s,
+            Err(e) => panic!("cannot connect to fresh test database: {e}"),
+        };
+        if let Err(e) = store_migrate(&store).await {
+            panic!("migrating the test database failed: {e}");
+        }
+        Some(TestDb {
+            url,
+            store: Arc::new(store.clone()),
+            pg: Some(store),
+            pg_cleanup: Some((admin_url, name)),
+            _dir: None,
+        })
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// The database URL (to start a server on the same database).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The concrete PostgreSQL store, for row-level security tests.
+    pub fn pg(&self) -> Option<&PgStore> {
+        self.pg.as_ref()
+    }
+}
+
+async fn store_migrate(store: &dyn Store) -> StoreResult<()> {
+    store.migrate().await.map(|_| ())
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.pg_cleanup.take() else {
+            return;
+        };
+        // Drop runs on the test's runtime thread, which is blocked while we join, so nothing here
+        // may wait on that runtime (closing the pool would: rollbacks of dropped transactions run
+        // there). `WITH (FORCE)` ends the pool's sessions from the server side instead.
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(admin) = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin_url)
+                    .await
+                {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await {
+                        eprintln!("warning: could not drop test database {name}: {e}");
+                    }
+                    admin.close().await;
+                }
+            });
+        });
+        let _ = handle.join();
+    }
+}
