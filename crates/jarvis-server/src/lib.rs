@@ -1,1 +1,20 @@
-//! jarvis-server
+//! The JARVIS HTTP server: JSON API, server-rendered pages, and their middleware.
+//!
+//! Areas own their routes and handlers (`tenants`, `members`, `kiosks`, `ops`, `web`); handlers
+//! stay thin: parse → authorize → call storage → render.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod kiosks;
+pub mod members;
+pub mod ops;
+pub mod state;
+pub mod telemetry;
+pub mod tenants;
+pub mod web;

@@ -37,6 +37,31 @@ impl PgStore {
                 ))
             })?
             .application_name("jarvis");
+        // One direct attempt first: the pool would only report a timeout, this names the cause
+        // (refused, unknown host, authentication, missing database).
+        let probe = tokio::time::timeout(
+            opts.acquire_timeout,
+            <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await;
+        match probe {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot connect to {}: {e}",
+                    redact_url(&opts.url)
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot connect to {}: no answer within {} s",
+                    redact_url(&opts.url),
+                    opts.acquire_timeout.as_secs()
+                )));
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)

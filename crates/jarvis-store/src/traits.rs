@@ -180,8 +180,14 @@ pub trait KioskStore: Send + Sync {
 /// Dashboard users and their role memberships.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Creates a user (identity data, not tenant data).
-    async fn create_user(&self, actor: &Actor, new: NewUser) -> StoreResult<User>;
+    /// Creates a user (identity data, not tenant data), optionally with a first role granted in
+    /// the same transaction so a user never exists half-made.
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        grant: Option<(Role, MembershipTarget)>,
+    ) -> StoreResult<User>;
     /// The user with this e-mail and their password hash (sign-in lookup).
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
     /// A user by id.

@@ -624,7 +624,7 @@ mod cases {
             password_hash: Some("$argon2id$x".into()),
         };
         let u = s
-            .create_user(&actor(), new.clone().validate().unwrap())
+            .create_user(&actor(), new.clone().validate().unwrap(), None)
             .await
             .unwrap();
         assert_eq!(u.email, "boss@example.com");
@@ -638,9 +638,38 @@ mod cases {
                 .is_none()
         );
         assert!(matches!(
-            s.create_user(&actor(), new.validate().unwrap()).await,
+            s.create_user(&actor(), new.validate().unwrap(), None).await,
             Err(StoreError::Conflict { field: "email", .. })
         ));
+        // A user created with a grant that cannot be made is not created at all.
+        let half = NewUser {
+            email: "half@example.com".into(),
+            display_name: "Half".into(),
+            locale: Locale::Fr,
+            password_hash: None,
+        };
+        let bad_grant = Some((Role::GymManager, MembershipTarget::Gym(other.id, g.id)));
+        assert!(
+            s.create_user(&actor(), half.clone(), bad_grant)
+                .await
+                .is_err()
+        );
+        assert!(
+            s.user_by_email("half@example.com").await.unwrap().is_none(),
+            "nothing half-written"
+        );
+        let admin = s
+            .create_user(
+                &actor(),
+                half,
+                Some((Role::SuperAdmin, MembershipTarget::Platform)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            s.memberships_of_user(admin.id).await.unwrap()[0].role,
+            Role::SuperAdmin
+        );
 
         s.add_membership(
             &Scope::Platform,

@@ -1,1 +1,310 @@
-fn main() {}
+//! `jarvis`: the one binary. Serves the app and runs its maintenance commands.
+
+use clap::{Args, Parser, Subcommand};
+use jarvis_core::Role;
+use jarvis_core::model::{Actor, Locale, MembershipTarget, NewUser};
+use jarvis_server::auth::password;
+use jarvis_server::config::{Config, Sources};
+use jarvis_store::Store;
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// JARVIS — self-hosted AI voice companion for gyms.
+///
+/// Configuration comes from defaults, then `jarvis.toml` (or --config), then JARVIS_* environment
+/// variables, then these flags. `jarvis config show` prints the result.
+#[derive(Parser)]
+#[command(name = "jarvis", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Configuration file (default: ./jarvis.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://path or postgres://user:pass@host/db [env: JARVIS_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Directory for the SQLite database and local files [env: JARVIS_DATA_DIR; default: ./data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log output: human or json [env: JARVIS_LOG_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or jarvis_server=debug [env: JARVIS_LOG_LEVEL].
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate {
+        /// Only list the migrations that would be applied.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Platform administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [env: JARVIS_LISTEN; default: 127.0.0.1:3001].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Seed the demo tenant (idempotent) before serving.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted, with where each value came from.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create the demo franchise, two gyms (fr, en), ~200 members and kiosks. Safe to re-run.
+    Seed,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a super administrator. The password is read from a prompt, or from the first line
+    /// of standard input when it is not a terminal; never from the command line.
+    Create {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Dashboard language: fr or en.
+        #[arg(long, default_value = "en")]
+        locale: String,
+    },
+}
+
+fn load_config(g: &GlobalArgs, listen: Option<&str>) -> Result<Config, String> {
+    let mut flags: BTreeMap<&'static str, String> = BTreeMap::new();
+    if let Some(v) = &g.database_url {
+        flags.insert("database_url", v.clone());
+    }
+    if let Some(v) = &g.data_dir {
+        flags.insert("data_dir", v.display().to_string());
+    }
+    if let Some(v) = &g.log_format {
+        flags.insert("log_format", v.clone());
+    }
+    if let Some(v) = &g.log_level {
+        flags.insert("log_level", v.clone());
+    }
+    if let Some(v) = listen {
+        flags.insert("listen", v.to_string());
+    }
+    Config::load(&Sources::from_process(g.config.clone(), flags)).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let listen = match &cli.command {
+        Command::Serve(a) => a.listen.as_deref(),
+        _ => None,
+    };
+    let config = match load_config(&cli.global, listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    jarvis_server::telemetry::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Serve(args) => {
+            if args.demo {
+                let store = jarvis_server::app::open_store(&config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                seed(&*store).await?;
+                store.close().await;
+            }
+            jarvis_server::app::run(config, jarvis_server::app::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Migrate { dry_run } => migrate(&config, dry_run).await,
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", config.show());
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed) => {
+            let store = jarvis_server::app::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let r = seed(&*store).await;
+            store.close().await;
+            r
+        }
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            locale,
+        }) => admin_create(&config, email, name, locale).await,
+    }
+}
+
+async fn migrate(config: &Config, dry_run: bool) -> Result<(), String> {
+    let opts = jarvis_store::ConnectOptions::new(config.database_url.expose());
+    let store = jarvis_store::connect(&opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let all = store.migrations().await.map_err(|e| e.to_string())?;
+    let pending: Vec<_> = all.iter().filter(|m| !m.applied).collect();
+    if dry_run {
+        if pending.is_empty() {
+            println!("database is up to date ({} migrations applied)", all.len());
+        } else {
+            println!("{} pending migration(s):", pending.len());
+            for m in pending {
+                println!("  {:>4}  {}", m.version, m.description);
+            }
+        }
+    } else {
+        let applied = store.migrate().await.map_err(|e| e.to_string())?;
+        if applied.is_empty() {
+            println!("database is up to date ({} migrations applied)", all.len());
+        }
+        for m in applied {
+            println!("applied {:>4}  {}", m.version, m.description);
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn seed(store: &dyn Store) -> Result<(), String> {
+    println!("seeding the demo tenant…");
+    let r = jarvis_server::demo::seed(store)
+        .await
+        .map_err(|e| format!("demo seed failed: {e}"))?;
+    println!(
+        "demo tenant ready: franchise {}, {} gym(s), {} member(s) and {} kiosk(s) created, {} member(s) already there",
+        if r.franchise_created {
+            "created"
+        } else {
+            "kept"
+        },
+        r.gyms_created,
+        r.members_created,
+        r.kiosks_created,
+        r.members_kept
+    );
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let again = rpassword::prompt_password("Password (again): ")
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        if first != again {
+            return Err("the passwords do not match".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    }
+}
+
+async fn admin_create(
+    config: &Config,
+    email: String,
+    name: String,
+    locale: String,
+) -> Result<(), String> {
+    let locale = Locale::parse(&locale)
+        .ok_or_else(|| format!("--locale must be fr or en, got `{locale}`"))?;
+    // Validate before asking for a password, so a typo does not cost a prompt.
+    let probe = NewUser {
+        email: email.clone(),
+        display_name: name.clone(),
+        locale,
+        password_hash: None,
+    }
+    .validate()
+    .map_err(|e| format!("invalid input: {e}"))?;
+    let password = read_password()?;
+    password::check_policy(&password)?;
+    let store = jarvis_server::app::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    if store
+        .user_by_email(&probe.email)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("a user with e-mail {} already exists", probe.email));
+    }
+    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let grant = Some((Role::SuperAdmin, MembershipTarget::Platform));
+    let user = store
+        .create_user(
+            &Actor::cli(),
+            NewUser {
+                password_hash: Some(hash),
+                ..probe
+            },
+            grant,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
+    let _ = std::io::stdout().flush();
+    println!("created super admin {} ({})", user.email, user.id);
+    Ok(())
+}

@@ -155,6 +155,85 @@ async fn fetch_member(tx: &mut Tx, scope: &Scope, gym: GymId, id: MemberId) -> S
     row.ok_or(StoreError::NotFound("member"))?.into_domain()
 }
 
+/// Grants a role inside the caller's transaction, after checking the target fits the role and
+/// lies within the scope.
+async fn insert_membership(
+    tx: &mut Tx,
+    scope: &Scope,
+    actor: &Actor,
+    user: UserId,
+    role: Role,
+    target: MembershipTarget,
+) -> StoreResult<Membership> {
+    if !target.fits(role) {
+        return Err(StoreError::Invalid {
+            field: "role",
+            message: format!("role {role} does not fit that scope"),
+        });
+    }
+    let (franchise, gym) = match target {
+        MembershipTarget::Platform => (None, None),
+        MembershipTarget::Franchise(f) => (Some(f), None),
+        MembershipTarget::Gym(f, g) => (Some(f), Some(g)),
+    };
+    let allowed = match (scope, franchise, gym) {
+        (Scope::Platform, _, _) => true,
+        (Scope::Franchise { franchise: sf }, Some(f), _) => *sf == f,
+        (
+            Scope::Gym {
+                franchise: sf,
+                gym: sg,
+            },
+            Some(f),
+            Some(g),
+        ) => *sf == f && *sg == g,
+        _ => false,
+    };
+    if !allowed {
+        return Err(StoreError::OutOfScope);
+    }
+    if let Some(g) = gym {
+        let gym_row = fetch_gym(tx, scope, g).await?;
+        if Some(gym_row.franchise_id) != franchise {
+            return Err(StoreError::Invalid {
+                field: "gym_id",
+                message: "the gym is not in that franchise".into(),
+            });
+        }
+    } else if let Some(f) = franchise {
+        fetch_franchise(tx, scope, f).await?;
+    }
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "INSERT INTO memberships ({MEMBERSHIP_COLS}) VALUES ("
+    ));
+    let mut s = qb.separated(", ");
+    s.push_bind(db(MembershipId::new()))
+        .push_bind(db(user))
+        .push_bind(role.as_str())
+        .push_bind(franchise.map(db))
+        .push_bind(gym.map(db))
+        .push_bind(now());
+    qb.push(format!(") RETURNING {MEMBERSHIP_COLS}"));
+    let row: MembershipRow = qb
+        .build_query_as()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    let m = row.into_domain()?;
+    audit_tx(
+        tx,
+        actor,
+        franchise,
+        gym,
+        "membership.grant",
+        "user",
+        Some(user.to_string()),
+        serde_json::json!({ "role": role.as_str() }),
+    )
+    .await?;
+    Ok(m)
+}
+
 /// Names the badge in a duplicate-badge conflict so the caller knows which one.
 fn badge_conflict(e: StoreError, badge: &str) -> StoreError {
     match e {
@@ -943,12 +1022,17 @@ impl KioskStore for ThisStore {
 
 #[async_trait::async_trait]
 impl UserStore for ThisStore {
-    async fn create_user(&self, actor: &Actor, new: NewUser) -> StoreResult<User> {
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        grant: Option<(Role, MembershipTarget)>,
+    ) -> StoreResult<User> {
         let mut tx = self.begin(&TxCtx::Scope(Scope::Platform), true).await?;
         let t = now();
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "INSERT INTO users (id, email, display_name, locale, password_hash, created_at, updated_at) VALUES ("
-        ));
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO users (id, email, display_name, locale, password_hash, created_at, updated_at) VALUES (",
+        );
         let mut s = qb.separated(", ");
         s.push_bind(db(UserId::new()))
             .push_bind(new.email.to_lowercase())
@@ -975,6 +1059,9 @@ impl UserStore for ThisStore {
             serde_json::json!({}),
         )
         .await?;
+        if let Some((role, target)) = grant {
+            insert_membership(&mut tx, &Scope::Platform, actor, u.id, role, target).await?;
+        }
         tx.commit().await.map_err(map_db_err)?;
         Ok(u)
     }
@@ -1014,73 +1101,8 @@ impl UserStore for ThisStore {
         role: Role,
         target: MembershipTarget,
     ) -> StoreResult<Membership> {
-        if !target.fits(role) {
-            return Err(StoreError::Invalid {
-                field: "role",
-                message: format!("role {role} does not fit that scope"),
-            });
-        }
-        let (franchise, gym) = match target {
-            MembershipTarget::Platform => (None, None),
-            MembershipTarget::Franchise(f) => (Some(f), None),
-            MembershipTarget::Gym(f, g) => (Some(f), Some(g)),
-        };
-        let allowed = match (scope, franchise, gym) {
-            (Scope::Platform, _, _) => true,
-            (Scope::Franchise { franchise: sf }, Some(f), _) => *sf == f,
-            (
-                Scope::Gym {
-                    franchise: sf,
-                    gym: sg,
-                },
-                Some(f),
-                Some(g),
-            ) => *sf == f && *sg == g,
-            _ => false,
-        };
-        if !allowed {
-            return Err(StoreError::OutOfScope);
-        }
         let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
-        if let Some(g) = gym {
-            let gym_row = fetch_gym(&mut tx, scope, g).await?;
-            if Some(gym_row.franchise_id) != franchise {
-                return Err(StoreError::Invalid {
-                    field: "gym_id",
-                    message: "the gym is not in that franchise".into(),
-                });
-            }
-        } else if let Some(f) = franchise {
-            fetch_franchise(&mut tx, scope, f).await?;
-        }
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "INSERT INTO memberships ({MEMBERSHIP_COLS}) VALUES ("
-        ));
-        let mut s = qb.separated(", ");
-        s.push_bind(db(MembershipId::new()))
-            .push_bind(db(user))
-            .push_bind(role.as_str())
-            .push_bind(franchise.map(db))
-            .push_bind(gym.map(db))
-            .push_bind(now());
-        qb.push(format!(") RETURNING {MEMBERSHIP_COLS}"));
-        let row: MembershipRow = qb
-            .build_query_as()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
-        let m = row.into_domain()?;
-        audit_tx(
-            &mut tx,
-            actor,
-            franchise,
-            gym,
-            "membership.grant",
-            "user",
-            Some(user.to_string()),
-            serde_json::json!({ "role": role.as_str() }),
-        )
-        .await?;
+        let m = insert_membership(&mut tx, scope, actor, user, role, target).await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(m)
     }

@@ -1,0 +1,214 @@
+//! Starting and stopping the server: open storage, migrate, choose OpenAI or the demo fake, bind,
+//! serve, and on SIGTERM/ctrl-c let in-flight requests finish within the grace period.
+
+use crate::config::Config;
+use crate::state::AppState;
+use jarvis_store::{ConnectOptions, Store, StoreError, redact_url};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// Storage could not be opened or migrated.
+    #[error("{context}: {source}")]
+    Store {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: StoreError,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The in-process demo fake did not start.
+    #[error("cannot start the demo OpenAI fake: {0}")]
+    Demo(String),
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(String),
+}
+
+/// Opens storage and applies pending migrations, logging what it applied.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let url = config.database_url.expose();
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections = config.database_max_connections;
+    let store = jarvis_store::connect(&opts)
+        .await
+        .map_err(|source| StartError::Store {
+            context: format!("cannot open database {}", redact_url(url)),
+            source,
+        })?;
+    let applied = store.migrate().await.map_err(|source| StartError::Store {
+        context: "cannot migrate the database".into(),
+        source,
+    })?;
+    for m in &applied {
+        tracing::info!(version = m.version, description = %m.description, "applied migration");
+    }
+    Ok(store)
+}
+
+/// A server running in the background (used by `serve` and by tests).
+pub struct RunningServer {
+    /// Bound address.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+    grace: std::time::Duration,
+    // Keeps the demo fake alive as long as the server.
+    #[cfg(feature = "demo")]
+    _fake: Option<jarvis_fake_openai::FakeOpenAi>,
+}
+
+impl RunningServer {
+    /// Base URL, e.g. `http://127.0.0.1:3001`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for in-flight requests up to the grace period.
+    pub async fn shutdown(self) -> Result<(), StartError> {
+        let _ = self.shutdown.send(true);
+        match tokio::time::timeout(self.grace, self.task).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(StartError::Serve(e.to_string())),
+            Ok(Err(e)) => Err(StartError::Serve(e.to_string())),
+            Err(_) => {
+                tracing::warn!(
+                    grace_secs = self.grace.as_secs(),
+                    "in-flight requests did not finish within the grace period"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds the state and serves on an already-bound listener.
+pub async fn start(
+    config: Config,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+) -> Result<RunningServer, StartError> {
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    #[cfg(feature = "demo")]
+    let mut fake = None;
+    let openai_base_url: Arc<str> = match &config.openai_api_key {
+        Some(_) => config.openai_base_url.as_str().into(),
+        None => {
+            demo_openai(
+                #[cfg(feature = "demo")]
+                &mut fake,
+            )
+            .await?
+        }
+    };
+    let demo_mode = config.demo_mode();
+    if demo_mode {
+        tracing::warn!(openai = %openai_base_url, "DEMO MODE: no OpenAI key configured; the built-in fake OpenAI answers every AI request");
+    }
+    let grace = config.shutdown_grace;
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        openai_base_url,
+        demo_mode,
+        started_at: time::OffsetDateTime::now_utc(),
+    };
+    let app = crate::http::router(state);
+    let (tx, mut rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(RunningServer {
+        addr,
+        shutdown: tx,
+        task,
+        grace,
+        #[cfg(feature = "demo")]
+        _fake: fake,
+    })
+}
+
+#[cfg(feature = "demo")]
+async fn demo_openai(
+    slot: &mut Option<jarvis_fake_openai::FakeOpenAi>,
+) -> Result<Arc<str>, StartError> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let fake = jarvis_fake_openai::FakeOpenAi::start_demo(addr)
+        .await
+        .map_err(|e| StartError::Demo(e.to_string()))?;
+    let url: Arc<str> = fake.base_url().into();
+    *slot = Some(fake);
+    Ok(url)
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo_openai() -> Result<Arc<str>, StartError> {
+    Err(StartError::Demo(
+        "this build has no demo fake; set JARVIS_OPENAI_API_KEY".into(),
+    ))
+}
+
+/// Runs until `stop` resolves (normally SIGTERM or ctrl-c), then shuts down gracefully.
+pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), StartError> {
+    let store = open_store(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let server = start(config, store.clone(), listener).await?;
+    stop.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let result = server.shutdown().await;
+    store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

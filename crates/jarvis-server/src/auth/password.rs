@@ -1,0 +1,79 @@
+//! Password hashing: Argon2id (OWASP parameters) on the blocking pool, so hashing never stalls
+//! the async workers.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+
+/// Hashing failed (bad parameters or a join error); never the password's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+fn argon2() -> Result<Argon2<'static>, HashError> {
+    // 19 MiB, 2 passes, 1 lane: OWASP's minimum for Argon2id.
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| HashError(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password into a PHC string.
+pub async fn hash(password: String) -> Result<String, HashError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
+        argon2()?
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError(e.to_string()))
+    })
+    .await
+    .map_err(|e| HashError(e.to_string()))?
+}
+
+/// Checks a password against a PHC string.
+pub async fn verify(password: String, phc: String) -> Result<bool, HashError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|e| HashError(e.to_string()))?;
+        Ok(argon2()?
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| HashError(e.to_string()))?
+}
+
+/// Minimal policy for the admin CLI (the full policy arrives with accounts).
+pub fn check_policy(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < 12 {
+        return Err("the password must have at least 12 characters".into());
+    }
+    if n > 256 {
+        return Err("the password must have at most 256 characters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_differ() {
+        let a = hash("correct horse battery".into())
+            .await
+            .unwrap_or_default();
+        let b = hash("correct horse battery".into())
+            .await
+            .unwrap_or_default();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "salted");
+        assert!(
+            verify("correct horse battery".into(), a.clone())
+                .await
+                .unwrap_or(false)
+        );
+        assert!(!verify("wrong".into(), a).await.unwrap_or(true));
+    }
+}

@@ -1,0 +1,751 @@
+//! Configuration: defaults → optional `jarvis.toml` → `JARVIS_*` environment → command-line flags.
+//!
+//! Every key is declared once in [`KEYS`] (name, help, default, secret or not). TOML sections
+//! flatten with `_` (`[openai] api_key` is `openai_api_key`), and the environment variable is
+//! `JARVIS_` + the upper-cased key. Secrets can also come from a file named by
+//! `JARVIS_<KEY>_FILE` (or `<key>_file` in TOML). Invalid values stop the start with a message
+//! naming the key, where it came from and the expected form.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// One configuration key.
+pub struct Key {
+    /// Flat key name (`database_url`).
+    pub name: &'static str,
+    /// What it sets and the expected form.
+    pub help: &'static str,
+    /// Default value as text, if any.
+    pub default: Option<&'static str>,
+    /// Whether the value is a secret (redacted in `config show`, may come from `_FILE`).
+    pub secret: bool,
+}
+
+/// Every configuration key, in display order.
+pub const KEYS: &[Key] = &[
+    Key {
+        name: "listen",
+        help: "address to serve HTTP on, host:port",
+        default: Some("127.0.0.1:3001"),
+        secret: false,
+    },
+    Key {
+        name: "data_dir",
+        help: "directory for the SQLite database and local files",
+        default: Some("./data"),
+        secret: false,
+    },
+    Key {
+        name: "database_url",
+        help: "sqlite://path or postgres://user:pass@host/db (default: sqlite file in data_dir)",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "database_max_connections",
+        help: "database pool size, 1-500",
+        default: Some("10"),
+        secret: false,
+    },
+    Key {
+        name: "log_format",
+        help: "log output: human or json",
+        default: Some("human"),
+        secret: false,
+    },
+    Key {
+        name: "log_level",
+        help: "tracing filter, e.g. info or jarvis_server=debug,info",
+        default: Some("info"),
+        secret: false,
+    },
+    Key {
+        name: "public_url",
+        help: "external URL of this server, e.g. https://jarvis.example.com (links, secure cookies)",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "request_timeout_secs",
+        help: "maximum time to answer one request, in seconds (1-600)",
+        default: Some("30"),
+        secret: false,
+    },
+    Key {
+        name: "body_limit_bytes",
+        help: "largest accepted request body, in bytes (1024-104857600)",
+        default: Some("1048576"),
+        secret: false,
+    },
+    Key {
+        name: "shutdown_grace_secs",
+        help: "how long in-flight requests may finish after SIGTERM, in seconds",
+        default: Some("30"),
+        secret: false,
+    },
+    Key {
+        name: "bootstrap_token",
+        help: "operator API token (>= 32 characters) until accounts exist; unset = API closed",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "openai_api_key",
+        help: "OpenAI API key (sk-...); unset = demo mode with the built-in fake",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "openai_base_url",
+        help: "OpenAI API base URL",
+        default: Some("https://api.openai.com/v1"),
+        secret: false,
+    },
+];
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Built-in default.
+    Default,
+    /// The TOML file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// A file named by an environment variable or TOML `_file` key.
+    SecretFile(PathBuf),
+    /// A command-line flag.
+    Flag(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(p) => write!(f, "file {}", p.display()),
+            Origin::Env(v) => write!(f, "env {v}"),
+            Origin::SecretFile(p) => write!(f, "secret file {}", p.display()),
+            Origin::Flag(x) => write!(f, "flag {x}"),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A value does not parse.
+    #[error("invalid configuration: `{key}` = {value:?} (from {origin}): expected {expected}")]
+    Invalid {
+        /// Key name.
+        key: String,
+        /// The offending value (redacted for secrets).
+        value: String,
+        /// Where it came from.
+        origin: Origin,
+        /// The expected form.
+        expected: String,
+    },
+    /// An unknown key in the TOML file.
+    #[error("invalid configuration: unknown key `{key}` in {path}; known keys: {known}")]
+    UnknownKey {
+        /// Key name.
+        key: String,
+        /// File.
+        path: String,
+        /// Known keys.
+        known: String,
+    },
+    /// The file could not be read or parsed.
+    #[error("invalid configuration file {path}: {message}")]
+    File {
+        /// File.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Both a value and a `_FILE` variant were given.
+    #[error(
+        "invalid configuration: `{key}` is set both directly and through {file_var}; set only one"
+    )]
+    Ambiguous {
+        /// Key name.
+        key: String,
+        /// The `_FILE` variable.
+        file_var: String,
+    },
+}
+
+/// A secret string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(v: impl Into<String>) -> Self {
+        Self(v.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log output style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Coloured, human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: Secret,
+    /// Pool size.
+    pub database_max_connections: u32,
+    /// Log style.
+    pub log_format: LogFormat,
+    /// Tracing filter.
+    pub log_level: String,
+    /// External URL.
+    pub public_url: Option<String>,
+    /// Per-request time limit.
+    pub request_timeout: Duration,
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+    /// Graceful shutdown time.
+    pub shutdown_grace: Duration,
+    /// Operator token until accounts exist.
+    pub bootstrap_token: Option<Secret>,
+    /// OpenAI key; `None` means demo mode.
+    pub openai_api_key: Option<Secret>,
+    /// OpenAI base URL.
+    pub openai_base_url: String,
+    /// Where each key's value came from.
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+/// The raw inputs of a load: explicit file, environment, and flags.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// `--config FILE`; when `None`, `./jarvis.toml` is read if present.
+    pub file: Option<PathBuf>,
+    /// Environment variables (normally `std::env::vars()`).
+    pub env: BTreeMap<String, String>,
+    /// Flag values by key, e.g. `("listen", "0.0.0.0:80")`.
+    pub flags: BTreeMap<&'static str, String>,
+}
+
+impl Sources {
+    /// File, the process environment and the given flags.
+    pub fn from_process(file: Option<PathBuf>, flags: BTreeMap<&'static str, String>) -> Self {
+        Self {
+            file,
+            env: std::env::vars().collect(),
+            flags,
+        }
+    }
+}
+
+fn lookup(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+fn env_name(key: &str) -> String {
+    format!("JARVIS_{}", key.to_uppercase())
+}
+
+fn read_secret_file(path: &Path, key: &str, origin: &Origin) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+        .map_err(|e| ConfigError::Invalid {
+            key: key.into(),
+            value: path.display().to_string(),
+            origin: origin.clone(),
+            expected: format!("a readable file ({e})"),
+        })
+}
+
+fn toml_scalar(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Array(a) => a
+            .iter()
+            .map(toml_scalar)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        _ => None,
+    }
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+    for (k, v) in table {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}_{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&name, t, out),
+            other => out.push((name, other.clone())),
+        }
+    }
+}
+
+type Raw = BTreeMap<&'static str, (String, Origin)>;
+
+fn layer_file(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    let mut flat = Vec::new();
+    flatten("", &table, &mut flat);
+    for (name, value) in flat {
+        let origin = Origin::File(path.to_path_buf());
+        let (k, from_file) = match lookup(&name) {
+            Some(k) => (k, false),
+            None => match name
+                .strip_suffix("_file")
+                .and_then(lookup)
+                .filter(|k| k.secret)
+            {
+                Some(k) => (k, true),
+                None => {
+                    return Err(ConfigError::UnknownKey {
+                        key: name,
+                        path: path.display().to_string(),
+                        known: KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                    });
+                }
+            },
+        };
+        let text = toml_scalar(&value).ok_or_else(|| ConfigError::Invalid {
+            key: k.name.into(),
+            value: value.to_string(),
+            origin: origin.clone(),
+            expected: "a string, number, boolean or list".into(),
+        })?;
+        if from_file {
+            let p = PathBuf::from(&text);
+            let secret = read_secret_file(&p, k.name, &origin)?;
+            raw.insert(k.name, (secret, Origin::SecretFile(p)));
+        } else {
+            raw.insert(k.name, (text, origin));
+        }
+    }
+    Ok(())
+}
+
+fn layer_env(raw: &mut Raw, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for k in KEYS {
+        let var = env_name(k.name);
+        let file_var = format!("{var}_FILE");
+        let direct = env.get(&var).filter(|v| !v.is_empty());
+        let file = if k.secret {
+            env.get(&file_var).filter(|v| !v.is_empty())
+        } else {
+            None
+        };
+        match (direct, file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Ambiguous {
+                    key: k.name.into(),
+                    file_var,
+                });
+            }
+            (Some(v), None) => {
+                raw.insert(k.name, (v.clone(), Origin::Env(var)));
+            }
+            (None, Some(p)) => {
+                let p = PathBuf::from(p);
+                let v = read_secret_file(&p, k.name, &Origin::Env(file_var))?;
+                raw.insert(k.name, (v, Origin::SecretFile(p)));
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
+}
+
+struct Parser<'a> {
+    raw: &'a Raw,
+}
+
+impl Parser<'_> {
+    fn get(&self, key: &'static str) -> Option<&(String, Origin)> {
+        self.raw.get(key)
+    }
+
+    fn invalid(&self, key: &'static str, expected: &str) -> ConfigError {
+        let (value, origin) = self
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| (String::new(), Origin::Default));
+        let secret = lookup(key).is_some_and(|k| k.secret);
+        ConfigError::Invalid {
+            key: key.into(),
+            value: if secret { "***".into() } else { value },
+            origin,
+            expected: expected.into(),
+        }
+    }
+
+    fn text(&self, key: &'static str) -> Option<String> {
+        self.get(key)
+            .map(|(v, _)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        key: &'static str,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        self.text(key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.invalid(key, expected))
+    }
+
+    fn ranged(
+        &self,
+        key: &'static str,
+        min: u64,
+        max: u64,
+        expected: &str,
+    ) -> Result<u64, ConfigError> {
+        let v: u64 = self.parse(key, expected)?;
+        if (min..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.invalid(key, expected))
+        }
+    }
+}
+
+impl Config {
+    /// Loads and validates the configuration from all sources.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let mut raw: Raw = KEYS
+            .iter()
+            .filter_map(|k| {
+                k.default
+                    .map(|d| (k.name, (d.to_string(), Origin::Default)))
+            })
+            .collect();
+        let default_file = PathBuf::from("jarvis.toml");
+        match &sources.file {
+            Some(f) => layer_file(&mut raw, f)?,
+            None if default_file.is_file() => layer_file(&mut raw, &default_file)?,
+            None => {}
+        }
+        layer_env(&mut raw, &sources.env)?;
+        for (k, v) in &sources.flags {
+            let flag = format!("--{}", k.replace('_', "-"));
+            raw.insert(k, (v.clone(), Origin::Flag(flag)));
+        }
+        let p = Parser { raw: &raw };
+
+        let data_dir = PathBuf::from(
+            p.text("data_dir")
+                .ok_or_else(|| p.invalid("data_dir", "a directory path"))?,
+        );
+        let database_url = match p.text("database_url") {
+            Some(u) => {
+                if jarvis_store::Backend::from_url(&u).is_err() {
+                    return Err(p.invalid(
+                        "database_url",
+                        "a URL starting with sqlite:// or postgres://",
+                    ));
+                }
+                u
+            }
+            None => format!("sqlite://{}", data_dir.join("jarvis.db").display()),
+        };
+        let log_format = match p.text("log_format").as_deref() {
+            Some("human") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            _ => return Err(p.invalid("log_format", "`human` or `json`")),
+        };
+        let public_url = match p.text("public_url") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_string())
+            }
+            Some(_) => return Err(p.invalid("public_url", "an absolute http:// or https:// URL")),
+            None => None,
+        };
+        let bootstrap_token = match p.text("bootstrap_token") {
+            Some(t) if t.len() >= 32 && t.chars().all(|c| c.is_ascii_graphic()) => {
+                Some(Secret::new(t))
+            }
+            Some(_) => {
+                return Err(p.invalid(
+                    "bootstrap_token",
+                    "at least 32 printable characters (try `openssl rand -hex 32`)",
+                ));
+            }
+            None => None,
+        };
+        let openai_base_url = p.text("openai_base_url").unwrap_or_default();
+        if !(openai_base_url.starts_with("http://") || openai_base_url.starts_with("https://")) {
+            return Err(p.invalid("openai_base_url", "an absolute http:// or https:// URL"));
+        }
+        let log_level = p.text("log_level").unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(p.invalid(
+                "log_level",
+                "a tracing filter such as `info` or `jarvis_server=debug,info`",
+            ));
+        }
+        Ok(Config {
+            listen: p.parse("listen", "host:port such as 127.0.0.1:3001 or [::]:3001")?,
+            data_dir,
+            database_url: Secret::new(database_url),
+            database_max_connections: p.ranged(
+                "database_max_connections",
+                1,
+                500,
+                "an integer from 1 to 500",
+            )? as u32,
+            log_format,
+            log_level,
+            public_url,
+            request_timeout: Duration::from_secs(p.ranged(
+                "request_timeout_secs",
+                1,
+                600,
+                "seconds from 1 to 600",
+            )?),
+            body_limit_bytes: p.ranged(
+                "body_limit_bytes",
+                1024,
+                100 * 1024 * 1024,
+                "bytes from 1024 to 104857600",
+            )? as usize,
+            shutdown_grace: Duration::from_secs(p.ranged(
+                "shutdown_grace_secs",
+                0,
+                3600,
+                "seconds from 0 to 3600",
+            )?),
+            bootstrap_token,
+            openai_api_key: p.text("openai_api_key").map(Secret::new),
+            openai_base_url,
+            origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
+        })
+    }
+
+    /// Whether the server runs without a real OpenAI key (offline demo with the fake).
+    pub fn demo_mode(&self) -> bool {
+        self.openai_api_key.is_none()
+    }
+
+    /// Lines of `key = value  # origin`, secrets redacted, for `jarvis config show`.
+    pub fn show(&self) -> String {
+        let value = |name: &str| -> String {
+            match name {
+                "listen" => self.listen.to_string(),
+                "data_dir" => self.data_dir.display().to_string(),
+                "database_url" => jarvis_store::redact_url(self.database_url.expose()),
+                "database_max_connections" => self.database_max_connections.to_string(),
+                "log_format" => match self.log_format {
+                    LogFormat::Human => "human".into(),
+                    LogFormat::Json => "json".into(),
+                },
+                "log_level" => self.log_level.clone(),
+                "public_url" => self
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| "(not set)".into()),
+                "request_timeout_secs" => self.request_timeout.as_secs().to_string(),
+                "body_limit_bytes" => self.body_limit_bytes.to_string(),
+                "shutdown_grace_secs" => self.shutdown_grace.as_secs().to_string(),
+                "bootstrap_token" => redact(self.bootstrap_token.as_ref()),
+                "openai_api_key" => redact(self.openai_api_key.as_ref()),
+                "openai_base_url" => self.openai_base_url.clone(),
+                _ => String::new(),
+            }
+        };
+        let mut out = String::new();
+        for k in KEYS {
+            let origin = self
+                .origins
+                .get(k.name)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "default".into());
+            out.push_str(&format!(
+                "{} = {:?}  # {origin}; {}\n",
+                k.name,
+                value(k.name),
+                k.help
+            ));
+        }
+        out
+    }
+}
+
+fn redact(s: Option<&Secret>) -> String {
+    match s {
+        Some(_) => "*** (set)".into(),
+        None => "(not set)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(
+        env: &[(&str, &str)],
+        flags: &[(&'static str, &str)],
+        file: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = file.map(|text| {
+            let p = dir.path().join("jarvis.toml");
+            std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+            p
+        });
+        let sources = Sources {
+            file: path,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            flags: flags.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        };
+        Config::load(&sources)
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_3001() {
+        let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3001");
+        assert_eq!(c.database_url.expose(), "sqlite://./data/jarvis.db");
+        assert!(c.demo_mode());
+        assert!(c.bootstrap_token.is_none(), "the API is closed by default");
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flag() {
+        let file = "listen = \"127.0.0.1:4000\"\nlog_format = \"json\"\n[openai]\nbase_url = \"http://127.0.0.1:9/v1\"\n";
+        let c = load(&[("JARVIS_LISTEN", "127.0.0.1:5000")], &[], Some(file))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen.port(), 5000, "env beats file");
+        assert_eq!(c.log_format, LogFormat::Json, "file beats default");
+        assert_eq!(
+            c.openai_base_url, "http://127.0.0.1:9/v1",
+            "sections flatten"
+        );
+        let c = load(
+            &[("JARVIS_LISTEN", "127.0.0.1:5000")],
+            &[("listen", "127.0.0.1:6000")],
+            Some(file),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen.port(), 6000, "flag beats env");
+        assert_eq!(
+            c.origins.get("listen"),
+            Some(&Origin::Flag("--listen".into()))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_expected_form() {
+        let e = load(&[("JARVIS_LISTEN", "nope")], &[], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("`listen`") && e.contains("JARVIS_LISTEN") && e.contains("host:port"),
+            "{e}"
+        );
+        let e = load(&[("JARVIS_DATABASE_URL", "mysql://x")], &[], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("database_url") && e.contains("sqlite://"), "{e}");
+        let e = load(&[("JARVIS_BOOTSTRAP_TOKEN", "short")], &[], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("bootstrap_token") && !e.contains("short"),
+            "secret values are not echoed: {e}"
+        );
+        let e = load(&[], &[], Some("lisen = \"x\""))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unknown key `lisen`"), "{e}");
+        let e = load(&[("JARVIS_REQUEST_TIMEOUT_SECS", "0")], &[], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("request_timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("key");
+        std::fs::write(&p, "sk-test-secret-value\n").unwrap_or_else(|e| panic!("{e}"));
+        let path = p.display().to_string();
+        let c = load(&[("JARVIS_OPENAI_API_KEY_FILE", &path)], &[], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.openai_api_key.as_ref().map(Secret::expose),
+            Some("sk-test-secret-value")
+        );
+        assert!(!c.demo_mode());
+        let shown = c.show();
+        assert!(
+            !shown.contains("sk-test-secret-value")
+                && shown.contains("openai_api_key = \"*** (set)\""),
+            "{shown}"
+        );
+        assert!(!format!("{c:?}").contains("sk-test-secret-value"));
+        let both = load(
+            &[
+                ("JARVIS_OPENAI_API_KEY_FILE", &path),
+                ("JARVIS_OPENAI_API_KEY", "x"),
+            ],
+            &[],
+            None,
+        );
+        assert!(matches!(both, Err(ConfigError::Ambiguous { .. })));
+        let pg = load(
+            &[("JARVIS_DATABASE_URL", "postgres://app:hunter2@db/jarvis")],
+            &[],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!pg.show().contains("hunter2"));
+    }
+}

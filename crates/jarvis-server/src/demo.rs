@@ -1,0 +1,349 @@
+//! The demo tenant: one franchise, a French gym in Paris and an English gym in London, about 200
+//! members with badges, and kiosks. Seeding is idempotent: what exists is kept, what is missing is
+//! added, so it can run on every `serve --demo`.
+
+use jarvis_core::model::*;
+use jarvis_core::*;
+use jarvis_store::{FranchiseFilter, GymFilter, Store, StoreError};
+use time::{Date, Month};
+
+/// Name of the demo franchise.
+pub const FRANCHISE: &str = "JARVIS Demo Fitness";
+/// Members per demo gym.
+pub const MEMBERS_PER_GYM: usize = 100;
+
+struct DemoGym {
+    name: &'static str,
+    address: &'static str,
+    timezone: &'static str,
+    locale: Locale,
+    badge_prefix: &'static str,
+    first: &'static [&'static str],
+    last: &'static [&'static str],
+    goals: &'static [&'static str],
+    kiosks: &'static [&'static str],
+}
+
+const GYMS: [DemoGym; 2] = [
+    DemoGym {
+        name: "Paris République",
+        address: "12 place de la République, 75003 Paris",
+        timezone: "Europe/Paris",
+        locale: Locale::Fr,
+        badge_prefix: "PAR",
+        first: &[
+            "Camille",
+            "Léa",
+            "Manon",
+            "Chloé",
+            "Inès",
+            "Emma",
+            "Jade",
+            "Louise",
+            "Hugo",
+            "Lucas",
+            "Louis",
+            "Gabriel",
+            "Arthur",
+            "Jules",
+            "Raphaël",
+            "Théo",
+            "Élodie",
+            "Sébastien",
+            "Amélie",
+            "Nicolas",
+            "Zoé",
+            "Mathis",
+            "Sarah",
+            "Yanis",
+        ],
+        last: &[
+            "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+            "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David",
+            "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
+        ],
+        goals: &[
+            "perdre 5 kg",
+            "courir un 10 km",
+            "prendre du muscle",
+            "améliorer ma posture",
+            "préparer un marathon",
+            "retrouver la forme après une blessure",
+            "gagner en souplesse",
+            "réduire le stress",
+        ],
+        kiosks: &["Accueil", "Plateau musculation"],
+    },
+    DemoGym {
+        name: "London Shoreditch",
+        address: "48 Great Eastern Street, London EC2A 3EP",
+        timezone: "Europe/London",
+        locale: Locale::En,
+        badge_prefix: "LDN",
+        first: &[
+            "Oliver", "George", "Harry", "Noah", "Jack", "Leo", "Amelia", "Olivia", "Isla", "Ava",
+            "Mia", "Grace", "Freya", "Lily", "Ella", "Charlie", "Alfie", "Oscar", "Sophie", "Evie",
+            "Theo", "Poppy", "Arjun", "Priya",
+        ],
+        last: &[
+            "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies",
+            "Patel", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts",
+            "Green", "Hall", "Wood", "Jackson", "Clarke", "Khan",
+        ],
+        goals: &[
+            "lose 5 kg",
+            "run a half marathon",
+            "build strength",
+            "improve mobility",
+            "train for a triathlon",
+            "get back in shape after an injury",
+            "deadlift my body weight",
+            "sleep better",
+        ],
+        kiosks: &["Reception", "Functional zone"],
+    },
+];
+
+/// What a seeding run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    /// Whether the franchise was created now.
+    pub franchise_created: bool,
+    /// Gyms created now.
+    pub gyms_created: usize,
+    /// Members created now.
+    pub members_created: usize,
+    /// Kiosks created now.
+    pub kiosks_created: usize,
+    /// Members that already existed.
+    pub members_kept: usize,
+}
+
+/// A small deterministic generator, so every seed produces the same people.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn member_for(g: &DemoGym, i: usize, rng: &mut Rng) -> NewMember {
+    let first = rng.pick(g.first);
+    let last = rng.pick(g.last);
+    let (membership_type, membership_status) = match rng.below(20) {
+        0..=9 => ("standard", MembershipStatus::Active),
+        10..=14 => ("premium", MembershipStatus::Active),
+        15 => ("student", MembershipStatus::Active),
+        16 => ("vip", MembershipStatus::Active),
+        17 => ("standard", MembershipStatus::Frozen),
+        18 => ("premium", MembershipStatus::Expired),
+        _ => ("standard", MembershipStatus::Cancelled),
+    };
+    let year = 1965 + rng.below(40) as i32;
+    let birth_date = Date::from_calendar_date(
+        year,
+        Month::try_from(1 + rng.below(12) as u8).unwrap_or(Month::January),
+        1 + rng.below(28) as u8,
+    )
+    .ok();
+    let end = Date::from_calendar_date(
+        2027,
+        Month::try_from(1 + rng.below(12) as u8).unwrap_or(Month::June),
+        1 + rng.below(28) as u8,
+    )
+    .ok();
+    let goals = (0..rng.below(3))
+        .map(|_| rng.pick(g.goals).to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let ascii = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                'é' | 'è' | 'ê' | 'É' => 'e',
+                'ë' => 'e',
+                'ï' | 'î' => 'i',
+                'à' | 'â' => 'a',
+                'ç' => 'c',
+                'ô' => 'o',
+                c => c,
+            })
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let phone = match g.locale {
+        Locale::Fr => format!(
+            "+33 6 {:02} {:02} {:02} {:02}",
+            rng.below(100),
+            rng.below(100),
+            rng.below(100),
+            rng.below(100)
+        ),
+        Locale::En => format!("+44 7700 {:06}", rng.below(1_000_000)),
+    };
+    NewMember {
+        badge_id: format!("{}-{:06}", g.badge_prefix, i + 1),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: Some(format!(
+            "{}.{}{}@example.com",
+            ascii(first),
+            ascii(last),
+            i + 1
+        )),
+        phone: Some(phone),
+        birth_date,
+        // A few members of each gym prefer the other language.
+        preferred_language: if rng.below(10) == 0 {
+            if g.locale == Locale::Fr {
+                Locale::En
+            } else {
+                Locale::Fr
+            }
+        } else {
+            g.locale
+        },
+        membership_type: membership_type.into(),
+        membership_status,
+        membership_end_date: end,
+        goals,
+        limitations: (rng.below(8) == 0).then(|| match g.locale {
+            Locale::Fr => "douleur au genou gauche, éviter les sauts".to_string(),
+            Locale::En => "lower back pain, no heavy deadlifts".to_string(),
+        }),
+        consent_voice: rng.below(10) != 0,
+        consent_transcripts: rng.below(3) != 0,
+    }
+}
+
+/// Creates whatever part of the demo tenant is missing.
+pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
+    let scope = Scope::Platform;
+    let actor = Actor::system();
+    let mut report = SeedReport::default();
+    let found = store
+        .list_franchises(
+            &scope,
+            &FranchiseFilter {
+                q: Some(FRANCHISE.into()),
+                include_archived: true,
+            },
+            PageRequest::default(),
+        )
+        .await?;
+    let franchise = match found.items.into_iter().find(|f| f.name == FRANCHISE) {
+        Some(f) => f,
+        None => {
+            report.franchise_created = true;
+            store
+                .create_franchise(
+                    &scope,
+                    &actor,
+                    NewFranchise {
+                        name: FRANCHISE.into(),
+                    },
+                )
+                .await?
+        }
+    };
+    for (gi, g) in GYMS.iter().enumerate() {
+        let existing = store
+            .list_gyms(
+                &scope,
+                &GymFilter {
+                    franchise_id: Some(franchise.id),
+                    q: Some(g.name.into()),
+                    status: None,
+                },
+                PageRequest::default(),
+            )
+            .await?;
+        let gym = match existing.items.into_iter().find(|x| x.name == g.name) {
+            Some(x) => x,
+            None => {
+                report.gyms_created += 1;
+                let settings = serde_json::json!({
+                    "opening_hours": { "mon-fri": "06:00-23:00", "sat-sun": "08:00-20:00" },
+                    "persona": { "name": "Jarvis", "voice": "marin", "tone": if g.locale == Locale::Fr { "chaleureux" } else { "friendly" } },
+                    "voice_session_cap": 5,
+                    "monthly_ai_budget_usd": 150
+                });
+                let new = NewGym {
+                    franchise_id: franchise.id,
+                    name: g.name.into(),
+                    address: Some(g.address.into()),
+                    timezone: g.timezone.into(),
+                    locale: g.locale,
+                    settings,
+                };
+                store
+                    .create_gym(&scope, &actor, new, GymStatus::Active)
+                    .await?
+            }
+        };
+        let mut rng = Rng(0x4A41_5256_4953 + gi as u64);
+        for i in 0..MEMBERS_PER_GYM {
+            let new = member_for(g, i, &mut rng);
+            match store.member_by_badge(&scope, gym.id, &new.badge_id).await {
+                Ok(_) => report.members_kept += 1,
+                Err(StoreError::NotFound(_)) => {
+                    store.create_member(&scope, &actor, gym.id, new).await?;
+                    report.members_created += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let kiosks = store
+            .list_kiosks(&scope, gym.id, PageRequest::default())
+            .await?;
+        for name in g.kiosks {
+            if !kiosks.items.iter().any(|k| k.name == *name) {
+                store
+                    .create_kiosk(
+                        &scope,
+                        &actor,
+                        gym.id,
+                        NewKiosk {
+                            name: (*name).into(),
+                        },
+                    )
+                    .await?;
+                report.kiosks_created += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_members_are_valid_and_deterministic() {
+        for g in &GYMS {
+            let mut a = Rng(7);
+            let mut b = Rng(7);
+            for i in 0..MEMBERS_PER_GYM {
+                let m = member_for(g, i, &mut a);
+                assert_eq!(m.badge_id, member_for(g, i, &mut b).badge_id);
+                if let Err(e) = m.clone().validate() {
+                    panic!("demo member {i} of {} is invalid: {e}", g.name);
+                }
+            }
+        }
+    }
+}

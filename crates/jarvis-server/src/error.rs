@@ -1,0 +1,167 @@
+//! The HTTP layer's one error type, mapped once to a status and the JSON error body
+//! `{"error": {"code", "message", "details"}}`. Internals never reach the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use jarvis_core::ValidationErrors;
+use jarvis_store::StoreError;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// An API failure.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Human explanation.
+    pub message: String,
+    /// Structured details (field errors, limits…).
+    pub details: Value,
+}
+
+/// The error body, for the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorInner,
+}
+
+/// Inside the error body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorInner {
+    /// Stable snake_case code, e.g. `validation_failed`, `conflict`, `not_found`.
+    pub code: String,
+    /// Human explanation.
+    pub message: String,
+    /// Structured details; for validation errors `{"fields": [{"field", "code", "message"}]}`.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
+    }
+    /// Adds details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 401: no or bad credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    /// 403: authenticated but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    /// 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {message}"),
+        )
+        .with_details(json!({ "fields": [{ "field": field, "code": code, "message": message }] }))
+    }
+    /// 500 without internals; the cause is logged.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; the request id helps support",
+        )
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(v: ValidationErrors) -> Self {
+        let message = match v.0.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid: {}", many.len(), v),
+        };
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        )
+        .with_details(json!({ "fields": v.0 }))
+    }
+}
+
+impl From<jarvis_core::FieldError> for ApiError {
+    fn from(e: jarvis_core::FieldError) -> Self {
+        ValidationErrors::from(e).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Conflict {
+                constraint,
+                field,
+                message,
+            } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{field}: {message}"),
+            )
+            .with_details(json!({ "field": field, "constraint": constraint })),
+            StoreError::Invalid { field, message } => {
+                ApiError::invalid_field(field, "invalid", message)
+            }
+            StoreError::OutOfScope => ApiError::forbidden("this is outside of what you may change"),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        resp
+    }
+}
+
+/// Result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

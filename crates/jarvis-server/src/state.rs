@@ -1,0 +1,21 @@
+//! Shared application state handed to every handler.
+
+use crate::config::Config;
+use jarvis_store::Store;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Effective configuration.
+    pub config: Arc<Config>,
+    /// OpenAI base URL in use (the in-process fake in demo mode).
+    pub openai_base_url: Arc<str>,
+    /// Whether the offline demo fake stands in for OpenAI.
+    pub demo_mode: bool,
+    /// When the process started.
+    pub started_at: OffsetDateTime,
+}

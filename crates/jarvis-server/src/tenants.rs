@@ -1,0 +1,234 @@
+//! Franchises and gyms: the tenancy tree's API.
+
+use crate::api::PageBody;
+use crate::auth::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+use axum::Json;
+use axum::http::StatusCode;
+use jarvis_core::model::*;
+use jarvis_core::*;
+use jarvis_store::{FranchiseFilter, GymFilter};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Routes of this area.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_franchises, create_franchise))
+        .routes(routes!(get_franchise, update_franchise, archive_franchise))
+        .routes(routes!(list_gyms, create_gym))
+        .routes(routes!(get_gym, update_gym, archive_gym))
+}
+
+/// Filters of the franchise list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FranchiseQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u64>,
+    /// Case-insensitive name search.
+    pub q: Option<String>,
+    /// Include archived franchises.
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/franchises", tag = "tenants", params(FranchiseQuery),
+    responses((status = 200, body = PageBody<Franchise>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_franchises(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<FranchiseQuery>,
+) -> ApiResult<Json<PageBody<Franchise>>> {
+    let page = crate::api::Paging {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .request()?;
+    let filter = FranchiseFilter {
+        q: q.q,
+        include_archived: q.include_archived,
+    };
+    Ok(Json(
+        state
+            .store
+            .list_franchises(&caller.scope, &filter, page)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/franchises", tag = "tenants", request_body = NewFranchise,
+    responses((status = 201, body = Franchise), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_franchise(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewFranchise>,
+) -> ApiResult<(StatusCode, Json<Franchise>)> {
+    let new = body.validate()?;
+    let f = state
+        .store
+        .create_franchise(&caller.scope, &caller.actor, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+#[utoipa::path(get, path = "/api/v1/franchises/{id}", tag = "tenants", params(("id" = FranchiseId, Path)),
+    responses((status = 200, body = Franchise), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_franchise(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<FranchiseId>,
+) -> ApiResult<Json<Franchise>> {
+    Ok(Json(state.store.franchise(&caller.scope, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/franchises/{id}", tag = "tenants", params(("id" = FranchiseId, Path)),
+    request_body = FranchisePatch,
+    responses((status = 200, body = Franchise), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_franchise(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<FranchiseId>,
+    ApiJson(body): ApiJson<FranchisePatch>,
+) -> ApiResult<Json<Franchise>> {
+    let patch = body.validate()?;
+    Ok(Json(
+        state
+            .store
+            .update_franchise(&caller.scope, &caller.actor, id, patch)
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/franchises/{id}", tag = "tenants", params(("id" = FranchiseId, Path)),
+    description = "Archives the franchise: it disappears from lists but its history is kept.",
+    responses((status = 200, body = Franchise), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn archive_franchise(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<FranchiseId>,
+) -> ApiResult<Json<Franchise>> {
+    Ok(Json(
+        state
+            .store
+            .archive_franchise(&caller.scope, &caller.actor, id)
+            .await?,
+    ))
+}
+
+/// Filters of the gym list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GymQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u64>,
+    /// Only gyms of this franchise.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub franchise_id: Option<FranchiseId>,
+    /// Only this status (archived gyms are listed only when asked for).
+    pub status: Option<GymStatus>,
+    /// Case-insensitive name search.
+    pub q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms", tag = "tenants", params(GymQuery),
+    responses((status = 200, body = PageBody<Gym>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_gyms(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<GymQuery>,
+) -> ApiResult<Json<PageBody<Gym>>> {
+    let page = crate::api::Paging {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .request()?;
+    let filter = GymFilter {
+        franchise_id: q.franchise_id,
+        status: q.status,
+        q: q.q,
+    };
+    Ok(Json(
+        state
+            .store
+            .list_gyms(&caller.scope, &filter, page)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/gyms", tag = "tenants", request_body = NewGym,
+    responses((status = 201, body = Gym), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_gym(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewGym>,
+) -> ApiResult<(StatusCode, Json<Gym>)> {
+    let new = body.validate()?;
+    // Platform operators create gyms ready to run; the approval workflow for managers builds on this.
+    let status = if caller.scope == Scope::Platform {
+        GymStatus::Active
+    } else {
+        GymStatus::Pending
+    };
+    let g = state
+        .store
+        .create_gym(&caller.scope, &caller.actor, new, status)
+        .await?;
+    Ok((StatusCode::CREATED, Json(g)))
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_gym(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<GymId>,
+) -> ApiResult<Json<Gym>> {
+    Ok(Json(state.store.gym(&caller.scope, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)), request_body = GymPatch,
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_gym(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<GymId>,
+    ApiJson(body): ApiJson<GymPatch>,
+) -> ApiResult<Json<Gym>> {
+    let patch = body.validate()?;
+    Ok(Json(
+        state
+            .store
+            .update_gym(&caller.scope, &caller.actor, id, patch)
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),
+    description = "Archives the gym: hidden from lists, history kept.",
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn archive_gym(
+    state: axum::extract::State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<GymId>,
+) -> ApiResult<Json<Gym>> {
+    Ok(Json(
+        state
+            .store
+            .set_gym_status(&caller.scope, &caller.actor, id, GymStatus::Archived)
+            .await?,
+    ))
+}
