@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        // Inside `json_errors`, so a timed-out request still gets the JSON error body.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, clamp(timeout)))
         .layer(middleware::from_fn(json_errors))
         .layer(security_headers())
         .layer(
@@ -87,8 +89,7 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, clamp(timeout))),
+                .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response())),
         )
         .with_state(state)
 }
