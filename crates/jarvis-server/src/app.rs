@@ -108,16 +108,29 @@ pub async fn start(
     })?;
     #[cfg(feature = "demo")]
     let mut fake = None;
-    let openai_base_url: Arc<str> = match &config.openai_api_key {
-        Some(_) => config.openai_base_url.as_str().into(),
-        None => {
+    let (openai_base_url, key): (Arc<str>, String) = match &config.openai_api_key {
+        Some(k) => (
+            config.openai_base_url.as_str().into(),
+            k.expose().to_string(),
+        ),
+        None => (
             demo_openai(
                 #[cfg(feature = "demo")]
                 &mut fake,
             )
-            .await?
-        }
+            .await?,
+            DEMO_KEY.to_string(),
+        ),
     };
+    let openai_config = jarvis_openai::OpenAiConfig::new(
+        openai_base_url.to_string(),
+        jarvis_openai::ApiKey::new(key),
+    )
+    .map_err(|e| StartError::Demo(format!("invalid OpenAI configuration: {e}")))?;
+    let openai = Arc::new(
+        jarvis_openai::OpenAiClient::new(openai_config)
+            .map_err(|e| StartError::Demo(format!("cannot build the OpenAI client: {e}")))?,
+    );
     let demo_mode = config.demo_mode();
     if demo_mode {
         tracing::warn!(openai = %openai_base_url, "DEMO MODE: no OpenAI key configured; the built-in fake OpenAI answers every AI request");
@@ -127,6 +140,7 @@ pub async fn start(
         store,
         config: Arc::new(config),
         openai_base_url,
+        openai,
         demo_mode,
         started_at: time::OffsetDateTime::now_utc(),
     };
@@ -152,6 +166,12 @@ pub async fn start(
         _fake: fake,
     })
 }
+
+/// The key the client sends to the in-process fake (which accepts any `sk-` key in demo mode).
+#[cfg(feature = "demo")]
+const DEMO_KEY: &str = jarvis_fake_openai::DEMO_API_KEY;
+#[cfg(not(feature = "demo"))]
+const DEMO_KEY: &str = "sk-demo-unavailable";
 
 #[cfg(feature = "demo")]
 async fn demo_openai(

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// OpenAI base URL in use (the in-process fake in demo mode).
     pub openai_base_url: Arc<str>,
+    /// The OpenAI client every AI feature goes through (pointed at the fake in demo mode).
+    pub openai: Arc<jarvis_openai::OpenAiClient>,
     /// Whether the offline demo fake stands in for OpenAI.
     pub demo_mode: bool,
     /// When the process started.

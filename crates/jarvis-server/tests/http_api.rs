@@ -500,3 +500,33 @@ async fn unreachable_database_at_start_is_a_clear_error() {
         "names the cause: {err}"
     );
 }
+
+#[tokio::test]
+async fn without_an_openai_key_the_demo_fake_runs_and_the_ui_says_so() {
+    let app = TestApp::start(Backend::Sqlite, &[("JARVIS_OPENAI_API_KEY", "")])
+        .await
+        .unwrap();
+    let html = app
+        .client
+        .get(app.url("/app"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Demo mode"), "{html}");
+    app.stop().await;
+    let real = TestApp::start(Backend::Sqlite, &[]).await.unwrap();
+    let html = real
+        .client
+        .get(real.url("/app"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Demo mode"));
+    real.stop().await;
+}
