@@ -48,7 +48,6 @@ cargo build --workspace --bins
 
 step "Rust tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --no-fail-fast
-cargo test --workspace --doc --quiet
 
 step "browser tests (headless Chromium)"
 node --test e2e/

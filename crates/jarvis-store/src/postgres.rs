@@ -5,10 +5,8 @@
 use crate::constraints::from_constraint_name;
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{MigrationInfo, pair};
-use crate::traits::*;
 use crate::{Backend, ConnectOptions, redact_url};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 type Db = sqlx::Postgres;
@@ -157,55 +155,11 @@ fn map_db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-#[async_trait::async_trait]
-impl Maintenance for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
+const BACKEND: Backend = Backend::Postgres;
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_db_err)
-            .map(|_| ())
-    }
-
-    async fn migrations(&self) -> StoreResult<Vec<MigrationInfo>> {
-        Ok(pair(&MIGRATOR, &self.applied_versions().await?))
-    }
-
-    async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
-        let before = self.applied_versions().await?;
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(pair(&MIGRATOR, &self.applied_versions().await?)
-            .into_iter()
-            .filter(|m| !before.contains(&m.version))
-            .collect())
-    }
-
-    async fn schema(&self) -> StoreResult<BTreeMap<String, Vec<String>>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+/// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
+const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
-             ORDER BY table_name, ordinal_position",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_db_err)?;
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (table, column) in rows {
-            out.entry(table).or_default().push(column);
-        }
-        Ok(out)
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+             ORDER BY table_name, ordinal_position";
 
 include!("sql/common.rs");

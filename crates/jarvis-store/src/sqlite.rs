@@ -4,12 +4,10 @@
 use crate::constraints::from_sqlite_message;
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{MigrationInfo, pair};
-use crate::traits::*;
 use crate::{Backend, ConnectOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -122,55 +120,11 @@ fn map_db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-#[async_trait::async_trait]
-impl Maintenance for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
+const BACKEND: Backend = Backend::Sqlite;
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_db_err)
-            .map(|_| ())
-    }
-
-    async fn migrations(&self) -> StoreResult<Vec<MigrationInfo>> {
-        Ok(pair(&MIGRATOR, &self.applied_versions().await?))
-    }
-
-    async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
-        let before = self.applied_versions().await?;
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(pair(&MIGRATOR, &self.applied_versions().await?)
-            .into_iter()
-            .filter(|m| !before.contains(&m.version))
-            .collect())
-    }
-
-    async fn schema(&self) -> StoreResult<BTreeMap<String, Vec<String>>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+/// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
+const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
-             ORDER BY m.name, p.cid",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_db_err)?;
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (table, column) in rows {
-            out.entry(table).or_default().push(column);
-        }
-        Ok(out)
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+             ORDER BY m.name, p.cid";
 
 include!("sql/common.rs");

@@ -5,10 +5,12 @@
 use crate::TxCtx;
 use crate::dbuuid::db;
 use crate::rows::*;
+use crate::traits::*;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
+use std::collections::BTreeMap;
 
 /// Appends the tenant predicate for a table with franchise and gym columns.
 fn push_scope(qb: &mut QueryBuilder<Db>, scope: &Scope, franchise_col: &str, gym_col: &str) {
@@ -1182,5 +1184,52 @@ impl AuditStore for ThisStore {
             limit: page.limit,
             offset: page.offset,
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl Maintenance for ThisStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_db_err)
+            .map(|_| ())
+    }
+
+    async fn migrations(&self) -> StoreResult<Vec<MigrationInfo>> {
+        Ok(pair(&MIGRATOR, &self.applied_versions().await?))
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
+        let before = self.applied_versions().await?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(pair(&MIGRATOR, &self.applied_versions().await?)
+            .into_iter()
+            .filter(|m| !before.contains(&m.version))
+            .collect())
+    }
+
+    async fn schema(&self) -> StoreResult<BTreeMap<String, Vec<String>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(SCHEMA_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_db_err)?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (table, column) in rows {
+            out.entry(table).or_default().push(column);
+        }
+        Ok(out)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
