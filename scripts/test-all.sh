@@ -43,6 +43,13 @@ rustfmt --check --edition 2024 crates/jarvis-store/src/sql/*.rs
 step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "production build without the demo fake (no WebRTC stack in the tree)"
+cargo check -p jarvis --no-default-features
+if cargo tree -p jarvis --no-default-features -e normal | grep -q str0m; then
+    echo "str0m leaked into the production dependency tree" >&2
+    exit 1
+fi
+
 step "build binaries used by the browser tests"
 cargo build --workspace --bins
 
