@@ -1,5 +1,6 @@
 //! Domain types, validation, roles and permission rules, cost arithmetic and errors. No IO.
 
+pub mod authz;
 pub mod cost;
 pub mod ids;
 pub mod model;
