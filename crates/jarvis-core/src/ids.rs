@@ -87,6 +87,23 @@ id_type!(
     AuditId
 );
 
+id_type!(
+    /// Id of a weekly class on a gym's schedule.
+    ClassScheduleId
+);
+id_type!(
+    /// Id of a fact about a member (a short note).
+    MemberFactId
+);
+id_type!(
+    /// Id of a recorded visit (badge scan).
+    VisitId
+);
+id_type!(
+    /// Id of a member CSV import job.
+    ImportJobId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

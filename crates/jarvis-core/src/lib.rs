@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod cost;
+pub mod csv_import;
 pub mod ids;
 pub mod model;
 pub mod page;

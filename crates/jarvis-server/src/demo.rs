@@ -275,11 +275,14 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
             Some(x) => x,
             None => {
                 report.gyms_created += 1;
+                let week = serde_json::json!([{ "open": "06:00", "close": "23:00" }]);
+                let weekend = serde_json::json!([{ "open": "08:00", "close": "20:00" }]);
                 let settings = serde_json::json!({
-                    "opening_hours": { "mon-fri": "06:00-23:00", "sat-sun": "08:00-20:00" },
-                    "persona": { "name": "Jarvis", "voice": "marin", "tone": if g.locale == Locale::Fr { "chaleureux" } else { "friendly" } },
+                    "opening_hours": { "mon": week, "tue": week, "wed": week, "thu": week, "fri": week,
+                                       "sat": weekend, "sun": weekend },
+                    "persona": { "name": "Jarvis", "voice": "marin", "tone": if g.locale == Locale::Fr { "friendly" } else { "motivating" } },
                     "voice_session_cap": 5,
-                    "monthly_ai_budget_usd": 150
+                    "monthly_ai_budget_micros": 150_000_000
                 });
                 let new = NewGym {
                     franchise_id: franchise.id,
@@ -289,6 +292,11 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                     locale: g.locale,
                     settings,
                 };
+                // Validation fills the typed settings' defaults, as the API does.
+                let new = new.validate().map_err(|e| StoreError::Invalid {
+                    field: "settings",
+                    message: e.to_string(),
+                })?;
                 store
                     .create_gym(&scope, &actor, new, GymStatus::Active)
                     .await?

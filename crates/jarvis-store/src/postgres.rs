@@ -163,3 +163,5 @@ const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM inform
              ORDER BY table_name, ordinal_position";
 
 include!("sql/common.rs");
+include!("sql/gyms.rs");
+include!("sql/accounts.rs");

@@ -37,8 +37,7 @@ impl FranchiseRow {
     }
 }
 
-pub(crate) const GYM_COLS: &str =
-    "id, franchise_id, name, address, timezone, locale, status, settings, created_at, updated_at";
+pub(crate) const GYM_COLS: &str = "id, franchise_id, name, address, timezone, locale, status, settings, created_at, updated_at, status_reason";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GymRow {
@@ -52,6 +51,7 @@ pub(crate) struct GymRow {
     settings: Json<serde_json::Value>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    status_reason: Option<String>,
 }
 
 impl GymRow {
@@ -66,6 +66,7 @@ impl GymRow {
                 .ok_or_else(|| StoreError::corrupt("locale", &self.locale))?,
             status: GymStatus::parse(&self.status)
                 .ok_or_else(|| StoreError::corrupt("gym status", &self.status))?,
+            status_reason: self.status_reason,
             settings: self.settings.0,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -132,8 +133,8 @@ impl MemberRow {
     }
 }
 
-pub(crate) const KIOSK_COLS: &str =
-    "id, gym_id, franchise_id, name, status, last_seen_at, app_version, created_at";
+pub(crate) const KIOSK_COLS: &str = "id, gym_id, franchise_id, name, status, last_seen_at, app_version, created_at, \
+     uptime_secs, mic_status, network_quality, paired_at, pairing_expires_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct KioskRow {
@@ -145,6 +146,11 @@ pub(crate) struct KioskRow {
     last_seen_at: Option<OffsetDateTime>,
     app_version: Option<String>,
     created_at: OffsetDateTime,
+    uptime_secs: Option<i64>,
+    mic_status: Option<String>,
+    network_quality: Option<String>,
+    paired_at: Option<OffsetDateTime>,
+    pairing_expires_at: Option<OffsetDateTime>,
 }
 
 impl KioskRow {
@@ -158,6 +164,14 @@ impl KioskRow {
                 .ok_or_else(|| StoreError::corrupt("kiosk status", &self.status))?,
             last_seen_at: self.last_seen_at,
             app_version: self.app_version,
+            uptime_secs: self.uptime_secs,
+            mic_status: self.mic_status.as_deref().and_then(MicStatus::parse),
+            network_quality: self
+                .network_quality
+                .as_deref()
+                .and_then(NetworkQuality::parse),
+            paired_at: self.paired_at,
+            pairing_expires_at: self.pairing_expires_at,
             created_at: self.created_at,
         })
     }
@@ -256,5 +270,137 @@ impl AuditRow {
             user_agent: self.user_agent,
             details: self.details.0,
         }
+    }
+}
+
+pub(crate) const CLASS_COLS: &str = "id, gym_id, franchise_id, name, coach, room, weekday, date, start_time, \
+     duration_minutes, capacity, recurring, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClassRow {
+    id: DbUuid,
+    gym_id: DbUuid,
+    franchise_id: DbUuid,
+    name: String,
+    coach: Option<String>,
+    room: Option<String>,
+    weekday: Option<String>,
+    date: Option<Date>,
+    start_time: String,
+    duration_minutes: i32,
+    capacity: i32,
+    recurring: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl ClassRow {
+    pub(crate) fn into_domain(self) -> StoreResult<ClassSchedule> {
+        let weekday = match self.weekday.as_deref() {
+            None => None,
+            Some(w) => Some(Weekday::parse(w).ok_or_else(|| StoreError::corrupt("weekday", w))?),
+        };
+        Ok(ClassSchedule {
+            id: self.id.0.into(),
+            gym_id: self.gym_id.0.into(),
+            franchise_id: self.franchise_id.0.into(),
+            name: self.name,
+            coach: self.coach,
+            room: self.room,
+            weekday,
+            date: self.date,
+            start_time: self.start_time,
+            duration_minutes: self.duration_minutes,
+            capacity: self.capacity,
+            recurring: self.recurring,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub(crate) const VISIT_COLS: &str = "id, gym_id, member_id, kiosk_id, at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VisitRow {
+    id: DbUuid,
+    gym_id: DbUuid,
+    member_id: Option<DbUuid>,
+    kiosk_id: Option<DbUuid>,
+    at: OffsetDateTime,
+}
+
+impl VisitRow {
+    pub(crate) fn into_domain(self) -> Visit {
+        Visit {
+            id: self.id.0.into(),
+            gym_id: self.gym_id.0.into(),
+            member_id: self.member_id.map(|m| m.0.into()),
+            kiosk_id: self.kiosk_id.map(|k| k.0.into()),
+            at: self.at,
+        }
+    }
+}
+
+pub(crate) const FACT_COLS: &str = "id, member_id, gym_id, note, source, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct FactRow {
+    id: DbUuid,
+    member_id: DbUuid,
+    gym_id: DbUuid,
+    note: String,
+    source: String,
+    created_at: OffsetDateTime,
+}
+
+impl FactRow {
+    pub(crate) fn into_domain(self) -> StoreResult<MemberFact> {
+        Ok(MemberFact {
+            id: self.id.0.into(),
+            member_id: self.member_id.0.into(),
+            gym_id: self.gym_id.0.into(),
+            note: self.note,
+            source: FactSource::parse(&self.source)
+                .ok_or_else(|| StoreError::corrupt("fact source", &self.source))?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub(crate) const IMPORT_COLS: &str = "id, gym_id, franchise_id, status, dry_run, skip_bad_rows, total_rows, \
+     processed_rows, report, created_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ImportRow {
+    id: DbUuid,
+    gym_id: DbUuid,
+    franchise_id: DbUuid,
+    status: String,
+    dry_run: bool,
+    skip_bad_rows: bool,
+    total_rows: i64,
+    processed_rows: i64,
+    report: Option<Json<serde_json::Value>>,
+    created_at: OffsetDateTime,
+    finished_at: Option<OffsetDateTime>,
+}
+
+impl ImportRow {
+    pub(crate) fn into_domain(self) -> StoreResult<ImportJob> {
+        Ok(ImportJob {
+            id: self.id.0.into(),
+            gym_id: self.gym_id.0.into(),
+            franchise_id: self.franchise_id.0.into(),
+            status: ImportStatus::parse(&self.status)
+                .ok_or_else(|| StoreError::corrupt("import status", &self.status))?,
+            dry_run: self.dry_run,
+            skip_bad_rows: self.skip_bad_rows,
+            total_rows: self.total_rows,
+            processed_rows: self.processed_rows,
+            report: self.report.map(|r| r.0),
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+        })
     }
 }

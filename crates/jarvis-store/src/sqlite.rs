@@ -128,3 +128,5 @@ const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma
              ORDER BY m.name, p.cid";
 
 include!("sql/common.rs");
+include!("sql/gyms.rs");
+include!("sql/accounts.rs");

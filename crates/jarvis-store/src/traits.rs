@@ -238,11 +238,283 @@ pub trait Maintenance: Send + Sync {
 
 /// Everything the server needs from storage.
 pub trait Store:
-    FranchiseStore + GymStore + MemberStore + KioskStore + UserStore + AuditStore + Maintenance
+    FranchiseStore
+    + GymStore
+    + MemberStore
+    + KioskStore
+    + UserStore
+    + AuditStore
+    + Maintenance
+    + GymAdminStore
+    + KioskDeviceStore
+    + ActivityStore
+    + ScheduleStore
+    + ImportStore
+    + GdprStore
+    + crate::accounts::AccountStore
 {
 }
 
 impl<T> Store for T where
-    T: FranchiseStore + GymStore + MemberStore + KioskStore + UserStore + AuditStore + Maintenance
+    T: FranchiseStore
+        + GymStore
+        + MemberStore
+        + KioskStore
+        + UserStore
+        + AuditStore
+        + Maintenance
+        + GymAdminStore
+        + KioskDeviceStore
+        + ActivityStore
+        + ScheduleStore
+        + ImportStore
+        + GdprStore
+        + crate::accounts::AccountStore
 {
+}
+
+/// The gym approval workflow.
+#[async_trait]
+pub trait GymAdminStore: Send + Sync {
+    /// Moves a gym along the approval workflow (pending → active/rejected, active ⇄ suspended,
+    /// → archived), refusing other moves; `reason` is kept for rejections and suspensions.
+    async fn review_gym(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: GymId,
+        to: GymStatus,
+        reason: Option<String>,
+    ) -> StoreResult<Gym>;
+}
+
+/// A kiosk resolved from its device token, with its gym.
+#[derive(Debug, Clone)]
+pub struct KioskIdentity {
+    /// The kiosk.
+    pub kiosk: Kiosk,
+    /// Its gym (status decides whether it may run).
+    pub gym: Gym,
+}
+
+impl KioskIdentity {
+    /// The tenant scope the device acts in: its own gym, nothing more.
+    pub fn scope(&self) -> Scope {
+        Scope::Gym {
+            franchise: self.gym.franchise_id,
+            gym: self.gym.id,
+        }
+    }
+}
+
+/// Kiosk pairing, device tokens and heartbeats. Secrets arrive already hashed: the store never
+/// sees a plaintext code or token.
+#[async_trait]
+pub trait KioskDeviceStore: Send + Sync {
+    /// Renames and/or moves a kiosk to another gym of the same franchise.
+    async fn update_kiosk(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: KioskId,
+        patch: KioskPatch,
+    ) -> StoreResult<Kiosk>;
+    /// Stores the hash of a fresh pairing code (replacing any outstanding one).
+    async fn set_pairing_code(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: KioskId,
+        code_hash: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> StoreResult<Kiosk>;
+    /// Revokes the device token and any outstanding code; takes effect on the next request.
+    async fn revoke_kiosk(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: KioskId,
+    ) -> StoreResult<Kiosk>;
+    /// Exchanges an unexpired code (by hash) for a device token (by hash), once. Refuses kiosks
+    /// of gyms that are not active, without using up the code.
+    async fn pair_kiosk(&self, code_hash: &str, token_hash: &str) -> StoreResult<KioskIdentity>;
+    /// The paired kiosk holding this token hash.
+    async fn kiosk_by_token(&self, token_hash: &str) -> StoreResult<KioskIdentity>;
+    /// Records a heartbeat.
+    async fn record_heartbeat(&self, device: &KioskIdentity, hb: Heartbeat) -> StoreResult<Kiosk>;
+}
+
+/// Visits and member facts.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Records a visit and bumps the member's visit count and last visit.
+    async fn record_visit(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        member: MemberId,
+        kiosk: Option<KioskId>,
+    ) -> StoreResult<Visit>;
+    /// A member's visits, newest first.
+    async fn list_visits(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        member: MemberId,
+        page: PageRequest,
+    ) -> StoreResult<Page<Visit>>;
+    /// Adds a fact about a member.
+    async fn add_fact(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        member: MemberId,
+        new: NewMemberFact,
+    ) -> StoreResult<MemberFact>;
+    /// A member's facts, newest first.
+    async fn list_facts(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        member: MemberId,
+        page: PageRequest,
+    ) -> StoreResult<Page<MemberFact>>;
+    /// Deletes a fact.
+    async fn delete_fact(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        member: MemberId,
+        id: MemberFactId,
+    ) -> StoreResult<()>;
+}
+
+/// Class schedules.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Adds a class.
+    async fn create_class(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        new: NewClassSchedule,
+    ) -> StoreResult<ClassSchedule>;
+    /// One class.
+    async fn class(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ClassScheduleId,
+    ) -> StoreResult<ClassSchedule>;
+    /// Classes of a gym by weekday and start time; optionally one weekday only.
+    async fn list_classes(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        weekday: Option<Weekday>,
+        page: PageRequest,
+    ) -> StoreResult<Page<ClassSchedule>>;
+    /// Replaces a class.
+    async fn update_class(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: ClassScheduleId,
+        new: NewClassSchedule,
+    ) -> StoreResult<ClassSchedule>;
+    /// Deletes a class.
+    async fn delete_class(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: ClassScheduleId,
+    ) -> StoreResult<()>;
+}
+
+/// Member CSV imports: job rows and the bulk insert.
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Records a queued import job.
+    async fn create_import_job(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        dry_run: bool,
+        skip_bad_rows: bool,
+    ) -> StoreResult<ImportJob>;
+    /// One job.
+    async fn import_job(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+    ) -> StoreResult<ImportJob>;
+    /// Jobs of a gym, newest first.
+    async fn list_import_jobs(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        page: PageRequest,
+    ) -> StoreResult<Page<ImportJob>>;
+    /// Updates status and progress of a running job.
+    async fn import_progress(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+        status: ImportStatus,
+        total_rows: u64,
+        processed_rows: u64,
+    ) -> StoreResult<()>;
+    /// Finishes a job with its report.
+    async fn finish_import_job(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+        status: ImportStatus,
+        report: serde_json::Value,
+    ) -> StoreResult<ImportJob>;
+    /// Every badge id already used in a gym (to report duplicates per row before writing).
+    async fn member_badges(&self, scope: &Scope, gym: GymId) -> StoreResult<Vec<String>>;
+    /// Inserts validated members in one transaction (all or nothing) with one audit row;
+    /// `progress` is called with the rows written so far.
+    async fn insert_members_bulk(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        rows: &[NewMember],
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> StoreResult<u64>;
+}
+
+/// GDPR access and erasure.
+#[async_trait]
+pub trait GdprStore: Send + Sync {
+    /// Everything stored about a member; the access is audited.
+    async fn export_member(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: MemberId,
+    ) -> StoreResult<MemberExport>;
+    /// Hard-deletes a member's personal data everywhere; visits stay as anonymous counts.
+    async fn erase_member(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        id: MemberId,
+    ) -> StoreResult<Erasure>;
 }

@@ -34,7 +34,7 @@ async fn gym(s: &S, f: FranchiseId, name: &str) -> Gym {
         address: Some("1 rue du Sport".into()),
         timezone: "Europe/Paris".into(),
         locale: Locale::Fr,
-        settings: serde_json::json!({"voice_cap": 3}),
+        settings: serde_json::json!({"voice_session_cap": 3}),
     };
     s.create_gym(
         &Scope::Platform,
@@ -176,7 +176,7 @@ mod cases {
         let a1 = gym(&s, fa.id, "A One").await;
         let _a2 = gym(&s, fa.id, "A Two").await;
         let b1 = gym(&s, fb.id, "B One").await;
-        assert_eq!(a1.settings["voice_cap"], 3);
+        assert_eq!(a1.settings["voice_session_cap"], 3);
         let sa = Scope::Franchise { franchise: fa.id };
         let listed = s
             .list_gyms(&sa, &GymFilter::default(), page(50, 0))

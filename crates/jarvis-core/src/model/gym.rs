@@ -21,6 +21,21 @@ pub enum GymStatus {
 }
 
 impl GymStatus {
+    /// Whether a gym may move from `self` to `to` (approval workflow). Staying put is not a move.
+    pub fn can_become(self, to: GymStatus) -> bool {
+        use GymStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Active | Rejected | Archived)
+                | (Rejected, Pending | Archived)
+                | (Active, Suspended | Archived)
+                | (Suspended, Active | Archived)
+        )
+    }
+    /// Whether a move to `to` needs a written reason (rejection and suspension do).
+    pub fn needs_reason(to: GymStatus) -> bool {
+        matches!(to, GymStatus::Rejected | GymStatus::Suspended)
+    }
     /// The stable storage name.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -65,6 +80,8 @@ pub struct Gym {
     pub locale: Locale,
     /// Life-cycle status.
     pub status: GymStatus,
+    /// Why a super admin rejected or suspended the gym.
+    pub status_reason: Option<String>,
     /// Gym settings (opening hours, persona, caps, budget, feature switches) as a JSON object.
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
@@ -107,19 +124,25 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
-fn check_settings(v: &mut ValidationErrors, settings: &serde_json::Value) {
-    if !settings.is_object() {
-        v.push(FieldError::new(
-            "settings",
-            "invalid_type",
-            "must be a JSON object",
-        ));
-    } else if settings.to_string().len() > MAX_SETTINGS_BYTES {
+/// Checks a settings document against [`GymSettings`] and returns its normalized form (every
+/// key present, defaults filled), so what is stored is always the typed shape.
+fn check_settings(v: &mut ValidationErrors, settings: &serde_json::Value) -> serde_json::Value {
+    if settings.to_string().len() > MAX_SETTINGS_BYTES {
         v.push(FieldError::new(
             "settings",
             "too_large",
             format!("must be at most {MAX_SETTINGS_BYTES} bytes"),
         ));
+        return settings.clone();
+    }
+    match GymSettings::from_json(settings) {
+        Ok(typed) => serde_json::to_value(typed).unwrap_or_else(|_| settings.clone()),
+        Err(errs) => {
+            for e in errs.0 {
+                v.push(e);
+            }
+            settings.clone()
+        }
     }
 }
 
@@ -142,14 +165,14 @@ impl NewGym {
         let name = v.text("name", &self.name, 120);
         let address = v.opt_text("address", self.address.as_deref(), 300);
         let timezone = check_timezone(&mut v, &self.timezone);
-        check_settings(&mut v, &self.settings);
+        let settings = check_settings(&mut v, &self.settings);
         v.finish().map(|()| Self {
             franchise_id: self.franchise_id,
             name,
             address,
             timezone,
             locale: self.locale,
-            settings: self.settings,
+            settings,
         })
     }
 }
@@ -181,15 +204,365 @@ impl GymPatch {
             .address
             .map(|a| v.opt_text("address", a.as_deref(), 300));
         let timezone = self.timezone.map(|t| check_timezone(&mut v, &t));
-        if let Some(s) = &self.settings {
-            check_settings(&mut v, s);
-        }
+        let settings = self.settings.as_ref().map(|s| check_settings(&mut v, s));
         v.finish().map(|()| Self {
             name,
             address,
             timezone,
             locale: self.locale,
-            settings: self.settings,
+            settings,
         })
+    }
+}
+
+/// Typed gym settings, stored as the gym's `settings` JSON object. Unknown keys are refused so a
+/// typo never silently does nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GymSettings {
+    /// Opening hours per weekday.
+    #[serde(default)]
+    pub opening_hours: OpeningHours,
+    /// The assistant's persona.
+    #[serde(default)]
+    pub persona: Persona,
+    /// Most voice sessions this gym may run at once (1–50, default 3).
+    #[serde(default = "default_cap")]
+    pub voice_session_cap: u32,
+    /// Monthly AI spending limit in micro-dollars (0 = no AI spending allowed; default $100).
+    #[serde(default = "default_budget")]
+    pub monthly_ai_budget_micros: i64,
+    /// Feature switches.
+    #[serde(default)]
+    pub features: Features,
+}
+
+fn default_cap() -> u32 {
+    3
+}
+
+fn default_budget() -> i64 {
+    100_000_000
+}
+
+impl Default for GymSettings {
+    fn default() -> Self {
+        Self {
+            opening_hours: OpeningHours::default(),
+            persona: Persona::default(),
+            voice_session_cap: default_cap(),
+            monthly_ai_budget_micros: default_budget(),
+            features: Features::default(),
+        }
+    }
+}
+
+/// Largest monthly budget accepted: $1,000,000.
+pub const MAX_BUDGET_MICROS: i64 = 1_000_000 * 1_000_000;
+
+impl GymSettings {
+    /// Parses and checks a settings document; errors name the path (`settings.persona.voice`).
+    pub fn from_json(value: &serde_json::Value) -> Result<GymSettings, ValidationErrors> {
+        if !value.is_object() {
+            return Err(
+                FieldError::new("settings", "invalid_type", "must be a JSON object").into(),
+            );
+        }
+        let s: GymSettings = serde_json::from_value(value.clone()).map_err(|e| {
+            ValidationErrors::from(FieldError::new("settings", "invalid", e.to_string()))
+        })?;
+        let mut v = ValidationErrors::new();
+        if !(1..=50).contains(&s.voice_session_cap) {
+            v.push(FieldError::new(
+                "settings.voice_session_cap",
+                "out_of_range",
+                "must be between 1 and 50",
+            ));
+        }
+        if !(0..=MAX_BUDGET_MICROS).contains(&s.monthly_ai_budget_micros) {
+            v.push(FieldError::new(
+                "settings.monthly_ai_budget_micros",
+                "out_of_range",
+                "must be between 0 and 1000000000000 micro-dollars",
+            ));
+        }
+        let name = v.text("settings.persona.name", &s.persona.name, 40);
+        let instructions = v.opt_text(
+            "settings.persona.instructions",
+            s.persona.instructions.as_deref(),
+            2000,
+        );
+        for (day, slots) in s.opening_hours.days() {
+            if slots.len() > 4 {
+                v.push(FieldError::new(
+                    format!("settings.opening_hours.{day}"),
+                    "too_many",
+                    "at most 4 opening slots per day",
+                ));
+            }
+            for (i, slot) in slots.iter().enumerate() {
+                let field = format!("settings.opening_hours.{day}[{i}]");
+                match (parse_hhmm(&slot.open), parse_hhmm(&slot.close)) {
+                    (Some(o), Some(c)) if o < c => {}
+                    (Some(_), Some(_)) => v.push(FieldError::new(
+                        field,
+                        "out_of_range",
+                        "must close after it opens",
+                    )),
+                    _ => v.push(FieldError::new(
+                        field,
+                        "invalid_format",
+                        "times must be HH:MM (00:00-24:00)",
+                    )),
+                }
+            }
+        }
+        v.finish().map(|()| GymSettings {
+            persona: Persona {
+                name,
+                instructions,
+                ..s.persona
+            },
+            ..s
+        })
+    }
+}
+
+/// Minutes since midnight of an `HH:MM` time (`24:00` allowed as a closing time).
+pub fn parse_hhmm(t: &str) -> Option<u32> {
+    let (h, m) = t.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) => Some(24 * 60),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+/// One opening slot, e.g. 06:00–22:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSlot {
+    /// Opening time `HH:MM`.
+    pub open: String,
+    /// Closing time `HH:MM` (`24:00` for midnight).
+    pub close: String,
+}
+
+/// Opening slots per weekday (an empty list means closed).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningHours {
+    /// Monday.
+    #[serde(default)]
+    pub mon: Vec<TimeSlot>,
+    /// Tuesday.
+    #[serde(default)]
+    pub tue: Vec<TimeSlot>,
+    /// Wednesday.
+    #[serde(default)]
+    pub wed: Vec<TimeSlot>,
+    /// Thursday.
+    #[serde(default)]
+    pub thu: Vec<TimeSlot>,
+    /// Friday.
+    #[serde(default)]
+    pub fri: Vec<TimeSlot>,
+    /// Saturday.
+    #[serde(default)]
+    pub sat: Vec<TimeSlot>,
+    /// Sunday.
+    #[serde(default)]
+    pub sun: Vec<TimeSlot>,
+}
+
+impl OpeningHours {
+    /// Each weekday with its slots, Monday first.
+    pub fn days(&self) -> [(&'static str, &Vec<TimeSlot>); 7] {
+        [
+            ("mon", &self.mon),
+            ("tue", &self.tue),
+            ("wed", &self.wed),
+            ("thu", &self.thu),
+            ("fri", &self.fri),
+            ("sat", &self.sat),
+            ("sun", &self.sun),
+        ]
+    }
+}
+
+/// OpenAI realtime voices the assistant may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Voice {
+    /// Alloy.
+    Alloy,
+    /// Ash.
+    Ash,
+    /// Ballad.
+    Ballad,
+    /// Coral.
+    Coral,
+    /// Echo.
+    Echo,
+    /// Sage.
+    Sage,
+    /// Shimmer.
+    Shimmer,
+    /// Verse.
+    Verse,
+    /// Marin (default).
+    #[default]
+    Marin,
+    /// Cedar.
+    Cedar,
+}
+
+/// How the assistant sounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    /// Warm and friendly (default).
+    #[default]
+    Friendly,
+    /// Energetic coach.
+    Motivating,
+    /// Calm and reassuring.
+    Calm,
+    /// Short and factual.
+    Professional,
+}
+
+/// The assistant persona of a gym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    /// Name the assistant introduces itself with (1–40 characters).
+    #[serde(default = "default_persona_name")]
+    pub name: String,
+    /// Realtime voice.
+    #[serde(default)]
+    pub voice: Voice,
+    /// Tone.
+    #[serde(default)]
+    pub tone: Tone,
+    /// Extra instructions from the gym (at most 2000 characters).
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+fn default_persona_name() -> String {
+    "Jarvis".into()
+}
+
+impl Default for Persona {
+    fn default() -> Self {
+        Self {
+            name: default_persona_name(),
+            voice: Voice::default(),
+            tone: Tone::default(),
+            instructions: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Feature switches of a gym.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    /// Voice conversations at the kiosks.
+    #[serde(default = "yes")]
+    pub voice: bool,
+    /// Keep transcripts (still subject to each member's consent).
+    #[serde(default = "yes")]
+    pub transcripts: bool,
+    /// The assistant may read the class schedule.
+    #[serde(default = "yes")]
+    pub class_schedule: bool,
+    /// The assistant may search the knowledge base.
+    #[serde(default = "yes")]
+    pub knowledge_base: bool,
+    /// Gym-defined webhook tools.
+    #[serde(default)]
+    pub custom_tools: bool,
+    /// Weekly e-mail reports.
+    #[serde(default = "yes")]
+    pub weekly_reports: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            voice: true,
+            transcripts: true,
+            class_schedule: true,
+            knowledge_base: true,
+            custom_tools: false,
+            weekly_reports: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_fill_defaults_and_refuse_unknown_keys() {
+        let s = GymSettings::from_json(&json!({})).unwrap_or_default();
+        assert_eq!(s, GymSettings::default());
+        let err = GymSettings::from_json(&json!({"voice_cap": 3})).err();
+        assert!(err.is_some_and(|e| e.0[0].message.contains("voice_cap")));
+        let err = GymSettings::from_json(&json!({
+            "voice_session_cap": 0,
+            "monthly_ai_budget_micros": -1,
+            "opening_hours": {"mon": [{"open": "22:00", "close": "06:00"}], "tue": [{"open": "7h", "close": "9h"}]},
+            "persona": {"name": " ", "voice": "marin"}
+        }))
+        .err()
+        .map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>())
+        .unwrap_or_default();
+        assert_eq!(
+            err,
+            [
+                "settings.voice_session_cap",
+                "settings.monthly_ai_budget_micros",
+                "settings.persona.name",
+                "settings.opening_hours.mon[0]",
+                "settings.opening_hours.tue[0]"
+            ]
+        );
+        assert!(GymSettings::from_json(&json!({"persona": {"voice": "robot"}})).is_err());
+    }
+
+    #[test]
+    fn approval_workflow_moves() {
+        use GymStatus::*;
+        assert!(Pending.can_become(Active));
+        assert!(Pending.can_become(Rejected));
+        assert!(
+            !Rejected.can_become(Active),
+            "a rejected gym is resubmitted first"
+        );
+        assert!(Active.can_become(Suspended));
+        assert!(!Archived.can_become(Active));
+        assert!(!Active.can_become(Active));
+        assert!(GymStatus::needs_reason(Rejected));
+    }
+
+    #[test]
+    fn hhmm() {
+        assert_eq!(parse_hhmm("06:30"), Some(390));
+        assert_eq!(parse_hhmm("24:00"), Some(1440));
+        assert_eq!(parse_hhmm("24:01"), None);
+        assert_eq!(parse_hhmm("6:30"), None);
     }
 }

@@ -1,17 +1,23 @@
 //! Domain entities of the tenancy core and their validated inputs.
 
+mod activity;
 mod audit;
 mod franchise;
 mod gym;
+mod import;
 mod kiosk;
 mod member;
+mod schedule;
 mod user;
 
+pub use activity::*;
 pub use audit::*;
 pub use franchise::*;
 pub use gym::*;
+pub use import::*;
 pub use kiosk::*;
 pub use member::*;
+pub use schedule::*;
 pub use user::*;
 
 use serde::{Deserialize, Deserializer, Serialize};

@@ -464,7 +464,8 @@ impl GymStore for ThisStore {
             .push_bind(status.as_str())
             .push_bind(Json(new.settings))
             .push_bind(t)
-            .push_bind(t);
+            .push_bind(t)
+            .push_bind(None::<String>);
         qb.push(format!(") RETURNING {GYM_COLS}"));
         let row: GymRow = qb
             .build_query_as()
