@@ -251,7 +251,6 @@ pub trait Store:
     + ScheduleStore
     + ImportStore
     + GdprStore
-    + crate::accounts::AccountStore
 {
 }
 
@@ -269,7 +268,6 @@ impl<T> Store for T where
         + ScheduleStore
         + ImportStore
         + GdprStore
-        + crate::accounts::AccountStore
 {
 }
 
