@@ -104,6 +104,64 @@ impl TestDb {
     pub fn pg(&self) -> Option<&PgStore> {
         self.pg.as_ref()
     }
+
+    /// Every `table.column: marker` where some row's column, read as text, contains a marker.
+    /// Reads every table with a raw connection that bypasses the application (and row-level
+    /// security), so tests can prove a secret or an erased person's data is nowhere.
+    pub async fn find_text(&self, markers: &[&str]) -> StoreResult<Vec<String>> {
+        let schema = self.store.schema().await?;
+        let err = |e: sqlx::Error| crate::StoreError::Internal(e.to_string());
+        let mut hits = Vec::new();
+        let sqlite = self.pg.is_none();
+        let (lite, pg) = if sqlite {
+            (
+                Some(sqlx::SqlitePool::connect(&self.url).await.map_err(err)?),
+                None,
+            )
+        } else {
+            (
+                None,
+                Some(sqlx::PgPool::connect(&self.url).await.map_err(err)?),
+            )
+        };
+        for (table, cols) in &schema {
+            for col in cols {
+                for mk in markers {
+                    let n: i64 = if let Some(pool) = &lite {
+                        let sql = format!(
+                            "SELECT COUNT(*) FROM \"{table}\" WHERE instr(CAST(\"{col}\" AS TEXT), ?) > 0"
+                        );
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                            .bind(*mk)
+                            .fetch_one(pool)
+                            .await
+                            .map_err(err)?
+                    } else if let Some(pool) = &pg {
+                        let sql = format!(
+                            "SELECT COUNT(*) FROM \"{table}\" WHERE strpos(CAST(\"{col}\" AS TEXT), $1) > 0"
+                        );
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                            .bind(*mk)
+                            .fetch_one(pool)
+                            .await
+                            .map_err(err)?
+                    } else {
+                        0
+                    };
+                    if n > 0 {
+                        hits.push(format!("{table}.{col}: {mk}"));
+                    }
+                }
+            }
+        }
+        if let Some(p) = lite {
+            p.close().await;
+        }
+        if let Some(p) = pg {
+            p.close().await;
+        }
+        Ok(hits)
+    }
 }
 
 async fn store_migrate(store: &dyn Store) -> StoreResult<()> {

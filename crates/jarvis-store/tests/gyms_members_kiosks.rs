@@ -502,7 +502,8 @@ mod cases {
         assert!(took < std::time::Duration::from_secs(60), "{took:?}");
     }
 
-    pub async fn gdpr_erase_leaves_no_personal_data_anywhere(s: S, url: String) {
+    pub async fn gdpr_erase_leaves_no_personal_data_anywhere(db: &TestDb) {
+        let s = db.store();
         let a = Actor::cli();
         let (g, _) = setup(&s, GymStatus::Active).await;
         let sc = scope(&g);
@@ -583,10 +584,10 @@ mod cases {
             "knee-marker-note",
             "fact-marker-secret",
         ];
-        let hits = scan_every_table(&s, &url, &markers).await;
+        let hits = db.find_text(&markers).await.unwrap();
         assert!(hits.is_empty(), "personal data left behind: {hits:?}");
         // The scan itself must be able to fail: the kept member's name is found.
-        let control = scan_every_table(&s, &url, &["Keeper"]).await;
+        let control = db.find_text(&["Keeper"]).await.unwrap();
         assert!(
             control.iter().any(|h| h.starts_with("members.")),
             "{control:?}"
@@ -604,58 +605,6 @@ mod cases {
             .unwrap();
         assert_eq!(audit.total, 1, "erasure is audited");
     }
-
-    /// Every `table.column` whose text contains one of the markers, read with a raw connection
-    /// that bypasses the application (and, on PostgreSQL, row-level security).
-    async fn scan_every_table(s: &S, url: &str, markers: &[&str]) -> Vec<String> {
-        let schema = s.schema().await.unwrap();
-        let mut hits = Vec::new();
-        match s.backend() {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                for (table, cols) in &schema {
-                    for col in cols {
-                        for mk in markers {
-                            let sql = format!(
-                                "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{col}\" AS TEXT) LIKE '%' || ? || '%'"
-                            );
-                            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                                .bind(*mk)
-                                .fetch_one(&pool)
-                                .await
-                                .unwrap();
-                            if n > 0 {
-                                hits.push(format!("{table}.{col}: {mk}"));
-                            }
-                        }
-                    }
-                }
-                pool.close().await;
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                for (table, cols) in &schema {
-                    for col in cols {
-                        for mk in markers {
-                            let sql = format!(
-                                "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{col}\" AS TEXT) LIKE '%' || $1 || '%'"
-                            );
-                            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                                .bind(*mk)
-                                .fetch_one(&pool)
-                                .await
-                                .unwrap();
-                            if n > 0 {
-                                hits.push(format!("{table}.{col}: {mk}"));
-                            }
-                        }
-                    }
-                }
-                pool.close().await;
-            }
-        }
-        hits
-    }
 }
 
 macro_rules! cases {
@@ -671,7 +620,7 @@ macro_rules! cases {
             #[tokio::test]
             async fn gdpr_erase_leaves_no_personal_data_anywhere() {
                 let db = super::TestDb::sqlite().await.unwrap();
-                super::cases::gdpr_erase_leaves_no_personal_data_anywhere(db.store(), db.url().to_string()).await;
+                super::cases::gdpr_erase_leaves_no_personal_data_anywhere(&db).await;
             }
         }
         mod postgres {
@@ -685,7 +634,7 @@ macro_rules! cases {
             #[tokio::test]
             async fn gdpr_erase_leaves_no_personal_data_anywhere() {
                 let Some(db) = super::TestDb::postgres().await else { return };
-                super::cases::gdpr_erase_leaves_no_personal_data_anywhere(db.store(), db.url().to_string()).await;
+                super::cases::gdpr_erase_leaves_no_personal_data_anywhere(&db).await;
             }
         }
     };
