@@ -428,12 +428,17 @@ pub fn parse(data: &[u8], overrides: &BTreeMap<String, String>) -> Result<Parsed
     };
     let mut seen_badges: HashMap<String, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
+    // Line numbers come from byte offsets: the reader's own line counter lags by one after a
+    // CRLF terminator (Excel's default), and users look rows up by line in their editor.
+    let mut lines = LineCounter::default();
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(0, |p| lines.line_at(data, p.byte() as usize));
                 out.total_rows += 1;
                 out.errors.push(RowError {
                     row: line,
@@ -443,7 +448,9 @@ pub fn parse(data: &[u8], overrides: &BTreeMap<String, String>) -> Result<Parsed
                 continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record
+            .position()
+            .map_or(0, |p| lines.line_at(data, p.byte() as usize));
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // blank lines are not rows
         }
@@ -483,6 +490,31 @@ pub fn parse(data: &[u8], overrides: &BTreeMap<String, String>) -> Result<Parsed
     Ok(out)
 }
 
+/// Turns increasing byte offsets into 1-based line numbers without rescanning the file.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, data: &[u8], byte: usize) -> u64 {
+        let mut start = byte.min(data.len());
+        // A record "starts" at the terminator left over from the previous line; skip it.
+        while start < data.len() && matches!(data[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.offset {
+            self.newlines += data[self.offset..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.offset = start;
+        }
+        self.newlines + 1
+    }
+}
+
 fn row_to_member(
     record: &csv::ByteRecord,
     map: &HashMap<Field, usize>,
@@ -493,7 +525,7 @@ fn row_to_member(
         map.get(&f)
             .and_then(|&i| record.get(i))
             .map(decode)
-            .map(|s| s.trim().to_string())
+            .map(|s| unquote_formula(s.trim()).to_string())
             .filter(|s| !s.is_empty())
     };
     let mut errors: Vec<RowError> = Vec::new();
@@ -583,6 +615,14 @@ fn row_to_member(
             errors.sort_by_key(|e| headers.iter().position(|h| *h == e.column));
             Err(errors)
         }
+    }
+}
+
+/// Undoes the export's formula guard: `'=x` (and `'+`, `'-`, `'@`) reads back as `=x`.
+fn unquote_formula(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => s,
     }
 }
 
@@ -683,6 +723,16 @@ mod tests {
         let lines: Vec<u64> = p.rows.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [4, 5]);
         assert!(p.errors.iter().all(|e| !e.reason.contains("not-an-email")));
+    }
+
+    #[test]
+    fn crlf_line_numbers() {
+        let csv = "badge,prenom,nom\r\nA,a,b\r\nB,,d\r\n\r\nC,\"multi\nline\",x\r\nD,,y\r\n";
+        let p = parse(csv.as_bytes(), &no_map()).unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<u64> = p.errors.iter().map(|e| e.row).collect();
+        // Line 5's first name holds a newline (refused); D on line 7 has no first name.
+        assert_eq!(rows, [3, 5, 7]);
+        assert_eq!(p.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2]);
     }
 
     #[test]

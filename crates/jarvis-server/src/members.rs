@@ -1,6 +1,6 @@
 //! Gym members' API.
 
-use crate::api::PageBody;
+use crate::api::{PageBody, Paging};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -20,6 +20,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_members, create_member))
         .routes(routes!(get_member, update_member, delete_member))
+        .routes(routes!(export_members))
+        .routes(routes!(list_facts, add_fact))
+        .routes(routes!(delete_fact))
+        .routes(routes!(list_visits))
+        .routes(routes!(gdpr_export))
+        .routes(routes!(gdpr_erase))
 }
 
 /// Filters, sort and page of the member list.
@@ -144,4 +150,169 @@ async fn delete_member(
         .delete_member(&caller.scope, &caller.actor, gym, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/members/export.csv", tag = "members",
+    params(("gym_id" = GymId, Path)),
+    description = "Every member of the gym as CSV (the import format). Cells that would run as spreadsheet formulas are neutralized.",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn export_members(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath(gym): ApiPath<GymId>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let g = state.store.gym(&caller.scope, gym).await?;
+    let mut out = jarvis_core::csv_import::export_header();
+    out.push('\n');
+    let mut offset = 0_u64;
+    loop {
+        let page = PageRequest::new(Some(jarvis_core::page::MAX_LIMIT), Some(offset))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let rows = state
+            .store
+            .list_members(&caller.scope, gym, &MemberFilter::default(), page)
+            .await?;
+        for m in &rows.items {
+            out.push_str(&jarvis_core::csv_import::export_row(m));
+            out.push('\n');
+        }
+        offset += rows.items.len() as u64;
+        if rows.items.is_empty() || offset >= rows.total {
+            break;
+        }
+    }
+    let filename: String = g
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"members-{filename}.csv\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/members/{member_id}/facts", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path), Paging),
+    responses((status = 200, body = PageBody<MemberFact>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_facts(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> ApiResult<Json<PageBody<MemberFact>>> {
+    Ok(Json(
+        state
+            .store
+            .list_facts(&caller.scope, gym, id, p.request()?)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/members/{member_id}/facts", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path)), request_body = NewMemberFact,
+    responses((status = 201, body = MemberFact), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_fact(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
+    ApiJson(body): ApiJson<NewMemberFact>,
+) -> ApiResult<(StatusCode, Json<MemberFact>)> {
+    let f = state
+        .store
+        .add_fact(&caller.scope, &caller.actor, gym, id, body.validate()?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/gyms/{gym_id}/members/{member_id}/facts/{fact_id}", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path), ("fact_id" = MemberFactId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_fact(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id, fact)): ApiPath<(GymId, MemberId, MemberFactId)>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_fact(&caller.scope, &caller.actor, gym, id, fact)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/members/{member_id}/visits", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path), Paging),
+    responses((status = 200, body = PageBody<Visit>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_visits(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> ApiResult<Json<PageBody<Visit>>> {
+    Ok(Json(
+        state
+            .store
+            .list_visits(&caller.scope, gym, id, p.request()?)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/members/{member_id}/gdpr-export", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path)),
+    description = "Everything stored about the member, as a JSON file (GDPR access request). Audited.",
+    responses((status = 200, body = MemberExport), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn gdpr_export(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let export = state
+        .store
+        .export_member(&caller.scope, &caller.actor, gym, id)
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"member-{id}.json\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Json(export),
+    )
+        .into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/members/{member_id}/erase", tag = "members",
+    params(("gym_id" = GymId, Path), ("member_id" = MemberId, Path)),
+    description = "GDPR erasure: hard-deletes the member and every piece of personal data about them; visits stay as anonymous counts. Audited.",
+    responses((status = 200, body = Erasure), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn gdpr_erase(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
+) -> ApiResult<Json<Erasure>> {
+    Ok(Json(
+        state
+            .store
+            .erase_member(&caller.scope, &caller.actor, gym, id)
+            .await?,
+    ))
 }

@@ -357,9 +357,9 @@ impl ActivityStore for ThisStore {
         let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
         let m = fetch_member(&mut tx, scope, gym, member).await?;
         let t = now();
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "INSERT INTO member_visits (id, gym_id, franchise_id, member_id, kiosk_id, at) VALUES ("
-        ));
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO member_visits (id, gym_id, franchise_id, member_id, kiosk_id, at) VALUES (",
+        );
         let mut s = qb.separated(", ");
         s.push_bind(db(VisitId::new()))
             .push_bind(db(gym))

@@ -1,0 +1,351 @@
+//! The kiosk device API (`/api/v1/kiosk/*`): pairing-code exchange, heartbeat, configuration and
+//! badge lookup. Everything but the exchange is authenticated by the device token alone, which
+//! resolves to one kiosk of one gym; the device then acts in that gym's scope and nothing else.
+//!
+//! Secrets: pairing codes are 8 characters drawn from the OS CSPRNG, device tokens 32 random
+//! bytes. Only their SHA-256 digests are stored; the token is shown once, in the exchange answer.
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use jarvis_core::model::*;
+use jarvis_core::*;
+use jarvis_store::{KioskIdentity, StoreError};
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Prefix of device tokens, so a leaked one is recognizable in logs and secret scanners.
+pub const TOKEN_PREFIX: &str = "jk_";
+
+/// A badge scanned again within this window is the same visit.
+const VISIT_DEBOUNCE: time::Duration = time::Duration::minutes(10);
+
+/// Routes of this area.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pair))
+        .routes(routes!(heartbeat))
+        .routes(routes!(config))
+        .routes(routes!(member_by_badge))
+}
+
+/// SHA-256 of a secret, hex-encoded: what the database keeps instead of the secret.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn os_random(buf: &mut [u8]) -> ApiResult<()> {
+    rand::rngs::OsRng
+        .try_fill_bytes(buf)
+        .map_err(|e| ApiError::internal(format!("OS random generator failed: {e}")))
+}
+
+/// A fresh pairing code: 8 characters, uniform over [`PAIRING_ALPHABET`] (rejection sampling
+/// keeps every character equally likely).
+pub fn new_pairing_code() -> ApiResult<String> {
+    let n = PAIRING_ALPHABET.len();
+    let limit = (256 / n * n) as u8;
+    let mut out = String::with_capacity(PAIRING_CODE_LEN);
+    while out.len() < PAIRING_CODE_LEN {
+        let mut buf = [0_u8; 16];
+        os_random(&mut buf)?;
+        for b in buf {
+            if b < limit && out.len() < PAIRING_CODE_LEN {
+                out.push(char::from(PAIRING_ALPHABET[usize::from(b) % n]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A fresh device token: `jk_` + 32 random bytes, base64url.
+pub fn new_device_token() -> ApiResult<String> {
+    let mut buf = [0_u8; 32];
+    os_random(&mut buf)?;
+    Ok(format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    ))
+}
+
+/// An authenticated kiosk device: the token resolved to its kiosk and gym.
+#[derive(Debug, Clone)]
+pub struct KioskDevice(pub KioskIdentity);
+
+impl FromRequestParts<AppState> for KioskDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with(TOKEN_PREFIX))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "kiosk_token_required",
+                    "send the device token as `Authorization: Bearer jk_…`",
+                )
+            })?;
+        let identity = match state.store.kiosk_by_token(&hash_secret(token)).await {
+            Ok(i) => i,
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_kiosk_token",
+                    "this device token is unknown or was revoked; pair the kiosk again",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if identity.gym.status != GymStatus::Active {
+            return Err(gym_inactive(identity.gym.status));
+        }
+        Ok(KioskDevice(identity))
+    }
+}
+
+fn gym_inactive(status: GymStatus) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "gym_inactive",
+        format!(
+            "this gym is {}; only active gyms can run kiosks",
+            status.as_str()
+        ),
+    )
+}
+
+/// Body of the pairing exchange.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    /// The 8-character code shown on the dashboard (case and dashes ignored).
+    pub code: String,
+}
+
+/// The answer to a successful exchange; the only time the device token is ever sent.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PairResponse {
+    /// The kiosk now paired.
+    pub kiosk_id: KioskId,
+    /// Its name.
+    pub kiosk_name: String,
+    /// Its gym.
+    pub gym_id: GymId,
+    /// The gym's name.
+    pub gym_name: String,
+    /// The long-lived device token: store it on the device; it is not shown again.
+    pub device_token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/kiosk/pair", tag = "kiosk-device", request_body = PairRequest,
+    description = "Exchanges a pairing code (single use, 15 minutes) for a device token. The token is in this answer only; the server keeps its hash.",
+    responses((status = 200, body = PairResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn pair(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PairRequest>,
+) -> ApiResult<Response> {
+    let code = normalize_pairing_code(&body.code);
+    let bad_code = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_pairing_code",
+            "this pairing code is unknown, used or expired; ask for a new one on the dashboard",
+        )
+    };
+    if code.len() != PAIRING_CODE_LEN {
+        return Err(bad_code());
+    }
+    let token = new_device_token()?;
+    let identity = match state
+        .store
+        .pair_kiosk(&hash_secret(&code), &hash_secret(&token))
+        .await
+    {
+        Ok(i) => i,
+        Err(StoreError::NotFound(_)) => return Err(bad_code()),
+        Err(StoreError::Invalid {
+            field: "code",
+            message,
+        }) => {
+            // The code is kept: it still works once the gym is approved (until it expires).
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "gym_inactive",
+                message,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let body = PairResponse {
+        kiosk_id: identity.kiosk.id,
+        kiosk_name: identity.kiosk.name,
+        gym_id: identity.gym.id,
+        gym_name: identity.gym.name,
+        device_token: token,
+    };
+    let mut resp = Json(body).into_response();
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// The answer to a heartbeat.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeartbeatAck {
+    /// Always `ok`.
+    pub status: String,
+    /// Server clock, for the kiosk's drift check.
+    #[serde(with = "time::serde::rfc3339")]
+    pub server_time: OffsetDateTime,
+    /// Seconds until the next heartbeat is expected.
+    pub next_in_secs: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/kiosk/heartbeat", tag = "kiosk-device", request_body = Heartbeat,
+    responses((status = 200, body = HeartbeatAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn heartbeat(
+    State(state): State<AppState>,
+    KioskDevice(device): KioskDevice,
+    ApiJson(body): ApiJson<Heartbeat>,
+) -> ApiResult<Json<HeartbeatAck>> {
+    let hb = body.validate()?;
+    state.store.record_heartbeat(&device, hb).await?;
+    Ok(Json(HeartbeatAck {
+        status: "ok".into(),
+        server_time: OffsetDateTime::now_utc(),
+        next_in_secs: (state.config.kiosk_offline_after.as_secs() / 4).clamp(5, 60),
+    }))
+}
+
+/// What a kiosk needs to run: nothing secret (no budget, no keys, no member data).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KioskConfig {
+    /// This kiosk.
+    pub kiosk_id: KioskId,
+    /// Its name.
+    pub kiosk_name: String,
+    /// The gym's name.
+    pub gym_name: String,
+    /// Language of the kiosk.
+    pub locale: Locale,
+    /// The gym's time zone.
+    pub timezone: String,
+    /// Opening hours.
+    pub opening_hours: OpeningHours,
+    /// The assistant's persona.
+    pub persona: Persona,
+    /// Feature switches.
+    pub features: Features,
+}
+
+#[utoipa::path(get, path = "/api/v1/kiosk/config", tag = "kiosk-device",
+    responses((status = 200, body = KioskConfig), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn config(KioskDevice(device): KioskDevice) -> ApiResult<Json<KioskConfig>> {
+    let settings = GymSettings::from_json(&device.gym.settings).unwrap_or_default();
+    Ok(Json(KioskConfig {
+        kiosk_id: device.kiosk.id,
+        kiosk_name: device.kiosk.name,
+        gym_name: device.gym.name,
+        locale: device.gym.locale,
+        timezone: device.gym.timezone,
+        opening_hours: settings.opening_hours,
+        persona: settings.persona,
+        features: settings.features,
+    }))
+}
+
+/// The only member data a kiosk ever receives.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KioskMember {
+    /// First name, for the greeting.
+    pub first_name: String,
+    /// Language to greet in.
+    pub preferred_language: Locale,
+}
+
+#[utoipa::path(get, path = "/api/v1/kiosk/members/by-badge/{badge}", tag = "kiosk-device",
+    params(("badge" = String, Path, description = "The scanned badge id")),
+    description = "Looks up a badge in the kiosk's own gym and records the visit (rescans within 10 minutes count once). Returns only the first name and language.",
+    responses((status = 200, body = KioskMember), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn member_by_badge(
+    State(state): State<AppState>,
+    KioskDevice(device): KioskDevice,
+    ApiPath(badge): ApiPath<String>,
+) -> ApiResult<Json<KioskMember>> {
+    let scope = device.scope();
+    let badge = badge.trim();
+    if badge.is_empty() || badge.len() > MAX_BADGE_LEN {
+        return Err(ApiError::not_found("member"));
+    }
+    let m = state
+        .store
+        .member_by_badge(&scope, device.gym.id, badge)
+        .await?;
+    let now = OffsetDateTime::now_utc();
+    if m.last_visit_at.is_none_or(|t| now - t > VISIT_DEBOUNCE) {
+        state
+            .store
+            .record_visit(&scope, device.gym.id, m.id, Some(device.kiosk.id))
+            .await?;
+    }
+    Ok(Json(KioskMember {
+        first_name: m.first_name,
+        preferred_language: m.preferred_language,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_use_the_alphabet_and_do_not_repeat() {
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            let c = new_pairing_code().unwrap_or_default();
+            assert_eq!(c.len(), PAIRING_CODE_LEN);
+            assert!(c.bytes().all(|b| PAIRING_ALPHABET.contains(&b)), "{c}");
+            assert!(
+                seen.insert(c),
+                "2000 codes from a 31^8 space never collide in practice"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_are_long_and_hashes_hide_them() {
+        let t = new_device_token().unwrap_or_default();
+        assert!(t.starts_with(TOKEN_PREFIX) && t.len() >= 43 + 3, "{t}");
+        let h = hash_secret(&t);
+        assert_eq!(h.len(), 64);
+        assert!(!h.contains(&t[3..]));
+        assert_ne!(new_device_token().unwrap_or_default(), t);
+    }
+}

@@ -1,0 +1,848 @@
+//! Issue 5 over HTTP on both backends: kiosk pairing and the device API (with the original
+//! system's holes as regression tests), gym approval and settings, classes, facts, CSV import
+//! and export, GDPR export and erasure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, TestApp, send};
+use jarvis_core::model::{GymStatus, Locale, NewGym};
+use jarvis_core::{Scope, model::Actor};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A franchise and two active gyms; returns (franchise, gym A, gym B).
+async fn tenants(app: &TestApp) -> (String, String, String) {
+    let (s, f) = app
+        .post("/api/v1/franchises", json!({"name": "Atlas"}))
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let fid = f["id"].as_str().unwrap().to_string();
+    let mut gyms = Vec::new();
+    for name in ["Lyon", "Nice"] {
+        let (s, g) = app
+            .post(
+                "/api/v1/gyms",
+                json!({"franchise_id": fid, "name": name, "timezone": "Europe/Paris"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{g}");
+        gyms.push(g["id"].as_str().unwrap().to_string());
+    }
+    (fid, gyms[0].clone(), gyms[1].clone())
+}
+
+async fn member(app: &TestApp, gym: &str, badge: &str, first: &str) -> Value {
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/gyms/{gym}/members"),
+            json!({
+                "badge_id": badge, "first_name": first, "last_name": "Secretlastname",
+                "email": format!("{}@private.example", first.to_lowercase()),
+                "phone": "+33 6 11 22 33 44", "birth_date": "1990-01-02",
+                "limitations": "private-injury-note", "preferred_language": "en"
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    m
+}
+
+fn kiosk_req(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    app.client.request(method, app.url(path)).bearer_auth(token)
+}
+
+async fn new_code(app: &TestApp, gym: &str, kiosk: &str) -> (u16, Value) {
+    app.post(
+        &format!("/api/v1/gyms/{gym}/kiosks/{kiosk}/pairing-code"),
+        json!({}),
+    )
+    .await
+}
+
+async fn pair(app: &TestApp, code: &str) -> (u16, Value) {
+    send(
+        app.client
+            .post(app.url("/api/v1/kiosk/pair"))
+            .json(&json!({ "code": code })),
+    )
+    .await
+}
+
+fn heartbeat_body() -> Value {
+    json!({"app_version": "2.0.1", "uptime_secs": 360, "mic_status": "ok", "network_quality": "good"})
+}
+
+async fn kiosk_device_api_is_token_only_and_minimal(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (_, ga, gb) = tenants(&app).await;
+    let m = member(&app, &ga, "BADGE-A1", "Alice").await;
+    member(&app, &gb, "BADGE-B1", "Bob").await;
+    let (s, k) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/kiosks"),
+            json!({"name": "Entrance"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let kid = k["id"].as_str().unwrap().to_string();
+
+    // No device token: refused, including the original's open heartbeat.
+    let (s, body) = send(
+        app.client
+            .post(app.url("/api/v1/kiosk/heartbeat"))
+            .json(&heartbeat_body()),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("kiosk_token_required"))
+    );
+    let (s, _) = send(
+        app.client
+            .get(app.url("/api/v1/kiosk/members/by-badge/BADGE-A1")),
+    )
+    .await;
+    assert_eq!(s, 401, "badge lookup needs the device token");
+    let (s, _) = send(app.client.get(app.url("/api/v1/kiosk/config"))).await;
+    assert_eq!(s, 401);
+
+    // Pairing code: 8 characters of the unambiguous alphabet, 15 minutes.
+    let (s, code) = new_code(&app, &ga, &kid).await;
+    assert_eq!(s, 201, "{code}");
+    let plain_code = code["code"].as_str().unwrap().to_string();
+    assert_eq!(plain_code.len(), 8);
+    assert!(
+        plain_code
+            .bytes()
+            .all(|b| jarvis_core::model::PAIRING_ALPHABET.contains(&b))
+    );
+    let (s, _) = pair(&app, "AAAAAAAA").await;
+    assert_eq!(s, 401, "an unknown code is refused");
+    let (_, kv) = app.get(&format!("/api/v1/gyms/{ga}/kiosks/{kid}")).await;
+    assert_eq!(kv["presence"], "unpaired");
+    assert!(kv.get("device_token").is_none() && kv.get("code").is_none());
+
+    // The exchange answers the token once, lower-case and dashed input accepted.
+    let typed = format!("{}-{}", &plain_code[..4], &plain_code[4..]).to_lowercase();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/kiosk/pair"))
+        .json(&json!({ "code": typed }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let paired: Value = resp.json().await.unwrap();
+    let token = paired["device_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("jk_") && token.len() >= 40, "{token}");
+    assert_eq!(paired["gym_id"].as_str(), Some(ga.as_str()));
+    let (s, _) = pair(&app, &plain_code).await;
+    assert_eq!(s, 401, "a code is single use");
+
+    // Only hashes at rest: neither the token nor the code is stored anywhere.
+    let hits = app
+        .db
+        .find_text(&[&token, &token[3..], &plain_code])
+        .await
+        .unwrap();
+    assert!(hits.is_empty(), "secret stored in clear: {hits:?}");
+    // No read of the kiosk ever shows the token again.
+    let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/kiosks")).await;
+    assert!(!list.to_string().contains(&token));
+
+    // Heartbeat → online with version.
+    let (s, ack) = send(
+        kiosk_req(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/kiosk/heartbeat",
+            &token,
+        )
+        .json(&heartbeat_body()),
+    )
+    .await;
+    assert_eq!((s, ack["status"].as_str()), (200, Some("ok")), "{ack}");
+    let (_, kv) = app.get(&format!("/api/v1/gyms/{ga}/kiosks/{kid}")).await;
+    assert_eq!(kv["presence"], "online");
+    assert_eq!(kv["app_version"], "2.0.1");
+    assert_eq!(kv["mic_status"], "ok");
+    let (s, bad) = send(
+        kiosk_req(&app, reqwest::Method::POST, "/api/v1/kiosk/heartbeat", &token)
+            .json(&json!({"app_version": "x", "uptime_secs": 1, "mic_status": "ok", "network_quality": "good", "gym_id": gb})),
+    )
+    .await;
+    assert_eq!(s, 422, "unknown heartbeat fields are refused: {bad}");
+
+    // Config: gym name, locale, persona, features; nothing secret.
+    let (s, cfg) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/config",
+        &token,
+    ))
+    .await;
+    assert_eq!(s, 200, "{cfg}");
+    assert_eq!(cfg["gym_name"], "Lyon");
+    assert_eq!(cfg["persona"]["name"], "Jarvis");
+    let text = cfg.to_string();
+    for secret in ["budget", "token", "api_key", "voice_session_cap"] {
+        assert!(!text.contains(secret), "config leaks {secret}: {text}");
+    }
+
+    // Badge lookup: exactly first name and language; records one visit.
+    let (s, who) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/members/by-badge/BADGE-A1",
+        &token,
+    ))
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        who,
+        json!({"first_name": "Alice", "preferred_language": "en"})
+    );
+    send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/members/by-badge/BADGE-A1",
+        &token,
+    ))
+    .await;
+    let mid = m["id"].as_str().unwrap();
+    let (_, after) = app.get(&format!("/api/v1/gyms/{ga}/members/{mid}")).await;
+    assert_eq!(
+        after["visit_count"], 1,
+        "a rescan within 10 minutes is the same visit"
+    );
+    assert!(after["last_visit_at"].is_string());
+    let (_, visits) = app
+        .get(&format!("/api/v1/gyms/{ga}/members/{mid}/visits"))
+        .await;
+    assert_eq!(visits["items"][0]["kiosk_id"].as_str(), Some(kid.as_str()));
+
+    // Another gym's member is invisible to this kiosk.
+    let (s, _) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/members/by-badge/BADGE-B1",
+        &token,
+    ))
+    .await;
+    assert_eq!(s, 404);
+    // No staff API accepts a kiosk token.
+    for path in [
+        format!("/api/v1/gyms/{ga}/members"),
+        format!("/api/v1/gyms/{ga}/members/{mid}"),
+        format!("/api/v1/gyms/{gb}/members"),
+        format!("/api/v1/gyms/{ga}/kiosks"),
+        "/api/v1/gyms".to_string(),
+        "/api/v1/audit".to_string(),
+    ] {
+        let (s, _) = send(kiosk_req(&app, reqwest::Method::GET, &path, &token)).await;
+        assert_eq!(s, 401, "{path} accepted a kiosk token");
+    }
+
+    // Revocation is immediate; re-pairing issues a new token.
+    let (s, rv) = app
+        .post(&format!("/api/v1/gyms/{ga}/kiosks/{kid}/revoke"), json!({}))
+        .await;
+    assert_eq!((s, rv["presence"].as_str()), (200, Some("revoked")));
+    let (s, body) = send(
+        kiosk_req(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/kiosk/heartbeat",
+            &token,
+        )
+        .json(&heartbeat_body()),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("invalid_kiosk_token"))
+    );
+    let (s, _) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/members/by-badge/BADGE-A1",
+        &token,
+    ))
+    .await;
+    assert_eq!(s, 401);
+    let (_, code2) = new_code(&app, &ga, &kid).await;
+    let (s, p2) = pair(&app, code2["code"].as_str().unwrap()).await;
+    assert_eq!(s, 200);
+    let token2 = p2["device_token"].as_str().unwrap();
+    assert_ne!(token2, token);
+    let (s, _) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/config",
+        token2,
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/config",
+        &token,
+    ))
+    .await;
+    assert_eq!(s, 401, "the old token stays dead");
+    app.stop().await;
+}
+
+async fn pairing_codes_expire_and_gyms_are_never_activated_by_a_kiosk(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (fid, ga, _) = tenants(&app).await;
+    let (_, k) = app
+        .post(&format!("/api/v1/gyms/{ga}/kiosks"), json!({"name": "K"}))
+        .await;
+    let kid = k["id"].as_str().unwrap().to_string();
+    let store = app.db.store();
+
+    // An expired code (written straight to storage, 1 s in the past) is refused.
+    let expired = "EXPRD234";
+    store
+        .set_pairing_code(
+            &Scope::Platform,
+            &Actor::cli(),
+            ga.parse().unwrap(),
+            kid.parse().unwrap(),
+            &jarvis_server::kiosk_api::hash_secret(expired),
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    let (s, body) = pair(&app, expired).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("invalid_pairing_code"))
+    );
+
+    // A code issued while active, then the gym is suspended: pairing is refused and the gym
+    // stays suspended (the original flipped it to active).
+    let (_, code) = new_code(&app, &ga, &kid).await;
+    let (s, g) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/status"),
+            json!({"status": "suspended", "reason": "unpaid"}),
+        )
+        .await;
+    assert_eq!((s, g["status"].as_str()), (200, Some("suspended")), "{g}");
+    let (s, body) = pair(&app, code["code"].as_str().unwrap()).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("gym_inactive"))
+    );
+    let (_, g) = app.get(&format!("/api/v1/gyms/{ga}")).await;
+    assert_eq!(g["status"], "suspended");
+    assert_eq!(g["status_reason"], "unpaid");
+    let (s, _) = new_code(&app, &ga, &kid).await;
+    assert_eq!(s, 409, "no new codes for an inactive gym");
+
+    // A pending gym (created by a manager, not yet approved).
+    let pending = store
+        .create_gym(
+            &Scope::Platform,
+            &Actor::cli(),
+            NewGym {
+                franchise_id: fid.parse().unwrap(),
+                name: "Pending".into(),
+                address: None,
+                timezone: "UTC".into(),
+                locale: Locale::En,
+                settings: json!({}),
+            }
+            .validate()
+            .unwrap(),
+            GymStatus::Pending,
+        )
+        .await
+        .unwrap();
+    let pid = pending.id.to_string();
+    let (_, pk) = app
+        .post(&format!("/api/v1/gyms/{pid}/kiosks"), json!({"name": "P"}))
+        .await;
+    let pkid = pk["id"].as_str().unwrap();
+    let hidden = "PNDG2345";
+    store
+        .set_pairing_code(
+            &Scope::Platform,
+            &Actor::cli(),
+            pending.id,
+            pkid.parse().unwrap(),
+            &jarvis_server::kiosk_api::hash_secret(hidden),
+            time::OffsetDateTime::now_utc() + time::Duration::minutes(15),
+        )
+        .await
+        .unwrap();
+    let (s, _) = pair(&app, hidden).await;
+    assert_eq!(s, 403);
+    let (_, g) = app.get(&format!("/api/v1/gyms/{pid}")).await;
+    assert_eq!(g["status"], "pending", "provisioning never approves a gym");
+
+    // Approval, then the same (still valid) code works; a paired kiosk of a suspended gym stops.
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/gyms/{pid}/status"),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, p) = pair(&app, hidden).await;
+    assert_eq!(s, 200);
+    let token = p["device_token"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/gyms/{pid}/status"),
+        json!({"status": "suspended", "reason": "x"}),
+    )
+    .await;
+    let (s, body) = send(kiosk_req(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/kiosk/config",
+        token,
+    ))
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("gym_inactive"))
+    );
+    app.stop().await;
+}
+
+async fn gym_workflow_settings_and_classes(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (_, ga, _) = tenants(&app).await;
+    let (s, e) = app
+        .patch(
+            &format!("/api/v1/gyms/{ga}"),
+            json!({"settings": {"voice_session_cap": 0, "persona": {"voice": "robot"}}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = app
+        .patch(
+            &format!("/api/v1/gyms/{ga}"),
+            json!({"settings": {"voice_session_cap": 0, "monthly_ai_budget_micros": -5}}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let fields: Vec<&str> = e["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "settings.voice_session_cap",
+            "settings.monthly_ai_budget_micros"
+        ]
+    );
+    let (s, g) = app
+        .patch(
+            &format!("/api/v1/gyms/{ga}"),
+            json!({"settings": {"voice_session_cap": 4, "monthly_ai_budget_micros": 250000000,
+                "opening_hours": {"mon": [{"open": "06:00", "close": "22:00"}]},
+                "persona": {"name": "Coach", "voice": "cedar", "tone": "motivating", "instructions": "Tutoie les membres."},
+                "features": {"custom_tools": true}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(
+        g["settings"]["features"]["voice"], true,
+        "defaults filled in"
+    );
+    assert_eq!(g["settings"]["persona"]["voice"], "cedar");
+
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/status"),
+            json!({"status": "rejected"}),
+        )
+        .await;
+    assert_eq!(s, 422, "an active gym cannot be rejected: {e}");
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/status"),
+            json!({"status": "suspended"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["field"].as_str()),
+        (422, Some("reason"))
+    );
+
+    let classes = format!("/api/v1/gyms/{ga}/classes");
+    let (s, c) = app
+        .post(
+            &classes,
+            json!({"name": "Yoga", "coach": "Léa", "room": "Studio", "weekday": "tue",
+            "start_time": "18:30", "duration_minutes": 60, "capacity": 15}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let cid = c["id"].as_str().unwrap();
+    let (s, e) = app
+        .post(
+            &classes,
+            json!({"name": "X", "start_time": "25:00", "duration_minutes": 60, "capacity": 15}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, c2) = app
+        .req(reqwest::Method::PUT, &format!("{classes}/{cid}"))
+        .json(&json!({"name": "Yoga doux", "weekday": "tue", "start_time": "19:00", "duration_minutes": 45, "capacity": 10}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(s, 200);
+    let c2: Value = c2.json().await.unwrap();
+    assert_eq!(c2["name"], "Yoga doux");
+    let (_, list) = app.get(&format!("{classes}?weekday=tue")).await;
+    assert_eq!(list["total"], 1);
+    let (s, _) = app.delete(&format!("{classes}/{cid}")).await;
+    assert_eq!(s, 204);
+    let (s, _) = app.get(&format!("{classes}/{cid}")).await;
+    assert_eq!(s, 404);
+    app.stop().await;
+}
+
+async fn poll_job(app: &TestApp, gym: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (s, j) = app.get(&format!("/api/v1/gyms/{gym}/imports/{id}")).await;
+        assert_eq!(s, 200, "{j}");
+        if j["status"] == "succeeded" || j["status"] == "failed" {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "import did not finish: {j}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn upload(app: &TestApp, gym: &str, query: &str, csv: Vec<u8>) -> Value {
+    let (s, job) = send(
+        app.req(
+            reqwest::Method::POST,
+            &format!("/api/v1/gyms/{gym}/members/import{query}"),
+        )
+        .header("content-type", "text/csv")
+        .body(csv),
+    )
+    .await;
+    assert_eq!(s, 202, "{job}");
+    poll_job(app, gym, job["id"].as_str().unwrap()).await
+}
+
+/// A messy export: BOM, `;`, French headers, quoted fields with `;`, a duplicate badge, a badge
+/// already in the gym, a bad date, a bad e-mail, a short row, and columns that try to set
+/// fields the import must never touch.
+fn messy_csv() -> Vec<u8> {
+    let mut csv = "\u{feff}Prénom;Nom;Badge;E-mail;Date de naissance;Langue;id;gym_id;visit_count;consent_voice;Notes internes\r\n".to_string();
+    csv.push_str("Léa;\"Martin; Jr\";C-001;lea@example.com;03/04/1990;fr;00000000-0000-0000-0000-000000000001;00000000-0000-0000-0000-000000000002;999;oui;vip\r\n");
+    csv.push_str("Tom;Durand;C-002;tom@example.com;31/02/1985;en;;;;non;\r\n");
+    csv.push_str("Ana;Silva;C-001;ana@example.com;;;;;;;\r\n");
+    csv.push_str("Zoé;Roux;EXIST-1;zoe@example.com;;;;;;;\r\n");
+    csv.push_str("Max;Weber;C-005;not-an-email;;;;;;;\r\n");
+    csv.push_str("Short;Row;C-006\r\n");
+    csv.push_str("Ivy;Chen;C-007;ivy@example.com;1999-12-31;EN;;;;yes;\r\n");
+    csv.into_bytes()
+}
+
+async fn csv_import_reports_rows_and_cannot_inject_fields(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (_, ga, _) = tenants(&app).await;
+    member(&app, &ga, "EXIST-1", "Existing").await;
+    let expected_errors = json!([
+        {"row": 3, "column": "Date de naissance", "reason": "not a date (use YYYY-MM-DD or DD/MM/YYYY)"},
+        {"row": 4, "column": "Badge", "reason": "duplicate badge: already used on line 2"},
+        {"row": 5, "column": "Badge", "reason": "badge already used by a member of this gym"},
+        {"row": 6, "column": "E-mail", "reason": "must be an e-mail address like name@example.com"},
+        {"row": 7, "column": "", "reason": "row has 3 fields but the header has 11 (wrong delimiter or unquoted `;`?)"}
+    ]);
+
+    // Dry run: exact per-row report, nothing written.
+    let job = upload(&app, &ga, "?dry_run=true", messy_csv()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let r = &job["report"];
+    assert_eq!(r["errors"], expected_errors, "{r}");
+    assert_eq!(
+        (
+            r["total_rows"].as_u64(),
+            r["valid_rows"].as_u64(),
+            r["inserted"].as_u64()
+        ),
+        (Some(7), Some(2), Some(0))
+    );
+    assert_eq!(r["delimiter"], ";");
+    assert_eq!(
+        r["ignored_columns"],
+        json!(["id", "gym_id", "visit_count", "Notes internes"])
+    );
+    let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/members")).await;
+    assert_eq!(list["total"], 1, "a dry run writes nothing");
+
+    // All or nothing (default): errors → nothing imported.
+    let job = upload(&app, &ga, "", messy_csv()).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["report"]["inserted"], 0);
+    assert_eq!(job["report"]["errors"], expected_errors);
+    let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/members")).await;
+    assert_eq!(list["total"], 1);
+
+    // Skip bad rows: the two good rows go in; nothing from the extra columns is used.
+    let job = upload(&app, &ga, "?skip_bad_rows=true", messy_csv()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        (
+            job["report"]["inserted"].as_u64(),
+            job["report"]["skipped"].as_u64()
+        ),
+        (Some(2), Some(5))
+    );
+    let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/members?q=C-00")).await;
+    assert_eq!(list["total"], 2);
+    let lea = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["badge_id"] == "C-001")
+        .unwrap();
+    assert_eq!(lea["last_name"], "Martin; Jr");
+    assert_eq!(lea["birth_date"], "1990-04-03");
+    assert_eq!(lea["consent_voice"], true);
+    assert_eq!(
+        lea["gym_id"].as_str(),
+        Some(ga.as_str()),
+        "gym_id column ignored"
+    );
+    assert_eq!(lea["visit_count"], 0, "visit_count column ignored");
+    assert_ne!(
+        lea["id"], "00000000-0000-0000-0000-000000000001",
+        "id column ignored"
+    );
+    let ivy = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["badge_id"] == "C-007")
+        .unwrap();
+    assert_eq!(ivy["preferred_language"], "en");
+
+    // An explicit mapping that names an unknown field is refused before anything runs.
+    let (s, e) = send(
+        app.req(
+            reqwest::Method::POST,
+            &format!("/api/v1/gyms/{ga}/members/import?mapping=%7B%22is_admin%22%3A%22Nom%22%7D"),
+        )
+        .body(messy_csv()),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["details"]["field"].as_str()),
+        (400, Some("mapping"))
+    );
+
+    // Export: the import format, formulas neutralized.
+    app.post(
+        &format!("/api/v1/gyms/{ga}/members"),
+        json!({"badge_id": "F-1", "first_name": "=HYPERLINK(\"http://x\")", "last_name": "Evil"}),
+    )
+    .await;
+    let resp = app
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/v1/gyms/{ga}/members/export.csv"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], jarvis_core::csv_import::export_header());
+    assert_eq!(lines.len(), 1 + 4);
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
+    // …and it imports back into another gym unchanged.
+    let (_, gb) = app
+        .post(
+            "/api/v1/gyms",
+            json!({"franchise_id": lea["franchise_id"], "name": "Copy"}),
+        )
+        .await;
+    let gbid = gb["id"].as_str().unwrap();
+    let job = upload(&app, gbid, "", text.into_bytes()).await;
+    assert_eq!(job["report"]["inserted"], 4, "{job}");
+    app.stop().await;
+}
+
+async fn import_of_100k_rows_runs_in_the_background(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (_, ga, _) = tenants(&app).await;
+    let mut csv = String::from("badge_id,first_name,last_name,email,membership_type\n");
+    for i in 0..100_000 {
+        csv.push_str(&format!(
+            "M{i:06},First{i},Last{i},m{i}@example.com,premium\n"
+        ));
+    }
+    csv.push_str("M000042,Dup,Licate,,\n");
+    let started = Instant::now();
+    let (s, job) = send(
+        app.req(
+            reqwest::Method::POST,
+            &format!("/api/v1/gyms/{ga}/members/import?skip_bad_rows=true"),
+        )
+        .body(csv.into_bytes()),
+    )
+    .await;
+    let answered = started.elapsed();
+    assert_eq!(s, 202, "{job}");
+    assert!(
+        answered < Duration::from_secs(5),
+        "the upload does not wait for the import: {answered:?}"
+    );
+    let job = poll_job(&app, &ga, job["id"].as_str().unwrap()).await;
+    let took = started.elapsed();
+    eprintln!(
+        "100k-row import via HTTP on {backend:?}: answered in {answered:?}, finished in {took:?}"
+    );
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["report"]["inserted"], 100_000);
+    assert_eq!(
+        job["report"]["errors"],
+        json!([{"row": 100_002, "column": "badge_id", "reason": "duplicate badge: already used on line 44"}])
+    );
+    assert_eq!(job["processed_rows"], 100_001);
+    let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/members?limit=1")).await;
+    assert_eq!(list["total"], 100_000);
+    let (_, jobs) = app.get(&format!("/api/v1/gyms/{ga}/imports")).await;
+    assert_eq!(jobs["total"], 1, "the job survives as a row");
+    app.stop().await;
+}
+
+async fn gdpr_export_and_erase(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (_, ga, _) = tenants(&app).await;
+    let m = member(&app, &ga, "GDPR-77", "Gdprperson").await;
+    let mid = m["id"].as_str().unwrap();
+    let (s, f) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/members/{mid}/facts"),
+            json!({"note": "afraid-of-treadmills-marker"}),
+        )
+        .await;
+    assert_eq!((s, f["source"].as_str()), (201, Some("staff")));
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/gyms/{ga}/members/{mid}/facts"),
+            json!({"note": " "}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["field"].as_str()),
+        (422, Some("note"))
+    );
+
+    let resp = app
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/v1/gyms/{ga}/members/{mid}/gdpr-export"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let export: Value = resp.json().await.unwrap();
+    assert_eq!(export["member"]["email"], "gdprperson@private.example");
+    assert_eq!(export["facts"][0]["note"], "afraid-of-treadmills-marker");
+
+    let (s, erased) = app
+        .post(&format!("/api/v1/gyms/{ga}/members/{mid}/erase"), json!({}))
+        .await;
+    assert_eq!(
+        (s, erased["facts_deleted"].as_u64()),
+        (200, Some(1)),
+        "{erased}"
+    );
+    let (s, _) = app.get(&format!("/api/v1/gyms/{ga}/members/{mid}")).await;
+    assert_eq!(s, 404);
+    let hits = app
+        .db
+        .find_text(&[
+            "Gdprperson",
+            "gdprperson@private.example",
+            "Secretlastname",
+            "11 22 33 44",
+            "GDPR-77",
+            "private-injury-note",
+            "afraid-of-treadmills-marker",
+        ])
+        .await
+        .unwrap();
+    assert!(hits.is_empty(), "personal data left: {hits:?}");
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit?gym_id={ga}&action=member.gdpr_export"
+        ))
+        .await;
+    assert_eq!(audit["total"], 1);
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit?gym_id={ga}&action=member.gdpr_erase"
+        ))
+        .await;
+    assert_eq!(audit["total"], 1);
+    app.stop().await;
+}
+
+both_backends!(
+    kiosk_device_api_is_token_only_and_minimal,
+    pairing_codes_expire_and_gyms_are_never_activated_by_a_kiosk,
+    gym_workflow_settings_and_classes,
+    csv_import_reports_rows_and_cannot_inject_fields,
+    import_of_100k_rows_runs_in_the_background,
+    gdpr_export_and_erase,
+);
