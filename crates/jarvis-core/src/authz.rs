@@ -83,6 +83,9 @@ pub enum Principal {
         grants: Vec<Grant>,
         /// How strongly the session was authenticated.
         aal: Aal,
+        /// Whether the user enrolled a second factor (then AAL2 is required even when the
+        /// roles do not demand it: an enrolled factor must not be skippable).
+        mfa_enrolled: bool,
     },
     /// A paired kiosk device of one gym.
     Kiosk {
@@ -99,7 +102,11 @@ impl Principal {
     /// Whether this principal must present a second factor before doing anything.
     pub fn requires_mfa(&self) -> bool {
         match self {
-            Principal::User { grants, .. } => grants.iter().any(|g| g.role.requires_mfa()),
+            Principal::User {
+                grants,
+                mfa_enrolled,
+                ..
+            } => *mfa_enrolled || grants.iter().any(|g| g.role.requires_mfa()),
             Principal::Kiosk { .. } => false,
         }
     }
@@ -423,6 +430,7 @@ mod tests {
             user_id: UserId::new(),
             grants: vec![Grant { role, target }],
             aal,
+            mfa_enrolled: false,
         }
     }
 
@@ -557,6 +565,7 @@ mod tests {
                 },
             ],
             aal: Aal::Aal1,
+            mfa_enrolled: false,
         };
         assert_eq!(
             authorize(&p, Action::MemberDelete, &Resource::Gym(w.f1, w.g1)),
@@ -575,6 +584,24 @@ mod tests {
                 franchise: w.f1,
                 gym: w.g1
             })
+        );
+    }
+
+    #[test]
+    fn an_enrolled_factor_cannot_be_skipped() {
+        let w = world();
+        let p = Principal::User {
+            user_id: UserId::new(),
+            grants: vec![Grant {
+                role: Role::GymStaff,
+                target: MembershipTarget::Gym(w.f1, w.g1),
+            }],
+            aal: Aal::Aal1,
+            mfa_enrolled: true,
+        };
+        assert_eq!(
+            authorize(&p, Action::MemberRead, &Resource::Gym(w.f1, w.g1)),
+            Decision::MfaRequired
         );
     }
 

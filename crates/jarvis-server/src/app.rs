@@ -34,6 +34,9 @@ pub enum StartError {
     /// The in-process demo fake did not start.
     #[error("cannot start the demo OpenAI fake: {0}")]
     Demo(String),
+    /// Keys or the master key could not be loaded.
+    #[error("cannot set up authentication: {0}")]
+    Auth(String),
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(String),
@@ -136,25 +139,39 @@ pub async fn start(
         tracing::warn!(openai = %openai_base_url, "DEMO MODE: no OpenAI key configured; the built-in fake OpenAI answers every AI request");
     }
     let grace = config.shutdown_grace;
+    let auth = crate::auth::open(&config, store.clone())
+        .await
+        .map_err(StartError::Auth)?;
     let state = AppState {
         store,
         config: Arc::new(config),
         openai_base_url,
         openai,
         demo_mode,
+        auth,
         started_at: time::OffsetDateTime::now_utc(),
     };
+    // Log transport of the e-mail outbox until the SMTP sender exists.
+    let outbox_state = state.clone();
+    let outbox = tokio::spawn(async move {
+        loop {
+            crate::auth::api::log_outbox(&outbox_state).await;
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
     let app = crate::http::router(state);
     let (tx, mut rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        axum::serve(
+        let r = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             let _ = rx.wait_for(|stop| *stop).await;
         })
-        .await
+        .await;
+        outbox.abort();
+        r
     });
     tracing::info!(%addr, "listening");
     Ok(RunningServer {

@@ -88,22 +88,58 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
-        name: "bootstrap_token",
-        help: "operator API token (>= 32 characters) until accounts exist; unset = API closed",
+        name: "master_key",
+        help: "32-byte key (base64 or 64 hex chars) encrypting TOTP secrets and signing keys at rest; unset = generated into data_dir/master.key",
         default: None,
         secret: true,
+    },
+    Key {
+        name: "access_token_ttl_secs",
+        help: "life of an access token (JWT), in seconds (60-3600)",
+        default: Some("900"),
+        secret: false,
+    },
+    Key {
+        name: "session_absolute_hours",
+        help: "longest life of a session, in hours (1-2160)",
+        default: Some("168"),
+        secret: false,
+    },
+    Key {
+        name: "session_idle_hours",
+        help: "a session unused this long ends, in hours (1-2160)",
+        default: Some("72"),
+        secret: false,
+    },
+    Key {
+        name: "trusted_proxies",
+        help: "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; unset = use the socket address",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "rate_limit_api_per_min",
+        help: "API requests per minute per client (IP /64 or account), 1-100000",
+        default: Some("100"),
+        secret: false,
+    },
+    Key {
+        name: "rate_limit_auth_per_min",
+        help: "login, MFA and password-reset attempts per minute per client, 1-10000",
+        default: Some("10"),
+        secret: false,
+    },
+    Key {
+        name: "lockout_max_failures",
+        help: "failed sign-ins per account (and 4x per IP) before a lock with back-off, 1-100",
+        default: Some("5"),
+        secret: false,
     },
     Key {
         name: "openai_api_key",
         help: "OpenAI API key (sk-...); unset = demo mode with the built-in fake",
         default: None,
         secret: true,
-    },
-    Key {
-        name: "kiosk_offline_after_secs",
-        help: "a paired kiosk without a heartbeat for this long shows as offline, in seconds (10-86400)",
-        default: Some("120"),
-        secret: false,
     },
     Key {
         name: "openai_base_url",
@@ -238,14 +274,26 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Graceful shutdown time.
     pub shutdown_grace: Duration,
-    /// Operator token until accounts exist.
-    pub bootstrap_token: Option<Secret>,
+    /// Master key for secrets at rest; `None` = generated into the data directory.
+    pub master_key: Option<Secret>,
+    /// Access token life.
+    pub access_token_ttl: Duration,
+    /// Session absolute life.
+    pub session_absolute: Duration,
+    /// Session idle timeout.
+    pub session_idle: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::auth::net::Cidr>,
+    /// API requests per minute per client.
+    pub rate_limit_api_per_min: u32,
+    /// Auth attempts per minute per client.
+    pub rate_limit_auth_per_min: u32,
+    /// Failed sign-ins before a lock.
+    pub lockout_max_failures: u32,
     /// OpenAI key; `None` means demo mode.
     pub openai_api_key: Option<Secret>,
     /// OpenAI base URL.
     pub openai_base_url: String,
-    /// Heartbeat silence after which a kiosk shows as offline.
-    pub kiosk_offline_after: Duration,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -508,14 +556,12 @@ impl Config {
             Some(_) => return Err(p.invalid("public_url", "an absolute http:// or https:// URL")),
             None => None,
         };
-        let bootstrap_token = match p.text("bootstrap_token") {
-            Some(t) if t.len() >= 32 && t.chars().all(|c| c.is_ascii_graphic()) => {
-                Some(Secret::new(t))
-            }
+        let master_key = match p.text("master_key") {
+            Some(k) if crate::auth::crypto::MasterKey::parse(&k).is_ok() => Some(Secret::new(k)),
             Some(_) => {
                 return Err(p.invalid(
-                    "bootstrap_token",
-                    "at least 32 printable characters (try `openssl rand -hex 32`)",
+                    "master_key",
+                    "32 bytes as 64 hex characters or base64 (try `openssl rand -base64 32`)",
                 ));
             }
             None => None,
@@ -562,15 +608,54 @@ impl Config {
                 3600,
                 "seconds from 0 to 3600",
             )?),
-            bootstrap_token,
+            master_key,
+            access_token_ttl: Duration::from_secs(p.ranged(
+                "access_token_ttl_secs",
+                60,
+                3600,
+                "seconds from 60 to 3600",
+            )?),
+            session_absolute: Duration::from_secs(
+                3600 * p.ranged("session_absolute_hours", 1, 2160, "hours from 1 to 2160")?,
+            ),
+            session_idle: Duration::from_secs(
+                3600 * p.ranged("session_idle_hours", 1, 2160, "hours from 1 to 2160")?,
+            ),
+            trusted_proxies: match p.text("trusted_proxies") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<crate::auth::net::Cidr>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| {
+                        p.invalid(
+                            "trusted_proxies",
+                            "comma-separated IP addresses or CIDRs like 10.0.0.0/8, ::1",
+                        )
+                    })?,
+            },
+            rate_limit_api_per_min: p.ranged(
+                "rate_limit_api_per_min",
+                1,
+                100_000,
+                "an integer from 1 to 100000",
+            )? as u32,
+            rate_limit_auth_per_min: p.ranged(
+                "rate_limit_auth_per_min",
+                1,
+                10_000,
+                "an integer from 1 to 10000",
+            )? as u32,
+            lockout_max_failures: p.ranged(
+                "lockout_max_failures",
+                1,
+                100,
+                "an integer from 1 to 100",
+            )? as u32,
             openai_api_key: p.text("openai_api_key").map(Secret::new),
             openai_base_url,
-            kiosk_offline_after: Duration::from_secs(p.ranged(
-                "kiosk_offline_after_secs",
-                10,
-                86_400,
-                "seconds from 10 to 86400",
-            )?),
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -600,7 +685,24 @@ impl Config {
                 "request_timeout_secs" => self.request_timeout.as_secs().to_string(),
                 "body_limit_bytes" => self.body_limit_bytes.to_string(),
                 "shutdown_grace_secs" => self.shutdown_grace.as_secs().to_string(),
-                "bootstrap_token" => redact(self.bootstrap_token.as_ref()),
+                "master_key" => redact(self.master_key.as_ref()),
+                "access_token_ttl_secs" => self.access_token_ttl.as_secs().to_string(),
+                "session_absolute_hours" => (self.session_absolute.as_secs() / 3600).to_string(),
+                "session_idle_hours" => (self.session_idle.as_secs() / 3600).to_string(),
+                "trusted_proxies" => {
+                    if self.trusted_proxies.is_empty() {
+                        "(none: the socket address is the client)".into()
+                    } else {
+                        self.trusted_proxies
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }
+                }
+                "rate_limit_api_per_min" => self.rate_limit_api_per_min.to_string(),
+                "rate_limit_auth_per_min" => self.rate_limit_auth_per_min.to_string(),
+                "lockout_max_failures" => self.lockout_max_failures.to_string(),
                 "openai_api_key" => redact(self.openai_api_key.as_ref()),
                 "openai_base_url" => self.openai_base_url.clone(),
                 _ => String::new(),
@@ -663,7 +765,16 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:3001");
         assert_eq!(c.database_url.expose(), "sqlite://./data/jarvis.db");
         assert!(c.demo_mode());
-        assert!(c.bootstrap_token.is_none(), "the API is closed by default");
+        assert!(
+            c.master_key.is_none(),
+            "generated into the data directory by default"
+        );
+        assert_eq!(c.access_token_ttl.as_secs(), 900);
+        assert_eq!(c.session_absolute.as_secs(), 7 * 24 * 3600);
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "X-Forwarded-For is ignored by default"
+        );
     }
 
     #[test]
@@ -705,12 +816,12 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("database_url") && e.contains("sqlite://"), "{e}");
-        let e = load(&[("JARVIS_BOOTSTRAP_TOKEN", "short")], &[], None)
+        let e = load(&[("JARVIS_MASTER_KEY", "short")], &[], None)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            e.contains("bootstrap_token") && !e.contains("short"),
+            e.contains("master_key") && !e.contains("short"),
             "secret values are not echoed: {e}"
         );
         let e = load(&[], &[], Some("lisen = \"x\""))

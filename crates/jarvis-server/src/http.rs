@@ -32,10 +32,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     tags(
         (name = "tenants", description = "Franchises and gyms"),
         (name = "members", description = "Gym members"),
-        (name = "kiosks", description = "Kiosk devices (staff side: pairing codes, status, revoke)"),
-        (name = "kiosk-device", description = "The kiosk device API, authenticated by the device token only"),
-        (name = "classes", description = "Class schedules"),
+        (name = "kiosks", description = "Kiosk devices"),
         (name = "ops", description = "Health, readiness and audit"),
+        (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
     )
 )]
 struct ApiDoc;
@@ -56,12 +55,10 @@ impl Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::ops::routes())
+        .merge(crate::auth::api::routes())
         .merge(crate::tenants::routes())
         .merge(crate::members::routes())
         .merge(crate::kiosks::routes())
-        .merge(crate::gyms::routes())
-        .merge(crate::imports::routes())
-        .merge(crate::kiosk_api::routes())
         .split_for_parts()
 }
 
@@ -78,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json.clone()) }),
         )
         .merge(crate::web::routes())
+        .merge(crate::auth::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -18,6 +18,8 @@ pub struct AppState {
     pub openai: Arc<jarvis_openai::OpenAiClient>,
     /// Whether the offline demo fake stands in for OpenAI.
     pub demo_mode: bool,
+    /// Signing keys, master key and rate limits.
+    pub auth: Arc<crate::auth::AuthState>,
     /// When the process started.
     pub started_at: OffsetDateTime,
 }

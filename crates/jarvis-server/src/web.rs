@@ -26,7 +26,6 @@ struct HomePage {
     demo_mode: bool,
     backend: &'static str,
     version: &'static str,
-    api_open: bool,
 }
 
 #[derive(Template)]
@@ -46,7 +45,6 @@ async fn home(State(state): State<AppState>) -> Response {
             demo_mode: state.demo_mode,
             backend: state.store.backend().name(),
             version: env!("CARGO_PKG_VERSION"),
-            api_open: state.config.bootstrap_token.is_some(),
         },
         StatusCode::OK,
     )

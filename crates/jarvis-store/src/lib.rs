@@ -6,6 +6,7 @@
 //! `jarvis_app` with the scope in transaction-local settings, so the row-level security
 //! policies hold even if a query forgot its filter (second wall).
 
+pub mod accounts;
 mod constraints;
 mod dbuuid;
 mod error;
@@ -18,6 +19,7 @@ mod traits;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use accounts::*;
 pub use error::{StoreError, StoreResult};
 pub use migrate::MigrationInfo;
 pub use postgres::PgStore;

@@ -164,3 +164,4 @@ const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM inform
 
 include!("sql/common.rs");
 include!("sql/gyms.rs");
+include!("sql/accounts.rs");

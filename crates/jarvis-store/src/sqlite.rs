@@ -129,3 +129,4 @@ const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma
 
 include!("sql/common.rs");
 include!("sql/gyms.rs");
+include!("sql/accounts.rs");

@@ -251,6 +251,7 @@ pub trait Store:
     + ScheduleStore
     + ImportStore
     + GdprStore
+    + crate::accounts::AccountStore
 {
 }
 
@@ -268,6 +269,7 @@ impl<T> Store for T where
         + ScheduleStore
         + ImportStore
         + GdprStore
+        + crate::accounts::AccountStore
 {
 }
 

@@ -1,37 +1,199 @@
-//! Who is calling. Until accounts land, the JSON API accepts only the operator's bootstrap token
-//! from the configuration; with no token configured the API is closed, never open by default.
+//! Who is calling, and what they may do.
+//!
+//! API requests carry an RS256 access token (`Authorization: Bearer …`). The [`Caller`]
+//! extractor verifies it, checks its session is still live, re-reads the user's memberships
+//! (so a revoked role takes effect at once), enforces MFA (AAL2) for roles that require it,
+//! and applies the per-account rate limit. Handlers then ask [`Caller::gym`],
+//! [`Caller::franchise`], [`Caller::platform`] or [`Caller::list`] for the storage scope of an
+//! action; all of them go through the one permission function, `jarvis_core::authz::authorize`.
+//! See `docs/auth-for-handlers.md`.
 
+pub mod api;
+pub mod crypto;
+pub mod keys;
+pub mod net;
 pub mod password;
+pub mod ratelimit;
+pub mod totp;
+pub mod web;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
-use jarvis_core::Scope;
-use jarvis_core::model::Actor;
+use jarvis_core::authz::{self, Aal, Action, Decision, Grant, Principal, Resource};
+use jarvis_core::model::{Actor, MembershipTarget};
+use jarvis_core::{FranchiseId, GymId, Scope, UserId};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
-/// An authenticated caller: the tenant scope it may act in and the actor recorded for audits.
+/// Security state shared by every request: signing keys, master key, rate limits.
+pub struct AuthState {
+    /// Signing and verification keys.
+    pub keys: Arc<keys::KeyRing>,
+    /// Master key for secrets at rest.
+    pub master: crypto::MasterKey,
+    /// In-process rate limits.
+    pub limiter: ratelimit::RateLimiter,
+    /// Whether cookies get `Secure` (public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Loads the master key and the signing keys (creating the first key on a fresh database).
+pub async fn open(
+    config: &crate::config::Config,
+    store: Arc<dyn jarvis_store::Store>,
+) -> Result<Arc<AuthState>, String> {
+    let master = crypto::MasterKey::load_or_create(
+        config.master_key.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )
+    .map_err(|e| e.0)?;
+    let issuer = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "jarvis".to_string());
+    let keys = keys::KeyRing::open(store, master.clone(), issuer, config.access_token_ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(AuthState {
+        keys,
+        master,
+        limiter: ratelimit::RateLimiter::default(),
+        secure_cookies: config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+    }))
+}
+
+/// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// What the caller may see.
+    /// The broadest scope the caller holds (its most powerful membership). Prefer the
+    /// per-action methods ([`Caller::gym`] etc.), which also check the role allows the action.
     pub scope: Scope,
     /// Who to record in the audit log.
     pub actor: Actor,
+    /// The principal the permission function decides on.
+    pub principal: Principal,
+    /// The signed-in user (none for kiosk devices).
+    pub user_id: Option<UserId>,
+    /// The session (its access tokens carry it as `sid`).
+    pub session_id: Option<Uuid>,
+    /// Assurance level of this request's token.
+    pub aal: Aal,
 }
 
-/// Client IP as seen on the socket (trusted-proxy handling arrives with accounts).
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts
+/// Like [`Caller`] but also admits an AAL1 session of a user who still has to complete MFA.
+/// Only the MFA enrol/verify, logout and "who am I" endpoints take this.
+#[derive(Debug, Clone)]
+pub struct SessionCaller(pub Caller);
+
+/// Maps a permission decision to an HTTP error (404 for foreign tenants: ids do not leak).
+pub fn decision_error(d: Decision, what: &str) -> ApiError {
+    match d {
+        Decision::Allow(_) => ApiError::internal("decision_error called on Allow"),
+        Decision::Forbidden => ApiError::forbidden("your role does not allow this"),
+        Decision::NotFound => ApiError::not_found(what),
+        Decision::MfaRequired => mfa_required(),
+    }
+}
+
+fn mfa_required() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "mfa_required",
+        "complete two-factor authentication first (POST /api/v1/auth/mfa/verify, or enrol with /api/v1/auth/mfa/enroll)",
+    )
+}
+
+impl Caller {
+    /// Decides `action` on `resource`; the scope to pass to storage, or the HTTP error.
+    pub fn authorize(&self, action: Action, resource: &Resource) -> Result<Scope, ApiError> {
+        let what = match resource {
+            Resource::Platform => "resource",
+            Resource::Franchise(_) => "franchise",
+            Resource::Gym(..) => "gym",
+        };
+        match authz::authorize(&self.principal, action, resource) {
+            Decision::Allow(scope) => Ok(scope),
+            d => Err(decision_error(d, what)),
+        }
+    }
+
+    /// The scope for `action` on a gym known only by id (looks up its franchise when no grant
+    /// names the gym directly). Unknown and foreign gyms are both 404.
+    pub async fn gym(
+        &self,
+        state: &AppState,
+        gym: GymId,
+        action: Action,
+    ) -> Result<Scope, ApiError> {
+        let direct = match &self.principal {
+            Principal::User { grants, .. } => grants.iter().find_map(|g| match g.target {
+                MembershipTarget::Gym(f, gg) if gg == gym => Some(f),
+                _ => None,
+            }),
+            Principal::Kiosk {
+                franchise, gym: kg, ..
+            } => (*kg == gym).then_some(*franchise),
+        };
+        let franchise = match direct {
+            Some(f) => f,
+            None => {
+                // MFA first: an AAL1 admin learns nothing, not even whether the gym exists.
+                if self.principal.needs_step_up() {
+                    return Err(mfa_required());
+                }
+                match state.store.gym(&Scope::Platform, gym).await {
+                    Ok(g) => g.franchise_id,
+                    Err(jarvis_store::StoreError::NotFound(_)) => {
+                        return Err(ApiError::not_found("gym"));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        self.authorize(action, &Resource::Gym(franchise, gym))
+    }
+
+    /// The scope for `action` on a franchise (or on its gyms collection, e.g. creating a gym).
+    pub fn franchise(&self, franchise: FranchiseId, action: Action) -> Result<Scope, ApiError> {
+        self.authorize(action, &Resource::Franchise(franchise))
+    }
+
+    /// The scope for a platform-wide `action` (creating franchises, key rotation).
+    pub fn platform(&self, action: Action) -> Result<Scope, ApiError> {
+        self.authorize(action, &Resource::Platform)
+    }
+
+    /// The broadest scope in which the caller may do `action`, for lists without a target.
+    pub fn list(&self, action: Action) -> Result<Scope, ApiError> {
+        authz::list_scope(&self.principal, action).map_err(|d| decision_error(d, "resource"))
+    }
+}
+
+/// Client IP honouring only configured trusted proxies.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<String> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let xff = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    net::client_ip(peer, xff, &state.config.trusted_proxies).map(|ip| ip.to_string())
 }
 
-fn user_agent(parts: &Parts) -> Option<String> {
+/// The client's user agent, truncated.
+pub fn user_agent(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get(USER_AGENT)
@@ -46,6 +208,140 @@ pub fn secrets_equal(a: &str, b: &str) -> bool {
         .into()
 }
 
+/// Builds the principal of a user from storage: memberships and MFA enrolment.
+pub async fn user_principal(
+    state: &AppState,
+    user: UserId,
+    aal: Aal,
+) -> Result<(Principal, bool), ApiError> {
+    let memberships = state.store.memberships_of_user(user).await?;
+    let grants: Vec<Grant> = memberships
+        .iter()
+        .filter_map(|m| {
+            let target = match (m.franchise_id, m.gym_id) {
+                (None, None) => MembershipTarget::Platform,
+                (Some(f), None) => MembershipTarget::Franchise(f),
+                (Some(f), Some(g)) => MembershipTarget::Gym(f, g),
+                (None, Some(_)) => return None,
+            };
+            Some(Grant {
+                role: m.role,
+                target,
+            })
+        })
+        .collect();
+    let enrolled = state
+        .store
+        .totp_factor(user)
+        .await?
+        .is_some_and(|f| f.confirmed_at.is_some());
+    Ok((
+        Principal::User {
+            user_id: user,
+            grants,
+            aal,
+            mfa_enrolled: enrolled,
+        },
+        enrolled,
+    ))
+}
+
+/// The scope of the most powerful grant (the `Caller::scope` field).
+pub fn home_scope(p: &Principal) -> Scope {
+    match p {
+        Principal::Kiosk { franchise, gym, .. } => Scope::Gym {
+            franchise: *franchise,
+            gym: *gym,
+        },
+        Principal::User { grants, .. } => {
+            let mut g: Vec<&Grant> = grants.iter().collect();
+            g.sort_by_key(|g| match g.role {
+                jarvis_core::Role::SuperAdmin => 0,
+                jarvis_core::Role::FranchiseOwner => 1,
+                jarvis_core::Role::GymManager => 2,
+                jarvis_core::Role::GymStaff => 3,
+            });
+            // A user with no membership gets an empty gym scope that matches nothing.
+            g.first().map(|g| g.scope()).unwrap_or(Scope::Gym {
+                franchise: FranchiseId::from(Uuid::nil()),
+                gym: GymId::from(Uuid::nil()),
+            })
+        }
+    }
+}
+
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let token = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "send `Authorization: Bearer <access token>` (POST /api/v1/auth/login)",
+            )
+        })?;
+    let claims = match state.auth.keys.verify(token).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(reason = %e, ip = ?client_ip(parts, state), "rejected access token");
+            return Err(ApiError::unauthorized("invalid or expired access token"));
+        }
+    };
+    let user: UserId = claims
+        .sub
+        .parse::<Uuid>()
+        .map(UserId::from)
+        .map_err(|_| ApiError::unauthorized("invalid access token"))?;
+    let sid: Uuid = claims
+        .sid
+        .parse()
+        .map_err(|_| ApiError::unauthorized("invalid access token"))?;
+    let session = state
+        .store
+        .session(sid)
+        .await?
+        .filter(|s| s.user_id == user)
+        .ok_or_else(|| ApiError::unauthorized("session ended"))?;
+    let idle =
+        time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::days(3));
+    if !session.is_live(time::OffsetDateTime::now_utc(), idle) {
+        return Err(ApiError::unauthorized("session ended"));
+    }
+    let u = state.store.user(user).await?;
+    if u.disabled_at.is_some() {
+        return Err(ApiError::unauthorized("account disabled"));
+    }
+    if let Err(wait) = state
+        .auth
+        .limiter
+        .check(&format!("acct:{user}"), state.config.rate_limit_api_per_min)
+    {
+        return Err(too_many(wait));
+    }
+    let aal = Aal::from_u8(claims.aal.min(session.aal)).unwrap_or(Aal::Aal1);
+    let (principal, _) = user_principal(state, user, aal).await?;
+    Ok(Caller {
+        scope: home_scope(&principal),
+        actor: Actor::user(user, client_ip(parts, state), user_agent(parts)),
+        principal,
+        user_id: Some(user),
+        session_id: Some(sid),
+        aal,
+    })
+}
+
+/// 429 with `Retry-After`.
+pub fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests; retry in {} s", wait.as_secs().max(1)),
+    )
+    .with_details(serde_json::json!({ "retry_after_secs": wait.as_secs().max(1) }))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -53,26 +349,22 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(expected) = &state.config.bootstrap_token else {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "api_closed",
-                "the API is closed: no bootstrap token is configured (set JARVIS_BOOTSTRAP_TOKEN)",
-            ));
-        };
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
-        if !secrets_equal(presented.trim(), expected.expose()) {
-            tracing::warn!(ip = ?client_ip(parts), "rejected API token");
-            return Err(ApiError::unauthorized("invalid token"));
+        let caller = authenticate(parts, state).await?;
+        // AAL is enforced here, for every route, not by a login page.
+        if caller.principal.needs_step_up() {
+            return Err(mfa_required());
         }
-        Ok(Caller {
-            scope: Scope::Platform,
-            actor: Actor::bootstrap(client_ip(parts), user_agent(parts)),
-        })
+        Ok(caller)
+    }
+}
+
+impl FromRequestParts<AppState> for SessionCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(SessionCaller)
     }
 }

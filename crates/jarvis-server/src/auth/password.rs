@@ -55,9 +55,68 @@ pub fn check_policy(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Passwords everyone tries first; refused whatever their length (lower-cased comparison).
+const COMMON: &[&str] = &[
+    "password1234",
+    "passwordpassword",
+    "123456789012",
+    "1234567890123",
+    "qwertyuiopas",
+    "azertyuiopqs",
+    "motdepasse123",
+    "iloveyou1234",
+    "adminadmin123",
+    "welcome12345",
+    "jarvisjarvis",
+    "letmein12345",
+    "changeme1234",
+    "password123!",
+    "000000000000",
+];
+
+/// The account password policy: 12–256 characters, not a well-known password, not a single
+/// repeated character or simple sequence, and not the e-mail (or its local part).
+pub fn check_policy_for(password: &str, email: &str) -> Result<(), String> {
+    check_policy(password)?;
+    let lower = password.to_lowercase();
+    if COMMON.contains(&lower.as_str()) {
+        return Err("this password is too common; choose another".into());
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.iter().all(|c| *c == chars[0]) {
+        return Err("the password must not repeat one character".into());
+    }
+    let sequential = chars
+        .windows(2)
+        .all(|w| (w[1] as u32).wrapping_sub(w[0] as u32) == 1);
+    if sequential {
+        return Err("the password must not be a simple sequence".into());
+    }
+    let email = email.trim().to_lowercase();
+    let local = email.split('@').next().unwrap_or_default();
+    if !email.is_empty() && (lower.contains(&email) || (local.len() >= 4 && lower.contains(local)))
+    {
+        return Err("the password must not contain your e-mail address".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_refuses_weak_passwords() {
+        assert!(check_policy_for("short", "").is_err());
+        assert!(
+            check_policy_for("Password1234", "").is_err(),
+            "common, any case"
+        );
+        assert!(check_policy_for("aaaaaaaaaaaaaaa", "").is_err());
+        assert!(check_policy_for("abcdefghijklmn", "").is_err());
+        assert!(check_policy_for("marie.curie-2026!", "marie.curie@example.com").is_err());
+        assert!(check_policy_for("correct horse battery", "marie@example.com").is_ok());
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_differ() {

@@ -1,0 +1,457 @@
+//! Accounts and security storage: signing keys, sessions with rotating refresh tokens, MFA
+//! factors and recovery codes, sign-in throttles, password resets, invitations, auth events and
+//! the e-mail outbox. Secrets never reach storage in clear: tokens are stored as SHA-256 hashes,
+//! TOTP secrets and private keys arrive already encrypted by the server.
+
+use crate::error::StoreResult;
+use async_trait::async_trait;
+use jarvis_core::model::*;
+use jarvis_core::*;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An RS256 signing key, private part encrypted with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Key id (the JWT `kid`).
+    pub kid: String,
+    /// JWS algorithm, `RS256`.
+    pub algorithm: String,
+    /// PKCS#8 private key, encrypted by the server.
+    pub private_key_enc: String,
+    /// Public modulus, base64url.
+    pub public_n: String,
+    /// Public exponent, base64url.
+    pub public_e: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When a newer key replaced it for signing (kept to verify tokens until they expire).
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// Whether a session is a bearer-token (API) or a cookie (dashboard) session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// JWT access tokens plus rotating refresh tokens.
+    Api,
+    /// Dashboard cookie.
+    Web,
+}
+
+impl SessionKind {
+    /// Stable storage name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SessionKind::Api => "api",
+            SessionKind::Web => "web",
+        }
+    }
+}
+
+/// A signed-in session (one refresh-token family, or one dashboard cookie).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuthSession {
+    /// Id (also the `sid` claim of its access tokens).
+    pub id: Uuid,
+    /// The user.
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    /// API or dashboard.
+    pub kind: SessionKind,
+    /// Assurance level reached: 1 (password) or 2 (password + second factor).
+    pub aal: u8,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last used.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute end.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// When it was revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Why it was revoked (`logout`, `reuse`, `password_change`, `user`).
+    pub revoked_reason: Option<String>,
+    /// Client IP at sign-in.
+    pub ip: Option<String>,
+    /// Client user agent at sign-in.
+    pub user_agent: Option<String>,
+}
+
+impl AuthSession {
+    /// Whether it can still be used at `now` given an idle timeout.
+    pub fn is_live(&self, now: OffsetDateTime, idle: time::Duration) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at && now < self.last_seen_at + idle
+    }
+}
+
+/// Input for a new session.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The user.
+    pub user_id: UserId,
+    /// API or dashboard.
+    pub kind: SessionKind,
+    /// Assurance level reached.
+    pub aal: u8,
+    /// Absolute end.
+    pub expires_at: OffsetDateTime,
+    /// Web sessions: hash of the cookie token.
+    pub token_hash: Option<String>,
+    /// API sessions: hash of the first refresh token.
+    pub refresh_hash: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshOutcome {
+    /// The token was current: it is now used and the new one replaces it.
+    Rotated(AuthSession),
+    /// The token had already been used: the whole family is now revoked.
+    Reused(AuthSession),
+    /// Unknown token, or its session is revoked/expired/idle.
+    Invalid,
+}
+
+/// A TOTP factor of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    /// Encrypted secret.
+    pub secret_enc: String,
+    /// When enrolment was confirmed (unconfirmed factors do not count).
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// Last accepted time step (replay guard).
+    pub last_used_step: Option<i64>,
+}
+
+/// A sign-in or security event.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuthEvent {
+    /// Id.
+    pub id: Uuid,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `login.success`, `login.failure`, `login.locked`, `mfa.enrolled`, `mfa.failure`,
+    /// `refresh.reuse`, `password.reset`, `session.revoked`, …
+    pub event: String,
+    /// The user concerned, if known.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub user_id: Option<UserId>,
+    /// The e-mail given, if any.
+    pub email: Option<String>,
+    /// Tenant franchise, if any.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub franchise_id: Option<FranchiseId>,
+    /// Tenant gym, if any.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub gym_id: Option<GymId>,
+    /// Client IP (trusted proxies only).
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Extra structured details (never secrets).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// Input for an auth event.
+#[derive(Debug, Clone, Default)]
+pub struct NewAuthEvent {
+    /// Event name.
+    pub event: String,
+    /// User concerned.
+    pub user_id: Option<UserId>,
+    /// E-mail given.
+    pub email: Option<String>,
+    /// Tenant franchise.
+    pub franchise_id: Option<FranchiseId>,
+    /// Tenant gym.
+    pub gym_id: Option<GymId>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Details.
+    pub details: serde_json::Value,
+}
+
+/// Filters of the auth event list.
+#[derive(Debug, Clone, Default)]
+pub struct AuthEventFilter {
+    /// Only this event name.
+    pub event: Option<String>,
+    /// Only this user.
+    pub user_id: Option<UserId>,
+}
+
+/// A queued e-mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEmail {
+    /// Id.
+    pub id: Uuid,
+    /// Recipient.
+    pub to_address: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// HTML body (escaped by the renderer).
+    pub body_html: String,
+    /// `invitation`, `password_reset`, …
+    pub kind: String,
+    /// When queued.
+    pub created_at: OffsetDateTime,
+    /// When sent (or logged).
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// Input for an e-mail.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    /// Recipient.
+    pub to_address: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// HTML body.
+    pub body_html: String,
+    /// Kind.
+    pub kind: String,
+}
+
+/// A pending or past invitation.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    /// Id.
+    pub id: Uuid,
+    /// Invitee e-mail.
+    pub email: String,
+    /// Invitee name.
+    pub display_name: String,
+    /// Role to grant.
+    pub role: Role,
+    /// Franchise of the role.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub franchise_id: Option<FranchiseId>,
+    /// Gym of the role.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub gym_id: Option<GymId>,
+    /// Who invited.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub invited_by: Option<UserId>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// When accepted.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub accepted_at: Option<OffsetDateTime>,
+    /// When revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl Invitation {
+    /// Where the invited role applies.
+    pub fn target(&self) -> Option<MembershipTarget> {
+        match (self.franchise_id, self.gym_id) {
+            (None, None) => Some(MembershipTarget::Platform),
+            (Some(f), None) => Some(MembershipTarget::Franchise(f)),
+            (Some(f), Some(g)) => Some(MembershipTarget::Gym(f, g)),
+            (None, Some(_)) => None,
+        }
+    }
+}
+
+/// Input for an invitation.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    /// Invitee e-mail (lower-cased by storage).
+    pub email: String,
+    /// Invitee name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Where.
+    pub target: MembershipTarget,
+    /// Hash of the token sent by e-mail.
+    pub token_hash: String,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Lockout policy for one throttle key.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutPolicy {
+    /// Failures allowed before the first lock.
+    pub max_failures: i32,
+    /// First lock length; doubles with each further failure.
+    pub base_lock: time::Duration,
+    /// Longest lock.
+    pub max_lock: time::Duration,
+    /// Failures older than this are forgotten.
+    pub window: time::Duration,
+}
+
+/// Storage of accounts and security state.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Adds a signing key and retires the previous active ones (audited as `key.rotate`).
+    async fn add_signing_key(&self, actor: &Actor, key: SigningKeyRecord) -> StoreResult<()>;
+    /// Every signing key retired after `since` or still active, newest first.
+    async fn signing_keys(&self, since: OffsetDateTime) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// Starts a session.
+    async fn create_session(&self, new: NewSession) -> StoreResult<AuthSession>;
+    /// A session by id.
+    async fn session(&self, id: Uuid) -> StoreResult<Option<AuthSession>>;
+    /// The web session whose cookie token hashes to `hash`.
+    async fn session_by_token_hash(&self, hash: &str) -> StoreResult<Option<AuthSession>>;
+    /// Rotates a refresh token: the old one becomes used, `new_hash` becomes current. A used
+    /// token revokes its whole family. Sessions past their absolute or idle end are invalid.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        idle: time::Duration,
+    ) -> StoreResult<RefreshOutcome>;
+    /// Raises a session to AAL2; for web sessions the cookie token changes too (no fixation).
+    async fn elevate_session(&self, id: Uuid, new_token_hash: Option<String>) -> StoreResult<()>;
+    /// Marks a session as used now.
+    async fn touch_session(&self, id: Uuid) -> StoreResult<()>;
+    /// A user's sessions that are not revoked nor expired, newest first.
+    async fn list_sessions(&self, user: UserId) -> StoreResult<Vec<AuthSession>>;
+    /// Revokes one of the user's sessions; false when it is not theirs or already revoked.
+    async fn revoke_session(&self, user: UserId, id: Uuid, reason: &str) -> StoreResult<bool>;
+    /// Revokes every live session of a user except `keep`; returns how many.
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<Uuid>,
+        reason: &str,
+    ) -> StoreResult<u64>;
+
+    /// The user's TOTP factor, confirmed or not.
+    async fn totp_factor(&self, user: UserId) -> StoreResult<Option<TotpFactor>>;
+    /// Starts (or restarts) an unconfirmed TOTP enrolment; fails if a confirmed one exists.
+    async fn begin_totp(&self, user: UserId, secret_enc: String) -> StoreResult<()>;
+    /// Accepts a TOTP time step once: true only if it is newer than the last accepted one.
+    /// With `confirm`, also confirms the enrolment and replaces the recovery codes.
+    async fn accept_totp_step(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        step: i64,
+        confirm_with_codes: Option<Vec<String>>,
+    ) -> StoreResult<bool>;
+    /// Removes the TOTP factor and recovery codes.
+    async fn remove_totp(&self, actor: &Actor, user: UserId) -> StoreResult<()>;
+    /// Uses a recovery code once.
+    async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> StoreResult<bool>;
+    /// Unused recovery codes left.
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u64>;
+
+    /// Until when `key` is locked, if it is.
+    async fn throttle_locked_until(&self, key: &str) -> StoreResult<Option<OffsetDateTime>>;
+    /// Counts a failure; returns the lock end if this failure locks the key.
+    async fn throttle_failure(
+        &self,
+        key: &str,
+        policy: &LockoutPolicy,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+    /// Forgets the failures of `key` (after a success).
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
+
+    /// Records a password reset token.
+    async fn create_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Consumes a reset token (single use, unexpired) and sets the new password hash in the
+    /// same transaction; returns the user.
+    async fn consume_password_reset(
+        &self,
+        token_hash: &str,
+        new_password_hash: String,
+    ) -> StoreResult<Option<UserId>>;
+    /// Sets a user's password hash (audited as `user.password_change`).
+    async fn set_password_hash(&self, actor: &Actor, user: UserId, hash: String)
+    -> StoreResult<()>;
+
+    /// Creates an invitation on a target the scope covers (audited).
+    async fn create_invitation(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        new: NewInvitation,
+    ) -> StoreResult<Invitation>;
+    /// Pending (or all) invitations the scope can see.
+    async fn list_invitations(
+        &self,
+        scope: &Scope,
+        pending_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<Invitation>>;
+    /// One invitation the scope can see.
+    async fn invitation(&self, scope: &Scope, id: Uuid) -> StoreResult<Invitation>;
+    /// Revokes a pending invitation (audited).
+    async fn revoke_invitation(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: Uuid,
+    ) -> StoreResult<Invitation>;
+    /// Replaces the token of a pending invitation and extends it (resend; audited).
+    async fn renew_invitation(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: Uuid,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<Invitation>;
+    /// The pending, unexpired invitation whose token hashes to `hash`.
+    async fn invitation_by_token_hash(&self, hash: &str) -> StoreResult<Option<Invitation>>;
+    /// Accepts an invitation: creates the user (or reuses the existing one with that e-mail,
+    /// keeping their password), grants the role and marks it accepted, all in one transaction.
+    async fn accept_invitation(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        password_hash: String,
+        locale: Locale,
+    ) -> StoreResult<User>;
+
+    /// Appends an auth event.
+    async fn record_auth_event(&self, event: NewAuthEvent) -> StoreResult<()>;
+    /// Auth events the scope can see, newest first.
+    async fn list_auth_events(
+        &self,
+        scope: &Scope,
+        filter: &AuthEventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuthEvent>>;
+
+    /// Queues an e-mail.
+    async fn enqueue_email(&self, email: NewEmail) -> StoreResult<Uuid>;
+    /// Unsent e-mails, oldest first.
+    async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
+    /// Latest e-mails to one address, newest first (operators and tests).
+    async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
+    /// Marks an e-mail sent.
+    async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()>;
+}
