@@ -142,6 +142,12 @@ pub const KEYS: &[Key] = &[
         secret: true,
     },
     Key {
+        name: "kiosk_offline_after_secs",
+        help: "a paired kiosk without a heartbeat for this long shows as offline, in seconds (10-86400)",
+        default: Some("120"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -294,6 +300,8 @@ pub struct Config {
     pub openai_api_key: Option<Secret>,
     /// OpenAI base URL.
     pub openai_base_url: String,
+    /// Heartbeat silence after which a kiosk shows as offline.
+    pub kiosk_offline_after: Duration,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -656,6 +664,12 @@ impl Config {
             )? as u32,
             openai_api_key: p.text("openai_api_key").map(Secret::new),
             openai_base_url,
+            kiosk_offline_after: Duration::from_secs(p.ranged(
+                "kiosk_offline_after_secs",
+                10,
+                86_400,
+                "seconds from 10 to 86400",
+            )?),
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }

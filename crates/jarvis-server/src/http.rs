@@ -32,7 +32,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     tags(
         (name = "tenants", description = "Franchises and gyms"),
         (name = "members", description = "Gym members"),
-        (name = "kiosks", description = "Kiosk devices"),
+        (name = "kiosks", description = "Kiosk devices (staff side: pairing codes, status, revoke)"),
+        (name = "kiosk-device", description = "The kiosk device API, authenticated by the device token only"),
+        (name = "classes", description = "Class schedules"),
         (name = "ops", description = "Health, readiness and audit"),
         (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
     )
@@ -59,6 +61,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::tenants::routes())
         .merge(crate::members::routes())
         .merge(crate::kiosks::routes())
+        .merge(crate::gyms::routes())
+        .merge(crate::imports::routes())
+        .merge(crate::kiosk_api::routes())
         .split_for_parts()
 }
 
