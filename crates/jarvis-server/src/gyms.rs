@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use serde::Deserialize;
@@ -45,10 +46,18 @@ async fn review_gym(
     ApiPath(id): ApiPath<GymId>,
     ApiJson(body): ApiJson<GymReview>,
 ) -> ApiResult<Json<Gym>> {
+    // Approving, rejecting, suspending and reactivating are super-admin decisions; a manager
+    // may resubmit a rejected gym, and archiving has its own permission.
+    let action = match body.status {
+        GymStatus::Pending => Action::GymUpdate,
+        GymStatus::Archived => Action::GymArchive,
+        GymStatus::Active | GymStatus::Rejected | GymStatus::Suspended => Action::GymApprove,
+    };
+    let scope = caller.gym(&state, id, action).await?;
     Ok(Json(
         state
             .store
-            .review_gym(&caller.scope, &caller.actor, id, body.status, body.reason)
+            .review_gym(&scope, &caller.actor, id, body.status, body.reason)
             .await?,
     ))
 }
@@ -73,6 +82,7 @@ async fn list_classes(
     ApiPath(gym): ApiPath<GymId>,
     ApiQuery(q): ApiQuery<ClassQuery>,
 ) -> ApiResult<Json<PageBody<ClassSchedule>>> {
+    let scope = caller.gym(&state, gym, Action::ScheduleRead).await?;
     let page = Paging {
         limit: q.limit,
         offset: q.offset,
@@ -81,7 +91,7 @@ async fn list_classes(
     Ok(Json(
         state
             .store
-            .list_classes(&caller.scope, gym, q.weekday, page)
+            .list_classes(&scope, gym, q.weekday, page)
             .await?
             .into(),
     ))
@@ -97,9 +107,10 @@ async fn create_class(
     ApiPath(gym): ApiPath<GymId>,
     ApiJson(body): ApiJson<NewClassSchedule>,
 ) -> ApiResult<(StatusCode, Json<ClassSchedule>)> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
     let c = state
         .store
-        .create_class(&caller.scope, &caller.actor, gym, body.validate()?)
+        .create_class(&scope, &caller.actor, gym, body.validate()?)
         .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -112,7 +123,8 @@ async fn get_class(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
 ) -> ApiResult<Json<ClassSchedule>> {
-    Ok(Json(state.store.class(&caller.scope, gym, id).await?))
+    let scope = caller.gym(&state, gym, Action::ScheduleRead).await?;
+    Ok(Json(state.store.class(&scope, gym, id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/gyms/{gym_id}/classes/{class_id}", tag = "classes",
@@ -125,10 +137,11 @@ async fn update_class(
     ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
     ApiJson(body): ApiJson<NewClassSchedule>,
 ) -> ApiResult<Json<ClassSchedule>> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
     Ok(Json(
         state
             .store
-            .update_class(&caller.scope, &caller.actor, gym, id, body.validate()?)
+            .update_class(&scope, &caller.actor, gym, id, body.validate()?)
             .await?,
     ))
 }
@@ -141,9 +154,10 @@ async fn delete_class(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
 ) -> ApiResult<StatusCode> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
     state
         .store
-        .delete_class(&caller.scope, &caller.actor, gym, id)
+        .delete_class(&scope, &caller.actor, gym, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_core::authz::Action;
 use jarvis_core::csv_import::{self, ImportReport, RowError};
 use jarvis_core::model::*;
 use jarvis_core::*;
@@ -226,6 +227,7 @@ async fn start_import(
     ApiQuery(q): ApiQuery<ImportQuery>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ImportJob>)> {
+    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
     let mapping: BTreeMap<String, String> = match q.mapping.as_deref() {
         None | Some("") => BTreeMap::new(),
         Some(m) => serde_json::from_str(m).map_err(|e| {
@@ -263,16 +265,10 @@ async fn start_import(
     }
     let job = state
         .store
-        .create_import_job(
-            &caller.scope,
-            &caller.actor,
-            gym,
-            q.dry_run,
-            q.skip_bad_rows,
-        )
+        .create_import_job(&scope, &caller.actor, gym, q.dry_run, q.skip_bad_rows)
         .await?;
     let store = state.store.clone();
-    let (scope, actor, id) = (caller.scope, caller.actor.clone(), job.id);
+    let (actor, id) = (caller.actor.clone(), job.id);
     let opts = ImportOptions {
         dry_run: q.dry_run,
         skip_bad_rows: q.skip_bad_rows,
@@ -325,9 +321,10 @@ async fn list_imports(
     ApiPath(gym): ApiPath<GymId>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<PageBody<ImportJob>>> {
+    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
     let page = state
         .store
-        .list_import_jobs(&caller.scope, gym, p.request()?)
+        .list_import_jobs(&scope, gym, p.request()?)
         .await?;
     Ok(Json(PageBody {
         items: page.items.into_iter().map(with_live).collect(),
@@ -345,7 +342,8 @@ async fn get_import(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, ImportJobId)>,
 ) -> ApiResult<Json<ImportJob>> {
+    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
     Ok(Json(with_live(
-        state.store.import_job(&caller.scope, gym, id).await?,
+        state.store.import_job(&scope, gym, id).await?,
     )))
 }

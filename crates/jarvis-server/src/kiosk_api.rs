@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use jarvis_core::authz::{self, Action, Decision, Principal, Resource};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{KioskIdentity, StoreError};
@@ -125,6 +126,27 @@ impl FromRequestParts<AppState> for KioskDevice {
     }
 }
 
+impl KioskDevice {
+    /// The scope for a device action, decided by the one permission function (a kiosk may only
+    /// do kiosk things, in its own gym).
+    pub fn allow(&self, action: Action) -> ApiResult<Scope> {
+        let k = &self.0.kiosk;
+        let principal = Principal::Kiosk {
+            kiosk_id: k.id,
+            franchise: self.0.gym.franchise_id,
+            gym: self.0.gym.id,
+        };
+        match authz::authorize(
+            &principal,
+            action,
+            &Resource::Gym(self.0.gym.franchise_id, self.0.gym.id),
+        ) {
+            Decision::Allow(scope) => Ok(scope),
+            _ => Err(ApiError::forbidden("a kiosk may not do this")),
+        }
+    }
+}
+
 fn gym_inactive(status: GymStatus) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -232,6 +254,7 @@ async fn heartbeat(
     ApiJson(body): ApiJson<Heartbeat>,
 ) -> ApiResult<Json<HeartbeatAck>> {
     let hb = body.validate()?;
+    KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
     state.store.record_heartbeat(&device, hb).await?;
     Ok(Json(HeartbeatAck {
         status: "ok".into(),
@@ -264,7 +287,9 @@ pub struct KioskConfig {
 #[utoipa::path(get, path = "/api/v1/kiosk/config", tag = "kiosk-device",
     responses((status = 200, body = KioskConfig), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn config(KioskDevice(device): KioskDevice) -> ApiResult<Json<KioskConfig>> {
+async fn config(kiosk: KioskDevice) -> ApiResult<Json<KioskConfig>> {
+    kiosk.allow(Action::KioskHeartbeat)?;
+    let device = kiosk.0;
     let settings = GymSettings::from_json(&device.gym.settings).unwrap_or_default();
     Ok(Json(KioskConfig {
         kiosk_id: device.kiosk.id,
@@ -295,10 +320,11 @@ pub struct KioskMember {
     security(("bearer" = [])))]
 async fn member_by_badge(
     State(state): State<AppState>,
-    KioskDevice(device): KioskDevice,
+    kiosk: KioskDevice,
     ApiPath(badge): ApiPath<String>,
 ) -> ApiResult<Json<KioskMember>> {
-    let scope = device.scope();
+    let scope = kiosk.allow(Action::KioskBadgeLookup)?;
+    let device = kiosk.0;
     let badge = badge.trim();
     if badge.is_empty() || badge.len() > MAX_BADGE_LEN {
         return Err(ApiError::not_found("member"));

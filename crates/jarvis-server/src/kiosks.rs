@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use serde::{Deserialize, Serialize};
@@ -52,10 +53,8 @@ async fn list_kiosks(
     ApiPath(gym): ApiPath<GymId>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<PageBody<KioskView>>> {
-    let page = state
-        .store
-        .list_kiosks(&caller.scope, gym, p.request()?)
-        .await?;
+    let scope = caller.gym(&state, gym, Action::KioskRead).await?;
+    let page = state.store.list_kiosks(&scope, gym, p.request()?).await?;
     Ok(Json(PageBody {
         items: page.items.into_iter().map(|k| view(&state, k)).collect(),
         total: page.total,
@@ -74,9 +73,10 @@ async fn create_kiosk(
     ApiPath(gym): ApiPath<GymId>,
     ApiJson(body): ApiJson<NewKiosk>,
 ) -> ApiResult<(StatusCode, Json<Kiosk>)> {
+    let scope = caller.gym(&state, gym, Action::KioskManage).await?;
     let k = state
         .store
-        .create_kiosk(&caller.scope, &caller.actor, gym, body.validate()?)
+        .create_kiosk(&scope, &caller.actor, gym, body.validate()?)
         .await?;
     Ok((StatusCode::CREATED, Json(k)))
 }
@@ -89,7 +89,8 @@ async fn get_kiosk(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
 ) -> ApiResult<Json<KioskView>> {
-    let k = state.store.kiosk(&caller.scope, gym, id).await?;
+    let scope = caller.gym(&state, gym, Action::KioskRead).await?;
+    let k = state.store.kiosk(&scope, gym, id).await?;
     Ok(Json(view(&state, k)))
 }
 
@@ -105,9 +106,17 @@ async fn update_kiosk(
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
     ApiJson(body): ApiJson<KioskPatch>,
 ) -> ApiResult<Json<KioskView>> {
+    let mut scope = caller.gym(&state, gym, Action::KioskManage).await?;
+    let patch = body.validate()?;
+    if let Some(to) = patch.gym_id.filter(|to| *to != gym) {
+        // A move touches two gyms: it needs kiosk rights on the whole franchise.
+        let g = state.store.gym(&scope, gym).await?;
+        caller.gym(&state, to, Action::KioskManage).await?;
+        scope = caller.franchise(g.franchise_id, Action::KioskManage)?;
+    }
     let k = state
         .store
-        .update_kiosk(&caller.scope, &caller.actor, gym, id, body.validate()?)
+        .update_kiosk(&scope, &caller.actor, gym, id, patch)
         .await?;
     Ok(Json(view(&state, k)))
 }
@@ -134,7 +143,8 @@ async fn pairing_code(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
 ) -> ApiResult<(StatusCode, Json<PairingCode>)> {
-    let g = state.store.gym(&caller.scope, gym).await?;
+    let scope = caller.gym(&state, gym, Action::KioskManage).await?;
+    let g = state.store.gym(&scope, gym).await?;
     if g.status != GymStatus::Active {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -150,7 +160,7 @@ async fn pairing_code(
     state
         .store
         .set_pairing_code(
-            &caller.scope,
+            &scope,
             &caller.actor,
             gym,
             id,
@@ -177,9 +187,10 @@ async fn revoke_kiosk(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
 ) -> ApiResult<Json<KioskView>> {
+    let scope = caller.gym(&state, gym, Action::KioskManage).await?;
     let k = state
         .store
-        .revoke_kiosk(&caller.scope, &caller.actor, gym, id)
+        .revoke_kiosk(&scope, &caller.actor, gym, id)
         .await?;
     Ok(Json(view(&state, k)))
 }

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use serde::Deserialize;
@@ -60,6 +61,7 @@ async fn list_members(
     ApiPath(gym): ApiPath<GymId>,
     ApiQuery(q): ApiQuery<MemberQuery>,
 ) -> ApiResult<Json<PageBody<Member>>> {
+    let scope = caller.gym(&state, gym, Action::MemberRead).await?;
     let page = crate::api::Paging {
         limit: q.limit,
         offset: q.offset,
@@ -81,7 +83,7 @@ async fn list_members(
     Ok(Json(
         state
             .store
-            .list_members(&caller.scope, gym, &filter, page)
+            .list_members(&scope, gym, &filter, page)
             .await?
             .into(),
     ))
@@ -98,10 +100,11 @@ async fn create_member(
     ApiPath(gym): ApiPath<GymId>,
     ApiJson(body): ApiJson<NewMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
+    let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
     let new = body.validate()?;
     let m = state
         .store
-        .create_member(&caller.scope, &caller.actor, gym, new)
+        .create_member(&scope, &caller.actor, gym, new)
         .await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
@@ -114,7 +117,8 @@ async fn get_member(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
-    Ok(Json(state.store.member(&caller.scope, gym, id).await?))
+    let scope = caller.gym(&state, gym, Action::MemberRead).await?;
+    Ok(Json(state.store.member(&scope, gym, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/gyms/{gym_id}/members/{member_id}", tag = "members",
@@ -128,11 +132,12 @@ async fn update_member(
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
     ApiJson(body): ApiJson<MemberPatch>,
 ) -> ApiResult<Json<Member>> {
+    let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
     let patch = body.validate()?;
     Ok(Json(
         state
             .store
-            .update_member(&caller.scope, &caller.actor, gym, id, patch)
+            .update_member(&scope, &caller.actor, gym, id, patch)
             .await?,
     ))
 }
@@ -145,9 +150,10 @@ async fn delete_member(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
 ) -> ApiResult<StatusCode> {
+    let scope = caller.gym(&state, gym, Action::MemberDelete).await?;
     state
         .store
-        .delete_member(&caller.scope, &caller.actor, gym, id)
+        .delete_member(&scope, &caller.actor, gym, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,8 +168,9 @@ async fn export_members(
     caller: Caller,
     ApiPath(gym): ApiPath<GymId>,
 ) -> ApiResult<axum::response::Response> {
+    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
     use axum::response::IntoResponse;
-    let g = state.store.gym(&caller.scope, gym).await?;
+    let g = state.store.gym(&scope, gym).await?;
     let mut out = jarvis_core::csv_import::export_header();
     out.push('\n');
     let mut offset = 0_u64;
@@ -172,7 +179,7 @@ async fn export_members(
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let rows = state
             .store
-            .list_members(&caller.scope, gym, &MemberFilter::default(), page)
+            .list_members(&scope, gym, &MemberFilter::default(), page)
             .await?;
         for m in &rows.items {
             out.push_str(&jarvis_core::csv_import::export_row(m));
@@ -214,10 +221,11 @@ async fn list_facts(
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<PageBody<MemberFact>>> {
+    let scope = caller.gym(&state, gym, Action::MemberRead).await?;
     Ok(Json(
         state
             .store
-            .list_facts(&caller.scope, gym, id, p.request()?)
+            .list_facts(&scope, gym, id, p.request()?)
             .await?
             .into(),
     ))
@@ -233,9 +241,10 @@ async fn add_fact(
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
     ApiJson(body): ApiJson<NewMemberFact>,
 ) -> ApiResult<(StatusCode, Json<MemberFact>)> {
+    let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
     let f = state
         .store
-        .add_fact(&caller.scope, &caller.actor, gym, id, body.validate()?)
+        .add_fact(&scope, &caller.actor, gym, id, body.validate()?)
         .await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
@@ -248,9 +257,10 @@ async fn delete_fact(
     caller: Caller,
     ApiPath((gym, id, fact)): ApiPath<(GymId, MemberId, MemberFactId)>,
 ) -> ApiResult<StatusCode> {
+    let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
     state
         .store
-        .delete_fact(&caller.scope, &caller.actor, gym, id, fact)
+        .delete_fact(&scope, &caller.actor, gym, id, fact)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,10 +274,11 @@ async fn list_visits(
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<PageBody<Visit>>> {
+    let scope = caller.gym(&state, gym, Action::MemberRead).await?;
     Ok(Json(
         state
             .store
-            .list_visits(&caller.scope, gym, id, p.request()?)
+            .list_visits(&scope, gym, id, p.request()?)
             .await?
             .into(),
     ))
@@ -282,10 +293,11 @@ async fn gdpr_export(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
 ) -> ApiResult<axum::response::Response> {
+    let scope = caller.gym(&state, gym, Action::MemberPrivacy).await?;
     use axum::response::IntoResponse;
     let export = state
         .store
-        .export_member(&caller.scope, &caller.actor, gym, id)
+        .export_member(&scope, &caller.actor, gym, id)
         .await?;
     Ok((
         [
@@ -309,10 +321,11 @@ async fn gdpr_erase(
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
 ) -> ApiResult<Json<Erasure>> {
+    let scope = caller.gym(&state, gym, Action::MemberPrivacy).await?;
     Ok(Json(
         state
             .store
-            .erase_member(&caller.scope, &caller.actor, gym, id)
+            .erase_member(&scope, &caller.actor, gym, id)
             .await?,
     ))
 }

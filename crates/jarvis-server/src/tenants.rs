@@ -7,6 +7,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
 use axum::http::StatusCode;
+use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{FranchiseFilter, GymFilter};
@@ -45,6 +46,7 @@ async fn list_franchises(
     caller: Caller,
     ApiQuery(q): ApiQuery<FranchiseQuery>,
 ) -> ApiResult<Json<PageBody<Franchise>>> {
+    let scope = caller.list(Action::FranchiseRead)?;
     let page = crate::api::Paging {
         limit: q.limit,
         offset: q.offset,
@@ -57,7 +59,7 @@ async fn list_franchises(
     Ok(Json(
         state
             .store
-            .list_franchises(&caller.scope, &filter, page)
+            .list_franchises(&scope, &filter, page)
             .await?
             .into(),
     ))
@@ -71,10 +73,11 @@ async fn create_franchise(
     caller: Caller,
     ApiJson(body): ApiJson<NewFranchise>,
 ) -> ApiResult<(StatusCode, Json<Franchise>)> {
+    let scope = caller.platform(Action::FranchiseCreate)?;
     let new = body.validate()?;
     let f = state
         .store
-        .create_franchise(&caller.scope, &caller.actor, new)
+        .create_franchise(&scope, &caller.actor, new)
         .await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
@@ -86,7 +89,8 @@ async fn get_franchise(
     caller: Caller,
     ApiPath(id): ApiPath<FranchiseId>,
 ) -> ApiResult<Json<Franchise>> {
-    Ok(Json(state.store.franchise(&caller.scope, id).await?))
+    let scope = caller.franchise(id, Action::FranchiseRead)?;
+    Ok(Json(state.store.franchise(&scope, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/franchises/{id}", tag = "tenants", params(("id" = FranchiseId, Path)),
@@ -99,11 +103,12 @@ async fn update_franchise(
     ApiPath(id): ApiPath<FranchiseId>,
     ApiJson(body): ApiJson<FranchisePatch>,
 ) -> ApiResult<Json<Franchise>> {
+    let scope = caller.franchise(id, Action::FranchiseUpdate)?;
     let patch = body.validate()?;
     Ok(Json(
         state
             .store
-            .update_franchise(&caller.scope, &caller.actor, id, patch)
+            .update_franchise(&scope, &caller.actor, id, patch)
             .await?,
     ))
 }
@@ -116,10 +121,11 @@ async fn archive_franchise(
     caller: Caller,
     ApiPath(id): ApiPath<FranchiseId>,
 ) -> ApiResult<Json<Franchise>> {
+    let scope = caller.franchise(id, Action::FranchiseArchive)?;
     Ok(Json(
         state
             .store
-            .archive_franchise(&caller.scope, &caller.actor, id)
+            .archive_franchise(&scope, &caller.actor, id)
             .await?,
     ))
 }
@@ -148,6 +154,7 @@ async fn list_gyms(
     caller: Caller,
     ApiQuery(q): ApiQuery<GymQuery>,
 ) -> ApiResult<Json<PageBody<Gym>>> {
+    let scope = caller.list(Action::GymRead)?;
     let page = crate::api::Paging {
         limit: q.limit,
         offset: q.offset,
@@ -159,11 +166,7 @@ async fn list_gyms(
         q: q.q,
     };
     Ok(Json(
-        state
-            .store
-            .list_gyms(&caller.scope, &filter, page)
-            .await?
-            .into(),
+        state.store.list_gyms(&scope, &filter, page).await?.into(),
     ))
 }
 
@@ -176,15 +179,19 @@ async fn create_gym(
     ApiJson(body): ApiJson<NewGym>,
 ) -> ApiResult<(StatusCode, Json<Gym>)> {
     let new = body.validate()?;
-    // Platform operators create gyms ready to run; the approval workflow for managers builds on this.
-    let status = if caller.scope == Scope::Platform {
+    let scope = caller.franchise(new.franchise_id, Action::GymCreate)?;
+    // Whoever may approve gyms creates them ready to run; anyone else's gym waits for approval.
+    let status = if caller
+        .franchise(new.franchise_id, Action::GymApprove)
+        .is_ok()
+    {
         GymStatus::Active
     } else {
         GymStatus::Pending
     };
     let g = state
         .store
-        .create_gym(&caller.scope, &caller.actor, new, status)
+        .create_gym(&scope, &caller.actor, new, status)
         .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
@@ -196,7 +203,8 @@ async fn get_gym(
     caller: Caller,
     ApiPath(id): ApiPath<GymId>,
 ) -> ApiResult<Json<Gym>> {
-    Ok(Json(state.store.gym(&caller.scope, id).await?))
+    let scope = caller.gym(&state, id, Action::GymRead).await?;
+    Ok(Json(state.store.gym(&scope, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)), request_body = GymPatch,
@@ -209,10 +217,17 @@ async fn update_gym(
     ApiJson(body): ApiJson<GymPatch>,
 ) -> ApiResult<Json<Gym>> {
     let patch = body.validate()?;
+    // Settings (persona, caps, budget, features) are a separate permission from name/address.
+    let action = if patch.settings.is_some() {
+        Action::GymSettingsUpdate
+    } else {
+        Action::GymUpdate
+    };
+    let scope = caller.gym(&state, id, action).await?;
     Ok(Json(
         state
             .store
-            .update_gym(&caller.scope, &caller.actor, id, patch)
+            .update_gym(&scope, &caller.actor, id, patch)
             .await?,
     ))
 }
@@ -225,10 +240,11 @@ async fn archive_gym(
     caller: Caller,
     ApiPath(id): ApiPath<GymId>,
 ) -> ApiResult<Json<Gym>> {
+    let scope = caller.gym(&state, id, Action::GymArchive).await?;
     Ok(Json(
         state
             .store
-            .set_gym_status(&caller.scope, &caller.actor, id, GymStatus::Archived)
+            .set_gym_status(&scope, &caller.actor, id, GymStatus::Archived)
             .await?,
     ))
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{Backend, TestApp, send};
-use jarvis_core::model::{GymStatus, Locale, NewGym};
+use jarvis_core::Role;
+use jarvis_core::model::{GymStatus, Locale, MembershipTarget, NewGym};
 use jarvis_core::{Scope, model::Actor};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -838,7 +839,174 @@ async fn gdpr_export_and_erase(backend: Backend) {
     app.stop().await;
 }
 
+async fn roles_are_enforced(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (fid, ga, gb) = tenants(&app).await;
+    let f: jarvis_core::FranchiseId = fid.parse().unwrap();
+    let a: jarvis_core::GymId = ga.parse().unwrap();
+    let m = member(&app, &ga, "R-1", "Rita").await;
+    let mid = m["id"].as_str().unwrap().to_string();
+    let manager = app
+        .as_role(
+            "manager@example.com",
+            Role::GymManager,
+            MembershipTarget::Gym(f, a),
+        )
+        .await;
+    let staff = app
+        .as_role(
+            "staff@example.com",
+            Role::GymStaff,
+            MembershipTarget::Gym(f, a),
+        )
+        .await;
+    let call = |token: &str, method: reqwest::Method, path: String, body: Option<Value>| {
+        let rb = app.req_as(token, method, &path);
+        let rb = match body {
+            Some(b) => rb.json(&b),
+            None => rb,
+        };
+        send(rb)
+    };
+    use reqwest::Method as M;
+    // A manager runs their gym…
+    let (s, _) = call(
+        &manager.token,
+        M::GET,
+        format!("/api/v1/gyms/{ga}/members"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = call(
+        &manager.token,
+        M::POST,
+        format!("/api/v1/gyms/{ga}/kiosks"),
+        Some(json!({"name": "M"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = call(
+        &manager.token,
+        M::GET,
+        format!("/api/v1/gyms/{ga}/members/{mid}/gdpr-export"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    // …but not another gym, and cannot approve anything.
+    let (s, _) = call(
+        &manager.token,
+        M::GET,
+        format!("/api/v1/gyms/{gb}/members"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404, "a foreign gym does not exist for them");
+    let (s, _) = call(
+        &manager.token,
+        M::POST,
+        format!("/api/v1/gyms/{ga}/status"),
+        Some(json!({"status": "suspended", "reason": "x"})),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Staff edit members but cannot import, erase, export everything or manage kiosks.
+    let (s, _) = call(
+        &staff.token,
+        M::POST,
+        format!("/api/v1/gyms/{ga}/members"),
+        Some(json!({"badge_id": "R-2", "first_name": "S", "last_name": "T"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = call(
+        &staff.token,
+        M::GET,
+        format!("/api/v1/gyms/{ga}/classes"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let class = json!({"name": "Y", "weekday": "mon", "start_time": "10:00", "duration_minutes": 30, "capacity": 5});
+    for (method, path, body) in [
+        (
+            M::POST,
+            format!("/api/v1/gyms/{ga}/members/{mid}/erase"),
+            json!({}),
+        ),
+        (
+            M::GET,
+            format!("/api/v1/gyms/{ga}/members/{mid}/gdpr-export"),
+            json!({}),
+        ),
+        (
+            M::GET,
+            format!("/api/v1/gyms/{ga}/members/export.csv"),
+            json!({}),
+        ),
+        (
+            M::POST,
+            format!("/api/v1/gyms/{ga}/members/import"),
+            json!({}),
+        ),
+        (M::POST, format!("/api/v1/gyms/{ga}/classes"), class),
+        (
+            M::POST,
+            format!("/api/v1/gyms/{ga}/kiosks"),
+            json!({"name": "S"}),
+        ),
+    ] {
+        let (s, _) = call(&staff.token, method, path.clone(), Some(body)).await;
+        assert_eq!(s, 403, "staff reached {path}");
+    }
+    // A manager's new gym waits for approval; the super admin's does not.
+    let (s, g) = call(
+        &manager.token,
+        M::POST,
+        "/api/v1/gyms".into(),
+        Some(json!({"franchise_id": fid, "name": "Mine"})),
+    )
+    .await;
+    assert_eq!(s, 403, "gym managers cannot create gyms: {g}");
+    let owner = app
+        .as_role(
+            "owner@example.com",
+            Role::FranchiseOwner,
+            MembershipTarget::Franchise(f),
+        )
+        .await;
+    let (s, g) = call(
+        &owner.token,
+        M::POST,
+        "/api/v1/gyms".into(),
+        Some(json!({"franchise_id": fid, "name": "Owned"})),
+    )
+    .await;
+    assert_eq!((s, g["status"].as_str()), (201, Some("pending")), "{g}");
+    let gid = g["id"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        &owner.token,
+        M::POST,
+        format!("/api/v1/gyms/{gid}/status"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(s, 403, "owners cannot approve their own gyms");
+    let (s, g) = app
+        .post(
+            &format!("/api/v1/gyms/{gid}/status"),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!((s, g["status"].as_str()), (200, Some("active")));
+    app.stop().await;
+}
+
 both_backends!(
+    roles_are_enforced,
     kiosk_device_api_is_token_only_and_minimal,
     pairing_codes_expire_and_gyms_are_never_activated_by_a_kiosk,
     gym_workflow_settings_and_classes,
