@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         // Inside `json_errors`, so a timed-out request still gets the JSON error body.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, clamp(timeout)))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::api_rate_limit))
         .layer(middleware::from_fn(json_errors))
         .layer(security_headers())
         .layer(

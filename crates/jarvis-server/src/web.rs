@@ -26,25 +26,41 @@ struct HomePage {
     demo_mode: bool,
     backend: &'static str,
     version: &'static str,
+    user_name: String,
+    user_email: String,
+    roles: Vec<String>,
+    csrf: String,
 }
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage;
 
-fn page(t: impl Template, status: StatusCode) -> Response {
+/// Renders a page with the dashboard's security headers (CSP with `frame-ancestors 'none'`).
+pub fn page(t: impl Template, status: StatusCode) -> Response {
     match t.render() {
         Ok(html) => (status, [(CONTENT_SECURITY_POLICY, CSP)], Html(html)).into_response(),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
 }
 
-async fn home(State(state): State<AppState>) -> Response {
+async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> Response {
+    let roles = match state.store.memberships_of_user(me.user.id).await {
+        Ok(ms) => ms
+            .iter()
+            .map(|m| m.role.as_str().replace('_', " "))
+            .collect(),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
     page(
         HomePage {
             demo_mode: state.demo_mode,
             backend: state.store.backend().name(),
             version: env!("CARGO_PKG_VERSION"),
+            user_name: me.user.display_name.clone(),
+            user_email: me.user.email.clone(),
+            roles,
+            csrf: me.csrf.clone(),
         },
         StatusCode::OK,
     )

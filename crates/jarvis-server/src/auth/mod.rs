@@ -368,3 +368,32 @@ impl FromRequestParts<AppState> for SessionCaller {
         authenticate(parts, state).await.map(SessionCaller)
     }
 }
+
+/// Per-client limit on the whole JSON API (`rate_limit_api_per_min`, keyed by IP or IPv6 /64
+/// from trusted proxies only), answered with 429 and `Retry-After`.
+pub async fn api_rate_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().starts_with("/api/") {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let xff = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        if let Some(ip) = net::client_ip(peer, xff, &state.config.trusted_proxies)
+            && let Err(wait) = state.auth.limiter.check(
+                &format!("api:{}", net::rate_key(ip)),
+                state.config.rate_limit_api_per_min,
+            )
+        {
+            return too_many(wait).into_response();
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,1099 @@
+//! Accounts and security over HTTP, on SQLite and PostgreSQL: the sign-in, MFA, token and session
+//! flows, and the attacks the original system was open to (each a regression test).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Backend, MASTER_KEY, PASSWORD, TestApp, send, totp_code};
+use jarvis_core::Role;
+use jarvis_core::model::MembershipTarget;
+use jarvis_server::auth::crypto::MasterKey;
+use jarvis_server::auth::keys::{AUDIENCE, Claims, KeyRing};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn app(b: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
+    TestApp::start(b, overrides).await
+}
+
+/// A franchise with one gym; returns (franchise_id, gym_id).
+async fn tenant(app: &TestApp, name: &str) -> (String, String) {
+    let (s, f) = app
+        .post("/api/v1/franchises", json!({ "name": name }))
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let fid = f["id"].as_str().unwrap().to_string();
+    let (s, g) = app
+        .post(
+            "/api/v1/gyms",
+            json!({ "franchise_id": fid, "name": format!("{name} Gym"), "timezone": "Europe/Paris" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    (fid, g["id"].as_str().unwrap().to_string())
+}
+
+fn gym_target(f: &str, g: &str) -> MembershipTarget {
+    MembershipTarget::Gym(
+        f.parse::<uuid::Uuid>().unwrap().into(),
+        g.parse::<uuid::Uuid>().unwrap().into(),
+    )
+}
+
+async fn get_as(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    send(app.req_as(token, Method::GET, path)).await
+}
+
+async fn brute_force_hits_lockout(b: Backend) {
+    let Some(app) = app(b, &[("JARVIS_LOCKOUT_MAX_FAILURES", "3")]).await else {
+        return;
+    };
+    app.create_user("victim@test.local", None).await;
+    for i in 0..3 {
+        let (s, body) = app
+            .login("victim@test.local", &format!("wrong-password-{i}"))
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
+    // Locked now: even the right password is refused, with a Retry-After.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": "victim@test.local", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Unknown accounts fail exactly like wrong passwords (no account enumeration).
+    let (s, body) = app.login("nobody@test.local", "whatever-password").await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    // Every failure is in the auth events, readable by the super admin.
+    let (s, ev) = app.get("/api/v1/auth/events?event=login.failure").await;
+    assert_eq!(s, 200, "{ev}");
+    assert!(ev["total"].as_u64().unwrap() >= 4, "{ev}");
+    let (_, locked) = app.get("/api/v1/auth/events?event=login.locked").await;
+    assert!(locked["total"].as_u64().unwrap() >= 1);
+    app.stop().await;
+}
+
+async fn totp_replay_is_refused(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let secret = app.admin.totp.clone().unwrap();
+    let (s, l) = app.login(&app.admin.email, PASSWORD).await;
+    assert_eq!(s, 200);
+    assert_eq!(l["mfa_required"], true);
+    assert_eq!(l["aal"], 1);
+    let aal1 = l["access_token"].as_str().unwrap().to_string();
+    // The enrolment used the current step; the next one is still inside the skew window.
+    let code = totp_code(&secret, 1);
+    let (s, v) = send(
+        app.req_as(&aal1, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["aal"], 2);
+    // Same code again, on a fresh sign-in: refused.
+    let (_, l2) = app.login(&app.admin.email, PASSWORD).await;
+    let aal1b = l2["access_token"].as_str().unwrap().to_string();
+    let (s, v) = send(
+        app.req_as(&aal1b, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("invalid_code")),
+        "{v}"
+    );
+    // An older step than the last accepted one is refused too.
+    let (s, _) = send(
+        app.req_as(&aal1b, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "code": totp_code(&secret, 0) })),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // Wrong codes never elevate.
+    let (s, _) = send(
+        app.req_as(&aal1b, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "code": "000000" })),
+    )
+    .await;
+    assert_eq!(s, 401);
+    app.stop().await;
+}
+
+async fn recovery_codes_work_once(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let id = app.create_user("owner@test.local", None).await;
+    let (_, l) = app.login("owner@test.local", PASSWORD).await;
+    let t = l["access_token"].as_str().unwrap().to_string();
+    let (_, e) = send(app.req_as(&t, Method::POST, "/api/v1/auth/mfa/enroll")).await;
+    let secret = common::base32_decode(e["secret"].as_str().unwrap());
+    assert!(
+        e["qr_svg"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,")
+    );
+    let (s, c) = send(
+        app.req_as(&t, Method::POST, "/api/v1/auth/mfa/confirm")
+            .json(&json!({ "code": totp_code(&secret, 0) })),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    let codes: Vec<String> = serde_json::from_value(c["recovery_codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    // Recovery codes and TOTP secrets are not stored in clear.
+    let leaks = app
+        .db
+        .find_text(&[codes[0].as_str(), e["secret"].as_str().unwrap()])
+        .await
+        .unwrap();
+    assert!(leaks.is_empty(), "secrets at rest: {leaks:?}");
+    // An enrolled (optional) factor cannot be skipped: AAL1 is refused on data routes.
+    let (_, l) = app.login("owner@test.local", PASSWORD).await;
+    let t = l["access_token"].as_str().unwrap().to_string();
+    let (s, body) = get_as(&app, &t, "/api/v1/gyms").await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("mfa_required"))
+    );
+    let (s, _) = send(
+        app.req_as(&t, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "recovery_code": codes[3].to_uppercase() })),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, l) = app.login("owner@test.local", PASSWORD).await;
+    let t = l["access_token"].as_str().unwrap().to_string();
+    let (s, _) = send(
+        app.req_as(&t, Method::POST, "/api/v1/auth/mfa/verify")
+            .json(&json!({ "recovery_code": codes[3] })),
+    )
+    .await;
+    assert_eq!(s, 401, "a recovery code works once");
+    let (_, me) = get_as(&app, &t, "/api/v1/auth/me").await;
+    assert_eq!(me["recovery_codes_left"], 9);
+    assert_eq!(me["user"]["id"], id.as_str());
+    app.stop().await;
+}
+
+async fn refresh_reuse_revokes_the_family(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, g) = tenant(&app, "Atlas").await;
+    let staff = app
+        .as_role("staff@test.local", Role::GymStaff, gym_target(&f, &g))
+        .await;
+    let refresh = |t: String| {
+        send(
+            app.client
+                .post(app.url("/api/v1/auth/refresh"))
+                .json(&json!({ "refresh_token": t })),
+        )
+    };
+    let (s, r1) = refresh(staff.refresh.clone()).await;
+    assert_eq!(s, 200, "{r1}");
+    let r2 = r1["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(r2, staff.refresh, "rotated");
+    let new_access = r1["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        get_as(&app, &new_access, &format!("/api/v1/gyms/{g}"))
+            .await
+            .0,
+        200
+    );
+    // The first token comes back (stolen copy): the whole family dies.
+    let (s, body) = refresh(staff.refresh.clone()).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("refresh_token_reused"))
+    );
+    let (s, _) = refresh(r2).await;
+    assert_eq!(s, 401, "the current token of the family is revoked too");
+    let (s, _) = get_as(&app, &new_access, &format!("/api/v1/gyms/{g}")).await;
+    assert_eq!(s, 401, "access tokens of the revoked session stop at once");
+    let (_, ev) = app.get("/api/v1/auth/events?event=refresh.reuse").await;
+    assert_eq!(ev["total"], 1);
+    app.stop().await;
+}
+
+fn forge(header: Value, claims: Value, sig: &str) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        sig
+    )
+}
+
+async fn forged_and_stale_jwts_are_refused(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let path = "/api/v1/franchises";
+    assert_eq!(app.get(path).await.0, 200);
+    let parts: Vec<&str> = app.token.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let kid = header["kid"].as_str().unwrap().to_string();
+    assert_eq!(claims["aal"], 2);
+
+    let mut attacks: Vec<(&str, String)> = Vec::new();
+    // alg: none, with and without a trailing signature.
+    attacks.push((
+        "alg none",
+        forge(json!({"alg": "none", "typ": "JWT"}), claims.clone(), ""),
+    ));
+    attacks.push((
+        "alg none + kid",
+        forge(json!({"alg": "none", "kid": kid}), claims.clone(), parts[2]),
+    ));
+    // HS256 "signed" with the RSA public key from the JWKS (the classic key-confusion attack).
+    let (_, jwks) = send(app.client.get(app.url("/.well-known/jwks.json"))).await;
+    let n = jwks["keys"][0]["n"].as_str().unwrap().to_string();
+    assert_eq!(jwks["keys"][0]["kid"], kid.as_str());
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    h.kid = Some(kid.clone());
+    let hs = jsonwebtoken::encode(
+        &h,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(n.as_bytes()),
+    )
+    .unwrap();
+    attacks.push(("HS256 with public key", hs));
+    // Tampered payload with the original signature.
+    let mut more = claims.clone();
+    more["sub"] = json!(uuid::Uuid::now_v7().to_string());
+    attacks.push(("tampered", forge(header.clone(), more, parts[2])));
+    // Properly signed by the server's own key, but expired / wrong kid / wrong audience / wrong issuer.
+    let ring = KeyRing::open(
+        app.db.store(),
+        MasterKey::parse(MASTER_KEY).unwrap(),
+        "jarvis".into(),
+        Duration::from_secs(900),
+    )
+    .await
+    .unwrap();
+    let base: Claims = serde_json::from_value(claims.clone()).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expired = ring
+        .sign(&Claims {
+            exp: now - 120,
+            iat: now - 1000,
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    attacks.push(("expired", expired));
+    let wrong_aud = ring
+        .sign(&Claims {
+            aud: "some-other-api".into(),
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    attacks.push(("wrong audience", wrong_aud));
+    let wrong_iss = ring
+        .sign(&Claims {
+            iss: "https://evil.example".into(),
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    attacks.push(("wrong issuer", wrong_iss));
+    let good = ring.sign(&base).await.unwrap();
+    let gp: Vec<&str> = good.split('.').collect();
+    let mut wrong_kid_header = header.clone();
+    wrong_kid_header["kid"] = json!("not-a-key");
+    let wrong_kid = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(wrong_kid_header.to_string()),
+        gp[1],
+        gp[2]
+    );
+    attacks.push(("wrong kid", wrong_kid));
+    let mut no_kid_header = header.clone();
+    no_kid_header.as_object_mut().unwrap().remove("kid");
+    attacks.push((
+        "no kid",
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(no_kid_header.to_string()),
+            gp[1],
+            gp[2]
+        ),
+    ));
+    attacks.push(("garbage", "not.a.jwt".into()));
+    for (name, token) in attacks {
+        let (s, body) = get_as(&app, &token, path).await;
+        assert_eq!(s, 401, "{name} must be refused: {body}");
+    }
+    // The control: a token the server signed with correct claims works.
+    assert_eq!(get_as(&app, &good, path).await.0, 200);
+    app.stop().await;
+}
+
+async fn aal1_super_admin_reaches_only_mfa_endpoints(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (_, g) = tenant(&app, "Atlas").await;
+    app.create_user(
+        "root2@test.local",
+        Some((Role::SuperAdmin, MembershipTarget::Platform)),
+    )
+    .await;
+    let (s, l) = app.login("root2@test.local", PASSWORD).await;
+    assert_eq!(s, 200);
+    assert_eq!(l["mfa_enrollment_required"], true);
+    let t = l["access_token"].as_str().unwrap().to_string();
+    for (m, p) in [
+        (Method::GET, "/api/v1/franchises".to_string()),
+        (Method::GET, format!("/api/v1/gyms/{g}")),
+        (
+            Method::GET,
+            format!("/api/v1/gyms/{}", uuid::Uuid::now_v7()),
+        ),
+        (Method::GET, format!("/api/v1/gyms/{g}/members")),
+        (Method::GET, "/api/v1/audit".to_string()),
+        (Method::GET, "/api/v1/invitations".to_string()),
+        (Method::GET, "/api/v1/auth/sessions".to_string()),
+        (Method::POST, "/api/v1/franchises".to_string()),
+    ] {
+        let (s, body) = send(app.req_as(&t, m.clone(), &p).json(&json!({ "name": "X" }))).await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (403, Some("mfa_required")),
+            "{m} {p}: {body}"
+        );
+    }
+    // What it may do: see itself, enrol, log out.
+    assert_eq!(get_as(&app, &t, "/api/v1/auth/me").await.0, 200);
+    assert_eq!(
+        send(app.req_as(&t, Method::POST, "/api/v1/auth/mfa/enroll"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        send(app.req_as(&t, Method::POST, "/api/v1/auth/logout"))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        get_as(&app, &t, "/api/v1/auth/me").await.0,
+        401,
+        "logged out"
+    );
+    app.stop().await;
+}
+
+async fn sessions_are_listed_and_revocable(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, g) = tenant(&app, "Atlas").await;
+    let a = app
+        .as_role("mgr@test.local", Role::GymManager, gym_target(&f, &g))
+        .await;
+    let b2 = app.sign_in(&a.id, &a.email, false).await;
+    let (s, list) = get_as(&app, &a.token, "/api/v1/auth/sessions").await;
+    assert_eq!(s, 200, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|x| x["current"] == true).count(), 1);
+    let other = list.iter().find(|x| x["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(app.req_as(
+            &a.token,
+            Method::DELETE,
+            &format!("/api/v1/auth/sessions/{other}")
+        ))
+        .await
+        .0,
+        204
+    );
+    assert_eq!(get_as(&app, &b2.token, "/api/v1/auth/me").await.0, 401);
+    // Someone else's session id is 404, not revocable.
+    let admin_sessions = app.get("/api/v1/auth/sessions").await.1;
+    let admin_sid = admin_sessions[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        send(app.req_as(
+            &a.token,
+            Method::DELETE,
+            &format!("/api/v1/auth/sessions/{admin_sid}")
+        ))
+        .await
+        .0,
+        404
+    );
+    // Password change ends the other sessions but keeps this one.
+    let c = app.sign_in(&a.id, &a.email, false).await;
+    let (s, body) = send(
+        app.req_as(&a.token, Method::POST, "/api/v1/auth/password")
+            .json(&json!({ "current_password": PASSWORD, "new_password": "password1234" })),
+    )
+    .await;
+    assert_eq!(s, 422, "common passwords are refused: {body}");
+    let (s, _) = send(
+        app.req_as(&a.token, Method::POST, "/api/v1/auth/password")
+            .json(&json!({ "current_password": PASSWORD, "new_password": "a much better passphrase" })),
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(get_as(&app, &c.token, "/api/v1/auth/me").await.0, 401);
+    assert_eq!(get_as(&app, &a.token, "/api/v1/auth/me").await.0, 200);
+    assert_eq!(app.login(&a.email, PASSWORD).await.0, 401);
+    assert_eq!(app.login(&a.email, "a much better passphrase").await.0, 200);
+    // Logout everywhere.
+    assert_eq!(
+        send(app.req_as(&a.token, Method::POST, "/api/v1/auth/logout?all=true"))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(get_as(&app, &a.token, "/api/v1/auth/me").await.0, 401);
+    app.stop().await;
+}
+
+async fn password_reset_is_single_use_and_ends_sessions(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let id = app.create_user("forgetful@test.local", None).await;
+    let u = app.sign_in(&id, "forgetful@test.local", false).await;
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/password/reset"))
+            .json(&json!({ "email": "forgetful@test.local" })),
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/password/reset"))
+            .json(&json!({ "email": "unknown@test.local" })),
+    )
+    .await;
+    assert_eq!(s, 202, "same answer for unknown accounts");
+    let mails = app
+        .db
+        .store()
+        .emails_to("forgetful@test.local", 5)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1);
+    let token = mails[0]
+        .body_text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // Only the hash is stored.
+    assert!(
+        app.db
+            .find_text(&[token.as_str()])
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.starts_with("email_outbox."))
+    );
+    let confirm = |pw: &str| {
+        send(
+            app.client
+                .post(app.url("/api/v1/auth/password/reset/confirm"))
+                .json(&json!({ "token": token, "new_password": pw })),
+        )
+    };
+    assert_eq!(confirm("short").await.0, 422);
+    assert_eq!(confirm("brand new passphrase 42").await.0, 204);
+    assert_eq!(confirm("another new passphrase").await.0, 400, "single use");
+    assert_eq!(
+        get_as(&app, &u.token, "/api/v1/auth/me").await.0,
+        401,
+        "sessions ended"
+    );
+    assert_eq!(
+        app.login("forgetful@test.local", "brand new passphrase 42")
+            .await
+            .0,
+        200
+    );
+    app.stop().await;
+}
+
+async fn invitations_need_login_scope_and_escape_html(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f1, g1) = tenant(&app, "Atlas").await;
+    let (f2, g2) = tenant(&app, "Zenith").await;
+    let mgr = app
+        .as_role("mgr1@test.local", Role::GymManager, gym_target(&f1, &g1))
+        .await;
+    let mgr2 = app
+        .as_role("mgr2@test.local", Role::GymManager, gym_target(&f2, &g2))
+        .await;
+    let evil = "<script>alert(1)</script> & \"Bob\"";
+    let (s, inv) = send(
+        app.req_as(&mgr.token, Method::POST, "/api/v1/invitations")
+            .json(&json!({ "email": "New.Staff@test.local", "display_name": evil, "role": "gym_staff", "gym_id": g1 })),
+    )
+    .await;
+    assert_eq!(s, 201, "{inv}");
+    let id = inv["id"].as_str().unwrap().to_string();
+    // A manager may not invite an owner, nor into another gym (404: foreign ids do not leak).
+    let (s, _) = send(app.req_as(&mgr.token, Method::POST, "/api/v1/invitations")
+        .json(&json!({ "email": "x@test.local", "display_name": "X", "role": "franchise_owner", "franchise_id": f1 }))).await;
+    assert_eq!(s, 403);
+    let (s, _) = send(app.req_as(&mgr.token, Method::POST, "/api/v1/invitations")
+        .json(&json!({ "email": "x@test.local", "display_name": "X", "role": "gym_staff", "gym_id": g2 }))).await;
+    assert_eq!(s, 404);
+    // The original hole: delete/resend without login.
+    assert_eq!(
+        send(
+            app.client
+                .delete(app.url(&format!("/api/v1/invitations/{id}")))
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        send(
+            app.client
+                .post(app.url(&format!("/api/v1/invitations/{id}/resend")))
+        )
+        .await
+        .0,
+        401
+    );
+    // Another tenant's manager: 404.
+    assert_eq!(
+        send(app.req_as(
+            &mgr2.token,
+            Method::DELETE,
+            &format!("/api/v1/invitations/{id}")
+        ))
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        send(app.req_as(
+            &mgr2.token,
+            Method::POST,
+            &format!("/api/v1/invitations/{id}/resend")
+        ))
+        .await
+        .0,
+        404
+    );
+    let (_, list2) = get_as(&app, &mgr2.token, "/api/v1/invitations").await;
+    assert_eq!(list2["total"], 0);
+    // The e-mail escapes the name in HTML.
+    let mails = app
+        .db
+        .store()
+        .emails_to("new.staff@test.local", 5)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        !mails[0].body_html.contains("<script>"),
+        "{}",
+        mails[0].body_html
+    );
+    assert!(
+        mails[0]
+            .body_html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Bob&quot;")
+    );
+    // Resend replaces the token: the first link stops working.
+    let first = mails[0]
+        .body_text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(app.req_as(
+            &mgr.token,
+            Method::POST,
+            &format!("/api/v1/invitations/{id}/resend")
+        ))
+        .await
+        .0,
+        200
+    );
+    let accept = |t: &str| {
+        send(
+            app.client
+                .post(app.url("/api/v1/invitations/accept"))
+                .json(&json!({ "token": t, "password": "staff passphrase 2026" })),
+        )
+    };
+    assert_eq!(accept(&first).await.0, 400);
+    let mails = app
+        .db
+        .store()
+        .emails_to("new.staff@test.local", 5)
+        .await
+        .unwrap();
+    let second = mails[0]
+        .body_text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, user) = accept(&second).await;
+    assert_eq!(s, 200, "{user}");
+    assert_eq!(accept(&second).await.0, 400, "single use");
+    let (s, l) = app
+        .login("new.staff@test.local", "staff passphrase 2026")
+        .await;
+    assert_eq!(s, 200);
+    let t = l["access_token"].as_str().unwrap();
+    assert_eq!(get_as(&app, t, &format!("/api/v1/gyms/{g1}")).await.0, 200);
+    assert_eq!(get_as(&app, t, &format!("/api/v1/gyms/{g2}")).await.0, 404);
+    // The audit log has the invitation's life.
+    let (_, audit) = app.get("/api/v1/audit?action=invitation.accept").await;
+    assert_eq!(audit["total"], 1);
+    app.stop().await;
+}
+
+async fn spoofed_forwarded_for_does_not_dodge_limits(b: Backend) {
+    let Some(app) = app(b, &[("JARVIS_RATE_LIMIT_AUTH_PER_MIN", "3")]).await else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let (s, _) = send(
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .json(&json!({ "email": "x@test.local", "password": "wrong-password" })),
+        )
+        .await;
+        statuses.push(s);
+    }
+    assert_eq!(&statuses[3..], &[429, 429], "{statuses:?}");
+    // And the audit trail records the socket address, not the forged header.
+    let (_, ev) = app.get("/api/v1/auth/events?event=login.failure").await;
+    assert!(
+        ev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["ip"] == "127.0.0.1"),
+        "{ev}"
+    );
+    app.stop().await;
+
+    // Behind a configured proxy, the forwarded address is the client.
+    let Some(app) = app_proxy(b).await else {
+        return;
+    };
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&json!({ "email": "x@test.local", "password": "wrong-password" })),
+    )
+    .await;
+    assert_eq!(s, 401);
+    let (_, ev) = app.get("/api/v1/auth/events?event=login.failure").await;
+    assert_eq!(ev["items"][0]["ip"], "198.51.100.7");
+    app.stop().await;
+}
+
+async fn app_proxy(b: Backend) -> Option<TestApp> {
+    TestApp::start(b, &[("JARVIS_TRUSTED_PROXIES", "127.0.0.1/32")]).await
+}
+
+async fn api_rate_limit_answers_429_with_retry_after(b: Backend) {
+    let Some(app) = app(b, &[("JARVIS_RATE_LIMIT_API_PER_MIN", "5")]).await else {
+        return;
+    };
+    let mut last = None;
+    for _ in 0..8 {
+        let resp = app
+            .req(Method::GET, "/api/v1/franchises")
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 429 {
+            last = Some(resp);
+            break;
+        }
+    }
+    let resp = last.expect("the limit is reached");
+    assert!(resp.headers().get("retry-after").is_some());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    app.stop().await;
+}
+
+async fn jwks_and_key_rotation(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (_, jwks) = send(app.client.get(app.url("/.well-known/jwks.json"))).await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert!(jwks["keys"][0].get("d").is_none(), "no private parts");
+    // Rotate (as `jarvis keys rotate` does): old tokens keep working, new ones use the new kid.
+    let master = MasterKey::parse(MASTER_KEY).unwrap();
+    let kid = jarvis_server::auth::keys::rotate(
+        &app.db.store(),
+        &master,
+        &jarvis_core::model::Actor::cli(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        app.get("/api/v1/franchises").await.0,
+        200,
+        "old key still verifies"
+    );
+    // Private keys are sealed at rest.
+    let rows = app
+        .db
+        .store()
+        .signing_keys(time::OffsetDateTime::now_utc() - Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.private_key_enc.starts_with("v1.")));
+    let _ = AUDIENCE;
+    let _ = kid;
+    app.stop().await;
+}
+
+// ---- Dashboard (cookie) ----
+
+fn no_redirect() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookies(resp: &reqwest::Response) -> Vec<(String, String)> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.split(&needle)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Fetches the login page; returns (csrf cookie, csrf field).
+async fn login_page(app: &TestApp, c: &reqwest::Client) -> (String, String) {
+    let resp = c.get(app.url("/app/login?next=/app")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let cookie = set_cookies(&resp)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_csrf")
+        .unwrap()
+        .1;
+    let html = resp.text().await.unwrap();
+    (cookie, hidden(&html, "csrf"))
+}
+
+async fn dashboard_login_csrf_fixation_and_open_redirect(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, g) = tenant(&app, "Atlas").await;
+    app.create_user(
+        "web@test.local",
+        Some((Role::GymManager, gym_target(&f, &g))),
+    )
+    .await;
+    let c = no_redirect();
+    let (cookie, csrf) = login_page(&app, &c).await;
+    let form = |csrf: &str, next: &str| {
+        format!(
+            "email=web%40test.local&password={}&next={}&csrf={csrf}",
+            PASSWORD.replace('-', "%2D"),
+            next
+        )
+    };
+    let post = |body: String, extra: Vec<(&'static str, String)>| {
+        let mut rb = c
+            .post(app.url("/app/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "cookie",
+                format!("jarvis_csrf={cookie}; jarvis_session=attacker-fixed-token"),
+            );
+        for (k, v) in extra {
+            rb = rb.header(k, v);
+        }
+        rb.body(body).send()
+    };
+    // No CSRF token: refused.
+    let r = post(
+        format!("email=web%40test.local&password={PASSWORD}"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    // Wrong token: refused.
+    let r = post(form("0123456789abcdef0123456789abcdef", "/app"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Right token but a cross-site request (Fetch Metadata) or a foreign Origin: refused.
+    let r = post(
+        form(&csrf, "/app"),
+        vec![("sec-fetch-site", "cross-site".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        form(&csrf, "/app"),
+        vec![("origin", "https://evil.example".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    // Open redirect attempts land on /app.
+    for evil in [
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
+        let r = post(
+            form(&csrf, evil),
+            vec![("sec-fetch-site", "same-origin".into())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/app", "next={evil}");
+    }
+    // Session fixation: the attacker's pre-set cookie is never adopted; a fresh one is issued.
+    let r = post(form(&csrf, "%2Fapp%2Fgyms"), vec![]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/app/gyms");
+    let set = set_cookies(&r);
+    let (_, session) = set
+        .iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .clone();
+    assert_ne!(session, "attacker-fixed-token");
+    let raw = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
+        "{raw}"
+    );
+    let page = c
+        .get(app.url("/app"))
+        .header("cookie", "jarvis_session=attacker-fixed-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303, "the fixed token is not a session");
+    let page = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("web@test.local"));
+    // Logout needs the CSRF token too, then the cookie is dead.
+    let token = hidden(&html, "csrf");
+    let r = c
+        .post(app.url("/app/logout"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/app/logout"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    app.stop().await;
+}
+
+async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let c = no_redirect();
+    let (cookie, csrf) = login_page(&app, &c).await;
+    let r = c
+        .post(app.url("/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("jarvis_csrf={cookie}"))
+        .body(format!(
+            "email=admin%40test.local&password={PASSWORD}&next=%2Fapp&csrf={csrf}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/app/mfa?next=/app");
+    let s1 = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    // AAL1: every dashboard page sends to MFA; the API does not take the cookie at all.
+    let page = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={s1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/app/mfa")
+    );
+    let api = c
+        .get(app.url("/api/v1/franchises"))
+        .header("cookie", format!("jarvis_session={s1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let mfa = c
+        .get(app.url("/app/mfa?next=/app"))
+        .header("cookie", format!("jarvis_session={s1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mfa.status(), 200);
+    let html = mfa.text().await.unwrap();
+    let token = hidden(&html, "csrf");
+    let code = totp_code(app.admin.totp.as_ref().unwrap(), 1);
+    let r = c
+        .post(app.url("/app/mfa"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("jarvis_session={s1}"))
+        .body(format!("code={code}&next=%2Fapp&csrf={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let s2 = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    assert_ne!(s1, s2, "privilege change issues a new session token");
+    let old = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={s1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 303, "the pre-MFA token is dead");
+    let page = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={s2}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // French and English pages.
+    let fr = c
+        .get(app.url("/app/login?lang=fr"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fr.contains("Mot de passe") && fr.contains("lang=\"fr\""));
+    let en = c
+        .get(app.url("/app/login?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Password") && en.contains("lang=\"en\""));
+    app.stop().await;
+}
+
+both_backends!(
+    brute_force_hits_lockout,
+    totp_replay_is_refused,
+    recovery_codes_work_once,
+    refresh_reuse_revokes_the_family,
+    forged_and_stale_jwts_are_refused,
+    aal1_super_admin_reaches_only_mfa_endpoints,
+    sessions_are_listed_and_revocable,
+    password_reset_is_single_use_and_ends_sessions,
+    invitations_need_login_scope_and_escape_html,
+    spoofed_forwarded_for_does_not_dodge_limits,
+    api_rate_limit_answers_429_with_retry_after,
+    jwks_and_key_rotation,
+    dashboard_login_csrf_fixation_and_open_redirect,
+    dashboard_mfa_is_enforced_and_rotates_the_cookie,
+);
