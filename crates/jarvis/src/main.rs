@@ -62,6 +62,32 @@ enum Command {
     /// Platform administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Gym members.
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Subcommand)]
+enum MembersCommand {
+    /// Import members from a CSV file (UTF-8 or Windows-1252, `;` or `,`, header row with
+    /// columns such as badge_id/badge, first_name/prénom, last_name/nom, email, phone…).
+    /// All or nothing unless --skip-bad-rows; the job and its report are kept like uploads.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Target gym id.
+        #[arg(long, value_name = "GYM_ID")]
+        gym: String,
+        /// Only check the file and print the per-row errors; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Explicit header mapping, repeatable: --map first_name="Given name".
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -183,6 +209,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             store.close().await;
             r
         }
+        Command::Members(MembersCommand::Import {
+            file,
+            gym,
+            dry_run,
+            skip_bad_rows,
+            map,
+        }) => members_import(&config, file, gym, dry_run, skip_bad_rows, map).await,
         Command::Admin(AdminCommand::Create {
             email,
             name,
@@ -307,4 +340,114 @@ async fn admin_create(
     let _ = std::io::stdout().flush();
     println!("created super admin {} ({})", user.email, user.id);
     Ok(())
+}
+
+async fn members_import(
+    config: &Config,
+    file: PathBuf,
+    gym: String,
+    dry_run: bool,
+    skip_bad_rows: bool,
+    map: Vec<String>,
+) -> Result<(), String> {
+    use jarvis_server::imports::{ImportOptions, ImportTarget, run_import};
+    let gym: jarvis_core::GymId = gym
+        .trim()
+        .parse()
+        .map_err(|_| format!("--gym must be a gym id (UUID), got `{gym}`"))?;
+    let mut mapping = BTreeMap::new();
+    for m in map {
+        let (field, column) = m
+            .split_once('=')
+            .ok_or_else(|| format!("--map must be FIELD=COLUMN, got `{m}`"))?;
+        mapping.insert(field.trim().to_string(), column.trim().to_string());
+    }
+    let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let store = jarvis_server::app::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let scope = jarvis_core::Scope::Platform;
+    let actor = Actor::cli();
+    let result = async {
+        let g = store.gym(&scope, gym).await.map_err(|e| e.to_string())?;
+        let job = store
+            .create_import_job(&scope, &actor, gym, dry_run, skip_bad_rows)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:40}] {pos}/{len} rows ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("importing into {}", g.name));
+        let b = bar.clone();
+        let progress = std::sync::Arc::new(move |done: u64, total: u64| {
+            b.set_length(total);
+            b.set_position(done);
+        });
+        let report = run_import(
+            store.clone(),
+            ImportTarget {
+                scope,
+                actor: actor.clone(),
+                gym,
+                job: job.id,
+            },
+            data,
+            ImportOptions {
+                dry_run,
+                skip_bad_rows,
+                mapping,
+            },
+            progress,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        println!(
+            "{} rows, {} valid, {} imported, {} skipped, {} error(s){}",
+            report.total_rows,
+            report.valid_rows,
+            report.inserted,
+            report.skipped,
+            report.error_count,
+            if dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        );
+        if !report.ignored_columns.is_empty() {
+            println!("ignored columns: {}", report.ignored_columns.join(", "));
+        }
+        for e in &report.errors {
+            println!(
+                "  line {}: {}: {}",
+                e.row,
+                if e.column.is_empty() {
+                    "(row)"
+                } else {
+                    &e.column
+                },
+                e.reason
+            );
+        }
+        if report.error_count > report.errors.len() as u64 {
+            println!(
+                "  … and {} more",
+                report.error_count - report.errors.len() as u64
+            );
+        }
+        println!("job {}", job.id);
+        match report.failure {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+    .await;
+    store.close().await;
+    result
 }
