@@ -102,6 +102,8 @@ async fn list_audit(
     caller: Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<PageBody<AuditEntry>>> {
+    // Staff may not read the audit log; others read it in their broadest scope.
+    let scope = caller.list(jarvis_core::authz::Action::AuditRead)?;
     let page = crate::api::Paging {
         limit: q.limit,
         offset: q.offset,
@@ -113,10 +115,6 @@ async fn list_audit(
         actor_user_id: q.actor_user_id,
     };
     Ok(Json(
-        state
-            .store
-            .list_audit(&caller.scope, &filter, page)
-            .await?
-            .into(),
+        state.store.list_audit(&scope, &filter, page).await?.into(),
     ))
 }
