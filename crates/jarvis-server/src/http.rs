@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json.clone()) }),
         )
         .merge(crate::web::routes())
+        .merge(crate::pages::routes())
         .merge(crate::auth::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -17,6 +17,7 @@ pub mod kiosk_api;
 pub mod kiosks;
 pub mod members;
 pub mod ops;
+pub mod pages;
 pub mod state;
 pub mod telemetry;
 pub mod tenants;

@@ -1006,6 +1006,7 @@ async fn roles_are_enforced(backend: Backend) {
 }
 
 both_backends!(
+    dashboard_pages,
     roles_are_enforced,
     kiosk_device_api_is_token_only_and_minimal,
     pairing_codes_expire_and_gyms_are_never_activated_by_a_kiosk,
@@ -1014,3 +1015,344 @@ both_backends!(
     import_of_100k_rows_runs_in_the_background,
     gdpr_export_and_erase,
 );
+
+// ---- Dashboard pages (cookie session) ----
+
+mod pages {
+    use super::*;
+
+    fn encode(pairs: &[(&str, &str)]) -> String {
+        let enc = |v: &str| -> String {
+            v.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    fn no_redirect() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+        resp.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    fn hidden(html: &str, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        html.split(&needle)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Signs a user in through the login form; returns the `cookie` header value.
+    pub async fn web_login(app: &TestApp, email: &str) -> String {
+        let c = no_redirect();
+        let resp = c.get(app.url("/app/login")).send().await.unwrap();
+        let csrf_cookie = cookie_value(&resp, "jarvis_csrf").unwrap();
+        let html = resp.text().await.unwrap();
+        let csrf = hidden(&html, "csrf");
+        let r = c
+            .post(app.url("/app/login"))
+            .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(&[
+                ("email", email),
+                ("password", common::PASSWORD),
+                ("next", "/app"),
+                ("csrf", csrf.as_str()),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login {email}");
+        let session = cookie_value(&r, "jarvis_session").unwrap();
+        format!("jarvis_session={session}")
+    }
+
+    pub struct Web<'a> {
+        pub app: &'a TestApp,
+        pub cookie: String,
+        pub c: reqwest::Client,
+    }
+
+    impl Web<'_> {
+        pub async fn get(&self, path: &str) -> (u16, String) {
+            let r = self
+                .c
+                .get(self.app.url(path))
+                .header("cookie", &self.cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+        pub async fn csrf(&self, path: &str) -> String {
+            let (_, html) = self.get(path).await;
+            hidden(&html, "csrf")
+        }
+        pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+            let r = self
+                .c
+                .post(self.app.url(path))
+                .header("cookie", &self.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encode(form))
+                .send()
+                .await
+                .unwrap();
+            let loc = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (r.status().as_u16(), loc, r.text().await.unwrap())
+        }
+    }
+
+    pub fn web(app: &TestApp, cookie: String) -> Web<'_> {
+        Web {
+            app,
+            cookie,
+            c: no_redirect(),
+        }
+    }
+}
+
+async fn dashboard_pages(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (fid, ga, gb) = tenants(&app).await;
+    let f: jarvis_core::FranchiseId = fid.parse().unwrap();
+    let a: jarvis_core::GymId = ga.parse().unwrap();
+    member(&app, &ga, "P-1", "Paula").await;
+    app.create_user(
+        "web-manager@example.com",
+        Some((Role::GymManager, MembershipTarget::Gym(f, a))),
+    )
+    .await;
+    // Signed out: sent to the login page.
+    let anon = pages::web(&app, String::new());
+    let (s, _) = anon.get(&format!("/app/gyms/{ga}/members")).await;
+    assert_eq!(s, 303);
+    let cookie = pages::web_login(&app, "web-manager@example.com").await;
+    let w = pages::web(&app, cookie);
+
+    let (s, html) = w.get("/app/gyms").await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Lyon") && !html.contains("Nice"),
+        "own gyms only"
+    );
+    let (s, _) = w.get(&format!("/app/gyms/{gb}/members")).await;
+    assert_eq!(s, 404, "a foreign gym's page does not exist");
+
+    let members = format!("/app/gyms/{ga}/members");
+    let (s, html) = w.get(&format!("{members}?q=paula")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Paula"));
+    let csrf = w.csrf(&members).await;
+    // Inline errors, the typed values kept.
+    let (s, _, html) = w
+        .post(
+            &members,
+            &[
+                ("csrf", &csrf),
+                ("badge_id", "P-2"),
+                ("first_name", ""),
+                ("last_name", "Lopez"),
+                ("email", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(html.contains("aria-invalid=\"true\""), "{html}");
+    assert!(html.contains("must be an e-mail address"));
+    assert!(html.contains("value=\"Lopez\""));
+    // Duplicate badge: the 409 message names it, inline.
+    let (s, _, html) = w
+        .post(
+            &members,
+            &[
+                ("csrf", &csrf),
+                ("badge_id", "P-1"),
+                ("first_name", "X"),
+                ("last_name", "Y"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(html.contains("badge `P-1` is already used"), "{html}");
+    // No CSRF token: refused.
+    let (s, _, _) = w
+        .post(
+            &members,
+            &[("badge_id", "P-3"), ("first_name", "X"), ("last_name", "Y")],
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, loc, _) = w
+        .post(
+            &members,
+            &[
+                ("csrf", &csrf),
+                ("badge_id", "P-3"),
+                ("first_name", "Quentin"),
+                ("last_name", "Roy"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, html) = w.get(&loc).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Quentin"));
+    // Erasure goes through a confirmation page.
+    let (s, html) = w.get(&format!("{loc}/erase")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("cannot be undone"));
+    let (s, back, _) = w.post(&format!("{loc}/erase"), &[("csrf", &csrf)]).await;
+    assert_eq!((s, back.as_str()), (303, members.as_str()));
+    let (s, _) = w.get(&loc).await;
+    assert_eq!(s, 404);
+
+    // Kiosks: create, pairing code shown once, revoke with confirmation.
+    let kiosks = format!("/app/gyms/{ga}/kiosks");
+    let (s, _, _) = w.post(&kiosks, &[("csrf", &csrf), ("name", "Hall")]).await;
+    assert_eq!(s, 303);
+    let (_, kjson) = app.get(&format!("/api/v1/gyms/{ga}/kiosks")).await;
+    let kid = kjson["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, _, html) = w
+        .post(&format!("{kiosks}/{kid}/pair"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(s, 200);
+    let code = html
+        .split("<code class=\"code\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(code.len(), 8);
+    let (s, _) = pair(&app, code).await;
+    assert_eq!(s, 200, "the code on the page pairs a kiosk");
+    let (s, html) = w.get(&format!("{kiosks}/{kid}/revoke")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("cut off at once"));
+    let (s, _, _) = w
+        .post(&format!("{kiosks}/{kid}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(s, 303);
+    let (_, html) = w.get(&kiosks).await;
+    assert!(html.contains("pill revoked"));
+
+    // Classes.
+    let classes = format!("/app/gyms/{ga}/classes");
+    let (s, _, html) = w
+        .post(
+            &classes,
+            &[
+                ("csrf", &csrf),
+                ("name", "Spin"),
+                ("weekday", "fri"),
+                ("start_time", "7h"),
+                ("duration_minutes", "45"),
+                ("capacity", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(html.contains("must be HH:MM"));
+    let (s, _, _) = w
+        .post(
+            &classes,
+            &[
+                ("csrf", &csrf),
+                ("name", "Spin"),
+                ("weekday", "fri"),
+                ("start_time", "07:00"),
+                ("duration_minutes", "45"),
+                ("capacity", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, html) = w.get(&classes).await;
+    assert!(html.contains("Spin"));
+
+    // CSV import from the page: raw file + CSRF header, then the job page with its report.
+    let import = format!("/app/gyms/{ga}/import");
+    let (s, html) = w.get(&import).await;
+    assert_eq!(s, 200);
+    let page_csrf = html
+        .split("data-csrf=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r =
+        w.c.post(app.url(&format!("{import}?dry_run=false&skip_bad_rows=true")))
+            .header("cookie", &w.cookie)
+            .header("x-csrf-token", "wrong")
+            .body("badge,prenom,nom\nW-1,Wes,Ng\n")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 403, "the upload needs the page's CSRF token");
+    let r =
+        w.c.post(app.url(&format!("{import}?dry_run=false&skip_bad_rows=true")))
+            .header("cookie", &w.cookie)
+            .header("x-csrf-token", &page_csrf)
+            .body("badge,prenom,nom\nW-1,Wes,Ng\nW-2,,Bad\n")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 200);
+    let loc = r.json::<Value>().await.unwrap()["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let html = loop {
+        let (s, html) = w.get(&loc).await;
+        assert_eq!(s, 200);
+        if !html.contains("http-equiv=\"refresh\"") {
+            break html;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(html.contains("succeeded"), "{html}");
+    assert!(
+        html.contains("<td>3</td><td>prenom</td><td>must not be empty</td>"),
+        "{html}"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,1341 @@
+//! Dashboard pages for gyms, members, kiosks, classes and CSV imports (server-rendered, French
+//! and English, sign-in required). Every page and form asks the one permission function for its
+//! scope, exactly as the JSON API does; forms carry the CSRF token; destructive actions go
+//! through a confirmation page.
+
+use crate::auth::secrets_equal;
+use crate::auth::web::{CsrfForm, PageUser};
+use crate::error::ApiError;
+use crate::imports::{ImportOptions, ImportTarget, MAX_UPLOAD_BYTES, run_import};
+use crate::kiosk_api::{hash_secret, new_pairing_code};
+use crate::state::AppState;
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jarvis_core::authz::Action;
+use jarvis_core::model::*;
+use jarvis_core::*;
+use jarvis_store::GymFilter;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Page routes of this area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/gyms", get(gyms_page))
+        .route("/app/gyms/{gym}", get(gym_page))
+        .route("/app/gyms/{gym}/status", post(gym_status))
+        .route(
+            "/app/gyms/{gym}/members",
+            get(members_page).post(member_create),
+        )
+        .route("/app/gyms/{gym}/members/{id}", get(member_page))
+        .route("/app/gyms/{gym}/members/{id}/facts", post(fact_add))
+        .route(
+            "/app/gyms/{gym}/members/{id}/erase",
+            get(erase_confirm).post(erase_submit),
+        )
+        .route(
+            "/app/gyms/{gym}/members/{id}/export.json",
+            get(member_export),
+        )
+        .route(
+            "/app/gyms/{gym}/kiosks",
+            get(kiosks_page).post(kiosk_create),
+        )
+        .route("/app/gyms/{gym}/kiosks/{id}/pair", post(kiosk_pair))
+        .route(
+            "/app/gyms/{gym}/kiosks/{id}/revoke",
+            get(revoke_confirm).post(revoke_submit),
+        )
+        .route(
+            "/app/gyms/{gym}/classes",
+            get(classes_page).post(class_create),
+        )
+        .route("/app/gyms/{gym}/classes/{id}/delete", post(class_delete))
+        .route(
+            "/app/gyms/{gym}/import",
+            get(import_page).post(import_upload),
+        )
+        .route("/app/gyms/{gym}/imports/{id}", get(import_job_page))
+        .route("/assets/import.js", get(import_js))
+}
+
+/// Page strings, French and English.
+#[derive(Clone, Copy)]
+pub struct Tr(Locale);
+
+impl Tr {
+    /// The string for `key` (the key itself when missing, so a gap shows instead of breaking).
+    pub fn s(&self, key: &str) -> &'static str {
+        let (fr, en) = match key {
+            "gyms" => ("Salles", "Gyms"),
+            "members" => ("Membres", "Members"),
+            "kiosks" => ("Bornes", "Kiosks"),
+            "classes" => ("Cours", "Classes"),
+            "import" => ("Import CSV", "CSV import"),
+            "search" => ("Rechercher", "Search"),
+            "name" => ("Nom", "Name"),
+            "status" => ("Statut", "Status"),
+            "reason" => ("Motif", "Reason"),
+            "approve" => ("Approuver", "Approve"),
+            "reject" => ("Refuser", "Reject"),
+            "suspend" => ("Suspendre", "Suspend"),
+            "reactivate" => ("Réactiver", "Reactivate"),
+            "resubmit" => ("Soumettre à nouveau", "Resubmit"),
+            "previous" => ("Précédent", "Previous"),
+            "next" => ("Suivant", "Next"),
+            "of" => ("sur", "of"),
+            "badge" => ("Badge", "Badge"),
+            "first_name" => ("Prénom", "First name"),
+            "last_name" => ("Nom", "Last name"),
+            "email" => ("E-mail", "E-mail"),
+            "phone" => ("Téléphone", "Phone"),
+            "language" => ("Langue", "Language"),
+            "membership_type" => ("Abonnement", "Membership"),
+            "visits" => ("Visites", "Visits"),
+            "last_visit" => ("Dernière visite", "Last visit"),
+            "add_member" => ("Ajouter un membre", "Add a member"),
+            "add" => ("Ajouter", "Add"),
+            "save" => ("Enregistrer", "Save"),
+            "all" => ("Tous", "All"),
+            "facts" => ("Notes", "Facts"),
+            "note" => ("Note", "Note"),
+            "source" => ("Source", "Source"),
+            "date" => ("Date", "Date"),
+            "gdpr" => ("RGPD", "GDPR"),
+            "export_json" => ("Exporter ses données (JSON)", "Export their data (JSON)"),
+            "export_csv" => ("Exporter les membres (CSV)", "Export members (CSV)"),
+            "erase" => ("Effacer définitivement", "Erase permanently"),
+            "erase_confirm" => (
+                "Effacer ce membre et toutes ses données personnelles ? Les visites restent comptées de façon anonyme. Cette action est irréversible.",
+                "Erase this member and all their personal data? Visits stay as anonymous counts. This cannot be undone.",
+            ),
+            "cancel" => ("Annuler", "Cancel"),
+            "confirm" => ("Confirmer", "Confirm"),
+            "presence" => ("État", "State"),
+            "online" => ("en ligne", "online"),
+            "offline" => ("hors ligne", "offline"),
+            "revoked" => ("révoquée", "revoked"),
+            "unpaired" => ("non appairée", "unpaired"),
+            "last_seen" => ("Vue", "Last seen"),
+            "version" => ("Version", "Version"),
+            "pair" => ("Code d'appairage", "Pairing code"),
+            "pair_intro" => (
+                "Saisissez ce code sur la borne (page /kiosk). Il est valable 15 minutes, une seule fois.",
+                "Type this code on the kiosk (page /kiosk). It works once, for 15 minutes.",
+            ),
+            "revoke" => ("Révoquer", "Revoke"),
+            "revoke_confirm" => (
+                "Révoquer cette borne ? Elle sera déconnectée immédiatement et devra être appairée à nouveau.",
+                "Revoke this kiosk? It is cut off at once and must be paired again.",
+            ),
+            "new_kiosk" => ("Nouvelle borne", "New kiosk"),
+            "coach" => ("Coach", "Coach"),
+            "room" => ("Salle", "Room"),
+            "weekday" => ("Jour", "Day"),
+            "start" => ("Début", "Start"),
+            "duration" => ("Durée (min)", "Duration (min)"),
+            "capacity" => ("Places", "Capacity"),
+            "delete" => ("Supprimer", "Delete"),
+            "new_class" => ("Nouveau cours hebdomadaire", "New weekly class"),
+            "upload" => ("Importer", "Upload"),
+            "file" => ("Fichier CSV", "CSV file"),
+            "dry_run" => (
+                "Vérifier seulement (aucune écriture)",
+                "Check only (write nothing)",
+            ),
+            "skip_bad" => ("Ignorer les lignes en erreur", "Skip bad rows"),
+            "import_intro" => (
+                "En-têtes reconnus : badge, prénom, nom, e-mail, téléphone, date de naissance, langue, abonnement… Séparateur ; ou , — UTF-8 ou Windows-1252. Par défaut tout ou rien.",
+                "Recognized headers: badge, first name, last name, e-mail, phone, birth date, language, membership… Delimiter ; or , — UTF-8 or Windows-1252. All or nothing by default.",
+            ),
+            "job" => ("Import", "Import"),
+            "progress" => ("Progression", "Progress"),
+            "rows" => ("lignes", "rows"),
+            "inserted" => ("importées", "imported"),
+            "skipped" => ("ignorées", "skipped"),
+            "errors" => ("erreurs", "errors"),
+            "line" => ("Ligne", "Line"),
+            "column" => ("Colonne", "Column"),
+            "ignored_columns" => ("Colonnes ignorées", "Ignored columns"),
+            "forbidden" => ("Accès refusé.", "Access denied."),
+            "not_found" => ("Introuvable.", "Not found."),
+            "error" => ("Erreur", "Error"),
+            "back" => ("Retour", "Back"),
+            "settings" => ("Réglages", "Settings"),
+            "timezone" => ("Fuseau horaire", "Time zone"),
+            "address" => ("Adresse", "Address"),
+            _ => ("?", "?"),
+        };
+        match self.0 {
+            Locale::Fr => fr,
+            Locale::En => en,
+        }
+    }
+    /// `fr` or `en`.
+    pub fn lang(&self) -> &'static str {
+        self.0.as_str()
+    }
+}
+
+/// Shared header data of every page of this area.
+pub struct Chrome {
+    t: Tr,
+    csrf: String,
+    user: String,
+    gym: Option<Gym>,
+}
+
+/// An error page in the user's language (404 for foreign or missing things, 403 for roles).
+fn error_page(t: Tr, e: ApiError) -> Response {
+    let (status, msg) = match e.status {
+        StatusCode::NOT_FOUND => (StatusCode::NOT_FOUND, t.s("not_found").to_string()),
+        StatusCode::FORBIDDEN => (StatusCode::FORBIDDEN, t.s("forbidden").to_string()),
+        s => (s, e.message.clone()),
+    };
+    page(MessagePage { t, message: msg }, status)
+}
+
+#[derive(Template)]
+#[template(path = "gmk/message.html")]
+struct MessagePage {
+    t: Tr,
+    message: String,
+}
+
+async fn gym_scope(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    action: Action,
+) -> Result<(Scope, Chrome), Response> {
+    let t = Tr(u.locale);
+    let scope = u
+        .caller
+        .gym(state, gym, action)
+        .await
+        .map_err(|e| error_page(t, e))?;
+    let g = state
+        .store
+        .gym(&scope, gym)
+        .await
+        .map_err(|e| error_page(t, e.into()))?;
+    Ok((
+        scope,
+        Chrome {
+            t,
+            csrf: u.csrf.clone(),
+            user: u.user.display_name.clone(),
+            gym: Some(g),
+        },
+    ))
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM` (UTC) for tables, `—` when absent.
+pub fn fmt_time_pub(t: &Option<OffsetDateTime>) -> String {
+    fmt_time(*t)
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM` (UTC).
+pub fn fmt_at(t: &OffsetDateTime) -> String {
+    fmt_time(Some(*t))
+}
+
+/// The inline error of a form field, empty when none.
+pub fn field_error<'a>(errors: &'a BTreeMap<String, String>, field: &str) -> &'a str {
+    errors.get(field).map(String::as_str).unwrap_or("")
+}
+
+/// String equality for templates (select boxes).
+pub fn same(a: &str, b: &str) -> bool {
+    a == b
+}
+
+/// The string key of a kiosk presence.
+pub fn presence_key(p: &KioskPresence) -> &'static str {
+    match p {
+        KioskPresence::Online => "online",
+        KioskPresence::Offline => "offline",
+        KioskPresence::Revoked => "revoked",
+        KioskPresence::Unpaired => "unpaired",
+    }
+}
+
+/// The typed value of one member form field (to refill the form after an error).
+pub fn form_value<'a>(f: &'a MemberForm, field: &str) -> &'a str {
+    match field {
+        "badge_id" => &f.badge_id,
+        "first_name" => &f.first_name,
+        "last_name" => &f.last_name,
+        "email" => &f.email,
+        "phone" => &f.phone,
+        "membership_type" => &f.membership_type,
+        _ => "",
+    }
+}
+
+fn fmt_time(t: Option<OffsetDateTime>) -> String {
+    t.map(|t| {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    })
+    .unwrap_or_else(|| "—".into())
+}
+
+// ---------- gyms ----------
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    offset: Option<u64>,
+    status: Option<String>,
+    sort: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "gmk/gyms.html")]
+struct GymsPage {
+    c: Chrome,
+    q: String,
+    gyms: Vec<Gym>,
+    pager: Pager,
+}
+
+/// Previous/next links of a list.
+pub struct Pager {
+    total: u64,
+    from: u64,
+    to: u64,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
+    let off = page.offset;
+    let lim = u64::from(page.limit);
+    let link = |o: u64| format!("{base}?offset={o}{extra}");
+    Pager {
+        total: page.total,
+        from: if page.total == 0 { 0 } else { off + 1 },
+        to: off + page.items.len() as u64,
+        prev: (off > 0).then(|| link(off.saturating_sub(lim))),
+        next: (off + lim < page.total).then(|| link(off + lim)),
+    }
+}
+
+fn query_part(k: &str, v: &str) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        let enc: String = v
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("&{k}={enc}")
+    }
+}
+
+async fn gyms_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = Tr(u.locale);
+    let scope = match u.caller.list(Action::GymRead) {
+        Ok(s) => s,
+        Err(e) => return error_page(t, e),
+    };
+    let search = q.q.clone().unwrap_or_default();
+    let filter = GymFilter {
+        q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
+        ..Default::default()
+    };
+    let req = PageRequest::new(Some(25), q.offset).unwrap_or_default();
+    match state.store.list_gyms(&scope, &filter, req).await {
+        Ok(p) => {
+            let pager = pager("/app/gyms", &query_part("q", &search), &p);
+            page(
+                GymsPage {
+                    c: Chrome {
+                        t,
+                        csrf: u.csrf.clone(),
+                        user: u.user.display_name.clone(),
+                        gym: None,
+                    },
+                    q: search,
+                    gyms: p.items,
+                    pager,
+                },
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(t, e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "gmk/gym.html")]
+struct GymPage {
+    c: Chrome,
+    g: Gym,
+    can_approve: bool,
+    error: Option<String>,
+    settings: GymSettings,
+}
+
+async fn gym_page(State(state): State<AppState>, u: PageUser, Path(gym): Path<GymId>) -> Response {
+    let (_, c) = match gym_scope(&state, &u, gym, Action::GymRead).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    render_gym(&u, c, None, StatusCode::OK)
+}
+
+fn render_gym(u: &PageUser, c: Chrome, error: Option<String>, status: StatusCode) -> Response {
+    let Some(g) = c.gym.clone() else {
+        return error_page(c.t, ApiError::not_found("gym"));
+    };
+    let can_approve = u
+        .caller
+        .franchise(g.franchise_id, Action::GymApprove)
+        .is_ok();
+    let settings = GymSettings::from_json(&g.settings).unwrap_or_default();
+    page(
+        GymPage {
+            c,
+            g,
+            can_approve,
+            error,
+            settings,
+        },
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn gym_status(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> Response {
+    let Some(to) = GymStatus::parse(&f.status) else {
+        return error_page(
+            Tr(u.locale),
+            ApiError::bad_request("status", "unknown status"),
+        );
+    };
+    let action = match to {
+        GymStatus::Pending => Action::GymUpdate,
+        GymStatus::Archived => Action::GymArchive,
+        _ => Action::GymApprove,
+    };
+    let (scope, c) = match gym_scope(&state, &u, gym, action).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let reason = Some(f.reason).filter(|r| !r.trim().is_empty());
+    match state
+        .store
+        .review_gym(&scope, &u.caller.actor, gym, to, reason)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
+        Err(e) => {
+            let msg = ApiError::from(e).message;
+            render_gym(&u, c, Some(msg), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+// ---------- members ----------
+
+#[derive(Template)]
+#[template(path = "gmk/members.html")]
+struct MembersPage {
+    c: Chrome,
+    q: String,
+    status: String,
+    sort: String,
+    members: Vec<Member>,
+    pager: Pager,
+    form: MemberForm,
+    errors: BTreeMap<String, String>,
+    can_write: bool,
+    can_export: bool,
+}
+
+/// The "add a member" form, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct MemberForm {
+    #[serde(default)]
+    badge_id: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    preferred_language: String,
+    #[serde(default)]
+    membership_type: String,
+}
+
+impl MemberForm {
+    fn to_new(&self) -> NewMember {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        NewMember {
+            badge_id: self.badge_id.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: opt(&self.email),
+            phone: opt(&self.phone),
+            birth_date: None,
+            preferred_language: Locale::parse(&self.preferred_language).unwrap_or_default(),
+            membership_type: opt(&self.membership_type).unwrap_or_else(|| "standard".into()),
+            membership_status: MembershipStatus::Active,
+            membership_end_date: None,
+            goals: vec![],
+            limitations: None,
+            consent_voice: false,
+            consent_transcripts: false,
+        }
+    }
+}
+
+async fn render_members(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    q: ListQuery,
+    form: MemberForm,
+    errors: BTreeMap<String, String>,
+    status_code: StatusCode,
+) -> Response {
+    let (scope, c) = match gym_scope(state, u, gym, Action::MemberRead).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let search = q.q.clone().unwrap_or_default();
+    let status = q.status.clone().unwrap_or_default();
+    let sort = q.sort.clone().unwrap_or_default();
+    let filter = MemberFilter {
+        q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
+        status: MembershipStatus::parse(&status),
+        sort: match sort.as_str() {
+            "created_desc" => MemberSort::CreatedDesc,
+            "last_visit_desc" => MemberSort::LastVisitDesc,
+            "badge" => MemberSort::Badge,
+            _ => MemberSort::Name,
+        },
+        ..Default::default()
+    };
+    let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
+    let p = match state.store.list_members(&scope, gym, &filter, req).await {
+        Ok(p) => p,
+        Err(e) => return error_page(c.t, e.into()),
+    };
+    let extra = format!(
+        "{}{}{}",
+        query_part("q", &search),
+        query_part("status", &status),
+        query_part("sort", &sort)
+    );
+    let pager = pager(&format!("/app/gyms/{gym}/members"), &extra, &p);
+    let can_write = u.caller.gym(state, gym, Action::MemberWrite).await.is_ok();
+    let can_export = u.caller.gym(state, gym, Action::MemberImport).await.is_ok();
+    page(
+        MembersPage {
+            c,
+            q: search,
+            status,
+            sort,
+            members: p.items,
+            pager,
+            form,
+            errors,
+            can_write,
+            can_export,
+        },
+        status_code,
+    )
+}
+
+async fn members_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    render_members(
+        &state,
+        &u,
+        gym,
+        q,
+        MemberForm {
+            preferred_language: u.locale.as_str().into(),
+            ..Default::default()
+        },
+        BTreeMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn member_create(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(form): CsrfForm<MemberForm>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut errors = BTreeMap::new();
+    match form.to_new().validate() {
+        Ok(new) => match state
+            .store
+            .create_member(&scope, &u.caller.actor, gym, new)
+            .await
+        {
+            Ok(m) => {
+                return Redirect::to(&format!("/app/gyms/{gym}/members/{}", m.id)).into_response();
+            }
+            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
+                errors.insert(field.to_string(), message);
+            }
+            Err(e) => return error_page(c.t, e.into()),
+        },
+        Err(v) => {
+            for e in v.0 {
+                errors.entry(e.field).or_insert(e.message);
+            }
+        }
+    }
+    render_members(
+        &state,
+        &u,
+        gym,
+        ListQuery::default(),
+        form,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "gmk/member.html")]
+struct MemberPage {
+    c: Chrome,
+    m: Member,
+    facts: Vec<MemberFact>,
+    visits: Vec<Visit>,
+    error: Option<String>,
+    can_write: bool,
+    can_privacy: bool,
+}
+
+async fn render_member(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    id: MemberId,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (scope, c) = match gym_scope(state, u, gym, Action::MemberRead).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let t = c.t;
+    let load = async {
+        let m = state.store.member(&scope, gym, id).await?;
+        let facts = state
+            .store
+            .list_facts(&scope, gym, id, PageRequest::default())
+            .await?;
+        let visits = state
+            .store
+            .list_visits(
+                &scope,
+                gym,
+                id,
+                PageRequest::new(Some(20), None).unwrap_or_default(),
+            )
+            .await?;
+        Ok::<_, jarvis_store::StoreError>((m, facts.items, visits.items))
+    };
+    match load.await {
+        Ok((m, facts, visits)) => {
+            let can_write = u.caller.gym(state, gym, Action::MemberWrite).await.is_ok();
+            let can_privacy = u
+                .caller
+                .gym(state, gym, Action::MemberPrivacy)
+                .await
+                .is_ok();
+            page(
+                MemberPage {
+                    c,
+                    m,
+                    facts,
+                    visits,
+                    error,
+                    can_write,
+                    can_privacy,
+                },
+                status,
+            )
+        }
+        Err(e) => error_page(t, e.into()),
+    }
+}
+
+async fn member_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+) -> Response {
+    render_member(&state, &u, gym, id, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct FactForm {
+    note: String,
+}
+
+async fn fact_add(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+    CsrfForm(f): CsrfForm<FactForm>,
+) -> Response {
+    let (scope, _) = match gym_scope(&state, &u, gym, Action::MemberWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let new = NewMemberFact {
+        note: f.note,
+        source: FactSource::Staff,
+    };
+    let err = match new.validate() {
+        Ok(n) => match state
+            .store
+            .add_fact(&scope, &u.caller.actor, gym, id, n)
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/members/{id}")).into_response(),
+            Err(e) => ApiError::from(e).message,
+        },
+        Err(v) => v.to_string(),
+    };
+    render_member(
+        &state,
+        &u,
+        gym,
+        id,
+        Some(err),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "gmk/confirm.html")]
+struct ConfirmPage {
+    c: Chrome,
+    question: &'static str,
+    subject: String,
+    action: String,
+    back: String,
+}
+
+async fn erase_confirm(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberPrivacy).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.store.member(&scope, gym, id).await {
+        Ok(m) => {
+            let question = c.t.s("erase_confirm");
+            page(
+                ConfirmPage {
+                    c,
+                    question,
+                    subject: format!("{} {} ({})", m.first_name, m.last_name, m.badge_id),
+                    action: format!("/app/gyms/{gym}/members/{id}/erase"),
+                    back: format!("/app/gyms/{gym}/members/{id}"),
+                },
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn erase_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberPrivacy).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .erase_member(&scope, &u.caller.actor, gym, id)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/app/gyms/{gym}/members")).into_response(),
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn member_export(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberPrivacy).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .export_member(&scope, &u.caller.actor, gym, id)
+        .await
+    {
+        Ok(x) => (
+            [
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"member-{id}.json\""),
+                ),
+                (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            axum::Json(x),
+        )
+            .into_response(),
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+// ---------- kiosks ----------
+
+#[derive(Template)]
+#[template(path = "gmk/kiosks.html")]
+struct KiosksPage {
+    c: Chrome,
+    kiosks: Vec<crate::kiosks::KioskView>,
+    code: Option<(String, String)>,
+    error: Option<String>,
+    can_manage: bool,
+}
+
+async fn render_kiosks(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    code: Option<(String, String)>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (scope, c) = match gym_scope(state, u, gym, Action::KioskRead).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .list_kiosks(
+            &scope,
+            gym,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
+        .await
+    {
+        Ok(p) => {
+            let can_manage = u.caller.gym(state, gym, Action::KioskManage).await.is_ok();
+            page(
+                KiosksPage {
+                    c,
+                    kiosks: p
+                        .items
+                        .into_iter()
+                        .map(|k| crate::kiosks::view(state, k))
+                        .collect(),
+                    code,
+                    error,
+                    can_manage,
+                },
+                status,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn kiosks_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> Response {
+    render_kiosks(&state, &u, gym, None, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+async fn kiosk_create(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(f): CsrfForm<NameForm>,
+) -> Response {
+    let (scope, _) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let err = match (NewKiosk { name: f.name }).validate() {
+        Ok(n) => match state
+            .store
+            .create_kiosk(&scope, &u.caller.actor, gym, n)
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
+            Err(e) => ApiError::from(e).message,
+        },
+        Err(v) => v.to_string(),
+    };
+    render_kiosks(
+        &state,
+        &u,
+        gym,
+        None,
+        Some(err),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+async fn kiosk_pair(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if c.gym
+        .as_ref()
+        .is_some_and(|g| g.status != GymStatus::Active)
+    {
+        let msg = c.t.s("forbidden").to_string();
+        return render_kiosks(&state, &u, gym, None, Some(msg), StatusCode::CONFLICT).await;
+    }
+    let code = match new_pairing_code() {
+        Ok(c) => c,
+        Err(e) => return error_page(c.t, e),
+    };
+    let expires = OffsetDateTime::now_utc() + PAIRING_TTL;
+    match state
+        .store
+        .set_pairing_code(
+            &scope,
+            &u.caller.actor,
+            gym,
+            id,
+            &hash_secret(&code),
+            expires,
+        )
+        .await
+    {
+        Ok(k) => render_kiosks(&state, &u, gym, Some((k.name, code)), None, StatusCode::OK).await,
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn revoke_confirm(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.store.kiosk(&scope, gym, id).await {
+        Ok(k) => {
+            let question = c.t.s("revoke_confirm");
+            page(
+                ConfirmPage {
+                    c,
+                    question,
+                    subject: k.name,
+                    action: format!("/app/gyms/{gym}/kiosks/{id}/revoke"),
+                    back: format!("/app/gyms/{gym}/kiosks"),
+                },
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn revoke_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .revoke_kiosk(&scope, &u.caller.actor, gym, id)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+// ---------- classes ----------
+
+#[derive(Template)]
+#[template(path = "gmk/classes.html")]
+struct ClassesPage {
+    c: Chrome,
+    classes: Vec<ClassSchedule>,
+    errors: BTreeMap<String, String>,
+    can_write: bool,
+}
+
+async fn render_classes(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    errors: BTreeMap<String, String>,
+    status: StatusCode,
+) -> Response {
+    let (scope, c) = match gym_scope(state, u, gym, Action::ScheduleRead).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .list_classes(
+            &scope,
+            gym,
+            None,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
+        .await
+    {
+        Ok(p) => {
+            let can_write = u
+                .caller
+                .gym(state, gym, Action::ScheduleWrite)
+                .await
+                .is_ok();
+            page(
+                ClassesPage {
+                    c,
+                    classes: p.items,
+                    errors,
+                    can_write,
+                },
+                status,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn classes_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> Response {
+    render_classes(&state, &u, gym, BTreeMap::new(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ClassForm {
+    name: String,
+    #[serde(default)]
+    coach: String,
+    #[serde(default)]
+    room: String,
+    weekday: String,
+    start_time: String,
+    duration_minutes: String,
+    capacity: String,
+}
+
+async fn class_create(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(f): CsrfForm<ClassForm>,
+) -> Response {
+    let (scope, _) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let opt = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let new = NewClassSchedule {
+        name: f.name,
+        coach: opt(f.coach),
+        room: opt(f.room),
+        weekday: Weekday::parse(&f.weekday),
+        date: None,
+        start_time: f.start_time,
+        duration_minutes: f.duration_minutes.trim().parse().unwrap_or(0),
+        capacity: f.capacity.trim().parse().unwrap_or(0),
+        recurring: true,
+    };
+    let mut errors = BTreeMap::new();
+    match new.validate() {
+        Ok(n) => match state
+            .store
+            .create_class(&scope, &u.caller.actor, gym, n)
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
+            Err(e) => {
+                errors.insert("name".to_string(), ApiError::from(e).message);
+            }
+        },
+        Err(v) => {
+            for e in v.0 {
+                errors.entry(e.field).or_insert(e.message);
+            }
+        }
+    }
+    render_classes(&state, &u, gym, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+async fn class_delete(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ClassScheduleId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .delete_class(&scope, &u.caller.actor, gym, id)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+// ---------- import ----------
+
+#[derive(Template)]
+#[template(path = "gmk/import.html")]
+struct ImportPage {
+    c: Chrome,
+    jobs: Vec<ImportJob>,
+}
+
+async fn import_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberImport).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .store
+        .list_import_jobs(
+            &scope,
+            gym,
+            PageRequest::new(Some(10), None).unwrap_or_default(),
+        )
+        .await
+    {
+        Ok(p) => page(ImportPage { c, jobs: p.items }, StatusCode::OK),
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    skip_bad_rows: bool,
+}
+
+/// The upload from `assets/import.js`: the raw file as the body, the CSRF token in a header
+/// (a file cannot travel in a urlencoded form, and multipart is not needed for one file).
+async fn import_upload(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let site_ok = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v == "same-origin");
+    let token_ok = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| secrets_equal(v, &u.csrf));
+    if !site_ok || !token_ok {
+        return ApiError::forbidden("missing or invalid CSRF token").into_response();
+    }
+    let scope = match u.caller.gym(&state, gym, Action::MemberImport).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let data = match axum::body::to_bytes(body, MAX_UPLOAD_BYTES).await {
+        Ok(d) if !d.is_empty() => d,
+        _ => {
+            return ApiError::bad_request("empty_file", "choose a CSV file of at most 32 MiB")
+                .into_response();
+        }
+    };
+    let job = match state
+        .store
+        .create_import_job(&scope, &u.caller.actor, gym, q.dry_run, q.skip_bad_rows)
+        .await
+    {
+        Ok(j) => j,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let store = state.store.clone();
+    let target = ImportTarget {
+        scope,
+        actor: u.caller.actor.clone(),
+        gym,
+        job: job.id,
+    };
+    let opts = ImportOptions {
+        dry_run: q.dry_run,
+        skip_bad_rows: q.skip_bad_rows,
+        mapping: BTreeMap::new(),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = run_import(store, target, data.to_vec(), opts, Arc::new(|_, _| {})).await {
+            tracing::error!(error = %e, "member import failed");
+        }
+    });
+    axum::Json(serde_json::json!({ "location": format!("/app/gyms/{gym}/imports/{}", job.id) }))
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "gmk/import_job.html")]
+struct ImportJobPage {
+    c: Chrome,
+    j: ImportJob,
+    r: Option<jarvis_core::csv_import::ImportReport>,
+    running: bool,
+    percent: i64,
+}
+
+async fn import_job_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ImportJobId)>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberImport).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.store.import_job(&scope, gym, id).await {
+        Ok(j) => {
+            let r = j
+                .report
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok());
+            let running = matches!(j.status, ImportStatus::Queued | ImportStatus::Running);
+            let percent = if j.total_rows > 0 {
+                j.processed_rows * 100 / j.total_rows
+            } else {
+                0
+            };
+            page(
+                ImportJobPage {
+                    c,
+                    j,
+                    r,
+                    running,
+                    percent,
+                },
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn import_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/import.js"),
+    )
+}
