@@ -154,8 +154,16 @@ pub async fn start(
     // Log transport of the e-mail outbox until the SMTP sender exists.
     let outbox_state = state.clone();
     let outbox = tokio::spawn(async move {
+        let mut ticks: u32 = 0;
         loop {
             crate::auth::api::log_outbox(&outbox_state).await;
+            // A key rotated by the CLI or another instance becomes the signing key here too.
+            if ticks % 12 == 11
+                && let Err(e) = outbox_state.auth.keys.reload().await
+            {
+                tracing::warn!(error = %e, "cannot reload signing keys");
+            }
+            ticks = ticks.wrapping_add(1);
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     });

@@ -117,7 +117,35 @@ pub struct SeedReport {
     pub kiosks_created: usize,
     /// Members that already existed.
     pub members_kept: usize,
+    /// Demo sign-in accounts created now.
+    pub users_created: usize,
 }
+
+/// Password of every demo account (documented; demo data only, never a production tenant).
+pub const DEMO_PASSWORD: &str = "jarvis-demo-password";
+
+/// Demo sign-in accounts: e-mail, role, and the index in `GYMS` for gym roles. Franchise owners
+/// must enrol TOTP at their first sign-in (their role requires it), as in production.
+pub const DEMO_USERS: &[(&str, &str, Role, Option<usize>)] = &[
+    (
+        "owner@demo.jarvis.local",
+        "Camille Owner",
+        Role::FranchiseOwner,
+        None,
+    ),
+    (
+        "manager.paris@demo.jarvis.local",
+        "Léa Manager",
+        Role::GymManager,
+        Some(0),
+    ),
+    (
+        "staff.london@demo.jarvis.local",
+        "Sam Staff",
+        Role::GymStaff,
+        Some(1),
+    ),
+];
 
 /// A small deterministic generator, so every seed produces the same people.
 struct Rng(u64);
@@ -259,6 +287,7 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                 .await?
         }
     };
+    let mut gym_ids = Vec::new();
     for (gi, g) in GYMS.iter().enumerate() {
         let existing = store
             .list_gyms(
@@ -302,6 +331,7 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                     .await?
             }
         };
+        gym_ids.push(gym.id);
         let mut rng = Rng(0x4A41_5256_4953 + gi as u64);
         for i in 0..MEMBERS_PER_GYM {
             let new = member_for(g, i, &mut rng);
@@ -332,6 +362,35 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                 report.kiosks_created += 1;
             }
         }
+    }
+    for (email, name, role, gym) in DEMO_USERS {
+        if store.user_by_email(email).await?.is_some() {
+            continue;
+        }
+        let target = match gym.and_then(|i| gym_ids.get(i)) {
+            Some(g) => MembershipTarget::Gym(franchise.id, *g),
+            None => MembershipTarget::Franchise(franchise.id),
+        };
+        let hash = crate::auth::password::hash(DEMO_PASSWORD.into())
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        store
+            .create_user(
+                &actor,
+                NewUser {
+                    email: (*email).into(),
+                    display_name: (*name).into(),
+                    locale: if gym == &Some(1) {
+                        Locale::En
+                    } else {
+                        Locale::Fr
+                    },
+                    password_hash: Some(hash),
+                },
+                Some((*role, target)),
+            )
+            .await?;
+        report.users_created += 1;
     }
     Ok(report)
 }

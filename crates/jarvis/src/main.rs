@@ -65,6 +65,17 @@ enum Command {
     /// Gym members.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Access-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new RS256 signing key and make it the active one. The previous key stays in the
+    /// JWKS (and keeps verifying) until the tokens it signed have expired. Running servers pick
+    /// the new key up within a minute.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -216,6 +227,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             skip_bad_rows,
             map,
         }) => members_import(&config, file, gym, dry_run, skip_bad_rows, map).await,
+        Command::Keys(KeysCommand::Rotate) => keys_rotate(&config).await,
         Command::Admin(AdminCommand::Create {
             email,
             name,
@@ -269,6 +281,39 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         r.members_created,
         r.kiosks_created,
         r.members_kept
+    );
+    println!(
+        "demo sign-in ({} account(s) created now), password `{}`:",
+        r.users_created,
+        jarvis_server::demo::DEMO_PASSWORD
+    );
+    for (email, _, role, _) in jarvis_server::demo::DEMO_USERS {
+        let note = if role.requires_mfa() {
+            " (enrols two-step verification at first sign-in)"
+        } else {
+            ""
+        };
+        println!("  {email:<34} {role}{note}");
+    }
+    Ok(())
+}
+
+async fn keys_rotate(config: &Config) -> Result<(), String> {
+    let store = jarvis_server::app::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let master = jarvis_server::auth::crypto::MasterKey::load_or_create(
+        config.master_key.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )
+    .map_err(|e| e.to_string())?;
+    let r = jarvis_server::auth::keys::rotate(&store, &master, &jarvis_core::model::Actor::cli())
+        .await
+        .map_err(|e| e.to_string());
+    store.close().await;
+    let kid = r?;
+    println!(
+        "new signing key {kid} is active; the previous key stays verifiable until its tokens expire"
     );
     Ok(())
 }

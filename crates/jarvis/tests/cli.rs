@@ -270,3 +270,57 @@ fn serve_with_unreachable_database_fails_clearly() {
     );
     assert!(!t.contains(":pw@"), "password redacted: {t}");
 }
+
+#[test]
+fn keys_rotate_adds_a_sealed_key_and_demo_prints_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = jarvis(dir.path())
+        .args(["keys", "rotate", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && text(&o).contains("signing key"),
+        "{}",
+        text(&o)
+    );
+    let o = jarvis(dir.path())
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("new signing key"), "{}", text(&o));
+    // Without a configured master key one is generated (0600) in the data directory.
+    let key = dir.path().join("data").join("master.key");
+    assert!(key.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // A wrong master key cannot open the existing keys, and says so instead of starting.
+    let o = jarvis(dir.path())
+        .env("JARVIS_MASTER_KEY", "short")
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("master_key") && !text(&o).contains("short\""),
+        "{}",
+        text(&o)
+    );
+    let o = jarvis(dir.path()).args(["demo", "seed"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("owner@demo.jarvis.local") && t.contains("manager.paris@demo.jarvis.local"),
+        "{t}"
+    );
+    assert!(
+        t.contains("jarvis-demo-password") && t.contains("3 account(s) created"),
+        "{t}"
+    );
+}
