@@ -66,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/app/gyms/{gym}/imports/{id}", get(import_job_page))
         .route("/assets/import.js", get(import_js))
+        .route("/kiosk", get(kiosk_page))
+        .route("/assets/kiosk.js", get(kiosk_js))
 }
 
 /// Page strings, French and English.
@@ -1337,5 +1339,28 @@ async fn import_js() -> impl IntoResponse {
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../assets/import.js"),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "gmk/kiosk.html")]
+struct KioskPage;
+
+/// The kiosk device's page: pairing, heartbeat and badge greeting (no sign-in; the device token
+/// lives in the browser's local storage).
+async fn kiosk_page() -> Response {
+    page(KioskPage, StatusCode::OK)
+}
+
+async fn kiosk_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/kiosk.js"),
     )
 }

@@ -1157,8 +1157,14 @@ async fn dashboard_pages(backend: Backend) {
         Some((Role::GymManager, MembershipTarget::Gym(f, a))),
     )
     .await;
-    // Signed out: sent to the login page.
+    // Signed out: sent to the login page; the kiosk page itself needs no sign-in.
     let anon = pages::web(&app, String::new());
+    let (s, html) = anon.get("/kiosk").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("/assets/kiosk.js"));
+    let (s, js) = anon.get("/assets/kiosk.js").await;
+    assert_eq!(s, 200);
+    assert!(js.contains("/api/v1/kiosk/pair") && js.contains("localStorage"));
     let (s, _) = anon.get(&format!("/app/gyms/{ga}/members")).await;
     assert_eq!(s, 303);
     let cookie = pages::web_login(&app, "web-manager@example.com").await;
