@@ -187,6 +187,7 @@ pub struct Texts {
     accepted: &'static str,
     weak: &'static str,
     forbidden: &'static str,
+    demo_banner: &'static str,
 }
 
 /// The strings for a locale.
@@ -227,6 +228,7 @@ pub fn texts(l: Locale) -> &'static Texts {
         accepted: "Invitation acceptée. Connectez-vous.",
         weak: "Mot de passe trop faible : ",
         forbidden: "Requête refusée (jeton de sécurité manquant ou invalide). Rechargez la page.",
+        demo_banner: "aucune clé OpenAI n'est configurée : un faux OpenAI intégré répond. Comptes de démo : voir `jarvis demo seed`.",
     };
     static EN: Texts = Texts {
         lang: "en",
@@ -264,6 +266,7 @@ pub fn texts(l: Locale) -> &'static Texts {
         accepted: "Invitation accepted. Please sign in.",
         weak: "Password too weak: ",
         forbidden: "Request refused (missing or invalid security token). Reload the page.",
+        demo_banner: "no OpenAI key is configured, so the built-in fake OpenAI answers. Demo accounts: see `jarvis demo seed`.",
     };
     match l {
         Locale::Fr => &FR,
@@ -283,6 +286,7 @@ struct Field {
 #[template(path = "auth/page.html")]
 struct AuthPage {
     t: &'static Texts,
+    demo_mode: bool,
     title: &'static str,
     intro: Option<String>,
     error: Option<String>,
@@ -301,6 +305,7 @@ impl AuthPage {
     fn new(t: &'static Texts, title: &'static str, csrf: String) -> Self {
         AuthPage {
             t,
+            demo_mode: false,
             title,
             intro: None,
             error: None,
@@ -599,10 +604,9 @@ async fn login_page(
             Some(31_536_000),
         ));
     }
-    with_cookies(
-        render(login_form(t, csrf, &next, None), StatusCode::OK),
-        cookies,
-    )
+    let mut p = login_form(t, csrf, &next, None);
+    p.demo_mode = state.demo_mode;
+    with_cookies(render(p, StatusCode::OK), cookies)
 }
 
 #[derive(Deserialize)]
