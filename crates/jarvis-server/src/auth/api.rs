@@ -266,8 +266,7 @@ async fn tokens(
     aal: u8,
     refresh_token: Option<String>,
     roles: Vec<RoleClaim>,
-    mfa_enrolled: bool,
-    mfa_by_role: bool,
+    (mfa_enrolled, mfa_by_role): (bool, bool),
 ) -> ApiResult<TokenResponse> {
     let (access_token, _) = state
         .auth
@@ -342,8 +341,7 @@ async fn login(
             1,
             Some(refresh),
             s.roles,
-            s.mfa_enrolled,
-            s.mfa_required_by_role,
+            (s.mfa_enrolled, s.mfa_required_by_role),
         )
         .await?,
     ))
@@ -464,7 +462,7 @@ async fn mfa_verify(
     state.store.elevate_session(sid, None).await?;
     let roles = roles_of(&state, user).await?;
     Ok(Json(
-        tokens(&state, user, sid, 2, None, roles, true, false).await?,
+        tokens(&state, user, sid, 2, None, roles, (true, false)).await?,
     ))
 }
 
@@ -599,7 +597,7 @@ async fn mfa_confirm(
     let roles = roles_of(&state, user).await?;
     Ok(Json(ConfirmResponse {
         recovery_codes,
-        tokens: tokens(&state, user, sid, 2, None, roles, true, false).await?,
+        tokens: tokens(&state, user, sid, 2, None, roles, (true, false)).await?,
     }))
 }
 
@@ -666,8 +664,7 @@ async fn refresh(
                     s.aal,
                     Some(new),
                     roles,
-                    enrolled,
-                    by_role,
+                    (enrolled, by_role),
                 )
                 .await?,
             ))
