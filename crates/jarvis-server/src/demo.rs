@@ -117,9 +117,81 @@ pub struct SeedReport {
     pub kiosks_created: usize,
     /// Members that already existed.
     pub members_kept: usize,
+    /// Weekly classes created now.
+    pub classes_created: usize,
     /// Demo sign-in accounts created now.
     pub users_created: usize,
 }
+
+/// The demo weekly timetable: name, coach, room, day, start, minutes, places.
+type DemoClass = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Weekday,
+    &'static str,
+    i32,
+    i32,
+);
+
+const DEMO_CLASSES: &[DemoClass] = &[
+    ("Yoga", "Léa", "Studio 1", Weekday::Mon, "07:00", 60, 20),
+    ("HIIT", "Karim", "Studio 2", Weekday::Mon, "18:30", 45, 16),
+    (
+        "Pilates",
+        "Sophie",
+        "Studio 1",
+        Weekday::Tue,
+        "12:15",
+        45,
+        15,
+    ),
+    (
+        "Spinning",
+        "Tom",
+        "Cycling room",
+        Weekday::Wed,
+        "19:00",
+        45,
+        24,
+    ),
+    (
+        "Body Pump",
+        "Karim",
+        "Studio 2",
+        Weekday::Thu,
+        "18:00",
+        60,
+        25,
+    ),
+    (
+        "Stretching",
+        "Léa",
+        "Studio 1",
+        Weekday::Fri,
+        "08:00",
+        30,
+        20,
+    ),
+    (
+        "Cross training",
+        "Tom",
+        "Box",
+        Weekday::Sat,
+        "10:00",
+        60,
+        12,
+    ),
+    (
+        "Yoga doux",
+        "Sophie",
+        "Studio 1",
+        Weekday::Sun,
+        "10:30",
+        60,
+        20,
+    ),
+];
 
 /// Password of every demo account (documented; demo data only, never a production tenant).
 pub const DEMO_PASSWORD: &str = "jarvis-demo-password";
@@ -360,6 +432,27 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                     )
                     .await?;
                 report.kiosks_created += 1;
+            }
+        }
+        // A weekly timetable the assistant can read; added only when the gym has none.
+        let classes = store
+            .list_classes(&scope, gym.id, None, PageRequest::default())
+            .await?;
+        if classes.total == 0 {
+            for (name, coach, room, day, at, minutes, places) in DEMO_CLASSES {
+                let new = NewClassSchedule {
+                    name: (*name).into(),
+                    coach: Some((*coach).into()),
+                    room: Some((*room).into()),
+                    weekday: Some(*day),
+                    date: None,
+                    start_time: (*at).into(),
+                    duration_minutes: *minutes,
+                    capacity: *places,
+                    recurring: true,
+                };
+                store.create_class(&scope, &actor, gym.id, new).await?;
+                report.classes_created += 1;
             }
         }
     }

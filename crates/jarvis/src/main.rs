@@ -271,7 +271,7 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         .await
         .map_err(|e| format!("demo seed failed: {e}"))?;
     println!(
-        "demo tenant ready: franchise {}, {} gym(s), {} member(s) and {} kiosk(s) created, {} member(s) already there",
+        "demo tenant ready: franchise {}, {} gym(s), {} member(s), {} kiosk(s) and {} class(es) created, {} member(s) already there",
         if r.franchise_created {
             "created"
         } else {
@@ -280,6 +280,7 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         r.gyms_created,
         r.members_created,
         r.kiosks_created,
+        r.classes_created,
         r.members_kept
     );
     println!(
