@@ -1059,6 +1059,56 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    // The security page lists sessions and the sign-in log, and ends another session.
+    assert_eq!(app.login("admin@test.local", "wrong-password-x").await.0, 401);
+    let all = c
+        .get(app.url("/app/security"))
+        .header("cookie", format!("jarvis_session={s2}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains("<td>login.failure</td>"), "{all}");
+    let sec = c
+        .get(app.url("/app/security?event=login.success"))
+        .header("cookie", format!("jarvis_session={s2}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sec.status(), 200);
+    let html = sec.text().await.unwrap();
+    assert!(
+        html.contains("Sign-in and security log") && html.contains("login.success"),
+        "{html}"
+    );
+    assert!(!html.contains("<td>login.failure</td>"), "filtered");
+    let (_, api_sessions) = app.get("/api/v1/auth/sessions").await;
+    let api_sid = api_sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = hidden(&html, "csrf");
+    let r = c
+        .post(app.url(&format!("/app/security/sessions/{api_sid}/revoke")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("jarvis_session={s2}"))
+        .body(format!("csrf={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        app.get("/api/v1/franchises").await.0,
+        401,
+        "that API session ended"
+    );
     // French and English pages.
     let fr = c
         .get(app.url("/app/login?lang=fr"))

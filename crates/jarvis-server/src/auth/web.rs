@@ -42,6 +42,11 @@ pub fn routes() -> Router<AppState> {
             "/app/invitations/accept",
             get(accept_page).post(accept_submit),
         )
+        .route("/app/security", get(security_page))
+        .route(
+            "/app/security/sessions/{id}/revoke",
+            post(revoke_session_submit),
+        )
 }
 
 /// Name of the session cookie for this deployment.
@@ -1104,6 +1109,187 @@ async fn accept_submit(
             p.error = Some(t.bad_link.into());
             render(p, e.status)
         }
+    }
+}
+
+struct SessionRow {
+    id: String,
+    kind: &'static str,
+    current: bool,
+    created: String,
+    seen: String,
+    ip: String,
+    agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/security.html")]
+struct SecurityPage {
+    lang: &'static str,
+    title: &'static str,
+    mfa_line: &'static str,
+    mfa_enrolled: bool,
+    enroll_label: &'static str,
+    sessions_title: &'static str,
+    h_kind: &'static str,
+    h_started: &'static str,
+    h_seen: &'static str,
+    h_agent: &'static str,
+    h_when: &'static str,
+    h_event: &'static str,
+    current_label: &'static str,
+    revoke_label: &'static str,
+    events_title: &'static str,
+    filter_label: &'static str,
+    total_label: &'static str,
+    csrf: String,
+    sessions: Vec<SessionRow>,
+    events: Option<Vec<(String, String, String, String, String)>>,
+    filter: String,
+    total: u64,
+    more: Option<String>,
+}
+
+fn short_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&f).unwrap_or_default()
+}
+
+/// Filters of the security page.
+#[derive(Debug, Deserialize, Default)]
+pub struct SecurityQuery {
+    event: Option<String>,
+    offset: Option<u64>,
+}
+
+/// The signed-in user's sessions (revocable) and, for those allowed to read the audit, the
+/// sign-in and security events, filterable by event name.
+async fn security_page(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<SecurityQuery>,
+) -> Response {
+    let fr = me.locale == Locale::Fr;
+    let pick = |a: &'static str, b: &'static str| if fr { a } else { b };
+    let sessions = match state.store.list_sessions(me.user.id).await {
+        Ok(s) => s,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let enrolled = matches!(
+        me.caller.principal,
+        jarvis_core::authz::Principal::User {
+            mfa_enrolled: true,
+            ..
+        }
+    );
+    let filter = q
+        .event
+        .clone()
+        .filter(|e| !e.trim().is_empty() && e.len() <= 64);
+    let offset = q.offset.unwrap_or(0);
+    let (events, total, more) = match me.caller.list(jarvis_core::authz::Action::AuditRead) {
+        Ok(scope) => {
+            let page = match jarvis_core::PageRequest::new(Some(50), Some(offset)) {
+                Ok(p) => p,
+                Err(e) => {
+                    return ApiError::bad_request("invalid_query", e.to_string()).into_response();
+                }
+            };
+            let f = jarvis_store::AuthEventFilter {
+                event: filter.clone(),
+                user_id: None,
+            };
+            match state.store.list_auth_events(&scope, &f, page).await {
+                Ok(p) => {
+                    let more = (offset + 50 < p.total).then(|| {
+                        format!(
+                            "/app/security?event={}&offset={}",
+                            encode(filter.as_deref().unwrap_or("")),
+                            offset + 50
+                        )
+                    });
+                    let rows = p
+                        .items
+                        .into_iter()
+                        .map(|e| {
+                            (
+                                short_time(e.at),
+                                e.event,
+                                e.email.unwrap_or_default(),
+                                e.ip.unwrap_or_default(),
+                                e.user_agent.unwrap_or_default().chars().take(60).collect(),
+                            )
+                        })
+                        .collect();
+                    (Some(rows), p.total, more)
+                }
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+        Err(_) => (None, 0, None),
+    };
+    let page = SecurityPage {
+        lang: if fr { "fr" } else { "en" },
+        title: pick("Sécurité du compte", "Account security"),
+        mfa_line: if enrolled {
+            pick(
+                "Vérification en deux étapes : activée.",
+                "Two-step verification: on.",
+            )
+        } else {
+            pick(
+                "Vérification en deux étapes : désactivée.",
+                "Two-step verification: off.",
+            )
+        },
+        mfa_enrolled: enrolled,
+        enroll_label: pick("Activer", "Turn on"),
+        sessions_title: pick("Sessions ouvertes", "Open sessions"),
+        h_kind: pick("Type", "Kind"),
+        h_started: pick("Ouverte", "Started"),
+        h_seen: pick("Dernière activité", "Last seen"),
+        h_agent: pick("Navigateur", "Browser"),
+        h_when: pick("Quand", "When"),
+        h_event: pick("Événement", "Event"),
+        current_label: pick("celle-ci", "this one"),
+        revoke_label: pick("Fermer", "End"),
+        events_title: pick(
+            "Journal de connexion et de sécurité",
+            "Sign-in and security log",
+        ),
+        filter_label: pick("Événement", "Event"),
+        total_label: pick("Total :", "Total:"),
+        csrf: me.csrf.clone(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                kind: s.kind.as_str(),
+                current: s.id == me.session.id,
+                created: short_time(s.created_at),
+                seen: short_time(s.last_seen_at),
+                ip: s.ip.unwrap_or_default(),
+                agent: s.user_agent.unwrap_or_default().chars().take(60).collect(),
+            })
+            .collect(),
+        events,
+        filter: filter.unwrap_or_default(),
+        total,
+        more,
+    };
+    crate::web::page(page, StatusCode::OK)
+}
+
+async fn revoke_session_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    match state.store.revoke_session(me.user.id, id, "user").await {
+        Ok(true) => redirect("/app/security"),
+        Ok(false) => ApiError::not_found("session").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
