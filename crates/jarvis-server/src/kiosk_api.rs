@@ -158,6 +158,55 @@ fn gym_inactive(status: GymStatus) -> ApiError {
     )
 }
 
+/// Failed pairing attempts allowed per client address and window before 429.
+const PAIR_FAILURES: u32 = 10;
+/// The window of [`PAIR_FAILURES`].
+const PAIR_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Failed exchanges per client address: guessing codes costs a 10-minute wait every 10 tries.
+static PAIR_ATTEMPTS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// How long the client must wait before its next exchange, if it is over the limit.
+fn pair_blocked(ip: &str) -> Option<std::time::Duration> {
+    let map = PAIR_ATTEMPTS.lock().ok()?;
+    let (since, n) = map.get(ip)?;
+    let elapsed = since.elapsed();
+    (*n >= PAIR_FAILURES && elapsed < PAIR_WINDOW).then(|| PAIR_WINDOW - elapsed)
+}
+
+fn pair_failed(ip: &str) {
+    if let Ok(mut map) = PAIR_ATTEMPTS.lock() {
+        if map.len() > 10_000 {
+            map.retain(|_, (since, _)| since.elapsed() < PAIR_WINDOW);
+        }
+        let e = map
+            .entry(ip.to_string())
+            .or_insert((std::time::Instant::now(), 0));
+        if e.0.elapsed() >= PAIR_WINDOW {
+            *e = (std::time::Instant::now(), 0);
+        }
+        e.1 += 1;
+    }
+}
+
+/// The client's address as the auth layer sees it (trusted proxies honoured).
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            crate::auth::client_ip(parts, state).unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
 /// Body of the pairing exchange.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -183,13 +232,19 @@ pub struct PairResponse {
 
 #[utoipa::path(post, path = "/api/v1/kiosk/pair", tag = "kiosk-device", request_body = PairRequest,
     description = "Exchanges a pairing code (single use, 15 minutes) for a device token. The token is in this answer only; the server keeps its hash.",
-    responses((status = 200, body = PairResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = PairResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "10 failed exchanges from this address within 10 minutes")))]
 async fn pair(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<PairRequest>,
 ) -> ApiResult<Response> {
+    if let Some(wait) = pair_blocked(&ip) {
+        return Err(crate::auth::too_many(wait));
+    }
     let code = normalize_pairing_code(&body.code);
     let bad_code = || {
+        pair_failed(&ip);
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_pairing_code",

@@ -1,0 +1,49 @@
+//! Guessing pairing codes is throttled: 10 failed exchanges from one address within 10 minutes
+//! answer 429, even for a right code. (Its own test binary: the limiter is process-wide and the
+//! other tests share 127.0.0.1.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, TestApp, send};
+use serde_json::json;
+
+#[tokio::test]
+async fn failed_exchanges_are_rate_limited() {
+    let app = TestApp::start(Backend::Sqlite, &[]).await.unwrap();
+    let (_, f) = app.post("/api/v1/franchises", json!({"name": "F"})).await;
+    let (_, g) = app
+        .post(
+            "/api/v1/gyms",
+            json!({"franchise_id": f["id"], "name": "G"}),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap();
+    let (_, k) = app
+        .post(&format!("/api/v1/gyms/{gid}/kiosks"), json!({"name": "K"}))
+        .await;
+    let kid = k["id"].as_str().unwrap();
+    let (_, code) = app
+        .post(
+            &format!("/api/v1/gyms/{gid}/kiosks/{kid}/pairing-code"),
+            json!({}),
+        )
+        .await;
+    let pair = |c: String| {
+        send(
+            app.client
+                .post(app.url("/api/v1/kiosk/pair"))
+                .json(&json!({ "code": c })),
+        )
+    };
+    for i in 0..10 {
+        let (s, _) = pair(format!("WRONG{i:03}")).await;
+        assert_eq!(s, 401, "attempt {i}");
+    }
+    let (s, body) = pair(code["code"].as_str().unwrap().to_string()).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    app.stop().await;
+}
