@@ -313,6 +313,15 @@ async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<TokenResponse>> {
     client.limit_auth(&state, "login")?;
+    // Also per account, so many IPs cannot hammer one account faster than the limit.
+    state
+        .auth
+        .limiter
+        .check(
+            &format!("login-acct:{}", body.email.trim().to_lowercase()),
+            state.config.rate_limit_auth_per_min,
+        )
+        .map_err(too_many)?;
     let s = check_password(&state, &client, &body.email, &body.password).await?;
     let refresh = new_token();
     let session = state
