@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
             "/app/gyms/{gym}/members",
             get(members_page).post(member_create),
         )
-        .route("/app/gyms/{gym}/members/{id}", get(member_page))
+        .route(
+            "/app/gyms/{gym}/members/{id}",
+            get(member_page).post(member_update),
+        )
         .route("/app/gyms/{gym}/members/{id}/facts", post(fact_add))
         .route(
             "/app/gyms/{gym}/members/{id}/erase",
@@ -175,6 +178,19 @@ impl Tr {
             "settings" => ("Réglages", "Settings"),
             "timezone" => ("Fuseau horaire", "Time zone"),
             "address" => ("Adresse", "Address"),
+            "edit" => ("Modifier", "Edit"),
+            "membership_status" => ("Statut de l'abonnement", "Membership status"),
+            "membership_end_date" => ("Fin d'abonnement", "Membership ends"),
+            "goals" => ("Objectifs (séparés par |)", "Goals (separated by |)"),
+            "limitations" => ("Blessures / limitations", "Injuries / limitations"),
+            "consent_voice" => (
+                "Accepte les conversations vocales",
+                "Agrees to voice conversations",
+            ),
+            "consent_transcripts" => (
+                "Accepte la conservation des transcriptions",
+                "Agrees to keeping transcripts",
+            ),
             _ => ("?", "?"),
         };
         match self.0 {
@@ -666,6 +682,123 @@ struct MemberPage {
     error: Option<String>,
     can_write: bool,
     can_privacy: bool,
+    form: MemberEditForm,
+    errors: BTreeMap<String, String>,
+}
+
+/// The member edit form, as typed (checkboxes are present when ticked).
+#[derive(Deserialize, Default, Clone)]
+pub struct MemberEditForm {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    preferred_language: String,
+    #[serde(default)]
+    membership_type: String,
+    #[serde(default)]
+    membership_status: String,
+    #[serde(default)]
+    membership_end_date: String,
+    #[serde(default)]
+    goals: String,
+    #[serde(default)]
+    limitations: String,
+    #[serde(default)]
+    consent_voice: Option<String>,
+    #[serde(default)]
+    consent_transcripts: Option<String>,
+}
+
+impl MemberEditForm {
+    fn of(m: &Member) -> Self {
+        Self {
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            email: m.email.clone().unwrap_or_default(),
+            phone: m.phone.clone().unwrap_or_default(),
+            preferred_language: m.preferred_language.as_str().into(),
+            membership_type: m.membership_type.clone(),
+            membership_status: m.membership_status.as_str().into(),
+            membership_end_date: m
+                .membership_end_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            goals: m.goals.join(" | "),
+            limitations: m.limitations.clone().unwrap_or_default(),
+            consent_voice: m.consent_voice.then(|| "on".into()),
+            consent_transcripts: m.consent_transcripts.then(|| "on".into()),
+        }
+    }
+
+    /// The patch, or the fields the form itself could not read (dates, choices).
+    fn to_patch(&self) -> Result<MemberPatch, BTreeMap<String, String>> {
+        let mut errors = BTreeMap::new();
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let end = match opt(&self.membership_end_date) {
+            None => None,
+            Some(d) => match jarvis_core::csv_import::parse_date(&d) {
+                Some(d) => Some(d),
+                None => {
+                    errors.insert(
+                        "membership_end_date".into(),
+                        "YYYY-MM-DD / DD/MM/YYYY".into(),
+                    );
+                    None
+                }
+            },
+        };
+        let status = MembershipStatus::parse(&self.membership_status);
+        if status.is_none() {
+            errors.insert("membership_status".into(), "?".into());
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(MemberPatch {
+            first_name: Some(self.first_name.clone()),
+            last_name: Some(self.last_name.clone()),
+            email: Some(opt(&self.email)),
+            phone: Some(opt(&self.phone)),
+            preferred_language: Locale::parse(&self.preferred_language),
+            membership_type: Some(self.membership_type.clone()),
+            membership_status: status,
+            membership_end_date: Some(end),
+            goals: Some(
+                self.goals
+                    .split(['|', '\n'])
+                    .map(|g| g.trim().to_string())
+                    .filter(|g| !g.is_empty())
+                    .collect(),
+            ),
+            limitations: Some(opt(&self.limitations)),
+            consent_voice: Some(self.consent_voice.is_some()),
+            consent_transcripts: Some(self.consent_transcripts.is_some()),
+            ..Default::default()
+        })
+    }
+}
+
+/// The typed value of one member edit field (for the template).
+pub fn edit_value<'a>(f: &'a MemberEditForm, field: &str) -> &'a str {
+    match field {
+        "first_name" => &f.first_name,
+        "last_name" => &f.last_name,
+        "email" => &f.email,
+        "phone" => &f.phone,
+        "membership_type" => &f.membership_type,
+        "membership_end_date" => &f.membership_end_date,
+        "goals" => &f.goals,
+        "limitations" => &f.limitations,
+        "membership_status" => &f.membership_status,
+        "preferred_language" => &f.preferred_language,
+        _ => "",
+    }
 }
 
 async fn render_member(
@@ -674,6 +807,20 @@ async fn render_member(
     gym: GymId,
     id: MemberId,
     error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    render_member_form(state, u, gym, id, error, None, BTreeMap::new(), status).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_member_form(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    id: MemberId,
+    error: Option<String>,
+    form: Option<MemberEditForm>,
+    errors: BTreeMap<String, String>,
     status: StatusCode,
 ) -> Response {
     let (scope, c) = match gym_scope(state, u, gym, Action::MemberRead).await {
@@ -706,6 +853,7 @@ async fn render_member(
                 .gym(state, gym, Action::MemberPrivacy)
                 .await
                 .is_ok();
+            let form = form.unwrap_or_else(|| MemberEditForm::of(&m));
             page(
                 MemberPage {
                     c,
@@ -715,6 +863,8 @@ async fn render_member(
                     error,
                     can_write,
                     can_privacy,
+                    form,
+                    errors,
                 },
                 status,
             )
@@ -729,6 +879,53 @@ async fn member_page(
     Path((gym, id)): Path<(GymId, MemberId)>,
 ) -> Response {
     render_member(&state, &u, gym, id, None, StatusCode::OK).await
+}
+
+async fn member_update(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, MemberId)>,
+    CsrfForm(form): CsrfForm<MemberEditForm>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let errors = match form.to_patch().map(MemberPatch::validate) {
+        Ok(Ok(patch)) => match state
+            .store
+            .update_member(&scope, &u.caller.actor, gym, id, patch)
+            .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!("/app/gyms/{gym}/members/{id}")).into_response();
+            }
+            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
+                BTreeMap::from([(field.to_string(), message)])
+            }
+            Err(e) => return error_page(c.t, e.into()),
+        },
+        Ok(Err(v)) => {
+            let mut m = BTreeMap::new();
+            for e in v.0 {
+                let key = e.field.split('[').next().unwrap_or_default().to_string();
+                m.entry(key).or_insert(e.message);
+            }
+            m
+        }
+        Err(m) => m,
+    };
+    render_member_form(
+        &state,
+        &u,
+        gym,
+        id,
+        None,
+        Some(form),
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -1238,6 +1238,50 @@ async fn dashboard_pages(backend: Backend) {
     let (s, html) = w.get(&loc).await;
     assert_eq!(s, 200);
     assert!(html.contains("Quentin"));
+    // Edit with inline errors, then for real.
+    let edit = |email: &'static str, end: &'static str| {
+        vec![
+            ("first_name", "Quentin"),
+            ("last_name", "Roy"),
+            ("email", email),
+            ("preferred_language", "fr"),
+            ("membership_type", "premium"),
+            ("membership_status", "frozen"),
+            ("membership_end_date", end),
+            ("goals", "10k | posture"),
+            ("consent_voice", "on"),
+        ]
+    };
+    let mut bad = edit("nope", "2027-02-30");
+    bad.push(("csrf", &csrf));
+    let (s, _, html) = w.post(&loc, &bad).await;
+    assert_eq!(s, 422);
+    assert!(html.contains("YYYY-MM-DD"), "{html}");
+    let mut bad = edit("nope", "2027-02-28");
+    bad.push(("csrf", &csrf));
+    let (s, _, html) = w.post(&loc, &bad).await;
+    assert_eq!(s, 422);
+    assert!(html.contains("must be an e-mail address"), "{html}");
+    assert!(
+        html.contains("value=\"10k | posture\""),
+        "typed values kept"
+    );
+    let mut good = edit("q@example.com", "2027-02-28");
+    good.push(("csrf", &csrf));
+    let (s, _, _) = w.post(&loc, &good).await;
+    assert_eq!(s, 303);
+    let api_path = loc.replace("/app/", "/api/v1/");
+    let (_, m) = app.get(&api_path).await;
+    assert_eq!(m["membership_status"], "frozen");
+    assert_eq!(m["goals"], json!(["10k", "posture"]));
+    assert_eq!(m["membership_end_date"], "2027-02-28");
+    assert_eq!(
+        (
+            m["consent_voice"].as_bool(),
+            m["consent_transcripts"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
     // Erasure goes through a confirmation page.
     let (s, html) = w.get(&format!("{loc}/erase")).await;
     assert_eq!(s, 200);
