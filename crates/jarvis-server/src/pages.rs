@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/gyms", get(gyms_page))
         .route("/app/gyms/{gym}", get(gym_page))
         .route("/app/gyms/{gym}/status", post(gym_status))
+        .route("/app/gyms/{gym}/settings", post(gym_settings))
         .route(
             "/app/gyms/{gym}/members",
             get(members_page).post(member_create),
@@ -179,6 +180,33 @@ impl Tr {
             "timezone" => ("Fuseau horaire", "Time zone"),
             "address" => ("Adresse", "Address"),
             "edit" => ("Modifier", "Edit"),
+            "persona_name" => ("Nom de l'assistant", "Assistant name"),
+            "voice" => ("Voix", "Voice"),
+            "tone" => ("Ton", "Tone"),
+            "instructions" => ("Consignes supplémentaires", "Extra instructions"),
+            "voice_session_cap" => (
+                "Sessions vocales simultanées max.",
+                "Max concurrent voice sessions",
+            ),
+            "budget" => ("Budget IA mensuel ($)", "Monthly AI budget ($)"),
+            "opening_hours" => (
+                "Horaires (ex. 06:00-22:00)",
+                "Opening hours (e.g. 06:00-22:00)",
+            ),
+            "features" => ("Fonctions", "Features"),
+            "f_voice" => ("Conversations vocales", "Voice conversations"),
+            "f_transcripts" => ("Transcriptions", "Transcripts"),
+            "f_class_schedule" => ("Planning des cours", "Class schedule"),
+            "f_knowledge_base" => ("Base de connaissances", "Knowledge base"),
+            "f_custom_tools" => ("Outils personnalisés", "Custom tools"),
+            "f_weekly_reports" => ("Rapports hebdomadaires", "Weekly reports"),
+            "hours_mon" => ("Lundi", "Monday"),
+            "hours_tue" => ("Mardi", "Tuesday"),
+            "hours_wed" => ("Mercredi", "Wednesday"),
+            "hours_thu" => ("Jeudi", "Thursday"),
+            "hours_fri" => ("Vendredi", "Friday"),
+            "hours_sat" => ("Samedi", "Saturday"),
+            "hours_sun" => ("Dimanche", "Sunday"),
             "membership_status" => ("Statut de l'abonnement", "Membership status"),
             "membership_end_date" => ("Fin d'abonnement", "Membership ends"),
             "goals" => ("Objectifs (séparés par |)", "Goals (separated by |)"),
@@ -419,6 +447,236 @@ struct GymPage {
     can_approve: bool,
     error: Option<String>,
     settings: GymSettings,
+    can_edit: bool,
+    form: SettingsForm,
+    errors: BTreeMap<String, String>,
+}
+
+/// The gym settings form, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    locale: String,
+    #[serde(default)]
+    persona_name: String,
+    #[serde(default)]
+    voice: String,
+    #[serde(default)]
+    tone: String,
+    #[serde(default)]
+    instructions: String,
+    #[serde(default)]
+    voice_session_cap: String,
+    #[serde(default)]
+    budget: String,
+    #[serde(default)]
+    hours_mon: String,
+    #[serde(default)]
+    hours_tue: String,
+    #[serde(default)]
+    hours_wed: String,
+    #[serde(default)]
+    hours_thu: String,
+    #[serde(default)]
+    hours_fri: String,
+    #[serde(default)]
+    hours_sat: String,
+    #[serde(default)]
+    hours_sun: String,
+    #[serde(default)]
+    f_voice: Option<String>,
+    #[serde(default)]
+    f_transcripts: Option<String>,
+    #[serde(default)]
+    f_class_schedule: Option<String>,
+    #[serde(default)]
+    f_knowledge_base: Option<String>,
+    #[serde(default)]
+    f_custom_tools: Option<String>,
+    #[serde(default)]
+    f_weekly_reports: Option<String>,
+}
+
+/// Feature switch names as form fields, in display order.
+pub const FEATURES: [&str; 6] = [
+    "f_voice",
+    "f_transcripts",
+    "f_class_schedule",
+    "f_knowledge_base",
+    "f_custom_tools",
+    "f_weekly_reports",
+];
+
+fn slots_text(slots: &[TimeSlot]) -> String {
+    slots
+        .iter()
+        .map(|s| format!("{}-{}", s.open, s.close))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SettingsForm {
+    fn of(g: &Gym) -> Self {
+        let s = GymSettings::from_json(&g.settings).unwrap_or_default();
+        let on = |b: bool| b.then(|| "on".to_string());
+        let h = &s.opening_hours;
+        Self {
+            name: g.name.clone(),
+            address: g.address.clone().unwrap_or_default(),
+            timezone: g.timezone.clone(),
+            locale: g.locale.as_str().into(),
+            persona_name: s.persona.name.clone(),
+            voice: serde_json::to_value(s.persona.voice)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            tone: serde_json::to_value(s.persona.tone)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            instructions: s.persona.instructions.clone().unwrap_or_default(),
+            voice_session_cap: s.voice_session_cap.to_string(),
+            budget: format!("{:.2}", s.monthly_ai_budget_micros as f64 / 1e6),
+            hours_mon: slots_text(&h.mon),
+            hours_tue: slots_text(&h.tue),
+            hours_wed: slots_text(&h.wed),
+            hours_thu: slots_text(&h.thu),
+            hours_fri: slots_text(&h.fri),
+            hours_sat: slots_text(&h.sat),
+            hours_sun: slots_text(&h.sun),
+            f_voice: on(s.features.voice),
+            f_transcripts: on(s.features.transcripts),
+            f_class_schedule: on(s.features.class_schedule),
+            f_knowledge_base: on(s.features.knowledge_base),
+            f_custom_tools: on(s.features.custom_tools),
+            f_weekly_reports: on(s.features.weekly_reports),
+        }
+    }
+
+    /// The gym patch (settings validated later by `GymPatch::validate`), or form-level errors.
+    fn to_patch(&self) -> Result<GymPatch, BTreeMap<String, String>> {
+        let mut errors = BTreeMap::new();
+        let mut hours = serde_json::Map::new();
+        for (day, text) in [
+            ("mon", &self.hours_mon),
+            ("tue", &self.hours_tue),
+            ("wed", &self.hours_wed),
+            ("thu", &self.hours_thu),
+            ("fri", &self.hours_fri),
+            ("sat", &self.hours_sat),
+            ("sun", &self.hours_sun),
+        ] {
+            let mut slots = Vec::new();
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match part.split_once('-') {
+                    Some((o, c)) => {
+                        slots.push(serde_json::json!({"open": o.trim(), "close": c.trim()}))
+                    }
+                    None => {
+                        errors.insert(format!("hours_{day}"), "HH:MM-HH:MM, HH:MM-HH:MM".into());
+                    }
+                }
+            }
+            hours.insert(day.into(), serde_json::Value::Array(slots));
+        }
+        let cap: u64 = match self.voice_session_cap.trim().parse() {
+            Ok(n) => n,
+            Err(_) => {
+                errors.insert("voice_session_cap".into(), "1-50".into());
+                0
+            }
+        };
+        let budget = match self.budget.trim().replace(',', ".").parse::<f64>() {
+            Ok(d) if d.is_finite() && d >= 0.0 => (d * 1e6).round() as i64,
+            _ => {
+                errors.insert("budget".into(), "≥ 0".into());
+                0
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let instructions = Some(self.instructions.trim()).filter(|s| !s.is_empty());
+        let settings = serde_json::json!({
+            "opening_hours": hours,
+            "persona": { "name": self.persona_name, "voice": self.voice, "tone": self.tone, "instructions": instructions },
+            "voice_session_cap": cap,
+            "monthly_ai_budget_micros": budget,
+            "features": {
+                "voice": self.f_voice.is_some(),
+                "transcripts": self.f_transcripts.is_some(),
+                "class_schedule": self.f_class_schedule.is_some(),
+                "knowledge_base": self.f_knowledge_base.is_some(),
+                "custom_tools": self.f_custom_tools.is_some(),
+                "weekly_reports": self.f_weekly_reports.is_some(),
+            }
+        });
+        Ok(GymPatch {
+            name: Some(self.name.clone()),
+            address: Some(Some(self.address.clone()).filter(|a| !a.trim().is_empty())),
+            timezone: Some(self.timezone.clone()),
+            locale: Locale::parse(&self.locale),
+            settings: Some(settings),
+        })
+    }
+}
+
+/// The typed value of one settings field (for the template).
+pub fn settings_value<'a>(f: &'a SettingsForm, field: &str) -> &'a str {
+    match field {
+        "name" => &f.name,
+        "address" => &f.address,
+        "timezone" => &f.timezone,
+        "persona_name" => &f.persona_name,
+        "instructions" => &f.instructions,
+        "voice_session_cap" => &f.voice_session_cap,
+        "budget" => &f.budget,
+        "hours_mon" => &f.hours_mon,
+        "hours_tue" => &f.hours_tue,
+        "hours_wed" => &f.hours_wed,
+        "hours_thu" => &f.hours_thu,
+        "hours_fri" => &f.hours_fri,
+        "hours_sat" => &f.hours_sat,
+        "hours_sun" => &f.hours_sun,
+        "voice" => &f.voice,
+        "tone" => &f.tone,
+        "locale" => &f.locale,
+        _ => "",
+    }
+}
+
+/// Whether a feature checkbox is ticked (for the template).
+pub fn feature_on(f: &SettingsForm, field: &str) -> bool {
+    match field {
+        "f_voice" => f.f_voice.is_some(),
+        "f_transcripts" => f.f_transcripts.is_some(),
+        "f_class_schedule" => f.f_class_schedule.is_some(),
+        "f_knowledge_base" => f.f_knowledge_base.is_some(),
+        "f_custom_tools" => f.f_custom_tools.is_some(),
+        "f_weekly_reports" => f.f_weekly_reports.is_some(),
+        _ => false,
+    }
+}
+
+/// Maps a validation path (`settings.persona.name`) to its form field.
+fn settings_field(path: &str) -> String {
+    let p = path.trim_start_matches("settings.");
+    if let Some(day) = p.strip_prefix("opening_hours.") {
+        return format!("hours_{}", day.split('[').next().unwrap_or_default());
+    }
+    match p {
+        "persona.name" => "persona_name".into(),
+        "persona.instructions" => "instructions".into(),
+        "monthly_ai_budget_micros" => "budget".into(),
+        "settings" => "persona_name".into(),
+        other => other.to_string(),
+    }
 }
 
 async fn gym_page(State(state): State<AppState>, u: PageUser, Path(gym): Path<GymId>) -> Response {
@@ -426,10 +684,23 @@ async fn gym_page(State(state): State<AppState>, u: PageUser, Path(gym): Path<Gy
         Ok(x) => x,
         Err(r) => return r,
     };
-    render_gym(&u, c, None, StatusCode::OK)
+    let can_edit = u
+        .caller
+        .gym(&state, gym, Action::GymSettingsUpdate)
+        .await
+        .is_ok();
+    render_gym(&u, c, None, can_edit, None, BTreeMap::new(), StatusCode::OK)
 }
 
-fn render_gym(u: &PageUser, c: Chrome, error: Option<String>, status: StatusCode) -> Response {
+fn render_gym(
+    u: &PageUser,
+    c: Chrome,
+    error: Option<String>,
+    can_edit: bool,
+    form: Option<SettingsForm>,
+    errors: BTreeMap<String, String>,
+    status: StatusCode,
+) -> Response {
     let Some(g) = c.gym.clone() else {
         return error_page(c.t, ApiError::not_found("gym"));
     };
@@ -438,6 +709,7 @@ fn render_gym(u: &PageUser, c: Chrome, error: Option<String>, status: StatusCode
         .franchise(g.franchise_id, Action::GymApprove)
         .is_ok();
     let settings = GymSettings::from_json(&g.settings).unwrap_or_default();
+    let form = form.unwrap_or_else(|| SettingsForm::of(&g));
     page(
         GymPage {
             c,
@@ -445,8 +717,53 @@ fn render_gym(u: &PageUser, c: Chrome, error: Option<String>, status: StatusCode
             can_approve,
             error,
             settings,
+            can_edit,
+            form,
+            errors,
         },
         status,
+    )
+}
+
+async fn gym_settings(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(form): CsrfForm<SettingsForm>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::GymSettingsUpdate).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let errors = match form.to_patch().map(GymPatch::validate) {
+        Ok(Ok(patch)) => match state
+            .store
+            .update_gym(&scope, &u.caller.actor, gym, patch)
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
+            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
+                BTreeMap::from([(field.to_string(), message)])
+            }
+            Err(e) => return error_page(c.t, e.into()),
+        },
+        Ok(Err(v)) => {
+            let mut m = BTreeMap::new();
+            for e in v.0 {
+                m.entry(settings_field(&e.field)).or_insert(e.message);
+            }
+            m
+        }
+        Err(m) => m,
+    };
+    render_gym(
+        &u,
+        c,
+        None,
+        true,
+        Some(form),
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
 }
 
@@ -487,7 +804,15 @@ async fn gym_status(
         Ok(_) => Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
         Err(e) => {
             let msg = ApiError::from(e).message;
-            render_gym(&u, c, Some(msg), StatusCode::UNPROCESSABLE_ENTITY)
+            render_gym(
+                &u,
+                c,
+                Some(msg),
+                false,
+                None,
+                BTreeMap::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
     }
 }

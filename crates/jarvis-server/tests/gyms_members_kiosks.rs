@@ -1179,6 +1179,50 @@ async fn dashboard_pages(backend: Backend) {
     let (s, _) = w.get(&format!("/app/gyms/{gb}/members")).await;
     assert_eq!(s, 404, "a foreign gym's page does not exist");
 
+    // Gym settings form: inline errors, then saved and typed.
+    let gym_path = format!("/app/gyms/{ga}");
+    let (s, html) = w.get(&gym_path).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("name=\"voice_session_cap\" type=\"number\" value=\"3\""),
+        "defaults shown"
+    );
+    let csrf0 = w.csrf(&gym_path).await;
+    let settings = |cap: &'static str, mon: &'static str| {
+        vec![
+            ("name", "Lyon"),
+            ("address", "1 quai"),
+            ("timezone", "Europe/Paris"),
+            ("locale", "fr"),
+            ("persona_name", "Max"),
+            ("voice", "cedar"),
+            ("tone", "calm"),
+            ("instructions", ""),
+            ("voice_session_cap", cap),
+            ("budget", "42.50"),
+            ("hours_mon", mon),
+            ("f_voice", "on"),
+            ("f_custom_tools", "on"),
+        ]
+    };
+    let mut bad = settings("0", "22:00-06:00");
+    bad.push(("csrf", &csrf0));
+    let (s, _, html) = w.post(&format!("{gym_path}/settings"), &bad).await;
+    assert_eq!(s, 422);
+    assert!(html.contains("must be between 1 and 50"), "{html}");
+    assert!(html.contains("must close after it opens"), "{html}");
+    let mut good = settings("6", "06:00-12:00, 14:00-22:00");
+    good.push(("csrf", &csrf0));
+    let (s, _, _) = w.post(&format!("{gym_path}/settings"), &good).await;
+    assert_eq!(s, 303);
+    let (_, g) = app.get(&format!("/api/v1/gyms/{ga}")).await;
+    assert_eq!(g["settings"]["voice_session_cap"], 6);
+    assert_eq!(g["settings"]["monthly_ai_budget_micros"], 42_500_000);
+    assert_eq!(g["settings"]["opening_hours"]["mon"][1]["open"], "14:00");
+    assert_eq!(g["settings"]["features"]["transcripts"], false);
+    assert_eq!(g["settings"]["persona"]["voice"], "cedar");
+    assert_eq!(g["address"], "1 quai");
+
     let members = format!("/app/gyms/{ga}/members");
     let (s, html) = w.get(&format!("{members}?q=paula")).await;
     assert_eq!(s, 200);
