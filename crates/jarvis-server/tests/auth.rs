@@ -1060,7 +1060,10 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
         .unwrap();
     assert_eq!(page.status(), 200);
     // The security page lists sessions and the sign-in log, and ends another session.
-    assert_eq!(app.login("admin@test.local", "wrong-password-x").await.0, 401);
+    assert_eq!(
+        app.login("admin@test.local", "wrong-password-x").await.0,
+        401
+    );
     let all = c
         .get(app.url("/app/security"))
         .header("cookie", format!("jarvis_session={s2}"))

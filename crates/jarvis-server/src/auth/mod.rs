@@ -309,7 +309,14 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
     if !session.is_live(time::OffsetDateTime::now_utc(), idle) {
         return Err(ApiError::unauthorized("session ended"));
     }
-    let u = state.store.user(user).await?;
+    let u = match state.store.user(user).await {
+        Ok(u) => u,
+        // A deleted user's token is just an invalid token.
+        Err(jarvis_store::StoreError::NotFound(_)) => {
+            return Err(ApiError::unauthorized("session ended"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if u.disabled_at.is_some() {
         return Err(ApiError::unauthorized("account disabled"));
     }

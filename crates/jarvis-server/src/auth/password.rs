@@ -1,5 +1,6 @@
 //! Password hashing: Argon2id (OWASP parameters) on the blocking pool, so hashing never stalls
-//! the async workers.
+//! the async workers, and at most a few at a time (each takes 19 MiB: an unbounded burst of
+//! sign-ins would otherwise exhaust memory; extra requests wait their turn).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -16,8 +17,21 @@ fn argon2() -> Result<Argon2<'static>, HashError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Concurrent hashes allowed: twice the cores, at least 2.
+fn slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+        tokio::sync::Semaphore::new(n.max(2))
+    })
+}
+
 /// Hashes a password into a PHC string.
 pub async fn hash(password: String) -> Result<String, HashError> {
+    let _permit = slots()
+        .acquire()
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
@@ -33,6 +47,10 @@ pub async fn hash(password: String) -> Result<String, HashError> {
 
 /// Checks a password against a PHC string.
 pub async fn verify(password: String, phc: String) -> Result<bool, HashError> {
+    let _permit = slots()
+        .acquire()
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| HashError(e.to_string()))?;
         Ok(argon2()?

@@ -1112,6 +1112,9 @@ async fn accept_submit(
     }
 }
 
+/// One auth event as shown: when, event, e-mail, IP, user agent.
+type EventRow = (String, String, String, String, String);
+
 struct SessionRow {
     id: String,
     kind: &'static str,
@@ -1144,7 +1147,7 @@ struct SecurityPage {
     total_label: &'static str,
     csrf: String,
     sessions: Vec<SessionRow>,
-    events: Option<Vec<(String, String, String, String, String)>>,
+    events: Option<Vec<EventRow>>,
     filter: String,
     total: u64,
     more: Option<String>,
