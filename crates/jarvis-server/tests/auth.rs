@@ -91,6 +91,58 @@ async fn brute_force_hits_lockout(b: Backend) {
     app.stop().await;
 }
 
+async fn one_ip_failing_across_accounts_is_locked(b: Backend) {
+    // Account lock after 2 failures, IP lock after 4 × 2 = 8 (spread over accounts).
+    let Some(app) = app(b, &[("JARVIS_LOCKOUT_MAX_FAILURES", "2")]).await else {
+        return;
+    };
+    app.create_user("good@test.local", None).await;
+    for i in 0..8 {
+        let (s, _) = app
+            .login(&format!("spray{}@test.local", i / 2), &format!("guess-{i}"))
+            .await;
+        assert_eq!(s, 401, "attempt {i}");
+    }
+    // This IP is now locked, even for another account with the right password.
+    let (s, body) = app.login("good@test.local", PASSWORD).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (429, Some("locked")),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+async fn unknown_accounts_fail_in_the_same_time(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    app.create_user("known@test.local", None).await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..4 {
+        let t = std::time::Instant::now();
+        assert_eq!(
+            app.login("known@test.local", &format!("wrong-{i}")).await.0,
+            401
+        );
+        known.push(t.elapsed());
+        let t = std::time::Instant::now();
+        assert_eq!(
+            app.login(&format!("ghost{i}@test.local"), "wrong").await.0,
+            401
+        );
+        unknown.push(t.elapsed());
+    }
+    known.sort();
+    unknown.sort();
+    // Medians: an unknown e-mail still pays for a full Argon2 verification (a dummy hash).
+    let (k, u) = (known[2], unknown[2]);
+    assert!(
+        u * 3 >= k,
+        "unknown {u:?} vs known {k:?}: the dummy hash is skipped"
+    );
+    app.stop().await;
+}
+
 async fn totp_replay_is_refused(b: Backend) {
     let Some(app) = app(b, &[]).await else { return };
     let secret = app.admin.totp.clone().unwrap();
@@ -1136,6 +1188,8 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
 
 both_backends!(
     brute_force_hits_lockout,
+    one_ip_failing_across_accounts_is_locked,
+    unknown_accounts_fail_in_the_same_time,
     totp_replay_is_refused,
     recovery_codes_work_once,
     refresh_reuse_revokes_the_family,
