@@ -15,7 +15,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
@@ -1295,10 +1294,6 @@ async fn revoke_session_submit(
         Err(e) => ApiError::from(e).into_response(),
     }
 }
-
-/// Unused-body helper so `Body` stays imported for future form handlers.
-#[allow(dead_code)]
-fn _body_type(_: Body) {}
 
 #[cfg(test)]
 mod tests {
