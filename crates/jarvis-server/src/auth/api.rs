@@ -133,13 +133,16 @@ fn locked_error(until: OffsetDateTime) -> ApiError {
 
 /// A PHC hash of a random password, verified against when the e-mail is unknown so that
 /// unknown and known accounts take the same time to fail.
-async fn dummy_hash() -> String {
+async fn dummy_hash() -> ApiResult<String> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     if let Some(h) = DUMMY.get() {
-        return h.clone();
+        return Ok(h.clone());
     }
-    let h = password::hash(new_token()).await.unwrap_or_default();
-    DUMMY.get_or_init(|| h).clone()
+    // Only a real hash is cached: a failure is an error now and a retry next time.
+    let h = password::hash(new_token())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(DUMMY.get_or_init(|| h).clone())
 }
 
 /// The outcome of a successful password check.
@@ -174,7 +177,7 @@ pub async fn check_password(
     let found = state.store.user_by_email(&email).await?;
     let (hash, user) = match found {
         Some((u, Some(h))) if u.disabled_at.is_none() => (h, Some(u)),
-        _ => (dummy_hash().await, None),
+        _ => (dummy_hash().await?, None),
     };
     let ok = password::verify(pw.to_string(), hash)
         .await
