@@ -1139,6 +1139,20 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
         "{html}"
     );
     assert!(!html.contains("<td>login.failure</td>"), "filtered");
+    let audit = c
+        .get(app.url("/app/security?action=key.rotate"))
+        .header("cookie", format!("jarvis_session={s2}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("Audit log") && audit.contains("<td>key.rotate</td>"),
+        "{audit}"
+    );
+    assert!(!audit.contains("<td>mfa.enroll</td>"), "filtered by action");
     let (_, api_sessions) = app.get("/api/v1/auth/sessions").await;
     let api_sid = api_sessions
         .as_array()

@@ -1147,6 +1147,11 @@ struct SecurityPage {
     csrf: String,
     sessions: Vec<SessionRow>,
     events: Option<Vec<EventRow>>,
+    audit: Option<Vec<EventRow>>,
+    action_filter: String,
+    audit_title: &'static str,
+    h_target: &'static str,
+    h_actor: &'static str,
     filter: String,
     total: u64,
     more: Option<String>,
@@ -1162,6 +1167,7 @@ fn short_time(t: OffsetDateTime) -> String {
 pub struct SecurityQuery {
     event: Option<String>,
     offset: Option<u64>,
+    action: Option<String>,
 }
 
 /// The signed-in user's sessions (revocable) and, for those allowed to read the audit, the
@@ -1230,7 +1236,49 @@ async fn security_page(
         }
         Err(_) => (None, 0, None),
     };
+    // The business audit log (who changed what), newest 50, filterable by action.
+    let action = q
+        .action
+        .clone()
+        .filter(|a| !a.trim().is_empty() && a.len() <= 64);
+    let audit = match me.caller.list(jarvis_core::authz::Action::AuditRead) {
+        Ok(scope) => {
+            let f = jarvis_store::AuditFilter {
+                action: action.clone(),
+                ..Default::default()
+            };
+            match state
+                .store
+                .list_audit(&scope, &f, jarvis_core::PageRequest::default())
+                .await
+            {
+                Ok(p) => Some(
+                    p.items
+                        .into_iter()
+                        .map(|e| {
+                            (
+                                short_time(e.at),
+                                e.action,
+                                format!("{} {}", e.target_type, e.target_id.unwrap_or_default()),
+                                e.actor_user_id
+                                    .map(|u| u.to_string())
+                                    .unwrap_or(e.actor_kind),
+                                e.ip.unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                ),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+        Err(_) => None,
+    };
     let page = SecurityPage {
+        audit,
+        action_filter: action.unwrap_or_default(),
+        audit_title: pick("Journal d'audit", "Audit log"),
+        h_target: pick("Cible", "Target"),
+        h_actor: pick("Auteur", "Actor"),
         lang: if fr { "fr" } else { "en" },
         title: pick("Sécurité du compte", "Account security"),
         mfa_line: if enrolled {
