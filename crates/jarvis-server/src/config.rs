@@ -112,6 +112,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "refresh_reuse_grace_secs",
+        help: "a rotated refresh token presented again within this many seconds (two tabs refreshing at once) gets a sibling instead of revoking the session, 0-60",
+        default: Some("10"),
+        secret: false,
+    },
+    Key {
         name: "trusted_proxies",
         help: "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; unset = use the socket address",
         default: None,
@@ -288,6 +294,8 @@ pub struct Config {
     pub session_absolute: Duration,
     /// Session idle timeout.
     pub session_idle: Duration,
+    /// Window in which a rotated refresh token may be presented again (concurrent tabs).
+    pub refresh_reuse_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::auth::net::Cidr>,
     /// API requests per minute per client.
@@ -629,6 +637,12 @@ impl Config {
             session_idle: Duration::from_secs(
                 3600 * p.ranged("session_idle_hours", 1, 2160, "hours from 1 to 2160")?,
             ),
+            refresh_reuse_grace: Duration::from_secs(p.ranged(
+                "refresh_reuse_grace_secs",
+                0,
+                60,
+                "seconds from 0 to 60",
+            )?),
             trusted_proxies: match p.text("trusted_proxies") {
                 None => Vec::new(),
                 Some(list) => list
@@ -703,6 +717,7 @@ impl Config {
                 "access_token_ttl_secs" => self.access_token_ttl.as_secs().to_string(),
                 "session_absolute_hours" => (self.session_absolute.as_secs() / 3600).to_string(),
                 "session_idle_hours" => (self.session_idle.as_secs() / 3600).to_string(),
+                "refresh_reuse_grace_secs" => self.refresh_reuse_grace.as_secs().to_string(),
                 "trusted_proxies" => {
                     if self.trusted_proxies.is_empty() {
                         "(none: the socket address is the client)".into()

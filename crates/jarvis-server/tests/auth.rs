@@ -247,7 +247,10 @@ async fn recovery_codes_work_once(b: Backend) {
 }
 
 async fn refresh_reuse_revokes_the_family(b: Backend) {
-    let Some(app) = app(b, &[]).await else { return };
+    // No grace window: the stolen copy comes back at once.
+    let Some(app) = app(b, &[("JARVIS_REFRESH_REUSE_GRACE_SECS", "0")]).await else {
+        return;
+    };
     let (f, g) = tenant(&app, "Atlas").await;
     let staff = app
         .as_role("staff@test.local", Role::GymStaff, gym_target(&f, &g))
@@ -282,6 +285,27 @@ async fn refresh_reuse_revokes_the_family(b: Backend) {
     assert_eq!(s, 401, "access tokens of the revoked session stop at once");
     let (_, ev) = app.get("/api/v1/auth/events?event=refresh.reuse").await;
     assert_eq!(ev["total"], 1);
+    app.stop().await;
+}
+
+async fn two_tabs_refreshing_at_once_keep_the_session(b: Backend) {
+    // Default grace window (10 s): the same refresh token presented twice at once is two tabs.
+    let Some(app) = app(b, &[]).await else { return };
+    let id = app.create_user("tabs@test.local", None).await;
+    let u = app.sign_in(&id, "tabs@test.local", false).await;
+    let req = || {
+        send(
+            app.client
+                .post(app.url("/api/v1/auth/refresh"))
+                .json(&json!({ "refresh_token": u.refresh })),
+        )
+    };
+    let ((s1, a), (s2, b2)) = tokio::join!(req(), req());
+    assert_eq!((s1, s2), (200, 200), "{a} {b2}");
+    for t in [&a, &b2] {
+        let access = t["access_token"].as_str().unwrap();
+        assert_eq!(get_as(&app, access, "/api/v1/auth/me").await.0, 200);
+    }
     app.stop().await;
 }
 
@@ -1207,6 +1231,7 @@ both_backends!(
     totp_replay_is_refused,
     recovery_codes_work_once,
     refresh_reuse_revokes_the_family,
+    two_tabs_refreshing_at_once_keep_the_session,
     forged_and_stale_jwts_are_refused,
     aal1_super_admin_reaches_only_mfa_endpoints,
     sessions_are_listed_and_revocable,

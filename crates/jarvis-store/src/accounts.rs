@@ -319,13 +319,16 @@ pub trait AccountStore: Send + Sync {
     async fn session(&self, id: Uuid) -> StoreResult<Option<AuthSession>>;
     /// The web session whose cookie token hashes to `hash`.
     async fn session_by_token_hash(&self, hash: &str) -> StoreResult<Option<AuthSession>>;
-    /// Rotates a refresh token: the old one becomes used, `new_hash` becomes current. A used
-    /// token revokes its whole family. Sessions past their absolute or idle end are invalid.
+    /// Rotates a refresh token: the old one becomes used, `new_hash` becomes current. A token
+    /// used again within `grace` of its first use (two tabs refreshing at once) gets a sibling;
+    /// later, reuse revokes the whole family. Sessions past their absolute or idle end are
+    /// invalid.
     async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         idle: time::Duration,
+        grace: time::Duration,
     ) -> StoreResult<RefreshOutcome>;
     /// Raises a session to AAL2; for web sessions the cookie token changes too (no fixation).
     async fn elevate_session(&self, id: Uuid, new_token_hash: Option<String>) -> StoreResult<()>;

@@ -79,27 +79,40 @@ mod cases {
         let u = user(&s, "a@x.test", None).await;
         let sess = s.create_session(api_session(u.id, "h1")).await.unwrap();
         let idle = Duration::hours(1);
-        let r = s.rotate_refresh_token("h1", "h2", idle).await.unwrap();
+        let r = s
+            .rotate_refresh_token("h1", "h2", idle, Duration::ZERO)
+            .await
+            .unwrap();
         assert!(matches!(r, RefreshOutcome::Rotated(ref x) if x.id == sess.id));
-        let r = s.rotate_refresh_token("h2", "h3", idle).await.unwrap();
+        let r = s
+            .rotate_refresh_token("h2", "h3", idle, Duration::ZERO)
+            .await
+            .unwrap();
         assert!(matches!(r, RefreshOutcome::Rotated(_)));
         // h1 again: reuse, the family is revoked, and even the current token stops.
-        let r = s.rotate_refresh_token("h1", "h4", idle).await.unwrap();
+        let r = s
+            .rotate_refresh_token("h1", "h4", idle, Duration::ZERO)
+            .await
+            .unwrap();
         assert!(matches!(r, RefreshOutcome::Reused(_)));
         assert_eq!(
-            s.rotate_refresh_token("h3", "h5", idle).await.unwrap(),
+            s.rotate_refresh_token("h3", "h5", idle, Duration::ZERO)
+                .await
+                .unwrap(),
             RefreshOutcome::Invalid
         );
         let after = s.session(sess.id).await.unwrap().unwrap();
         assert_eq!(after.revoked_reason.as_deref(), Some("reuse"));
         assert_eq!(
-            s.rotate_refresh_token("unknown", "h6", idle).await.unwrap(),
+            s.rotate_refresh_token("unknown", "h6", idle, Duration::ZERO)
+                .await
+                .unwrap(),
             RefreshOutcome::Invalid
         );
         // An idle session cannot be refreshed.
         let s2 = s.create_session(api_session(u.id, "k1")).await.unwrap();
         assert_eq!(
-            s.rotate_refresh_token("k1", "k2", Duration::ZERO)
+            s.rotate_refresh_token("k1", "k2", Duration::ZERO, Duration::ZERO)
                 .await
                 .unwrap(),
             RefreshOutcome::Invalid
@@ -111,6 +124,50 @@ mod cases {
                 .unwrap()
                 .revoked_at
                 .is_none()
+        );
+    }
+
+    pub async fn concurrent_refresh_within_grace_gets_a_sibling(s: S) {
+        let u = user(&s, "g@x.test", None).await;
+        s.create_session(api_session(u.id, "p1")).await.unwrap();
+        let (idle, grace) = (Duration::hours(1), Duration::seconds(10));
+        assert!(matches!(
+            s.rotate_refresh_token("p1", "c1", idle, grace)
+                .await
+                .unwrap(),
+            RefreshOutcome::Rotated(_)
+        ));
+        // The second tab presents the same parent a moment later: a sibling, no revocation.
+        assert!(matches!(
+            s.rotate_refresh_token("p1", "c2", idle, grace)
+                .await
+                .unwrap(),
+            RefreshOutcome::Rotated(_)
+        ));
+        assert!(matches!(
+            s.rotate_refresh_token("c1", "d1", idle, grace)
+                .await
+                .unwrap(),
+            RefreshOutcome::Rotated(_)
+        ));
+        assert!(matches!(
+            s.rotate_refresh_token("c2", "d2", idle, grace)
+                .await
+                .unwrap(),
+            RefreshOutcome::Rotated(_)
+        ));
+        // Without a grace window, the same reuse revokes the family.
+        assert!(matches!(
+            s.rotate_refresh_token("c1", "e1", idle, Duration::ZERO)
+                .await
+                .unwrap(),
+            RefreshOutcome::Reused(_)
+        ));
+        assert_eq!(
+            s.rotate_refresh_token("d2", "e2", idle, grace)
+                .await
+                .unwrap(),
+            RefreshOutcome::Invalid
         );
     }
 
@@ -558,6 +615,7 @@ macro_rules! conformance {
 
 conformance!(
     refresh_rotation_and_reuse,
+    concurrent_refresh_within_grace_gets_a_sibling,
     sessions_list_and_revoke,
     totp_replay_guard_and_recovery_codes,
     lockout_with_back_off,

@@ -653,6 +653,8 @@ async fn refresh(
             &token_hash(body.refresh_token.trim()),
             &token_hash(&new),
             idle,
+            time::Duration::try_from(state.config.refresh_reuse_grace)
+                .unwrap_or(time::Duration::ZERO),
         )
         .await?
     {

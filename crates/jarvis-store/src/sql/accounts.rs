@@ -177,6 +177,30 @@ mod accounts_sql {
         Ok(())
     }
 
+    /// Adds a current refresh token to a session and marks it used now.
+    async fn issue_sibling(
+        tx: &mut Tx,
+        sid: DbUuid,
+        new_hash: &str,
+        t: OffsetDateTime,
+    ) -> StoreResult<AuthSession> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO auth_refresh_tokens (token_hash, session_id, created_at) VALUES (",
+        );
+        let mut s = qb.separated(", ");
+        s.push_bind(new_hash.to_string())
+            .push_bind(sid)
+            .push_bind(t);
+        qb.push(")");
+        qb.build().execute(&mut **tx).await.map_err(map_db_err)?;
+        let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET last_seen_at = ");
+        qb.push_bind(t).push(" WHERE id = ").push_bind(sid);
+        qb.build().execute(&mut **tx).await.map_err(map_db_err)?;
+        fetch_session(tx, sid.0)
+            .await?
+            .ok_or(StoreError::NotFound("session"))
+    }
+
     async fn fetch_invitation(tx: &mut Tx, scope: &Scope, id: Uuid) -> StoreResult<Invitation> {
         let mut qb = QueryBuilder::<Db>::new(format!(
             "SELECT {INVITATION_COLS} FROM invitations WHERE id = "
@@ -316,6 +340,7 @@ mod accounts_sql {
             old_hash: &str,
             new_hash: &str,
             idle: time::Duration,
+            grace: time::Duration,
         ) -> StoreResult<RefreshOutcome> {
             let mut tx = self.begin(&platform(), true).await?;
             let mut qb = QueryBuilder::<Db>::new(
@@ -334,6 +359,15 @@ mod accounts_sql {
                 return Ok(RefreshOutcome::Invalid);
             };
             let t = now();
+            // Within the grace window a second use is a concurrent refresh, not a theft.
+            let concurrent = |used: OffsetDateTime| t - used <= grace && session.is_live(t, idle);
+            if let Some(used) = used_at
+                && concurrent(used)
+            {
+                let s = issue_sibling(&mut tx, sid, new_hash, t).await?;
+                tx.commit().await.map_err(map_db_err)?;
+                return Ok(RefreshOutcome::Rotated(s));
+            }
             if used_at.is_some() {
                 // A rotated token came back: someone holds a copy. Kill the whole family.
                 revoke_family(&mut tx, sid.0, "reuse").await?;
@@ -355,6 +389,12 @@ mod accounts_sql {
                 .map_err(map_db_err)?
                 .rows_affected();
             if n != 1 {
+                // Another transaction used it just now: the same concurrent-refresh case.
+                if !grace.is_zero() {
+                    let s = issue_sibling(&mut tx, sid, new_hash, t).await?;
+                    tx.commit().await.map_err(map_db_err)?;
+                    return Ok(RefreshOutcome::Rotated(s));
+                }
                 revoke_family(&mut tx, sid.0, "reuse").await?;
                 tx.commit().await.map_err(map_db_err)?;
                 return Ok(RefreshOutcome::Reused(session));
