@@ -1224,6 +1224,65 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
     app.stop().await;
 }
 
+async fn behind_tls_the_cookie_is_host_prefixed_and_secure(b: Backend) {
+    let Some(app) = app(b, &[("JARVIS_PUBLIC_URL", "https://jarvis.example.com")]).await else {
+        return;
+    };
+    let c = no_redirect();
+    let resp = c.get(app.url("/app/login")).send().await.unwrap();
+    let raw: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let csrf_cookie = raw
+        .iter()
+        .find(|c| c.starts_with("__Host-jarvis_csrf="))
+        .unwrap();
+    assert!(
+        csrf_cookie.contains("; Secure") && csrf_cookie.contains("Path=/"),
+        "{csrf_cookie}"
+    );
+    let cookie_val = csrf_cookie.split(';').next().unwrap().to_string();
+    let html = resp.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    let r = c
+        .post(app.url("/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie_val)
+        .header("origin", "https://jarvis.example.com")
+        .body(format!(
+            "email=admin%40test.local&password={PASSWORD}&csrf={csrf}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("__Host-jarvis_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("Secure")
+            && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    // Access tokens name the public URL as issuer.
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(app.token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], "https://jarvis.example.com");
+    app.stop().await;
+}
+
 both_backends!(
     brute_force_hits_lockout,
     one_ip_failing_across_accounts_is_locked,
@@ -1242,4 +1301,5 @@ both_backends!(
     jwks_and_key_rotation,
     dashboard_login_csrf_fixation_and_open_redirect,
     dashboard_mfa_is_enforced_and_rotates_the_cookie,
+    behind_tls_the_cookie_is_host_prefixed_and_secure,
 );
