@@ -125,3 +125,49 @@ test('the kiosk page pairs, heartbeats, greets a badge and notices revocation', 
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the import page uploads a CSV and shows the job report', { timeout: 180000 }, async (t) => {
+  if (!fs.existsSync(CHROMIUM)) {
+    const msg = `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+    if (process.env.CI) assert.fail(`CI is set and ${msg}`);
+    console.log(`\n!!!!!!!! SKIPPED: ${msg} !!!!!!!!\n`);
+    t.skip(msg);
+    return;
+  }
+  const { chromium } = require('playwright-core');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-import-'));
+  const { child, origin } = await startJarvis(dataDir);
+  const logRefusals = (d) => { for (const l of String(d).split('\n')) if (l.includes('refused')) console.log('server:', l); };
+  child.stdout.on('data', logRefusals);
+  child.stderr.on('data', logRefusals);
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-chromium-'));
+  const csv = path.join(dataDir, 'members.csv');
+  fs.writeFileSync(csv, '\ufeffPrénom;Nom;Badge;Date de naissance\nAnn;Lee;E2E-1;1990-01-01\nBob;Ray;E2E-2;31/02/1990\n');
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    const page = await context.newPage();
+    await page.goto(`${origin}/app/gyms`);
+    await page.fill('input[name=email]', 'manager.paris@demo.jarvis.local');
+    await page.fill('input[name=password]', 'jarvis-demo-password');
+    await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
+    assert.ok(page.url().endsWith('/app/gyms'), `signed in and sent back: ${page.url()}`);
+    await page.click('table.list a');
+    await page.click('nav.crumbs a[href$="/import"]');
+    await page.setInputFiles('#import-form input[name=file]', csv);
+    await page.uncheck('#import-form input[name=dry_run]');
+    await page.check('#import-form input[name=skip_bad_rows]');
+    await Promise.all([page.waitForURL(/\/imports\//), page.click('#import-form button')]);
+    await page.waitForFunction(() => !document.querySelector('meta[http-equiv=refresh]') && document.body.textContent.includes('succeeded'), null, { timeout: 30000 });
+    const text = await page.textContent('body');
+    assert.ok(text.includes('Date de naissance'), text);
+    // The demo manager reads French: one row imported, one skipped, the bad date reported on line 3.
+    assert.ok(text.includes('1 importées') && text.includes('1 ignorées'), text);
+    assert.ok(/3\s*Date de naissance\s*not a date/.test(text), text);
+  } finally {
+    if (context) await context.close();
+    child.kill('SIGTERM');
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
