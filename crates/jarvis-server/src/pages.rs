@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
             get(kiosks_page).post(kiosk_create),
         )
         .route("/app/gyms/{gym}/kiosks/{id}/pair", post(kiosk_pair))
+        .route("/app/gyms/{gym}/kiosks/{id}/update", post(kiosk_update))
         .route(
             "/app/gyms/{gym}/kiosks/{id}/revoke",
             get(revoke_confirm).post(revoke_submit),
@@ -180,6 +181,8 @@ impl Tr {
             "timezone" => ("Fuseau horaire", "Time zone"),
             "address" => ("Adresse", "Address"),
             "edit" => ("Modifier", "Edit"),
+            "seen_within" => ("Vus depuis (jours)", "Seen within (days)"),
+            "rename" => ("Renommer / déplacer", "Rename / move"),
             "persona_name" => ("Nom de l'assistant", "Assistant name"),
             "voice" => ("Voix", "Voice"),
             "tone" => ("Ton", "Tone"),
@@ -350,6 +353,10 @@ struct ListQuery {
     offset: Option<u64>,
     status: Option<String>,
     sort: Option<String>,
+    /// Membership type filter.
+    mtype: Option<String>,
+    /// Only members seen in the last N days.
+    days: Option<String>,
 }
 
 #[derive(Template)]
@@ -826,6 +833,8 @@ struct MembersPage {
     q: String,
     status: String,
     sort: String,
+    mtype: String,
+    days: String,
     members: Vec<Member>,
     pager: Pager,
     form: MemberForm,
@@ -891,9 +900,19 @@ async fn render_members(
     let search = q.q.clone().unwrap_or_default();
     let status = q.status.clone().unwrap_or_default();
     let sort = q.sort.clone().unwrap_or_default();
+    let mtype = q.mtype.clone().unwrap_or_default();
+    let days = q.days.clone().unwrap_or_default();
+    let visited_since = days
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d))
+        .map(|d| OffsetDateTime::now_utc() - time::Duration::days(d));
     let filter = MemberFilter {
         q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
         status: MembershipStatus::parse(&status),
+        membership_type: Some(mtype.trim().to_lowercase()).filter(|t| !t.is_empty()),
+        visited_since,
         sort: match sort.as_str() {
             "created_desc" => MemberSort::CreatedDesc,
             "last_visit_desc" => MemberSort::LastVisitDesc,
@@ -908,10 +927,12 @@ async fn render_members(
         Err(e) => return error_page(c.t, e.into()),
     };
     let extra = format!(
-        "{}{}{}",
+        "{}{}{}{}{}",
         query_part("q", &search),
         query_part("status", &status),
-        query_part("sort", &sort)
+        query_part("sort", &sort),
+        query_part("mtype", &mtype),
+        query_part("days", &days)
     );
     let pager = pager(&format!("/app/gyms/{gym}/members"), &extra, &p);
     let can_write = u.caller.gym(state, gym, Action::MemberWrite).await.is_ok();
@@ -922,6 +943,8 @@ async fn render_members(
             q: search,
             status,
             sort,
+            mtype,
+            days,
             members: p.items,
             pager,
             form,
@@ -1389,6 +1412,8 @@ async fn member_export(
 #[template(path = "gmk/kiosks.html")]
 struct KiosksPage {
     c: Chrome,
+    /// Gyms of the franchise the kiosk may move to (id, name).
+    targets: Vec<(GymId, String)>,
     kiosks: Vec<crate::kiosks::KioskView>,
     code: Option<(String, String)>,
     error: Option<String>,
@@ -1418,9 +1443,40 @@ async fn render_kiosks(
     {
         Ok(p) => {
             let can_manage = u.caller.gym(state, gym, Action::KioskManage).await.is_ok();
+            // Move targets: other gyms of the franchise, when the caller manages kiosks there.
+            let mut targets = Vec::new();
+            if let (Some(g), Ok(fscope)) = (
+                c.gym.as_ref(),
+                c.gym.as_ref().map_or(Err(ApiError::not_found("gym")), |g| {
+                    u.caller.franchise(g.franchise_id, Action::KioskManage)
+                }),
+            ) {
+                let filter = GymFilter {
+                    franchise_id: Some(g.franchise_id),
+                    status: Some(GymStatus::Active),
+                    q: None,
+                };
+                if let Ok(p) = state
+                    .store
+                    .list_gyms(
+                        &fscope,
+                        &filter,
+                        PageRequest::new(Some(200), None).unwrap_or_default(),
+                    )
+                    .await
+                {
+                    targets = p
+                        .items
+                        .into_iter()
+                        .filter(|x| x.id != g.id)
+                        .map(|x| (x.id, x.name))
+                        .collect();
+                }
+            }
             page(
                 KiosksPage {
                     c,
+                    targets,
                     kiosks: p
                         .items
                         .into_iter()
@@ -1467,6 +1523,59 @@ async fn kiosk_create(
             .await
         {
             Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
+            Err(e) => ApiError::from(e).message,
+        },
+        Err(v) => v.to_string(),
+    };
+    render_kiosks(
+        &state,
+        &u,
+        gym,
+        None,
+        Some(err),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct KioskEditForm {
+    name: String,
+    #[serde(default)]
+    gym_id: String,
+}
+
+async fn kiosk_update(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(f): CsrfForm<KioskEditForm>,
+) -> Response {
+    let (mut scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let to: Option<GymId> = f.gym_id.trim().parse().ok().filter(|g| *g != gym);
+    if let (Some(_), Some(g)) = (to, c.gym.as_ref()) {
+        // A move touches two gyms: kiosk rights on the whole franchise, as in the API.
+        scope = match u.caller.franchise(g.franchise_id, Action::KioskManage) {
+            Ok(s) => s,
+            Err(e) => return error_page(c.t, e),
+        };
+    }
+    let patch = KioskPatch {
+        name: Some(f.name),
+        gym_id: to,
+    };
+    let err = match patch.validate() {
+        Ok(p) => match state
+            .store
+            .update_kiosk(&scope, &u.caller.actor, gym, id, p)
+            .await
+        {
+            Ok(k) => {
+                return Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response();
+            }
             Err(e) => ApiError::from(e).message,
         },
         Err(v) => v.to_string(),

@@ -1227,6 +1227,15 @@ async fn dashboard_pages(backend: Backend) {
     let (s, html) = w.get(&format!("{members}?q=paula")).await;
     assert_eq!(s, 200);
     assert!(html.contains("Paula"));
+    let (_, html) = w.get(&format!("{members}?mtype=standard")).await;
+    assert!(html.contains("Paula"), "membership type filter");
+    let (_, html) = w.get(&format!("{members}?mtype=premium")).await;
+    assert!(!html.contains("Paula"));
+    let (_, html) = w.get(&format!("{members}?days=30")).await;
+    assert!(
+        !html.contains("Paula"),
+        "never visited: not seen within 30 days"
+    );
     let csrf = w.csrf(&members).await;
     // Inline errors, the typed values kept.
     let (s, _, html) = w
@@ -1341,6 +1350,22 @@ async fn dashboard_pages(backend: Backend) {
     assert_eq!(s, 303);
     let (_, kjson) = app.get(&format!("/api/v1/gyms/{ga}/kiosks")).await;
     let kid = kjson["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, _, _) = w
+        .post(
+            &format!("{kiosks}/{kid}/update"),
+            &[("csrf", &csrf), ("name", "Hall B"), ("gym_id", "")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, kv) = app.get(&format!("/api/v1/gyms/{ga}/kiosks/{kid}")).await;
+    assert_eq!(kv["name"], "Hall B");
+    let (s, _, _) = w
+        .post(
+            &format!("{kiosks}/{kid}/update"),
+            &[("csrf", &csrf), ("name", "Hall B"), ("gym_id", &gb)],
+        )
+        .await;
+    assert_eq!(s, 403, "a gym manager cannot move a kiosk out of their gym");
     let (s, _, html) = w
         .post(&format!("{kiosks}/{kid}/pair"), &[("csrf", &csrf)])
         .await;
