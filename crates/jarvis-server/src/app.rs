@@ -163,6 +163,15 @@ pub async fn start(
             {
                 tracing::warn!(error = %e, "cannot reload signing keys");
             }
+            // Every 10 minutes, drop sessions, tokens and e-mails that ended over a week ago.
+            if ticks % 120 == 60 {
+                let before = time::OffsetDateTime::now_utc() - time::Duration::days(7);
+                match outbox_state.store.purge_expired(before).await {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, "purged ended sessions and tokens"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot purge ended sessions"),
+                }
+            }
             ticks = ticks.wrapping_add(1);
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }

@@ -121,6 +121,13 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
+impl RefreshOutcome {
+    /// Whether the token was rotated.
+    pub fn is_rotated(&self) -> bool {
+        matches!(self, RefreshOutcome::Rotated(_))
+    }
+}
+
 /// A TOTP factor of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpFactor {
@@ -457,4 +464,9 @@ pub trait AccountStore: Send + Sync {
     async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
     /// Marks an e-mail sent.
     async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Deletes, in bounded batches, what ended before `before`: sessions expired or revoked (with
+    /// their refresh tokens), used or expired reset tokens, sent e-mails, stale unlocked
+    /// throttles. Returns the rows deleted.
+    async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

@@ -171,6 +171,59 @@ mod cases {
         );
     }
 
+    pub async fn purge_removes_only_what_ended(s: S) {
+        let u = user(&s, "p@x.test", None).await;
+        let live = s.create_session(api_session(u.id, "live")).await.unwrap();
+        let old = s
+            .create_session(NewSession {
+                expires_at: OffsetDateTime::now_utc() - Duration::days(10),
+                ..api_session(u.id, "old")
+            })
+            .await
+            .unwrap();
+        let revoked = s.create_session(api_session(u.id, "rev")).await.unwrap();
+        s.revoke_session(u.id, revoked.id, "user").await.unwrap();
+        s.create_password_reset(
+            u.id,
+            "expired",
+            OffsetDateTime::now_utc() - Duration::days(10),
+        )
+        .await
+        .unwrap();
+        s.create_password_reset(
+            u.id,
+            "fresh",
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+        // A week ago: the expired session and reset go; the just-revoked session stays (recent).
+        let n = s
+            .purge_expired(OffsetDateTime::now_utc() - Duration::days(7))
+            .await
+            .unwrap();
+        assert!(n >= 3, "{n}");
+        assert!(s.session(old.id).await.unwrap().is_none());
+        assert!(s.session(revoked.id).await.unwrap().is_some());
+        assert!(s.session(live.id).await.unwrap().is_some());
+        assert!(
+            s.rotate_refresh_token("live", "live2", Duration::hours(1), Duration::ZERO)
+                .await
+                .unwrap()
+                .is_rotated()
+        );
+        // Everything that ended before now goes, live things stay.
+        s.purge_expired(OffsetDateTime::now_utc() + Duration::seconds(1))
+            .await
+            .unwrap();
+        assert!(s.session(revoked.id).await.unwrap().is_none());
+        assert!(s.session(live.id).await.unwrap().is_some());
+        assert_eq!(
+            s.consume_password_reset("fresh", "h".into()).await.unwrap(),
+            Some(u.id)
+        );
+    }
+
     pub async fn sessions_list_and_revoke(s: S) {
         let u = user(&s, "b@x.test", None).await;
         let other = user(&s, "c@x.test", None).await;
@@ -616,6 +669,7 @@ macro_rules! conformance {
 conformance!(
     refresh_rotation_and_reuse,
     concurrent_refresh_within_grace_gets_a_sibling,
+    purge_removes_only_what_ended,
     sessions_list_and_revoke,
     totp_replay_guard_and_recovery_codes,
     lockout_with_back_off,

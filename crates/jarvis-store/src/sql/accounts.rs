@@ -1305,6 +1305,54 @@ mod accounts_sql {
             Ok(rows.into_iter().map(EmailRow::into_domain).collect())
         }
 
+        async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
+            let mut tx = self.begin(&platform(), true).await?;
+            // Bounded batches keep each run short; the periodic task comes back for the rest.
+            let statements: [(&str, &str); 5] = [
+                (
+                    "DELETE FROM auth_refresh_tokens WHERE session_id IN (SELECT id FROM auth_sessions WHERE (expires_at < ",
+                    " OR revoked_at < $b) LIMIT 500)",
+                ),
+                (
+                    "DELETE FROM auth_sessions WHERE id IN (SELECT id FROM auth_sessions WHERE (expires_at < ",
+                    " OR revoked_at < $b) LIMIT 500)",
+                ),
+                (
+                    "DELETE FROM password_resets WHERE token_hash IN (SELECT token_hash FROM password_resets WHERE (expires_at < ",
+                    " OR used_at < $b) LIMIT 500)",
+                ),
+                (
+                    "DELETE FROM email_outbox WHERE id IN (SELECT id FROM email_outbox WHERE (sent_at < ",
+                    ") LIMIT 500)",
+                ),
+                (
+                    "DELETE FROM login_throttles WHERE throttle_key IN (SELECT throttle_key FROM login_throttles WHERE (last_failure < ",
+                    " AND (locked_until IS NULL OR locked_until < $b)) LIMIT 500)",
+                ),
+            ];
+            let mut total = 0;
+            for (head, tail) in statements {
+                let mut qb = QueryBuilder::<Db>::new(head);
+                qb.push_bind(before);
+                // The tail may compare `before` again; each use is its own bound parameter.
+                let mut parts = tail.split("$b");
+                if let Some(first) = parts.next() {
+                    qb.push(first);
+                }
+                for rest in parts {
+                    qb.push_bind(before).push(rest);
+                }
+                total += qb
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_db_err)?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(total)
+        }
+
         async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()> {
             let mut tx = self.begin(&platform(), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE email_outbox SET sent_at = ");
