@@ -919,7 +919,6 @@ async fn render_members(
             "badge" => MemberSort::Badge,
             _ => MemberSort::Name,
         },
-        ..Default::default()
     };
     let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
     let p = match state.store.list_members(&scope, gym, &filter, req).await {
