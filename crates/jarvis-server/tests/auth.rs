@@ -1283,6 +1283,141 @@ async fn behind_tls_the_cookie_is_host_prefixed_and_secure(b: Backend) {
     app.stop().await;
 }
 
+/// GETs a sign-in form page; returns (csrf cookie pair, csrf field, html).
+async fn form_page(app: &TestApp, c: &reqwest::Client, path: &str) -> (String, String, String) {
+    let resp = c.get(app.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    let cookie = set_cookies(&resp)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_csrf")
+        .map(|(k, v)| format!("{k}={v}"))
+        .unwrap();
+    let html = resp.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    (cookie, csrf, html)
+}
+
+async fn dashboard_reset_and_invitation_pages(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, g) = tenant(&app, "Atlas").await;
+    app.create_user("web.reset@test.local", None).await;
+    let c = no_redirect();
+    let post = |path: &'static str, cookie: String, body: String| {
+        c.post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(body)
+            .send()
+    };
+    // Reset: request, e-mailed link, new password, sign in with it.
+    let (cookie, csrf, _) = form_page(&app, &c, "/app/reset?lang=en").await;
+    let r = post(
+        "/app/reset",
+        cookie.clone(),
+        format!("email=web.reset%40test.local&csrf={csrf}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("If an account exists"));
+    let mails = app
+        .db
+        .store()
+        .emails_to("web.reset@test.local", 5)
+        .await
+        .unwrap();
+    let token = mails[0]
+        .body_text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (cookie, csrf, html) = form_page(&app, &c, &format!("/app/reset?token={token}")).await;
+    assert!(html.contains("name=\"password\""));
+    let r = post(
+        "/app/reset",
+        cookie.clone(),
+        format!("token={token}&password=short&csrf={csrf}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422, "weak password refused on the page");
+    let r = post(
+        "/app/reset",
+        cookie.clone(),
+        format!("token={token}&password=a+fresh+passphrase+77&csrf={csrf}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.login("web.reset@test.local", "a fresh passphrase 77")
+            .await
+            .0,
+        200
+    );
+    let r = post(
+        "/app/reset",
+        cookie,
+        format!("token={token}&password=another+passphrase+1&csrf={csrf}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "the link works once");
+    // Invitation: created over the API, accepted on the page, then the new user signs in.
+    let (s, _) = app
+        .post("/api/v1/invitations", json!({ "email": "invitee@test.local", "display_name": "Invitee", "role": "gym_staff", "gym_id": g }))
+        .await;
+    assert_eq!(s, 201);
+    let mails = app
+        .db
+        .store()
+        .emails_to("invitee@test.local", 5)
+        .await
+        .unwrap();
+    let token = mails[0]
+        .body_text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (cookie, csrf, html) =
+        form_page(&app, &c, &format!("/app/invitations/accept?token={token}")).await;
+    assert!(html.contains("invitee@test.local"));
+    let r = post(
+        "/app/invitations/accept",
+        cookie.clone(),
+        format!("token={token}&password=welcome+aboard+2026&csrf={csrf}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s, l) = app.login("invitee@test.local", "welcome aboard 2026").await;
+    assert_eq!(s, 200);
+    let t = l["access_token"].as_str().unwrap();
+    assert_eq!(get_as(&app, t, &format!("/api/v1/gyms/{g}")).await.0, 200);
+    let _ = f;
+    let html = c
+        .get(app.url(&format!("/app/invitations/accept?token={token}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("invalid, expired or already used"),
+        "used link: {html}"
+    );
+    app.stop().await;
+}
+
 both_backends!(
     brute_force_hits_lockout,
     one_ip_failing_across_accounts_is_locked,
@@ -1302,4 +1437,5 @@ both_backends!(
     dashboard_login_csrf_fixation_and_open_redirect,
     dashboard_mfa_is_enforced_and_rotates_the_cookie,
     behind_tls_the_cookie_is_host_prefixed_and_secure,
+    dashboard_reset_and_invitation_pages,
 );
