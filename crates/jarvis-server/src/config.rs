@@ -734,6 +734,8 @@ impl Config {
                 "lockout_max_failures" => self.lockout_max_failures.to_string(),
                 "openai_api_key" => redact(self.openai_api_key.as_ref()),
                 "openai_base_url" => self.openai_base_url.clone(),
+                "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
+                // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }
         };
@@ -901,5 +903,22 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(!pg.show().contains("hunter2"));
+    }
+
+    #[test]
+    fn every_key_is_shown() {
+        let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
+        let shown = c.show();
+        for k in KEYS {
+            let line = shown
+                .lines()
+                .find(|l| l.starts_with(&format!("{} = ", k.name)))
+                .unwrap_or_else(|| panic!("{} missing from config show", k.name));
+            assert!(
+                !line.contains(" = \"\""),
+                "{} shows no value: {line}",
+                k.name
+            );
+        }
     }
 }
