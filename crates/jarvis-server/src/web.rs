@@ -1,5 +1,4 @@
-//! Server-rendered pages. The dashboard proper arrives with accounts; this serves its entry page
-//! and shared assets.
+//! The dashboard's entry page (in the signed-in user's language) and shared assets.
 
 use crate::state::AppState;
 use askama::Template;
@@ -23,6 +22,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    fr: bool,
     demo_mode: bool,
     backend: &'static str,
     version: &'static str,
@@ -54,6 +54,7 @@ async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> 
     };
     page(
         HomePage {
+            fr: me.locale == jarvis_core::model::Locale::Fr,
             demo_mode: state.demo_mode,
             backend: state.store.backend().name(),
             version: env!("CARGO_PKG_VERSION"),
