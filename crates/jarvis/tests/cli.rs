@@ -40,6 +40,10 @@ fn every_command_has_help() {
         vec!["demo", "seed", "--help"],
         vec!["admin", "--help"],
         vec!["admin", "create", "--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "rotate", "--help"],
+        vec!["members", "--help"],
+        vec!["members", "import", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));
