@@ -191,7 +191,9 @@ fn pair_failed(ip: &str) {
     }
 }
 
-/// The client's address as the auth layer sees it (trusted proxies honoured).
+/// The client's rate-limit key as the auth layer sees it (trusted proxies honoured): the
+/// address for IPv4, its /64 for IPv6, like every other limit (a subscriber holds a whole /64,
+/// so keying on the full address would hand out 2^64 fresh budgets).
 pub struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -202,7 +204,10 @@ impl FromRequestParts<AppState> for ClientIp {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
-            crate::auth::client_ip(parts, state).unwrap_or_else(|| "unknown".into()),
+            crate::auth::client_ip(parts, state)
+                .and_then(|ip| ip.parse().ok())
+                .map(crate::auth::net::rate_key)
+                .unwrap_or_else(|| "unknown".into()),
         ))
     }
 }
