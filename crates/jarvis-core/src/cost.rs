@@ -342,7 +342,9 @@ fn strip_snapshot_date(model: &str) -> Option<&str> {
     if bytes.len() < 12 {
         return None;
     }
-    let (base, suffix) = model.split_at(model.len() - 11);
+    // Ids come from the network: a multi-byte character across the cut means "no date
+    // suffix", never a panic in `split_at`.
+    let (base, suffix) = model.split_at_checked(model.len() - 11)?;
     let s = suffix.as_bytes();
     let digits = |r: std::ops::Range<usize>| s[r].iter().all(u8::is_ascii_digit);
     if s[0] == b'-' && digits(1..5) && s[5] == b'-' && digits(6..8) && s[8] == b'-' && digits(9..11)
@@ -416,6 +418,16 @@ mod tests {
         );
         assert!(t.get("gpt-unknown").is_none());
         assert!(t.get("gpt-unknown-2025-01-01").is_none());
+    }
+
+    #[test]
+    fn non_ascii_model_ids_do_not_panic() {
+        // Model ids come from the network (OpenAI answers); a multi-byte character where the
+        // date suffix would start must be "no price", not a panic on a char boundary.
+        let t = PriceTable::default_2026();
+        assert!(t.get("gpt-realtimé-2025-08-2").is_none());
+        assert!(t.get("éééééééééééé").is_none());
+        assert!(t.get("gpt-realtime-2025-08-2é").is_none());
     }
 
     #[test]
