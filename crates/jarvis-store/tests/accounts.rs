@@ -548,6 +548,50 @@ mod cases {
         assert_eq!(audit.total, 1);
     }
 
+    /// Inviting someone to a role they already hold is harmless: accepting succeeds, the
+    /// membership is not duplicated and the invitation is used up (on PostgreSQL too, where a
+    /// failed statement would otherwise abort the whole transaction).
+    pub async fn accepting_an_invitation_to_a_held_role(s: S) {
+        let (f1, g1) = tenant(&s, "One").await;
+        let existing = user(
+            &s,
+            "held@x.test",
+            Some((Role::GymStaff, MembershipTarget::Gym(f1, g1))),
+        )
+        .await;
+        let gym1 = Scope::Gym {
+            franchise: f1,
+            gym: g1,
+        };
+        s.create_invitation(
+            &gym1,
+            &Actor::cli(),
+            NewInvitation {
+                email: "held@x.test".into(),
+                display_name: "Held".into(),
+                role: Role::GymStaff,
+                target: MembershipTarget::Gym(f1, g1),
+                token_hash: "held-token".into(),
+                expires_at: OffsetDateTime::now_utc() + Duration::days(7),
+            },
+        )
+        .await
+        .unwrap();
+        let u = s
+            .accept_invitation(&Actor::cli(), "held-token", "pw".into(), Locale::Fr)
+            .await
+            .unwrap();
+        assert_eq!(u.id, existing.id);
+        assert_eq!(s.memberships_of_user(u.id).await.unwrap().len(), 1);
+        assert!(
+            s.invitation_by_token_hash("held-token")
+                .await
+                .unwrap()
+                .is_none(),
+            "the invitation is used up"
+        );
+    }
+
     pub async fn auth_events_outbox_and_keys(s: S) {
         let (f1, g1) = tenant(&s, "Ev").await;
         s.record_auth_event(NewAuthEvent {
@@ -675,5 +719,6 @@ conformance!(
     lockout_with_back_off,
     password_reset_single_use,
     invitations_scope_and_single_use,
+    accepting_an_invitation_to_a_held_role,
     auth_events_outbox_and_keys,
 );

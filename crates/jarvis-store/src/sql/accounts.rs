@@ -1159,12 +1159,25 @@ mod accounts_sql {
                 user_id: Some(user.id),
                 ..actor.clone()
             };
-            match insert_membership(&mut tx, &Scope::Platform, &actor, user.id, inv.role, target)
-                .await
-            {
-                // Already holding that role there is fine: accepting twice changes nothing.
-                Ok(_) | Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e),
+            // Already holding that role there is fine: accepting changes nothing. Checked first
+            // rather than by catching the unique violation, which on PostgreSQL would abort the
+            // whole transaction (the audit row and the commit would then fail).
+            let mut qb =
+                QueryBuilder::<Db>::new("SELECT COUNT(*) FROM memberships WHERE user_id = ");
+            qb.push_bind(db(user.id))
+                .push(" AND role = ")
+                .push_bind(inv.role.as_str());
+            match inv.franchise_id {
+                Some(f) => qb.push(" AND franchise_id = ").push_bind(db(f)),
+                None => qb.push(" AND franchise_id IS NULL"),
+            };
+            match inv.gym_id {
+                Some(g) => qb.push(" AND gym_id = ").push_bind(db(g)),
+                None => qb.push(" AND gym_id IS NULL"),
+            };
+            if count(&mut tx, qb).await? == 0 {
+                insert_membership(&mut tx, &Scope::Platform, &actor, user.id, inv.role, target)
+                    .await?;
             }
             audit_tx(
                 &mut tx,
