@@ -803,6 +803,46 @@ async fn spoofed_forwarded_for_does_not_dodge_limits(b: Backend) {
     app.stop().await;
 }
 
+/// Some proxies (HAProxy's `option forwardfor`) add their own `X-Forwarded-For` line instead of
+/// appending to the client's. The client's line comes first, so reading only the first header
+/// would let the client pick its rate-limit key and audit IP; all lines form one list.
+async fn forwarded_for_split_over_header_lines_is_one_list(b: Backend) {
+    let Some(app) = app(
+        b,
+        &[
+            ("JARVIS_TRUSTED_PROXIES", "127.0.0.1/32"),
+            ("JARVIS_RATE_LIMIT_AUTH_PER_MIN", "3"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let (s, _) = send(
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .header("x-forwarded-for", "198.51.100.9")
+                .json(&json!({ "email": "x@test.local", "password": "wrong-password" })),
+        )
+        .await;
+        statuses.push(s);
+    }
+    assert_eq!(&statuses[3..], &[429, 429], "{statuses:?}");
+    let (_, ev) = app.get("/api/v1/auth/events?event=login.failure").await;
+    assert!(
+        ev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["ip"] == "198.51.100.9"),
+        "{ev}"
+    );
+    app.stop().await;
+}
+
 async fn app_proxy(b: Backend) -> Option<TestApp> {
     TestApp::start(b, &[("JARVIS_TRUSTED_PROXIES", "127.0.0.1/32")]).await
 }
@@ -1432,6 +1472,7 @@ both_backends!(
     password_reset_is_single_use_and_ends_sessions,
     invitations_need_login_scope_and_escape_html,
     spoofed_forwarded_for_does_not_dodge_limits,
+    forwarded_for_split_over_header_lines_is_one_list,
     api_rate_limit_answers_429_with_retry_after,
     jwks_and_key_rotation,
     dashboard_login_csrf_fixation_and_open_redirect,

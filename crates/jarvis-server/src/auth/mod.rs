@@ -185,11 +185,21 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<String> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let xff = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    net::client_ip(peer, xff, &state.config.trusted_proxies).map(|ip| ip.to_string())
+    let xff = forwarded_for(&parts.headers);
+    net::client_ip(peer, xff.as_deref(), &state.config.trusted_proxies).map(|ip| ip.to_string())
+}
+
+/// Every `X-Forwarded-For` line, in order, as one comma-separated list. Some proxies add their
+/// own line instead of appending to the client's (which comes first), so reading only the first
+/// line would let the client choose its address. A line that is not text poisons the list (it
+/// parses as garbage, so the right-most trusted hop is kept).
+pub fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("invalid"))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
 }
 
 /// The client's user agent, truncated.
@@ -389,11 +399,8 @@ pub async fn api_rate_limit(
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let xff = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        if let Some(ip) = net::client_ip(peer, xff, &state.config.trusted_proxies)
+        let xff = forwarded_for(req.headers());
+        if let Some(ip) = net::client_ip(peer, xff.as_deref(), &state.config.trusted_proxies)
             && let Err(wait) = state.auth.limiter.check(
                 &format!("api:{}", net::rate_key(ip)),
                 state.config.rate_limit_api_per_min,
