@@ -383,10 +383,15 @@ fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
     let link = |o: u64| format!("{base}?offset={o}{extra}");
     Pager {
         total: page.total,
-        from: if page.total == 0 { 0 } else { off + 1 },
-        to: off + page.items.len() as u64,
+        // `offset` comes from the query string: saturate rather than overflow on huge values.
+        from: if page.total == 0 {
+            0
+        } else {
+            off.saturating_add(1)
+        },
+        to: off.saturating_add(page.items.len() as u64),
         prev: (off > 0).then(|| link(off.saturating_sub(lim))),
-        next: (off + lim < page.total).then(|| link(off + lim)),
+        next: (off.saturating_add(lim) < page.total).then(|| link(off.saturating_add(lim))),
     }
 }
 

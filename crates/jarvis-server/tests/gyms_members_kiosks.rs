@@ -1005,6 +1005,37 @@ async fn roles_are_enforced(backend: Backend) {
     app.stop().await;
 }
 
+/// `?offset=` is user input: the largest u64 must give an empty page, not an arithmetic
+/// overflow (a panic answered 500 in debug builds, wrapped page links in release).
+async fn huge_page_offsets_do_not_overflow(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (fid, ga, _) = tenants(&app).await;
+    let f: jarvis_core::FranchiseId = fid.parse().unwrap();
+    let a: jarvis_core::GymId = ga.parse().unwrap();
+    member(&app, &ga, "P-1", "Paula").await;
+    app.create_user(
+        "offset-manager@example.com",
+        Some((Role::GymManager, MembershipTarget::Gym(f, a))),
+    )
+    .await;
+    let w = pages::web(
+        &app,
+        pages::web_login(&app, "offset-manager@example.com").await,
+    );
+    let max = u64::MAX;
+    for path in [
+        format!("/app/gyms/{ga}/members?offset={max}"),
+        format!("/app/gyms?offset={max}"),
+        format!("/app/security?offset={max}"),
+    ] {
+        let (s, _) = w.get(&path).await;
+        assert_eq!(s, 200, "{path}");
+    }
+    app.stop().await;
+}
+
 both_backends!(
     dashboard_pages,
     roles_are_enforced,
@@ -1014,6 +1045,7 @@ both_backends!(
     csv_import_reports_rows_and_cannot_inject_fields,
     import_of_100k_rows_runs_in_the_background,
     gdpr_export_and_erase,
+    huge_page_offsets_do_not_overflow,
 );
 
 // ---- Dashboard pages (cookie session) ----

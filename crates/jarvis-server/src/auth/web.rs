@@ -1209,11 +1209,12 @@ async fn security_page(
             };
             match state.store.list_auth_events(&scope, &f, page).await {
                 Ok(p) => {
-                    let more = (offset + 50 < p.total).then(|| {
+                    // `offset` is user input: saturate rather than overflow.
+                    let next = offset.saturating_add(50);
+                    let more = (next < p.total).then(|| {
                         format!(
-                            "/app/security?event={}&offset={}",
+                            "/app/security?event={}&offset={next}",
                             encode(filter.as_deref().unwrap_or("")),
-                            offset + 50
                         )
                     });
                     let rows = p
