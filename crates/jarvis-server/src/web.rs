@@ -37,9 +37,18 @@ struct HomePage {
 struct NotFoundPage;
 
 /// Renders a page with the dashboard's security headers (CSP with `frame-ancestors 'none'`).
+/// Pages show member data and per-session tokens, so neither browsers nor proxies may keep them.
 pub fn page(t: impl Template, status: StatusCode) -> Response {
     match t.render() {
-        Ok(html) => (status, [(CONTENT_SECURITY_POLICY, CSP)], Html(html)).into_response(),
+        Ok(html) => (
+            status,
+            [
+                (CONTENT_SECURITY_POLICY, CSP),
+                (CACHE_CONTROL, "no-store, private"),
+            ],
+            Html(html),
+        )
+            .into_response(),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
 }

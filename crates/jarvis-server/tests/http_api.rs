@@ -354,6 +354,16 @@ async fn routes_methods_request_ids_and_openapi(b: Backend) {
     let page = app.client.get(app.url("/app")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers().get("content-security-policy").is_some());
+    let cache = page
+        .headers()
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cache.starts_with("no-store"),
+        "pages are never cached: {cache}"
+    );
     assert!(page.text().await.unwrap().contains("JARVIS"));
     app.stop().await;
 }
