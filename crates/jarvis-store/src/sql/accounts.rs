@@ -970,15 +970,14 @@ mod accounts_sql {
                 }
                 qb
             };
-            let total = count(&mut tx, build("COUNT(*)")).await?;
-            let mut qb = build(INVITATION_COLS);
-            qb.push(" ORDER BY created_at DESC, id DESC");
-            push_page(&mut qb, page);
-            let rows: Vec<InvitationRow> = qb
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
+            let (total, rows) = fetch_page::<InvitationRow>(
+                &mut tx,
+                build,
+                INVITATION_COLS,
+                " ORDER BY created_at DESC, id DESC",
+                page,
+            )
+            .await?;
             tx.commit().await.map_err(map_db_err)?;
             Ok(Page {
                 items: rows
@@ -1234,15 +1233,14 @@ mod accounts_sql {
                 }
                 qb
             };
-            let total = count(&mut tx, build("COUNT(*)")).await?;
-            let mut qb = build(EVENT_COLS);
-            qb.push(" ORDER BY at DESC, id DESC");
-            push_page(&mut qb, page);
-            let rows: Vec<EventRow> = qb
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
+            let (total, rows) = fetch_page::<EventRow>(
+                &mut tx,
+                build,
+                EVENT_COLS,
+                " ORDER BY at DESC, id DESC",
+                page,
+            )
+            .await?;
             tx.commit().await.map_err(map_db_err)?;
             Ok(Page {
                 items: rows

@@ -64,6 +64,30 @@ async fn count(tx: &mut Tx, mut qb: QueryBuilder<Db>) -> StoreResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Counts the rows a filter matches and fetches one ordered page of them: the two queries every
+/// list runs, built by the same `build` so the total and the page always agree.
+async fn fetch_page<R>(
+    tx: &mut Tx,
+    build: impl Fn(&str) -> QueryBuilder<Db>,
+    cols: &str,
+    order_by: &str,
+    page: PageRequest,
+) -> StoreResult<(u64, Vec<R>)>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let total = count(tx, build("COUNT(*)")).await?;
+    let mut qb = build(cols);
+    qb.push(order_by);
+    push_page(&mut qb, page);
+    let rows = qb
+        .build_query_as::<R>()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    Ok((total, rows))
+}
+
 /// Writes an audit row inside the caller's transaction, so the action and its record commit together.
 #[allow(clippy::too_many_arguments)]
 async fn audit_tx(
@@ -324,15 +348,9 @@ impl FranchiseStore for ThisStore {
             }
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(FRANCHISE_COLS);
-        qb.push(" ORDER BY name, id");
-        push_page(&mut qb, page);
-        let rows: Vec<FranchiseRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) =
+            fetch_page::<FranchiseRow>(&mut tx, build, FRANCHISE_COLS, " ORDER BY name, id", page)
+                .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows.into_iter().map(FranchiseRow::into_domain).collect(),
@@ -521,15 +539,8 @@ impl GymStore for ThisStore {
             }
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(GYM_COLS);
-        qb.push(" ORDER BY name, id");
-        push_page(&mut qb, page);
-        let rows: Vec<GymRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) =
+            fetch_page::<GymRow>(&mut tx, build, GYM_COLS, " ORDER BY name, id", page).await?;
         tx.commit().await.map_err(map_db_err)?;
         let items = rows
             .into_iter()
@@ -768,20 +779,19 @@ impl MemberStore for ThisStore {
             push_member_filter(&mut qb, filter);
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(MEMBER_COLS);
-        qb.push(match filter.sort {
-            MemberSort::Name => " ORDER BY last_name, first_name, id",
-            MemberSort::CreatedDesc => " ORDER BY created_at DESC, id DESC",
-            MemberSort::LastVisitDesc => " ORDER BY last_visit_at DESC NULLS LAST, id",
-            MemberSort::Badge => " ORDER BY badge_id, id",
-        });
-        push_page(&mut qb, page);
-        let rows: Vec<MemberRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) = fetch_page::<MemberRow>(
+            &mut tx,
+            build,
+            MEMBER_COLS,
+            match filter.sort {
+                MemberSort::Name => " ORDER BY last_name, first_name, id",
+                MemberSort::CreatedDesc => " ORDER BY created_at DESC, id DESC",
+                MemberSort::LastVisitDesc => " ORDER BY last_visit_at DESC NULLS LAST, id",
+                MemberSort::Badge => " ORDER BY badge_id, id",
+            },
+            page,
+        )
+        .await?;
         tx.commit().await.map_err(map_db_err)?;
         let items = rows
             .into_iter()
@@ -1000,15 +1010,8 @@ impl KioskStore for ThisStore {
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(KIOSK_COLS);
-        qb.push(" ORDER BY name, id");
-        push_page(&mut qb, page);
-        let rows: Vec<KioskRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) =
+            fetch_page::<KioskRow>(&mut tx, build, KIOSK_COLS, " ORDER BY name, id", page).await?;
         tx.commit().await.map_err(map_db_err)?;
         let items = rows
             .into_iter()
@@ -1169,15 +1172,14 @@ impl AuditStore for ThisStore {
             }
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(AUDIT_COLS);
-        qb.push(" ORDER BY at DESC, id DESC");
-        push_page(&mut qb, page);
-        let rows: Vec<AuditRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) = fetch_page::<AuditRow>(
+            &mut tx,
+            build,
+            AUDIT_COLS,
+            " ORDER BY at DESC, id DESC",
+            page,
+        )
+        .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows.into_iter().map(AuditRow::into_domain).collect(),

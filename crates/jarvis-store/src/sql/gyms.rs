@@ -406,15 +406,14 @@ impl ActivityStore for ThisStore {
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(VISIT_COLS);
-        qb.push(" ORDER BY at DESC, id DESC");
-        push_page(&mut qb, page);
-        let rows: Vec<VisitRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) = fetch_page::<VisitRow>(
+            &mut tx,
+            build,
+            VISIT_COLS,
+            " ORDER BY at DESC, id DESC",
+            page,
+        )
+        .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows.into_iter().map(VisitRow::into_domain).collect(),
@@ -486,15 +485,14 @@ impl ActivityStore for ThisStore {
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(FACT_COLS);
-        qb.push(" ORDER BY created_at DESC, id DESC");
-        push_page(&mut qb, page);
-        let rows: Vec<FactRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) = fetch_page::<FactRow>(
+            &mut tx,
+            build,
+            FACT_COLS,
+            " ORDER BY created_at DESC, id DESC",
+            page,
+        )
+        .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows
@@ -647,20 +645,11 @@ impl ScheduleStore for ThisStore {
             }
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(CLASS_COLS);
         // Weekly classes Monday→Sunday, then one-off classes by date.
-        qb.push(
-            " ORDER BY CASE weekday WHEN 'mon' THEN 1 WHEN 'tue' THEN 2 WHEN 'wed' THEN 3 \
+        let order = " ORDER BY CASE weekday WHEN 'mon' THEN 1 WHEN 'tue' THEN 2 WHEN 'wed' THEN 3 \
              WHEN 'thu' THEN 4 WHEN 'fri' THEN 5 WHEN 'sat' THEN 6 WHEN 'sun' THEN 7 ELSE 8 END, \
-             date, start_time, name, id",
-        );
-        push_page(&mut qb, page);
-        let rows: Vec<ClassRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+             date, start_time, name, id";
+        let (total, rows) = fetch_page::<ClassRow>(&mut tx, build, CLASS_COLS, order, page).await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows
@@ -851,15 +840,14 @@ impl ImportStore for ThisStore {
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             qb
         };
-        let total = count(&mut tx, build("COUNT(*)")).await?;
-        let mut qb = build(IMPORT_COLS);
-        qb.push(" ORDER BY created_at DESC, id DESC");
-        push_page(&mut qb, page);
-        let rows: Vec<ImportRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_db_err)?;
+        let (total, rows) = fetch_page::<ImportRow>(
+            &mut tx,
+            build,
+            IMPORT_COLS,
+            " ORDER BY created_at DESC, id DESC",
+            page,
+        )
+        .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows
