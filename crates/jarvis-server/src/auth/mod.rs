@@ -6,7 +6,7 @@
 //! and applies the per-account rate limit. Handlers then ask [`Caller::gym`],
 //! [`Caller::franchise`], [`Caller::platform`] or [`Caller::list`] for the storage scope of an
 //! action; all of them go through the one permission function, `jarvis_core::authz::authorize`.
-//! See `docs/auth-for-handlers.md`.
+//! See `docs/contributor/auth-for-handlers.md`.
 
 pub mod api;
 pub mod crypto;
