@@ -157,9 +157,20 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
         let q = g.faults.get_mut(&ep)?;
         q.pop_front()
     });
+    // Header decorations wrap the fault that produces the response; peel them off first.
+    let mut extra_headers = Vec::new();
+    let mut fault = fault;
+    while let Some(Fault::WithHeaders {
+        fault: inner,
+        headers,
+    }) = fault
+    {
+        extra_headers.extend(headers);
+        fault = Some(*inner);
+    }
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp = match fault {
-        None => next.run(req).await,
+        None | Some(Fault::WithHeaders { .. }) => next.run(req).await,
         Some(Fault::Latency(d)) => {
             tokio::time::sleep(d).await;
             next.run(req).await
@@ -190,12 +201,43 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
             None,
             "The engine is currently overloaded, please try again later.",
         ),
+        Some(Fault::Status(code)) => status_error(code),
         Some(Fault::DropConnection) => {
-            let resp = next.run(req).await;
+            let resp = with_headers(next.run(req).await, &extra_headers);
             return drop_mid_body(resp).await;
         }
     };
-    with_request_id(&shared, resp)
+    with_request_id(&shared, with_headers(resp, &extra_headers))
+}
+
+/// An OpenAI-shaped error for an arbitrary status (invalid codes become 500).
+fn status_error(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let kind = if status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request_error"
+    };
+    let reason = status.canonical_reason().unwrap_or("Error");
+    api_error(
+        status,
+        kind,
+        None,
+        None,
+        &format!("Injected fault: {reason}."),
+    )
+}
+
+fn with_headers(mut resp: Response, headers: &[(String, String)]) -> Response {
+    for (k, v) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
 }
 
 fn with_request_id(shared: &Shared, mut resp: Response) -> Response {
@@ -226,11 +268,11 @@ fn rate_limited(kind: LimitKind, retry_after: Option<Duration>) -> Response {
     );
     let h = resp.headers_mut();
     if let Some(d) = retry_after {
-        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        let (secs, ms) = crate::state::retry_after_values(d);
+        if let Ok(v) = HeaderValue::from_str(&secs) {
             h.insert("retry-after", v);
         }
-        if let Ok(v) = HeaderValue::from_str(&d.as_millis().to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&ms) {
             h.insert("retry-after-ms", v);
         }
     }
