@@ -482,23 +482,35 @@ pub(crate) fn validate_session(
         }
     }
     if let Some(tools) = obj.get("tools") {
-        let ok = tools.as_array().is_some_and(|a| {
-            a.iter().all(|t| {
-                t.get("type").and_then(Value::as_str) == Some("function")
-                    && t.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty())
-                    // The Chat Completions nesting (`function: {...}`) is a classic mistake.
-                    && t.get("function").is_none()
-            })
-        });
+        let ok = tools.as_array().is_some_and(|a| a.iter().all(tool_ok));
         if !ok {
             return Err(invalid(
                 &p("tools"),
-                "Each tool must be {type:\"function\", name, description, parameters}.",
+                "Each tool must be {type:\"function\", name, description, parameters} or \
+                 {type:\"mcp\", server_label, server_url|connector_id|tunnel_id, ...}.",
             ));
         }
     }
     let id = shared.new_id("sess_");
     Ok(effective_session(shared, session, &id))
+}
+
+/// A GA session tool: a flat function tool or a remote MCP server (spec `MCPTool`).
+fn tool_ok(t: &Value) -> bool {
+    let non_empty = |k: &str| {
+        t.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    match t.get("type").and_then(Value::as_str) {
+        // The Chat Completions nesting (`function: {...}`) is a classic mistake.
+        Some("function") => non_empty("name") && t.get("function").is_none(),
+        Some("mcp") => {
+            non_empty("server_label")
+                && (non_empty("server_url") || non_empty("connector_id") || non_empty("tunnel_id"))
+        }
+        _ => false,
+    }
 }
 
 async fn client_secrets(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {

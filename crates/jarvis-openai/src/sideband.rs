@@ -96,10 +96,8 @@ impl Sideband {
                 return Ok(None);
             };
             match msg {
-                Ok(Message::Text(t)) => match ServerEvent::parse(t.as_str()) {
-                    Ok(ev) => return Ok(Some(ev)),
-                    Err(e) => tracing::warn!(error = %e, "non-JSON sideband message ignored"),
-                },
+                // Never dropped: a message that is not JSON comes back as `Malformed`.
+                Ok(Message::Text(t)) => return Ok(Some(ServerEvent::parse_lossy(t.as_str()))),
                 Ok(Message::Close(frame)) => {
                     self.ended = Some(match frame {
                         Some(f) => SidebandEnd {

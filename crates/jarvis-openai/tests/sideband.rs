@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use jarvis_core::cost::PriceTable;
 use jarvis_fake_openai::{FakeConfig, ResponseFault, Script, ScriptedCall, Turn};
-use jarvis_openai::realtime::{ClientEvent, ServerEvent, SessionConfig, Tool};
+use jarvis_openai::realtime::{ClientEvent, ServerEvent, SessionConfig, Tool, Voice};
 use jarvis_openai::{OpenAiError, Sideband};
 use serde_json::json;
 
@@ -354,4 +354,89 @@ async fn voice_cannot_change_after_audio_and_session_type_is_required() {
         unreachable!()
     };
     assert_eq!(error.param.as_deref(), Some("session.audio.output.voice"));
+}
+
+#[tokio::test]
+async fn session_events_with_custom_voice_and_mcp_tool_are_typed() {
+    let fake = fake().await;
+    let (client, _) = client(&fake);
+    // A session carrying a custom voice and an MCP tool, minted as the kiosk's secret.
+    let ek = fake
+        .handle
+        .mint_secret(
+            &json!({"type":"realtime","model":"gpt-realtime-mini",
+                "audio":{"output":{"voice":{"id":"voice_custom_1"}}},
+                "tools":[{"type":"mcp","server_label":"crm","server_url":"https://crm.example/mcp"},
+                         {"type":"function","name":"book_class","parameters":{"type":"object"}}]}),
+            60,
+        )
+        .unwrap();
+    let call = client
+        .create_call_with_ephemeral(&jarvis_openai::ApiKey::new(ek), OFFER)
+        .await
+        .unwrap();
+    let mut sb = client.connect_sideband(&call.call_id).await.unwrap();
+    let first = sb.next_event_timeout(T).await.unwrap().unwrap();
+    let ServerEvent::SessionCreated { session } = &first else {
+        panic!("session.created not typed: {first:?}");
+    };
+    assert_eq!(
+        session.voice().and_then(Voice::custom_id),
+        Some("voice_custom_1")
+    );
+    let tools = session.tools.as_deref().unwrap();
+    assert!(
+        matches!(&tools[0], Tool::Mcp(m) if m.server_url.as_deref() == Some("https://crm.example/mcp"))
+    );
+    assert!(matches!(&tools[1], Tool::Function(f) if f.name == "book_class"));
+    // The effective session round-trips: what we parsed serializes to what the fake holds.
+    assert_eq!(
+        serde_json::to_value(session).unwrap(),
+        fake.handle.session(&call.call_id).unwrap()
+    );
+    // Changing to another custom voice over the sideband: session.updated is typed too.
+    sb.send(&ClientEvent::session_update(
+        SessionConfig::default().with_voice(Voice::custom("voice_custom_2")),
+    ))
+    .await
+    .unwrap();
+    let ev = until(&mut sb, |e| {
+        matches!(
+            e,
+            ServerEvent::SessionUpdated { .. }
+                | ServerEvent::Unknown { .. }
+                | ServerEvent::Malformed { .. }
+        )
+    })
+    .await;
+    let ServerEvent::SessionUpdated { session } = ev.last().unwrap() else {
+        panic!("session.updated not typed: {:?}", ev.last());
+    };
+    assert_eq!(
+        session.voice().and_then(Voice::custom_id),
+        Some("voice_custom_2")
+    );
+    assert!(matches!(
+        &session.tools.as_deref().unwrap()[0],
+        Tool::Mcp(_)
+    ));
+}
+
+#[tokio::test]
+async fn unreadable_events_are_surfaced_not_dropped() {
+    let (fake, _client, call_id, mut sb) = setup(Script::default()).await;
+    // A known type with a shape we cannot read.
+    fake.handle
+        .push_event(&call_id, json!({"type":"session.updated","session":5}));
+    let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
+    assert!(
+        matches!(ev, ServerEvent::Malformed { ref event_type, ref raw, .. }
+            if event_type == "session.updated" && raw["session"] == 5),
+        "{ev:?}"
+    );
+    // Still connected: the next event arrives normally.
+    fake.handle
+        .push_event(&call_id, json!({"type":"conversation.item.brand_new_2027"}));
+    let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
+    assert!(matches!(ev, ServerEvent::Unknown { .. }), "{ev:?}");
 }
