@@ -489,10 +489,7 @@ mod tests {
             Some(13 * 3_000_000 + 9 * 5_000_000)
         );
         // whisper-1 bills duration: 3.2 s at $0.006/min = $0.00032.
-        assert_eq!(
-            t.duration_cost_pico("whisper-1", 3_200),
-            Some(320_000_000)
-        );
+        assert_eq!(t.duration_cost_pico("whisper-1", 3_200), Some(320_000_000));
         // Token-billed models have no duration price; unknown models have none at all.
         assert_eq!(t.duration_cost_pico("gpt-4o-transcribe", 3_200), None);
         assert_eq!(t.duration_cost_pico("whisper-2", 3_200), None);

@@ -903,6 +903,7 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         call_id: None,
         response_id: Some(id.clone()),
         usage,
+        audio_ms: 0,
         cost_pico: cost,
     });
     axum::Json(json!({"id":id,"object":"chat.completion","created":shared.clock.now_unix(),"model":model,
@@ -1050,6 +1051,7 @@ async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) ->
         call_id: None,
         response_id: None,
         usage,
+        audio_ms: 0,
         cost_pico: cost,
     });
     axum::Json(json!({"object":"list","model":model,"data":data,"usage":{"prompt_tokens":total,"total_tokens":total}})).into_response()

@@ -305,6 +305,8 @@ pub struct LedgerEntry {
     pub response_id: Option<String>,
     /// Tokens.
     pub usage: TokenUsage,
+    /// Billed audio duration in milliseconds (duration-billed transcription such as `whisper-1`; else 0).
+    pub audio_ms: u64,
     /// Exact cost (0 if the model has no price).
     pub cost_pico: PicoUsd,
 }
@@ -376,5 +378,12 @@ impl Shared {
 
     pub fn price(&self, model: &str, usage: &TokenUsage) -> PicoUsd {
         self.cfg().prices.cost_pico(model, usage).unwrap_or(0)
+    }
+
+    pub fn price_duration(&self, model: &str, millis: u64) -> PicoUsd {
+        self.cfg()
+            .prices
+            .duration_cost_pico(model, millis)
+            .unwrap_or(0)
     }
 }

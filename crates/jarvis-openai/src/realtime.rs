@@ -512,6 +512,108 @@ impl RealtimeUsage {
     }
 }
 
+/// `usage` of `conversation.item.input_audio_transcription.completed` (spec
+/// `TranscriptTextUsageTokens` | `TranscriptTextUsageDuration`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscriptionUsage {
+    /// Token-billed models (`gpt-4o-transcribe`, `gpt-4o-mini-transcribe`).
+    Tokens(TranscriptionTokens),
+    /// Duration-billed models (`whisper-1`).
+    Duration {
+        /// Seconds of input audio.
+        seconds: f64,
+    },
+    /// A shape this client does not know yet, kept verbatim.
+    Other(Value),
+}
+
+/// Token counts of a transcription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptionTokens {
+    /// input + output.
+    pub total_tokens: u64,
+    /// All input tokens.
+    pub input_tokens: u64,
+    /// Text output tokens (the transcript).
+    pub output_tokens: u64,
+    /// Input split (audio, plus text of a transcription prompt).
+    pub input_token_details: TranscriptionInputDetails,
+}
+
+/// `usage.input_token_details` of a transcription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptionInputDetails {
+    /// Text (prompt) tokens.
+    pub text_tokens: u64,
+    /// Audio tokens.
+    pub audio_tokens: u64,
+}
+
+impl TranscriptionTokens {
+    /// Converts to the domain usage used for pricing (the transcript is text output).
+    pub fn to_token_usage(&self) -> jarvis_core::cost::TokenUsage {
+        let d = &self.input_token_details;
+        // Without a split, the input of a transcription is its audio.
+        let (text, audio) = if d.text_tokens + d.audio_tokens == 0 {
+            (0, self.input_tokens)
+        } else {
+            (d.text_tokens, d.audio_tokens)
+        };
+        jarvis_core::cost::TokenUsage {
+            input_text: text,
+            input_audio: audio,
+            output_text: self.output_tokens,
+            ..Default::default()
+        }
+    }
+}
+
+impl TranscriptionUsage {
+    /// Exact cost at `model`'s price in `prices`, or `None` when it has no (matching) price.
+    pub fn cost_pico(
+        &self,
+        prices: &jarvis_core::cost::PriceTable,
+        model: &str,
+    ) -> Option<jarvis_core::cost::PicoUsd> {
+        match self {
+            TranscriptionUsage::Tokens(t) => prices.cost_pico(model, &t.to_token_usage()),
+            TranscriptionUsage::Duration { seconds } => {
+                prices.duration_cost_pico(model, seconds_to_millis(*seconds))
+            }
+            TranscriptionUsage::Other(_) => None,
+        }
+    }
+}
+
+/// Seconds (as reported) to whole milliseconds, rounded; nonsense values are 0.
+fn seconds_to_millis(seconds: f64) -> u64 {
+    if seconds.is_finite() && seconds > 0.0 {
+        // Saturating float-to-int cast: absurd durations cap instead of wrapping.
+        (seconds * 1000.0).round() as u64
+    } else {
+        0
+    }
+}
+
+impl<'de> Deserialize<'de> for TranscriptionUsage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let parsed = match v.get("type").and_then(Value::as_str) {
+            Some("tokens") => serde_json::from_value(v.clone())
+                .ok()
+                .map(TranscriptionUsage::Tokens),
+            Some("duration") => v
+                .get("seconds")
+                .and_then(Value::as_f64)
+                .map(|seconds| TranscriptionUsage::Duration { seconds }),
+            _ => None,
+        };
+        Ok(parsed.unwrap_or(TranscriptionUsage::Other(v)))
+    }
+}
+
 /// One item of `response.output`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -645,8 +747,8 @@ pub enum ServerEvent {
         item_id: String,
         /// Transcript.
         transcript: String,
-        /// ASR usage (tokens or duration).
-        usage: Option<Value>,
+        /// ASR usage (tokens or duration), billed at the transcription model's rates.
+        usage: Option<TranscriptionUsage>,
     },
     /// Final transcript of the assistant's audio.
     OutputAudioTranscriptDone {
@@ -716,7 +818,7 @@ enum Known {
         #[serde(default)]
         transcript: String,
         #[serde(default)]
-        usage: Option<Value>,
+        usage: Option<TranscriptionUsage>,
     },
     // The beta name is accepted too: parsing leniently costs nothing, sending is GA-only.
     #[serde(
@@ -1087,6 +1189,34 @@ mod tests {
             };
             assert_eq!(serde_json::to_value(&session).unwrap(), rich_session());
         }
+    }
+
+    #[test]
+    fn transcription_usage_tokens_duration_and_unknown() {
+        let tokens = r#"{"type":"conversation.item.input_audio_transcription.completed","event_id":"e",
+            "item_id":"i","content_index":0,"transcript":"Hey",
+            "usage":{"type":"tokens","total_tokens":22,"input_tokens":13,
+                     "input_token_details":{"text_tokens":0,"audio_tokens":13},"output_tokens":9}}"#;
+        let ServerEvent::InputTranscriptionCompleted { usage, .. } =
+            ServerEvent::parse(tokens).unwrap()
+        else {
+            panic!("not typed");
+        };
+        let prices = jarvis_core::cost::PriceTable::default_2026();
+        let usage = usage.unwrap();
+        assert_eq!(
+            usage.cost_pico(&prices, "gpt-4o-transcribe"),
+            Some(13 * 6_000_000 + 9 * 10_000_000)
+        );
+        let duration: TranscriptionUsage =
+            serde_json::from_value(serde_json::json!({"type":"duration","seconds":3.2})).unwrap();
+        assert_eq!(duration, TranscriptionUsage::Duration { seconds: 3.2 });
+        assert_eq!(duration.cost_pico(&prices, "whisper-1"), Some(320_000_000));
+        // Duration usage for a token-billed model has no price (never silently zero).
+        assert_eq!(duration.cost_pico(&prices, "gpt-4o-transcribe"), None);
+        let other: TranscriptionUsage =
+            serde_json::from_value(serde_json::json!({"type":"characters","n":4})).unwrap();
+        assert!(matches!(other, TranscriptionUsage::Other(_)));
     }
 
     #[test]
