@@ -78,6 +78,9 @@ pub struct ModelPrice {
     pub image_in: PicoUsd,
     /// Cached image input.
     pub image_cached: PicoUsd,
+    /// Per minute of input audio, for duration-billed transcription (`whisper-1`); 0 when
+    /// the model bills tokens only.
+    pub per_minute: PicoUsd,
 }
 
 impl ModelPrice {
@@ -102,6 +105,7 @@ impl ModelPrice {
             audio_out,
             image_in,
             image_cached,
+            per_minute: 0,
         }
     }
 
@@ -116,6 +120,22 @@ impl ModelPrice {
             audio_out: 0,
             image_in: 0,
             image_cached: 0,
+            per_minute: 0,
+        }
+    }
+
+    /// A duration-billed price: `per_minute` pico-USD per minute of input audio, no token prices.
+    pub const fn per_minute(per_minute: PicoUsd) -> Self {
+        ModelPrice {
+            text_in: 0,
+            text_cached: 0,
+            text_out: 0,
+            audio_in: 0,
+            audio_cached: 0,
+            audio_out: 0,
+            image_in: 0,
+            image_cached: 0,
+            per_minute,
         }
     }
 }
@@ -238,6 +258,10 @@ impl PriceTable {
     }
 
     /// The published prices as of 2026-11 (see the OpenAI research note §5); override per deployment.
+    ///
+    /// Only models that are still served: the `gpt-4o(-mini)-realtime-preview` snapshots are shut
+    /// down (their model pages say "Shut down"; research note §0/§5, 2026-11-24) and are not priced,
+    /// so a session still configured with one shows up as unpriced instead of silently metered.
     pub fn default_2026() -> Self {
         let full = ModelPrice::new(
             usd(4, 0),
@@ -263,16 +287,6 @@ impl PriceTable {
             usd(0, 800_000),
             usd(0, 80_000),
         );
-        let preview_mini = ModelPrice::new(
-            usd(0, 600_000),
-            usd(0, 300_000),
-            usd(2, 400_000),
-            usd(10, 0),
-            usd(0, 300_000),
-            usd(20, 0),
-            0,
-            0,
-        );
         let mut t = PriceTable::new();
         t.set("gpt-realtime", full);
         t.set("gpt-realtime-1.5", full);
@@ -280,10 +294,26 @@ impl PriceTable {
         t.set("gpt-realtime-2.1", two);
         t.set("gpt-realtime-mini", mini);
         t.set("gpt-realtime-2.1-mini", mini);
-        t.set("gpt-4o-mini-realtime-preview", preview_mini);
         t.set(
             "gpt-4o-mini",
             ModelPrice::text(usd(0, 150_000), usd(0, 75_000), usd(0, 600_000)),
+        );
+        // Input transcription of realtime sessions is billed apart, at the ASR model's rates
+        // (read 2026-11-24). The gpt-4o transcribe models bill tokens: text in / audio in /
+        // text out per 1M = $2.50 / $6.00 / $10.00 (gpt-4o-transcribe: text rates on
+        // developers.openai.com/api/docs/models/gpt-4o-transcribe, audio rate in the
+        // openai/openai-cookbook realtime transcription notebook) and $1.25 / $3.00 / $5.00
+        // (gpt-4o-mini-transcribe: developers.openai.com/api/docs/models/compare and the
+        // pricing page's two tables). whisper-1 bills audio duration: $0.006 per minute
+        // (developers.openai.com/api/docs/models/whisper-1).
+        t.set(
+            "gpt-4o-transcribe",
+            ModelPrice {
+                text_in: usd(2, 500_000),
+                audio_in: usd(6, 0),
+                text_out: usd(10, 0),
+                ..Default::default()
+            },
         );
         t.set(
             "gpt-4o-mini-transcribe",
@@ -294,6 +324,8 @@ impl PriceTable {
                 ..Default::default()
             },
         );
+        // $0.006/min = 6_000 µUSD/min = 6_000_000_000 pUSD/min.
+        t.set("whisper-1", ModelPrice::per_minute(6_000_000_000));
         t.set(
             "text-embedding-3-small",
             ModelPrice::text(usd(0, 20_000), 0, 0),
@@ -333,6 +365,15 @@ impl PriceTable {
     /// Cost of `usage` for `model` in pico-USD, or `None` when the model has no price.
     pub fn cost_pico(&self, model: &str, usage: &TokenUsage) -> Option<PicoUsd> {
         self.get(model).map(|p| cost_pico(usage, p))
+    }
+
+    /// Cost of `millis` of audio for a duration-billed `model` (`whisper-1`), or `None` when
+    /// the model has no price or no per-minute price (so a token-billed model is never
+    /// silently metered at zero).
+    pub fn duration_cost_pico(&self, model: &str, millis: u64) -> Option<PicoUsd> {
+        self.get(model)
+            .filter(|p| p.per_minute > 0)
+            .map(|p| duration_cost_pico(millis, p.per_minute))
     }
 }
 
@@ -428,6 +469,37 @@ mod tests {
         assert!(t.get("gpt-realtimé-2025-08-2").is_none());
         assert!(t.get("éééééééééééé").is_none());
         assert!(t.get("gpt-realtime-2025-08-2é").is_none());
+    }
+
+    #[test]
+    fn transcription_models_are_priced_and_shut_down_previews_are_not() {
+        let t = PriceTable::default_2026();
+        // gpt-4o-transcribe: 13 audio tokens at $6/1M + 9 text tokens at $10/1M.
+        let usage = TokenUsage {
+            input_audio: 13,
+            output_text: 9,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.cost_pico("gpt-4o-transcribe", &usage),
+            Some(13 * 6_000_000 + 9 * 10_000_000)
+        );
+        assert_eq!(
+            t.cost_pico("gpt-4o-mini-transcribe-2025-12-15", &usage),
+            Some(13 * 3_000_000 + 9 * 5_000_000)
+        );
+        // whisper-1 bills duration: 3.2 s at $0.006/min = $0.00032.
+        assert_eq!(t.duration_cost_pico("whisper-1", 3_200), Some(320_000_000));
+        // Token-billed models have no duration price; unknown models have none at all.
+        assert_eq!(t.duration_cost_pico("gpt-4o-transcribe", 3_200), None);
+        assert_eq!(t.duration_cost_pico("whisper-2", 3_200), None);
+        for gone in [
+            "gpt-4o-mini-realtime-preview",
+            "gpt-4o-mini-realtime-preview-2024-12-17",
+            "gpt-4o-realtime-preview",
+        ] {
+            assert!(t.get(gone).is_none(), "{gone} is shut down");
+        }
     }
 
     #[test]

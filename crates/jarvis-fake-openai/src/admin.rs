@@ -88,7 +88,7 @@ async fn ledger(State(shared): State<Arc<Shared>>) -> Response {
     let rows: Vec<Value> = l
         .iter()
         .map(|e| json!({"at_unix":e.at_unix,"kind":format!("{:?}",e.kind),"model":e.model,"call_id":e.call_id,
-            "response_id":e.response_id,"total_tokens":e.usage.total(),"cost_pico":e.cost_pico}))
+            "response_id":e.response_id,"total_tokens":e.usage.total(),"audio_ms":e.audio_ms,"cost_pico":e.cost_pico}))
         .collect();
     axum::Json(json!({"entries":rows,"total_pico":total})).into_response()
 }

@@ -157,9 +157,20 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
         let q = g.faults.get_mut(&ep)?;
         q.pop_front()
     });
+    // Header decorations wrap the fault that produces the response; peel them off first.
+    let mut extra_headers = Vec::new();
+    let mut fault = fault;
+    while let Some(Fault::WithHeaders {
+        fault: inner,
+        headers,
+    }) = fault
+    {
+        extra_headers.extend(headers);
+        fault = Some(*inner);
+    }
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp = match fault {
-        None => next.run(req).await,
+        None | Some(Fault::WithHeaders { .. }) => next.run(req).await,
         Some(Fault::Latency(d)) => {
             tokio::time::sleep(d).await;
             next.run(req).await
@@ -190,12 +201,43 @@ async fn gate(State(shared): AppState, req: Request, next: Next) -> Response {
             None,
             "The engine is currently overloaded, please try again later.",
         ),
+        Some(Fault::Status(code)) => status_error(code),
         Some(Fault::DropConnection) => {
-            let resp = next.run(req).await;
+            let resp = with_headers(next.run(req).await, &extra_headers);
             return drop_mid_body(resp).await;
         }
     };
-    with_request_id(&shared, resp)
+    with_request_id(&shared, with_headers(resp, &extra_headers))
+}
+
+/// An OpenAI-shaped error for an arbitrary status (invalid codes become 500).
+fn status_error(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let kind = if status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request_error"
+    };
+    let reason = status.canonical_reason().unwrap_or("Error");
+    api_error(
+        status,
+        kind,
+        None,
+        None,
+        &format!("Injected fault: {reason}."),
+    )
+}
+
+fn with_headers(mut resp: Response, headers: &[(String, String)]) -> Response {
+    for (k, v) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
 }
 
 fn with_request_id(shared: &Shared, mut resp: Response) -> Response {
@@ -226,11 +268,11 @@ fn rate_limited(kind: LimitKind, retry_after: Option<Duration>) -> Response {
     );
     let h = resp.headers_mut();
     if let Some(d) = retry_after {
-        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        let (secs, ms) = crate::state::retry_after_values(d);
+        if let Ok(v) = HeaderValue::from_str(&secs) {
             h.insert("retry-after", v);
         }
-        if let Ok(v) = HeaderValue::from_str(&d.as_millis().to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&ms) {
             h.insert("retry-after-ms", v);
         }
     }
@@ -440,23 +482,35 @@ pub(crate) fn validate_session(
         }
     }
     if let Some(tools) = obj.get("tools") {
-        let ok = tools.as_array().is_some_and(|a| {
-            a.iter().all(|t| {
-                t.get("type").and_then(Value::as_str) == Some("function")
-                    && t.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty())
-                    // The Chat Completions nesting (`function: {...}`) is a classic mistake.
-                    && t.get("function").is_none()
-            })
-        });
+        let ok = tools.as_array().is_some_and(|a| a.iter().all(tool_ok));
         if !ok {
             return Err(invalid(
                 &p("tools"),
-                "Each tool must be {type:\"function\", name, description, parameters}.",
+                "Each tool must be {type:\"function\", name, description, parameters} or \
+                 {type:\"mcp\", server_label, server_url|connector_id|tunnel_id, ...}.",
             ));
         }
     }
     let id = shared.new_id("sess_");
     Ok(effective_session(shared, session, &id))
+}
+
+/// A GA session tool: a flat function tool or a remote MCP server (spec `MCPTool`).
+fn tool_ok(t: &Value) -> bool {
+    let non_empty = |k: &str| {
+        t.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    match t.get("type").and_then(Value::as_str) {
+        // The Chat Completions nesting (`function: {...}`) is a classic mistake.
+        Some("function") => non_empty("name") && t.get("function").is_none(),
+        Some("mcp") => {
+            non_empty("server_label")
+                && (non_empty("server_url") || non_empty("connector_id") || non_empty("tunnel_id"))
+        }
+        _ => false,
+    }
 }
 
 async fn client_secrets(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
@@ -849,6 +903,7 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         call_id: None,
         response_id: Some(id.clone()),
         usage,
+        audio_ms: 0,
         cost_pico: cost,
     });
     axum::Json(json!({"id":id,"object":"chat.completion","created":shared.clock.now_unix(),"model":model,
@@ -996,6 +1051,7 @@ async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) ->
         call_id: None,
         response_id: None,
         usage,
+        audio_ms: 0,
         cost_pico: cost,
     });
     axum::Json(json!({"object":"list","model":model,"data":data,"usage":{"prompt_tokens":total,"total_tokens":total}})).into_response()

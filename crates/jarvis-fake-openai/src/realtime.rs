@@ -402,6 +402,9 @@ pub(crate) fn handle_client_event(shared: &Shared, call: &Call, socket: u64, tex
     }
 }
 
+/// Transcription models whose usage is `{type:"duration", seconds}` (billed per minute).
+const DURATION_BILLED_ASR: &[&str] = &["whisper-1"];
+
 const VOICES: &[&str] = &[
     "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar",
 ];
@@ -670,16 +673,32 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
     };
     if let Some(model) = transcription {
         let out = text_tokens(text);
-        let usage = TokenUsage {
-            input_audio: audio_tokens,
-            output_text: out,
-            ..Default::default()
+        // whisper-1 reports (and bills) audio duration; the gpt-4o transcribe models bill tokens.
+        let (usage_json, usage, audio_ms, cost) = if DURATION_BILLED_ASR.contains(&model.as_str()) {
+            let u = json!({"type":"duration","seconds": ms as f64 / 1000.0});
+            (
+                u,
+                TokenUsage::default(),
+                ms,
+                shared.price_duration(&model, ms),
+            )
+        } else {
+            let usage = TokenUsage {
+                input_audio: audio_tokens,
+                output_text: out,
+                ..Default::default()
+            };
+            let u = json!({"type":"tokens","total_tokens":audio_tokens+out,"input_tokens":audio_tokens,
+                "input_token_details":{"text_tokens":0,"audio_tokens":audio_tokens},"output_tokens":out});
+            let cost = shared.price(&model, &usage);
+            (u, usage, 0, cost)
         };
-        call.send(shared, None, json!({"type":"conversation.item.input_audio_transcription.completed",
-            "item_id":item_id,"content_index":0,"transcript":text,
-            "usage":{"type":"tokens","total_tokens":audio_tokens+out,"input_tokens":audio_tokens,
-                "input_token_details":{"text_tokens":0,"audio_tokens":audio_tokens},"output_tokens":out}}));
-        let cost = shared.price(&model, &usage);
+        call.send(
+            shared,
+            None,
+            json!({"type":"conversation.item.input_audio_transcription.completed",
+            "item_id":item_id,"content_index":0,"transcript":text,"usage":usage_json}),
+        );
         shared.book(LedgerEntry {
             at_unix: shared.clock.now_unix(),
             kind: LedgerKind::Transcription,
@@ -687,6 +706,7 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
             call_id: Some(call.id.clone()),
             response_id: None,
             usage,
+            audio_ms,
             cost_pico: cost,
         });
     }
@@ -964,6 +984,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         call_id: Some(call.id.clone()),
         response_id: Some(resp_id),
         usage,
+        audio_ms: 0,
         cost_pico: cost,
     });
 }

@@ -171,6 +171,51 @@ pub enum Fault {
     Unavailable,
     /// Handle normally, then cut the connection halfway through the response body.
     DropConnection,
+    /// Any status with an OpenAI-shaped error body (`408`, `409`, `400`, `502`, …).
+    Status(u16),
+    /// `fault`'s response with extra headers (`x-should-retry`, `Retry-After` on a 5xx, …);
+    /// build it with [`Fault::with_header`], [`Fault::with_retry_after`], [`Fault::with_should_retry`].
+    WithHeaders {
+        /// The fault whose response gets the headers.
+        fault: Box<Fault>,
+        /// Headers set (replacing any the fault already sends).
+        headers: Vec<(String, String)>,
+    },
+}
+
+impl Fault {
+    /// This fault with header `name: value` added to its response.
+    pub fn with_header(self, name: &str, value: &str) -> Fault {
+        let pair = (name.to_ascii_lowercase(), value.to_owned());
+        match self {
+            Fault::WithHeaders { fault, mut headers } => {
+                headers.push(pair);
+                Fault::WithHeaders { fault, headers }
+            }
+            other => Fault::WithHeaders {
+                fault: Box::new(other),
+                headers: vec![pair],
+            },
+        }
+    }
+
+    /// Adds `Retry-After` (whole seconds, rounded up) and `retry-after-ms`, as the real API does.
+    pub fn with_retry_after(self, d: Duration) -> Fault {
+        let (secs, ms) = retry_after_values(d);
+        self.with_header("retry-after", &secs)
+            .with_header("retry-after-ms", &ms)
+    }
+
+    /// Adds the non-standard `x-should-retry: true|false` override the official SDKs obey.
+    pub fn with_should_retry(self, retry: bool) -> Fault {
+        self.with_header("x-should-retry", if retry { "true" } else { "false" })
+    }
+}
+
+/// `(Retry-After, retry-after-ms)` header values for `d`.
+pub(crate) fn retry_after_values(d: Duration) -> (String, String) {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    (secs.to_string(), d.as_millis().to_string())
 }
 
 /// How the next realtime response ends.
@@ -260,6 +305,8 @@ pub struct LedgerEntry {
     pub response_id: Option<String>,
     /// Tokens.
     pub usage: TokenUsage,
+    /// Billed audio duration in milliseconds (duration-billed transcription such as `whisper-1`; else 0).
+    pub audio_ms: u64,
     /// Exact cost (0 if the model has no price).
     pub cost_pico: PicoUsd,
 }
@@ -331,5 +378,12 @@ impl Shared {
 
     pub fn price(&self, model: &str, usage: &TokenUsage) -> PicoUsd {
         self.cfg().prices.cost_pico(model, usage).unwrap_or(0)
+    }
+
+    pub fn price_duration(&self, model: &str, millis: u64) -> PicoUsd {
+        self.cfg()
+            .prices
+            .duration_cost_pico(model, millis)
+            .unwrap_or(0)
     }
 }

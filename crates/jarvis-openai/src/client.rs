@@ -11,7 +11,7 @@ use crate::config::{ApiKey, OpenAiConfig};
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse};
 use crate::error::OpenAiError;
 use crate::realtime::{ClientSecret, ClientSecretRequest, SessionConfig};
-use crate::retry::{Clock, TokioClock, retry_after_from_headers};
+use crate::retry::{Clock, Failure, TokioClock, hints_from_headers};
 use crate::sideband::Sideband;
 
 /// A created WebRTC call: the SDP answer to relay to the browser and the call id.
@@ -99,33 +99,37 @@ impl OpenAiClient {
     async fn with_retry<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, OpenAiError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, OpenAiError>>,
+        Fut: Future<Output = Result<T, Failure>>,
     {
         let policy = &self.cfg.retry;
         let start = self.clock.now();
         let mut retry = 0u32;
         loop {
-            let err = match attempt().await {
+            let Failure { error, hints } = match attempt().await {
                 Ok(v) => return Ok(v),
-                Err(e) => e,
+                Err(f) => f,
             };
-            if !err.is_retryable() || retry >= policy.max_retries {
-                return Err(err);
+            if retry >= policy.max_retries || !policy.should_retry(&error, hints.should_retry) {
+                return Err(error);
             }
-            let delay = policy.delay(retry, err.retry_after());
+            let Some(delay) = policy.delay(retry, hints.retry_after) else {
+                tracing::warn!(what, hint = ?hints.retry_after, max = ?policy.max_retry_after,
+                    "server asks to wait longer than we retry for; giving up");
+                return Err(error);
+            };
             let elapsed = self.clock.now().saturating_sub(start);
-            if elapsed + delay > policy.max_elapsed {
+            if elapsed.saturating_add(delay) > policy.max_elapsed {
                 tracing::warn!(what, ?delay, ?elapsed, "retry budget exhausted");
-                return Err(err);
+                return Err(error);
             }
-            tracing::warn!(what, retry = retry + 1, ?delay, error = %err, "retrying OpenAI call");
+            tracing::warn!(what, retry = retry + 1, ?delay, error = %error, "retrying OpenAI call");
             self.clock.sleep(delay).await;
             retry += 1;
         }
     }
 
     /// Sends once and maps non-2xx statuses to errors (used inside the retry loop).
-    async fn send_once(&self, rb: reqwest::RequestBuilder) -> Result<RawResponse, OpenAiError> {
+    async fn send_once(&self, rb: reqwest::RequestBuilder) -> Result<RawResponse, Failure> {
         let resp = rb.send().await.map_err(OpenAiError::from_reqwest)?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -136,10 +140,11 @@ impl OpenAiClient {
         if status.is_success() {
             return Ok(RawResponse { headers, body });
         }
-        Err(OpenAiError::from_status(
+        Err(failure(
             status.as_u16(),
+            &headers,
             &body,
-            retry_after_from_headers(&headers),
+            self.clock.wall_now(),
         ))
     }
 
@@ -226,7 +231,17 @@ impl OpenAiClient {
             self.cfg.realtime_ws_url(),
             encode_path(call_id)
         );
-        Sideband::connect(&url, &self.cfg.api_key, self.cfg.connect_timeout).await
+        // The handshake is an HTTP request like any other: 429/5xx answers carry the same
+        // hints and get the same retries.
+        self.with_retry("sideband", || {
+            Sideband::connect(
+                &url,
+                &self.cfg.api_key,
+                self.cfg.connect_timeout,
+                self.clock.wall_now(),
+            )
+        })
+        .await
     }
 
     /// `POST /v1/chat/completions`.
@@ -256,6 +271,20 @@ impl OpenAiClient {
         let mut resp: EmbeddingsResponse = self.post_json("embeddings", "/embeddings", req).await?;
         resp.data.sort_by_key(|e| e.index);
         Ok(resp)
+    }
+}
+
+/// A non-2xx answer as a typed error plus the server's retry hints.
+pub(crate) fn failure(
+    status: u16,
+    headers: &HeaderMap,
+    body: &str,
+    wall_now: std::time::SystemTime,
+) -> Failure {
+    let hints = hints_from_headers(headers, wall_now);
+    Failure {
+        error: OpenAiError::from_status(status, body, hints.retry_after),
+        hints,
     }
 }
 

@@ -93,6 +93,8 @@ pub enum OpenAiError {
     Server {
         /// HTTP status.
         status: u16,
+        /// Server-suggested wait (`retry-after-ms` / `Retry-After`), if any.
+        retry_after: Option<Duration>,
         /// Server message.
         message: String,
     },
@@ -117,7 +119,9 @@ pub enum OpenAiError {
 }
 
 impl OpenAiError {
-    /// Whether the retry loop may try again after this error.
+    /// Whether this kind of error is retryable by default (408, 409, 429 rate limits, 5xx,
+    /// timeouts, connection errors). The client's retry loop also obeys the server's
+    /// `x-should-retry` header, and never retries [`QuotaExhausted`](Self::QuotaExhausted).
     pub fn is_retryable(&self) -> bool {
         match self {
             OpenAiError::RateLimited { .. } | OpenAiError::Timeout | OpenAiError::Connection(_) => {
@@ -130,10 +134,11 @@ impl OpenAiError {
         }
     }
 
-    /// The server-provided retry delay, if any.
+    /// The server-provided retry delay, if any (rate limits and server errors).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            OpenAiError::RateLimited { retry_after, .. } => *retry_after,
+            OpenAiError::RateLimited { retry_after, .. }
+            | OpenAiError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -182,6 +187,7 @@ impl OpenAiError {
             },
             408 | 409 | 500..=599 => OpenAiError::Server {
                 status,
+                retry_after,
                 message: api.message,
             },
             _ => OpenAiError::InvalidRequest {
@@ -243,6 +249,11 @@ mod tests {
         ));
         assert!(e.is_retryable());
         assert!(OpenAiError::from_status(503, "oops", None).is_retryable());
+        // 5xx keep the server's hint too, not only 429s.
+        assert_eq!(
+            OpenAiError::from_status(503, "", Some(Duration::from_secs(4))).retry_after(),
+            Some(Duration::from_secs(4))
+        );
         assert!(OpenAiError::from_status(409, "", None).is_retryable());
         assert!(!OpenAiError::from_status(422, "", None).is_retryable());
         let inv = OpenAiError::from_status(

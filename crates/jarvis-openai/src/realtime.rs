@@ -1,9 +1,20 @@
 //! GA Realtime wire types: session config, client secrets, server and client events.
+//!
+//! Parsing is lenient where the API may grow: unknown fields are kept (`extra` maps), unknown
+//! tool and voice shapes are kept verbatim, so a session the server accepted always parses
+//! and re-serializes to the same JSON.
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::config::ApiKey;
+
+/// Reads a present field as `Some(value)`, `null` included: in a `session.update`, `null`
+/// switches a feature off (e.g. `transcription: null`) while an absent field leaves it as is.
+fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
 
 /// A realtime session configuration (the GA `session` object). Unknown fields are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,17 +37,29 @@ pub struct SessionConfig {
     /// Audio input/output settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioConfig>,
-    /// Function tools.
+    /// Function and MCP tools (unknown tool types are kept as [`Tool::Other`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// `"auto"`, `"none"`, `"required"` or `{type:"function",name}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool_choice: Option<Value>,
     /// Integer or `"inf"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_output_tokens: Option<Value>,
     /// `"auto"`, `"disabled"` or a retention-ratio object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub truncation: Option<Value>,
     /// Any other field, passed through untouched.
     #[serde(flatten)]
@@ -75,19 +98,31 @@ impl SessionConfig {
     }
 
     /// The configured voice, if any.
-    pub fn voice(&self) -> Option<&str> {
+    pub fn voice(&self) -> Option<&Voice> {
         self.audio
             .as_ref()
             .and_then(|a| a.output.as_ref())
-            .and_then(|o| o.voice.as_deref())
+            .and_then(|o| o.voice.as_ref())
     }
 
-    /// Sets the output voice (GA: `audio.output.voice`).
-    pub fn with_voice(mut self, voice: impl Into<String>) -> Self {
+    /// Sets the output voice (GA: `audio.output.voice`): a name or [`Voice::custom`].
+    pub fn with_voice(mut self, voice: impl Into<Voice>) -> Self {
         let audio = self.audio.get_or_insert_with(AudioConfig::default);
         let out = audio.output.get_or_insert_with(AudioOutput::default);
         out.voice = Some(voice.into());
         self
+    }
+
+    /// The input transcription model (`audio.input.transcription.model`), if transcription is on.
+    pub fn transcription_model(&self) -> Option<&str> {
+        self.audio
+            .as_ref()?
+            .input
+            .as_ref()?
+            .transcription
+            .as_ref()?
+            .get("model")?
+            .as_str()
     }
 }
 
@@ -100,53 +135,198 @@ pub struct AudioConfig {
     /// Output side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<AudioOutput>,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
-/// `session.audio.input`.
+/// `session.audio.input`. A field set to `Some(Value::Null)` is sent as `null` (switched off).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AudioInput {
     /// `{type:"audio/pcm",rate:24000}` etc.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub format: Option<Value>,
     /// `{model, language, prompt}`; needed for user transcripts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transcription: Option<Value>,
     /// `{type:"near_field"|"far_field"}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub noise_reduction: Option<Value>,
     /// `server_vad` / `semantic_vad` settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub turn_detection: Option<Value>,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// `session.audio.output`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AudioOutput {
     /// Output format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub format: Option<Value>,
-    /// Voice name (`marin`, `cedar`, …).
+    /// Built-in voice name or custom voice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voice: Option<String>,
+    pub voice: Option<Voice>,
     /// 0.25..1.5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
-/// A realtime function tool (flat shape, unlike Chat Completions).
+/// `audio.output.voice`: a built-in voice name or a custom voice reference (spec `VoiceIdsOrCustomVoice`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tool {
-    /// Always `function`.
-    #[serde(rename = "type")]
-    pub tool_type: String,
+#[serde(untagged)]
+pub enum Voice {
+    /// A built-in voice (`alloy`, `marin`, `cedar`, …); any string, new names included.
+    Named(String),
+    /// A custom voice created for the organisation: `{"id": "voice_…"}`.
+    Custom(CustomVoice),
+    /// A shape this client does not know yet, kept verbatim so parsing never fails.
+    Other(Value),
+}
+
+/// A custom voice reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomVoice {
+    /// `voice_…`.
+    pub id: String,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Voice {
+    /// A custom voice reference `{"id": id}`.
+    pub fn custom(id: impl Into<String>) -> Self {
+        Voice::Custom(CustomVoice {
+            id: id.into(),
+            extra: Map::new(),
+        })
+    }
+
+    /// The built-in voice name, if this is one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Voice::Named(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The custom voice id, if this is one.
+    pub fn custom_id(&self) -> Option<&str> {
+        match self {
+            Voice::Custom(c) => Some(&c.id),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Voice {
+    fn from(name: &str) -> Self {
+        Voice::Named(name.to_owned())
+    }
+}
+
+impl From<String> for Voice {
+    fn from(name: String) -> Self {
+        Voice::Named(name)
+    }
+}
+
+/// A session tool: a function (run by us), a remote MCP server (run by OpenAI), or any other
+/// type, kept verbatim so that a session carrying it still parses and round-trips.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tool {
+    /// `{"type":"function", name, description, parameters}` (flat, unlike Chat Completions).
+    Function(FunctionTool),
+    /// `{"type":"mcp", server_label, server_url | connector_id | tunnel_id, …}`.
+    Mcp(McpTool),
+    /// Any other (or malformed) tool, exactly as received.
+    Other(Value),
+}
+
+/// A realtime function tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionTool {
     /// Function name.
     pub name: String,
     /// What it does (the model reads this).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// JSON schema of the arguments.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub parameters: Value,
+    /// Any other field, passed through untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A remote MCP server tool (spec `MCPTool`). `Debug` hides values of untyped fields, which
+/// include `authorization` and `headers` (credentials for the MCP server).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpTool {
+    /// Label identifying the server in tool calls.
+    pub server_label: String,
+    /// Server URL (one of `server_url`, `connector_id`, `tunnel_id` is required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
+    /// Service connector id, e.g. `connector_googlecalendar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<String>,
+    /// `"always"`, `"never"` or a filter object.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_approval: Option<Value>,
+    /// Allowed tool names or a filter object.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_tools: Option<Value>,
+    /// Everything else (`authorization`, `headers`, `tunnel_id`, `server_description`, …).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for McpTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpTool")
+            .field("server_label", &self.server_label)
+            .field("server_url", &self.server_url)
+            .field("connector_id", &self.connector_id)
+            .field("require_approval", &self.require_approval)
+            .field("allowed_tools", &self.allowed_tools)
+            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Tool {
@@ -156,12 +336,65 @@ impl Tool {
         description: impl Into<String>,
         parameters: Value,
     ) -> Self {
-        Tool {
-            tool_type: "function".to_owned(),
+        Tool::Function(FunctionTool {
             name: name.into(),
             description: description.into(),
             parameters,
+            extra: Map::new(),
+        })
+    }
+
+    /// The `type` of the tool (`function`, `mcp`, or whatever an unknown tool says).
+    pub fn tool_type(&self) -> Option<&str> {
+        match self {
+            Tool::Function(_) => Some("function"),
+            Tool::Mcp(_) => Some("mcp"),
+            Tool::Other(v) => v.get("type").and_then(Value::as_str),
         }
+    }
+
+    /// Parses one tool; never fails (malformed or unknown tools become [`Tool::Other`]).
+    pub fn from_value(v: Value) -> Tool {
+        fn typed<T: DeserializeOwned>(v: &Value) -> Option<T> {
+            let mut body = v.as_object()?.clone();
+            // The tag is re-added on output; leaving it in would land it in `extra` twice.
+            body.remove("type");
+            serde_json::from_value(Value::Object(body)).ok()
+        }
+        let parsed = match v.get("type").and_then(Value::as_str) {
+            Some("function") => typed(&v).map(Tool::Function),
+            Some("mcp") => typed(&v).map(Tool::Mcp),
+            _ => None,
+        };
+        parsed.unwrap_or(Tool::Other(v))
+    }
+}
+
+#[derive(Serialize)]
+struct Tagged<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+impl Serialize for Tool {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Tool::Function(body) => Tagged {
+                kind: "function",
+                body,
+            }
+            .serialize(s),
+            Tool::Mcp(body) => Tagged { kind: "mcp", body }.serialize(s),
+            Tool::Other(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Tool::from_value)
     }
 }
 
@@ -276,6 +509,108 @@ impl RealtimeUsage {
             output_text: self.output_token_details.text_tokens,
             output_audio: self.output_token_details.audio_tokens,
         }
+    }
+}
+
+/// `usage` of `conversation.item.input_audio_transcription.completed` (spec
+/// `TranscriptTextUsageTokens` | `TranscriptTextUsageDuration`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscriptionUsage {
+    /// Token-billed models (`gpt-4o-transcribe`, `gpt-4o-mini-transcribe`).
+    Tokens(TranscriptionTokens),
+    /// Duration-billed models (`whisper-1`).
+    Duration {
+        /// Seconds of input audio.
+        seconds: f64,
+    },
+    /// A shape this client does not know yet, kept verbatim.
+    Other(Value),
+}
+
+/// Token counts of a transcription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptionTokens {
+    /// input + output.
+    pub total_tokens: u64,
+    /// All input tokens.
+    pub input_tokens: u64,
+    /// Text output tokens (the transcript).
+    pub output_tokens: u64,
+    /// Input split (audio, plus text of a transcription prompt).
+    pub input_token_details: TranscriptionInputDetails,
+}
+
+/// `usage.input_token_details` of a transcription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptionInputDetails {
+    /// Text (prompt) tokens.
+    pub text_tokens: u64,
+    /// Audio tokens.
+    pub audio_tokens: u64,
+}
+
+impl TranscriptionTokens {
+    /// Converts to the domain usage used for pricing (the transcript is text output).
+    pub fn to_token_usage(&self) -> jarvis_core::cost::TokenUsage {
+        let d = &self.input_token_details;
+        // Without a split, the input of a transcription is its audio.
+        let (text, audio) = if d.text_tokens + d.audio_tokens == 0 {
+            (0, self.input_tokens)
+        } else {
+            (d.text_tokens, d.audio_tokens)
+        };
+        jarvis_core::cost::TokenUsage {
+            input_text: text,
+            input_audio: audio,
+            output_text: self.output_tokens,
+            ..Default::default()
+        }
+    }
+}
+
+impl TranscriptionUsage {
+    /// Exact cost at `model`'s price in `prices`, or `None` when it has no (matching) price.
+    pub fn cost_pico(
+        &self,
+        prices: &jarvis_core::cost::PriceTable,
+        model: &str,
+    ) -> Option<jarvis_core::cost::PicoUsd> {
+        match self {
+            TranscriptionUsage::Tokens(t) => prices.cost_pico(model, &t.to_token_usage()),
+            TranscriptionUsage::Duration { seconds } => {
+                prices.duration_cost_pico(model, seconds_to_millis(*seconds))
+            }
+            TranscriptionUsage::Other(_) => None,
+        }
+    }
+}
+
+/// Seconds (as reported) to whole milliseconds, rounded; nonsense values are 0.
+fn seconds_to_millis(seconds: f64) -> u64 {
+    if seconds.is_finite() && seconds > 0.0 {
+        // Saturating float-to-int cast: absurd durations cap instead of wrapping.
+        (seconds * 1000.0).round() as u64
+    } else {
+        0
+    }
+}
+
+impl<'de> Deserialize<'de> for TranscriptionUsage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let parsed = match v.get("type").and_then(Value::as_str) {
+            Some("tokens") => serde_json::from_value(v.clone())
+                .ok()
+                .map(TranscriptionUsage::Tokens),
+            Some("duration") => v
+                .get("seconds")
+                .and_then(Value::as_f64)
+                .map(|seconds| TranscriptionUsage::Duration { seconds }),
+            _ => None,
+        };
+        Ok(parsed.unwrap_or(TranscriptionUsage::Other(v)))
     }
 }
 
@@ -412,8 +747,8 @@ pub enum ServerEvent {
         item_id: String,
         /// Transcript.
         transcript: String,
-        /// ASR usage (tokens or duration).
-        usage: Option<Value>,
+        /// ASR usage (tokens or duration), billed at the transcription model's rates.
+        usage: Option<TranscriptionUsage>,
     },
     /// Final transcript of the assistant's audio.
     OutputAudioTranscriptDone {
@@ -450,11 +785,21 @@ pub enum ServerEvent {
         /// Error details.
         error: RealtimeError,
     },
-    /// Any other event type (logged and ignored by callers).
+    /// An event type this client does not handle (logged and ignored by callers).
     Unknown {
         /// The `type` field.
         event_type: String,
         /// The whole event.
+        raw: Value,
+    },
+    /// An event of a type this client handles that did not have the expected shape, or a
+    /// message that is not JSON at all. Surfaced (never dropped) so callers can log or alert.
+    Malformed {
+        /// The `type` field (empty if there is none).
+        event_type: String,
+        /// Why it could not be read.
+        error: String,
+        /// The event as received (a JSON string holding the text if it was not JSON).
         raw: Value,
     },
 }
@@ -473,7 +818,7 @@ enum Known {
         #[serde(default)]
         transcript: String,
         #[serde(default)]
-        usage: Option<Value>,
+        usage: Option<TranscriptionUsage>,
     },
     // The beta name is accepted too: parsing leniently costs nothing, sending is GA-only.
     #[serde(
@@ -510,10 +855,23 @@ enum Known {
 }
 
 impl ServerEvent {
-    /// Parses one event. Never fails on valid JSON: unknown or malformed events become `Unknown`.
+    /// Parses one event. Never fails on valid JSON: unknown types become `Unknown`, known
+    /// types with a bad shape become `Malformed`.
     pub fn parse(text: &str) -> Result<ServerEvent, serde_json::Error> {
         let raw: Value = serde_json::from_str(text)?;
         Ok(Self::from_value(raw))
+    }
+
+    /// Like [`parse`](Self::parse), but text that is not JSON becomes `Malformed` too.
+    pub fn parse_lossy(text: &str) -> ServerEvent {
+        Self::parse(text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "non-JSON realtime message");
+            ServerEvent::Malformed {
+                event_type: String::new(),
+                error: e.to_string(),
+                raw: Value::String(text.to_owned()),
+            }
+        })
     }
 
     /// Like [`parse`](Self::parse) from an already-decoded value.
@@ -562,12 +920,16 @@ impl ServerEvent {
                 }
                 Known::Error { error } => ServerEvent::Error { error },
             },
-            Err(e) => {
-                if is_known_type(&event_type) {
-                    tracing::warn!(%event_type, error = %e, "malformed realtime event ignored");
-                } else {
-                    tracing::debug!(%event_type, "unhandled realtime event ignored");
+            Err(e) if is_known_type(&event_type) => {
+                tracing::warn!(%event_type, error = %e, "malformed realtime event");
+                ServerEvent::Malformed {
+                    event_type,
+                    error: e.to_string(),
+                    raw,
                 }
+            }
+            Err(_) => {
+                tracing::debug!(%event_type, "unhandled realtime event");
                 ServerEvent::Unknown { event_type, raw }
             }
         }
@@ -734,9 +1096,127 @@ mod tests {
         assert!(
             matches!(e, ServerEvent::Unknown { ref event_type, .. } if event_type == "output_audio_buffer.started")
         );
+        // A type we handle with a shape we cannot read is surfaced as Malformed, not Unknown.
         let e = ServerEvent::parse(r#"{"type":"response.done","response":7}"#).unwrap();
-        assert!(matches!(e, ServerEvent::Unknown { .. }));
+        assert!(
+            matches!(e, ServerEvent::Malformed { ref event_type, ref raw, .. }
+                if event_type == "response.done" && raw["response"] == 7),
+            "{e:?}"
+        );
         assert!(ServerEvent::parse("not json").is_err());
+        assert!(matches!(
+            ServerEvent::parse_lossy("not json"),
+            ServerEvent::Malformed { ref raw, .. } if raw == "not json"
+        ));
+    }
+
+    /// A GA session as the server reports it, with a custom voice, an MCP tool, a function tool,
+    /// an unknown future tool type and unknown future fields at every level.
+    fn rich_session() -> Value {
+        serde_json::json!({
+            "type": "realtime", "object": "realtime.session", "id": "sess_1",
+            "model": "gpt-realtime-2025-08-28", "output_modalities": ["audio"],
+            "instructions": "Coach.", "tool_choice": "auto", "max_output_tokens": "inf",
+            "tracing": null, "truncation": "auto", "prompt": null, "expires_at": 0, "include": null,
+            "tools": [
+                {"type": "function", "name": "book_class", "description": "Book.",
+                 "parameters": {"type": "object", "properties": {}}},
+                {"type": "mcp", "server_label": "gym", "server_url": "https://mcp.example/sse",
+                 "require_approval": "never", "allowed_tools": ["schedule"],
+                 "authorization": "secret-oauth-token", "headers": {"X-Key": "k"}},
+                {"type": "web_search_2027", "depth": 3}
+            ],
+            "audio": {
+                "input": {"format": {"type": "audio/pcm", "rate": 24000}, "transcription": null,
+                          "noise_reduction": null, "future_input_knob": true,
+                          "turn_detection": {"type": "semantic_vad", "eagerness": "auto"}},
+                "output": {"format": {"type": "audio/pcm", "rate": 24000},
+                           "voice": {"id": "voice_123abc"}, "speed": 1.0},
+                "future_audio_block": {"x": 1}
+            }
+        })
+    }
+
+    #[test]
+    fn custom_voice_mcp_and_unknown_tools_parse_and_round_trip() {
+        let raw = rich_session();
+        let session: SessionConfig = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(
+            session.voice().and_then(Voice::custom_id),
+            Some("voice_123abc")
+        );
+        let tools = session.tools.as_deref().unwrap();
+        assert!(matches!(&tools[0], Tool::Function(f) if f.name == "book_class"));
+        let Tool::Mcp(mcp) = &tools[1] else {
+            panic!("{:?}", tools[1]);
+        };
+        assert_eq!(mcp.server_label, "gym");
+        assert_eq!(mcp.require_approval, Some(serde_json::json!("never")));
+        assert!(
+            !format!("{mcp:?}").contains("secret-oauth-token"),
+            "MCP credentials are not Debug-printed"
+        );
+        assert_eq!(tools[2].tool_type(), Some("web_search_2027"));
+        // Nothing is lost or added: nulls, unknown fields and unknown tools come back as sent.
+        assert_eq!(serde_json::to_value(&session).unwrap(), raw);
+        // Built-in names and custom voices serialize to the GA shapes.
+        let named = SessionConfig::default().with_voice("marin");
+        assert_eq!(named.voice().and_then(Voice::name), Some("marin"));
+        let custom =
+            serde_json::to_value(SessionConfig::default().with_voice(Voice::custom("voice_9")))
+                .unwrap();
+        assert_eq!(
+            custom["audio"]["output"]["voice"],
+            serde_json::json!({"id": "voice_9"})
+        );
+        // Any other voice shape is kept rather than failing the whole session.
+        let odd: Voice = serde_json::from_value(serde_json::json!({"name": "x"})).unwrap();
+        assert!(matches!(odd, Voice::Other(_)));
+        // A malformed known tool is kept verbatim too.
+        let bad = serde_json::json!({"type": "mcp", "server_url": "https://x"});
+        assert_eq!(Tool::from_value(bad.clone()), Tool::Other(bad));
+    }
+
+    #[test]
+    fn session_events_with_custom_voice_and_mcp_are_typed() {
+        for kind in ["session.created", "session.updated"] {
+            let ev = serde_json::json!({"type": kind, "event_id": "e", "session": rich_session()});
+            let parsed = ServerEvent::parse(&ev.to_string()).unwrap();
+            let (ServerEvent::SessionCreated { session } | ServerEvent::SessionUpdated { session }) =
+                parsed
+            else {
+                panic!("{kind} not typed: {parsed:?}");
+            };
+            assert_eq!(serde_json::to_value(&session).unwrap(), rich_session());
+        }
+    }
+
+    #[test]
+    fn transcription_usage_tokens_duration_and_unknown() {
+        let tokens = r#"{"type":"conversation.item.input_audio_transcription.completed","event_id":"e",
+            "item_id":"i","content_index":0,"transcript":"Hey",
+            "usage":{"type":"tokens","total_tokens":22,"input_tokens":13,
+                     "input_token_details":{"text_tokens":0,"audio_tokens":13},"output_tokens":9}}"#;
+        let ServerEvent::InputTranscriptionCompleted { usage, .. } =
+            ServerEvent::parse(tokens).unwrap()
+        else {
+            panic!("not typed");
+        };
+        let prices = jarvis_core::cost::PriceTable::default_2026();
+        let usage = usage.unwrap();
+        assert_eq!(
+            usage.cost_pico(&prices, "gpt-4o-transcribe"),
+            Some(13 * 6_000_000 + 9 * 10_000_000)
+        );
+        let duration: TranscriptionUsage =
+            serde_json::from_value(serde_json::json!({"type":"duration","seconds":3.2})).unwrap();
+        assert_eq!(duration, TranscriptionUsage::Duration { seconds: 3.2 });
+        assert_eq!(duration.cost_pico(&prices, "whisper-1"), Some(320_000_000));
+        // Duration usage for a token-billed model has no price (never silently zero).
+        assert_eq!(duration.cost_pico(&prices, "gpt-4o-transcribe"), None);
+        let other: TranscriptionUsage =
+            serde_json::from_value(serde_json::json!({"type":"characters","n":4})).unwrap();
+        assert!(matches!(other, TranscriptionUsage::Other(_)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 use crate::config::ApiKey;
 use crate::error::{OpenAiError, error_chain};
 use crate::realtime::{ClientEvent, ServerEvent};
+use crate::retry::Failure;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -40,7 +41,8 @@ impl Sideband {
         url: &str,
         key: &ApiKey,
         timeout: Duration,
-    ) -> Result<Self, OpenAiError> {
+        wall_now: std::time::SystemTime,
+    ) -> Result<Self, Failure> {
         let mut req = url
             .into_client_request()
             .map_err(|e| OpenAiError::Config(e.to_string()))?;
@@ -50,17 +52,22 @@ impl Sideband {
         req.headers_mut().insert("Authorization", auth);
         let fut = tokio_tungstenite::connect_async(req);
         let (ws, _resp) = match tokio::time::timeout(timeout, fut).await {
-            Err(_) => return Err(OpenAiError::Timeout),
+            Err(_) => return Err(OpenAiError::Timeout.into()),
             Ok(Err(tungstenite::Error::Http(resp))) => {
-                let status = resp.status().as_u16();
                 let body = resp
                     .body()
                     .as_ref()
                     .map(|b| String::from_utf8_lossy(b).into_owned())
                     .unwrap_or_default();
-                return Err(OpenAiError::from_status(status, &body, None));
+                // Keep Retry-After / x-should-retry of a refused upgrade (429, 503, …).
+                return Err(crate::client::failure(
+                    resp.status().as_u16(),
+                    resp.headers(),
+                    &body,
+                    wall_now,
+                ));
             }
-            Ok(Err(e)) => return Err(OpenAiError::Connection(error_chain(&e))),
+            Ok(Err(e)) => return Err(OpenAiError::Connection(error_chain(&e)).into()),
             Ok(Ok(v)) => v,
         };
         Ok(Sideband { ws, ended: None })
@@ -89,10 +96,8 @@ impl Sideband {
                 return Ok(None);
             };
             match msg {
-                Ok(Message::Text(t)) => match ServerEvent::parse(t.as_str()) {
-                    Ok(ev) => return Ok(Some(ev)),
-                    Err(e) => tracing::warn!(error = %e, "non-JSON sideband message ignored"),
-                },
+                // Never dropped: a message that is not JSON comes back as `Malformed`.
+                Ok(Message::Text(t)) => return Ok(Some(ServerEvent::parse_lossy(t.as_str()))),
                 Ok(Message::Close(frame)) => {
                     self.ended = Some(match frame {
                         Some(f) => SidebandEnd {

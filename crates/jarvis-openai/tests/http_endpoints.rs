@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use jarvis_fake_openai::{ChatScript, TEST_ADMIN_KEY, TEST_API_KEY};
-use jarvis_openai::realtime::{ClientSecretRequest, SessionConfig, Tool};
+use jarvis_openai::realtime::{ClientSecretRequest, SessionConfig, Tool, Voice};
 use jarvis_openai::{
     ApiKey, ChatMessage, ChatRequest, EmbeddingsRequest, JsonSchemaFormat, OpenAiClient,
     OpenAiError, Structured,
@@ -40,7 +40,7 @@ async fn client_secret_is_minted_with_ga_shape_and_no_beta_header() {
         secret.session.model.as_deref(),
         Some("gpt-realtime-mini-2025-10-06")
     );
-    assert_eq!(secret.session.voice(), Some("marin"));
+    assert_eq!(secret.session.voice().and_then(Voice::name), Some("marin"));
     assert!(secret.session.id.as_deref().unwrap().starts_with("sess_"));
     assert!(
         !format!("{secret:?}").contains(secret.value.expose()),
@@ -64,6 +64,56 @@ async fn client_secret_is_minted_with_ga_shape_and_no_beta_header() {
     );
     assert_eq!(body["session"]["audio"]["output"]["voice"], "marin");
     assert_eq!(body["session"]["type"], "realtime");
+}
+
+/// A remote MCP server tool, as the GA API accepts it next to function tools.
+fn mcp_tool() -> Tool {
+    Tool::from_value(json!({"type":"mcp","server_label":"gym-crm",
+        "server_url":"https://crm.example/mcp","require_approval":"never",
+        "allowed_tools":["member_lookup"],"authorization":"oauth-token-xyz"}))
+}
+
+#[tokio::test]
+async fn client_secret_with_custom_voice_and_mcp_tool_parses() {
+    let fake = fake().await;
+    let (client, _) = client(&fake);
+    let mut session = coach_session().with_voice(Voice::custom("voice_68b0c5d3e1"));
+    session.tools.get_or_insert_with(Vec::new).push(mcp_tool());
+    // The secret is minted and the returned session (custom voice, MCP tool) is readable.
+    let secret = client
+        .create_client_secret(&ClientSecretRequest::new(session, 60))
+        .await
+        .unwrap();
+    assert!(secret.value.expose().starts_with("ek_"));
+    assert_eq!(
+        secret.session.voice().and_then(Voice::custom_id),
+        Some("voice_68b0c5d3e1")
+    );
+    let tools = secret.session.tools.as_deref().unwrap();
+    assert!(matches!(&tools[0], Tool::Function(f) if f.name == "get_class_schedule"));
+    assert!(matches!(&tools[1], Tool::Mcp(m) if m.server_label == "gym-crm"));
+    // What we sent is the GA shape the fake validated.
+    let body: serde_json::Value =
+        serde_json::from_str(&fake.handle.requests_to("/v1/realtime/client_secrets")[0].body)
+            .unwrap();
+    assert_eq!(
+        body["session"]["audio"]["output"]["voice"],
+        json!({"id":"voice_68b0c5d3e1"})
+    );
+    assert_eq!(body["session"]["tools"][1]["type"], "mcp");
+    // An MCP tool without a server is refused like the real API does.
+    let mut bad = coach_session();
+    bad.tools = Some(vec![Tool::from_value(
+        json!({"type":"mcp","server_label":"x"}),
+    )]);
+    let err = client
+        .create_client_secret(&ClientSecretRequest::new(bad, 60))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { ref param, .. } if param.as_deref() == Some("session.tools")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

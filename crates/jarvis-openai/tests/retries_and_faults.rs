@@ -213,9 +213,11 @@ async fn retries_are_bounded_in_total_time() {
 }
 
 #[tokio::test]
-async fn absurd_retry_after_is_replaced_by_computed_delay() {
+async fn retry_after_beyond_the_cap_ends_the_retries() {
     let fake = fake().await;
     let (client, clock) = client_with(&fake, no_jitter());
+    // The SDK rule (openai-python since 2026-07): a hint above 120 s is not shortened, the
+    // call fails at once and the caller gets the hint.
     fake.handle.inject(
         Endpoint::Embeddings,
         Fault::RateLimited {
@@ -223,8 +225,141 @@ async fn absurd_retry_after_is_replaced_by_computed_delay() {
             retry_after: Some(Duration::from_secs(3600)),
         },
     );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert_eq!(
+        err.retry_after(),
+        Some(Duration::from_secs(3600)),
+        "{err:?}"
+    );
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Unavailable.with_retry_after(Duration::from_secs(121)),
+    );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::Server { status: 503, .. }),
+        "{err:?}"
+    );
+    assert!(clock.sleeps().is_empty());
+    assert_eq!(fake.handle.requests_to("/v1/embeddings").len(), 2);
+    // Exactly the cap is obeyed.
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Unavailable.with_retry_after(Duration::from_secs(120)),
+    );
+    client.embeddings(&emb()).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(120)]);
+}
+
+#[tokio::test]
+async fn x_should_retry_false_stops_a_retryable_500() {
+    let fake = fake().await;
+    let (client, clock) = client_with(&fake, no_jitter());
+    fake.handle.inject_n(
+        Endpoint::Embeddings,
+        Fault::ServerError.with_should_retry(false),
+        2,
+    );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::Server { status: 500, .. }),
+        "{err:?}"
+    );
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+    assert_eq!(fake.handle.requests_to("/v1/embeddings").len(), 1);
+    assert_eq!(fake.handle.pending_faults(Endpoint::Embeddings), 1);
+    fake.handle.inject(Endpoint::Embeddings, Fault::ServerError);
+    // The next call meets the second header fault (not retried), the one after that a plain
+    // 500 (retried).
+    assert!(client.embeddings(&emb()).await.is_err());
+    assert!(clock.sleeps().is_empty());
     client.embeddings(&emb()).await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
+    // The same on a 429 rate limit, even with a Retry-After.
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(1)),
+        }
+        .with_should_retry(false),
+    );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert!(matches!(err, OpenAiError::RateLimited { .. }), "{err:?}");
+    assert_eq!(clock.sleeps().len(), 1);
+}
+
+#[tokio::test]
+async fn x_should_retry_true_retries_a_400_but_never_a_quota_error() {
+    let fake = fake().await;
+    let (client, clock) = client_with(&fake, no_jitter());
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Status(400).with_should_retry(true),
+    );
+    client.embeddings(&emb()).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
+    // Without the header a 400 is final.
+    fake.handle.inject(Endpoint::Embeddings, Fault::Status(400));
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::InvalidRequest { status: 400, .. }),
+        "{err:?}"
+    );
+    // 408 and 409 are retried like the SDKs do.
+    fake.handle.inject(Endpoint::Embeddings, Fault::Status(408));
+    fake.handle.inject(Endpoint::Embeddings, Fault::Status(409));
+    client.embeddings(&emb()).await.unwrap();
+    assert_eq!(clock.sleeps().len(), 3);
+    // Quota exhaustion is never retried, whatever the server's header says.
+    fake.handle.inject_n(
+        Endpoint::Embeddings,
+        Fault::InsufficientQuota.with_should_retry(true),
+        2,
+    );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert!(matches!(err, OpenAiError::QuotaExhausted { .. }), "{err:?}");
+    assert_eq!(clock.sleeps().len(), 3);
+    assert_eq!(fake.handle.pending_faults(Endpoint::Embeddings), 1);
+}
+
+#[tokio::test]
+async fn server_errors_wait_for_the_servers_hint() {
+    let fake = fake().await;
+    let (client, clock) = client_with(&fake, no_jitter());
+    // 500 with retry-after-ms only, 503 with both headers (ms wins), 502 with an HTTP-date.
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::ServerError.with_header("retry-after-ms", "2500"),
+    );
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Unavailable.with_retry_after(Duration::from_millis(1250)),
+    );
+    let at = std::time::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(fake.handle.now_unix()).unwrap() + 10);
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::Status(502).with_header("retry-after", &httpdate::fmt_http_date(at)),
+    );
+    client.embeddings(&emb()).await.unwrap();
+    // The date is 10 s after the start; 2.5 s + 1.25 s have passed when the 502 arrives.
+    assert_eq!(
+        clock.sleeps(),
+        vec![
+            Duration::from_millis(2500),
+            Duration::from_millis(1250),
+            Duration::from_millis(6250)
+        ]
+    );
+    // The hint also reaches the caller when retries are off.
+    let (client, _) = client_with(&fake, RetryPolicy::none());
+    fake.handle.inject(
+        Endpoint::Embeddings,
+        Fault::ServerError.with_retry_after(Duration::from_secs(9)),
+    );
+    let err = client.embeddings(&emb()).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(9)), "{err:?}");
 }
 
 #[tokio::test]
@@ -317,15 +452,6 @@ async fn faults_on_calls_and_sideband_endpoints() {
         1,
         "multipart body rebuilt for the retry"
     );
-    fake.handle.inject(
-        Endpoint::Realtime,
-        Fault::RateLimited {
-            kind: LimitKind::Requests,
-            retry_after: Some(Duration::from_secs(1)),
-        },
-    );
-    let err = client.connect_sideband(&call.call_id).await.unwrap_err();
-    assert!(matches!(err, OpenAiError::RateLimited { .. }), "{err:?}");
     fake.handle
         .inject(Endpoint::Realtime, Fault::InsufficientQuota);
     let err = client.connect_sideband(&call.call_id).await.unwrap_err();
@@ -333,4 +459,54 @@ async fn faults_on_calls_and_sideband_endpoints() {
     assert!(client.connect_sideband(&call.call_id).await.is_ok());
     let err = client.connect_sideband("rtc_unknown").await.unwrap_err();
     assert!(matches!(err, OpenAiError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn sideband_handshake_429_and_503_are_retried_after_their_hint() {
+    let fake = fake().await;
+    let (client, clock) = client_with(&fake, no_jitter());
+    let call = client
+        .create_call(OFFER, &SessionConfig::realtime("gpt-realtime"))
+        .await
+        .unwrap();
+    fake.handle.inject(
+        Endpoint::Realtime,
+        Fault::RateLimited {
+            kind: LimitKind::Requests,
+            retry_after: Some(Duration::from_secs(2)),
+        },
+    );
+    fake.handle.inject(
+        Endpoint::Realtime,
+        Fault::Unavailable.with_retry_after(Duration::from_secs(3)),
+    );
+    let mut sb = client.connect_sideband(&call.call_id).await.unwrap();
+    assert!(matches!(
+        sb.next_event_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(jarvis_openai::realtime::ServerEvent::SessionCreated { .. })
+    ));
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(2), Duration::from_secs(3)]
+    );
+    assert_eq!(fake.handle.requests_to("/v1/realtime").len(), 3);
+    // With retries off, the refused upgrade still tells the caller how long to wait.
+    let (client, _) = client_with(&fake, RetryPolicy::none());
+    fake.handle.inject(
+        Endpoint::Realtime,
+        Fault::Unavailable.with_retry_after(Duration::from_secs(4)),
+    );
+    let err = client.connect_sideband(&call.call_id).await.unwrap_err();
+    assert!(
+        matches!(err, OpenAiError::Server { status: 503, retry_after: Some(d), .. } if d == Duration::from_secs(4)),
+        "{err:?}"
+    );
+    // x-should-retry: false on the upgrade is obeyed too.
+    let (client, clock) = client_with(&fake, no_jitter());
+    fake.handle.inject(
+        Endpoint::Realtime,
+        Fault::Unavailable.with_should_retry(false),
+    );
+    assert!(client.connect_sideband(&call.call_id).await.is_err());
+    assert!(clock.sleeps().is_empty());
 }

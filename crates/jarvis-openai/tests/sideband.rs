@@ -8,10 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use jarvis_core::cost::PriceTable;
-use jarvis_fake_openai::{FakeConfig, ResponseFault, Script, ScriptedCall, Turn};
-use jarvis_openai::realtime::{ClientEvent, ServerEvent, SessionConfig, Tool};
-use jarvis_openai::{OpenAiError, Sideband};
+use jarvis_core::cost::{ModelPrice, PriceTable};
+use jarvis_fake_openai::{FakeConfig, LedgerKind, ResponseFault, Script, ScriptedCall, Turn};
+use jarvis_openai::realtime::{AudioConfig, ClientEvent, ServerEvent, SessionConfig, Tool, Voice};
+use jarvis_openai::{OpenAiError, SessionMeter, Sideband};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(5);
@@ -61,6 +61,20 @@ async fn setup(
     String,
     Sideband,
 ) {
+    let (fake, client, call_id, sb, _created) = setup_keeping_created(script).await;
+    (fake, client, call_id, sb)
+}
+
+/// Like [`setup`], also returning the `session.created` event.
+async fn setup_keeping_created(
+    script: Script,
+) -> (
+    jarvis_fake_openai::FakeOpenAi,
+    jarvis_openai::OpenAiClient,
+    String,
+    Sideband,
+    ServerEvent,
+) {
     let fake = fake_with(FakeConfig {
         real_webrtc: false,
         script,
@@ -89,7 +103,7 @@ async fn setup(
         matches!(first, ServerEvent::SessionCreated { ref session } if session.instructions.as_deref() == Some("You are the gym coach.")),
         "{first:?}"
     );
-    (fake, client, call.call_id, sb)
+    (fake, client, call.call_id, sb, first)
 }
 
 #[tokio::test]
@@ -183,54 +197,134 @@ async fn scripted_parallel_function_calls_round_trip() {
     assert_eq!(error.param.as_deref(), Some("item.call_id"));
 }
 
+/// Every default price changed (×3 + 1 pico, per-minute prices too), so a meter or ledger that
+/// silently fell back to the default table cannot agree with one that used this table.
+fn non_default_prices() -> PriceTable {
+    let skew = |p: u64| p * 3 + 1;
+    let mut t = PriceTable::new();
+    for (model, p) in PriceTable::default_2026().iter() {
+        t.set(
+            model,
+            ModelPrice {
+                text_in: skew(p.text_in),
+                text_cached: skew(p.text_cached),
+                text_out: skew(p.text_out),
+                audio_in: skew(p.audio_in),
+                audio_cached: skew(p.audio_cached),
+                audio_out: skew(p.audio_out),
+                image_in: skew(p.image_in),
+                image_cached: skew(p.image_cached),
+                per_minute: if p.per_minute > 0 {
+                    skew(p.per_minute)
+                } else {
+                    0
+                },
+            },
+        );
+    }
+    t
+}
+
+/// `session.update` switching input transcription to `model`.
+fn transcribe_with(model: &str) -> ClientEvent {
+    ClientEvent::session_update(SessionConfig {
+        audio: Some(
+            serde_json::from_value::<AudioConfig>(
+                json!({"input":{"transcription":{"model":model}}}),
+            )
+            .unwrap(),
+        ),
+        ..SessionConfig::default()
+    })
+}
+
 #[tokio::test]
 async fn usage_matches_ledger_to_the_picodollar_and_is_deterministic() {
-    async fn run() -> (Vec<jarvis_core::cost::TokenUsage>, u64, u64) {
-        let (fake, _client, call_id, mut sb) = setup(Script::new(vec![
+    async fn run() -> (Vec<jarvis_core::cost::TokenUsage>, SessionMeter, u64, u64) {
+        let (fake, _client, call_id, mut sb, created) = setup_keeping_created(Script::new(vec![
             Turn::Say("Hello! Welcome to the gym.".into()),
             Turn::Say("Yoga is at six.".into()),
             Turn::Say("See you!".into()),
+            Turn::Say("Bye.".into()),
         ]))
         .await;
-        let table = PriceTable::default_2026();
+        // Both sides use the same, explicitly non-default table.
+        let prices = non_default_prices();
+        fake.handle.configure(|c| c.prices = prices.clone());
+        let mut meter = SessionMeter::new(prices);
+        let mut default_meter = SessionMeter::new(PriceTable::default_2026());
+        let mut observe = |events: &[ServerEvent]| {
+            for ev in events {
+                meter.observe(ev);
+                default_meter.observe(ev);
+            }
+        };
+        observe(std::slice::from_ref(&created));
         let mut usages = Vec::new();
-        let mut client_total = 0u64;
-        for text in ["hi", "when is yoga?", "thanks"] {
-            fake.handle.say(&call_id, text, 1.5);
-            let ev = until(&mut sb, is_response_done).await;
-            let ServerEvent::ResponseDone { response } = ev.last().unwrap() else {
+        // Token-billed transcription first, then per-minute whisper-1 from the third turn.
+        for (i, text) in ["hi", "when is yoga?", "thanks", "bye"].iter().enumerate() {
+            let asr = match i {
+                0 => Some("gpt-4o-mini-transcribe"),
+                2 => Some("whisper-1"),
+                _ => None,
+            };
+            if let Some(model) = asr {
+                sb.send(&transcribe_with(model)).await.unwrap();
+                observe(&until(&mut sb, |e| matches!(e, ServerEvent::SessionUpdated { .. })).await);
+            }
+            fake.handle.say(&call_id, text, 1.5 + i as f64 * 0.25);
+            let events = until(&mut sb, is_response_done).await;
+            observe(&events);
+            let ServerEvent::ResponseDone { response } = events.last().unwrap() else {
                 unreachable!()
             };
             let u = response.usage.clone().unwrap();
             assert_eq!(u.total_tokens, u.input_tokens + u.output_tokens);
             let cached = u.input_token_details.cached_tokens;
             assert!(cached <= u.input_tokens && cached % 64 == 0);
-            let tu = u.to_token_usage();
-            // The model id reported by the session is the dated snapshot; pricing must resolve it.
-            client_total += table
-                .cost_pico("gpt-realtime-mini-2025-10-06", &tu)
-                .unwrap();
-            usages.push(tu);
+            usages.push(u.to_token_usage());
         }
+        // The model reported by the session is the dated snapshot; pricing resolved it.
+        assert_eq!(meter.model(), Some("gpt-realtime-mini-2025-10-06"));
+        assert!(meter.unpriced().is_empty(), "{:?}", meter.unpriced());
         // Later turns re-send the conversation: input grows, caching kicks in.
         assert!(usages[2].input_total() > usages[0].input_total());
         assert!(usages[2].cached_text + usages[2].cached_audio > 0);
-        let realtime_total: u64 = fake
-            .handle
-            .ledger()
+        let ledger = fake.handle.ledger();
+        let kinds = |k: LedgerKind| ledger.iter().filter(|e| e.kind == k).count();
+        assert_eq!(kinds(LedgerKind::RealtimeResponse), 4);
+        assert_eq!(kinds(LedgerKind::Transcription), 4);
+        assert!(
+            ledger
+                .iter()
+                .any(|e| e.model == "whisper-1" && e.audio_ms == 2000 && e.usage.total() == 0),
+            "whisper-1 is billed by duration"
+        );
+        let transcription_ledger: u64 = ledger
             .iter()
-            .filter(|e| e.kind == jarvis_fake_openai::LedgerKind::RealtimeResponse)
+            .filter(|e| e.kind == LedgerKind::Transcription)
             .map(|e| e.cost_pico)
             .sum();
-        (usages, client_total, realtime_total)
+        assert_eq!(meter.transcriptions_pico(), transcription_ledger);
+        assert!(transcription_ledger > 0);
+        // A meter on the default table gets a different answer: a wrong price cannot pass.
+        assert_ne!(default_meter.total_pico(), meter.total_pico());
+        assert_ne!(default_meter.total_pico(), fake.handle.ledger_total_pico());
+        let total = fake.handle.ledger_total_pico();
+        (usages, meter, total, transcription_ledger)
     }
-    let (u1, client1, ledger1) = run().await;
-    let (u2, _, _) = run().await;
+    let (u1, meter, ledger1, _) = run().await;
+    let (u2, _, _, _) = run().await;
     assert_eq!(
-        client1, ledger1,
+        meter.total_pico(),
+        ledger1,
         "our meter equals the fake's ledger exactly"
     );
-    assert!(client1 > 0);
+    assert_eq!(
+        meter.responses_pico() + meter.transcriptions_pico(),
+        meter.total_pico()
+    );
+    assert!(meter.responses_pico() > 0);
     assert_eq!(u1, u2, "usage is deterministic");
 }
 
@@ -354,4 +448,89 @@ async fn voice_cannot_change_after_audio_and_session_type_is_required() {
         unreachable!()
     };
     assert_eq!(error.param.as_deref(), Some("session.audio.output.voice"));
+}
+
+#[tokio::test]
+async fn session_events_with_custom_voice_and_mcp_tool_are_typed() {
+    let fake = fake().await;
+    let (client, _) = client(&fake);
+    // A session carrying a custom voice and an MCP tool, minted as the kiosk's secret.
+    let ek = fake
+        .handle
+        .mint_secret(
+            &json!({"type":"realtime","model":"gpt-realtime-mini",
+                "audio":{"output":{"voice":{"id":"voice_custom_1"}}},
+                "tools":[{"type":"mcp","server_label":"crm","server_url":"https://crm.example/mcp"},
+                         {"type":"function","name":"book_class","parameters":{"type":"object"}}]}),
+            60,
+        )
+        .unwrap();
+    let call = client
+        .create_call_with_ephemeral(&jarvis_openai::ApiKey::new(ek), OFFER)
+        .await
+        .unwrap();
+    let mut sb = client.connect_sideband(&call.call_id).await.unwrap();
+    let first = sb.next_event_timeout(T).await.unwrap().unwrap();
+    let ServerEvent::SessionCreated { session } = &first else {
+        panic!("session.created not typed: {first:?}");
+    };
+    assert_eq!(
+        session.voice().and_then(Voice::custom_id),
+        Some("voice_custom_1")
+    );
+    let tools = session.tools.as_deref().unwrap();
+    assert!(
+        matches!(&tools[0], Tool::Mcp(m) if m.server_url.as_deref() == Some("https://crm.example/mcp"))
+    );
+    assert!(matches!(&tools[1], Tool::Function(f) if f.name == "book_class"));
+    // The effective session round-trips: what we parsed serializes to what the fake holds.
+    assert_eq!(
+        serde_json::to_value(session).unwrap(),
+        fake.handle.session(&call.call_id).unwrap()
+    );
+    // Changing to another custom voice over the sideband: session.updated is typed too.
+    sb.send(&ClientEvent::session_update(
+        SessionConfig::default().with_voice(Voice::custom("voice_custom_2")),
+    ))
+    .await
+    .unwrap();
+    let ev = until(&mut sb, |e| {
+        matches!(
+            e,
+            ServerEvent::SessionUpdated { .. }
+                | ServerEvent::Unknown { .. }
+                | ServerEvent::Malformed { .. }
+        )
+    })
+    .await;
+    let ServerEvent::SessionUpdated { session } = ev.last().unwrap() else {
+        panic!("session.updated not typed: {:?}", ev.last());
+    };
+    assert_eq!(
+        session.voice().and_then(Voice::custom_id),
+        Some("voice_custom_2")
+    );
+    assert!(matches!(
+        &session.tools.as_deref().unwrap()[0],
+        Tool::Mcp(_)
+    ));
+}
+
+#[tokio::test]
+async fn unreadable_events_are_surfaced_not_dropped() {
+    let (fake, _client, call_id, mut sb) = setup(Script::default()).await;
+    // A known type with a shape we cannot read.
+    fake.handle
+        .push_event(&call_id, json!({"type":"session.updated","session":5}));
+    let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
+    assert!(
+        matches!(ev, ServerEvent::Malformed { ref event_type, ref raw, .. }
+            if event_type == "session.updated" && raw["session"] == 5),
+        "{ev:?}"
+    );
+    // Still connected: the next event arrives normally.
+    fake.handle
+        .push_event(&call_id, json!({"type":"conversation.item.brand_new_2027"}));
+    let ev = sb.next_event_timeout(T).await.unwrap().unwrap();
+    assert!(matches!(ev, ServerEvent::Unknown { .. }), "{ev:?}");
 }

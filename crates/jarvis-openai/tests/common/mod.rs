@@ -35,7 +35,12 @@ pub fn client_with(fake: &FakeOpenAi, retry: RetryPolicy) -> (OpenAiClient, Manu
     let mut cfg = config(fake);
     cfg.retry = retry;
     let h = fake.handle.clone();
-    let clock = ManualClock::new().with_hook(move |d| h.advance(d));
+    // Wall time follows the fake's clock, so HTTP-date Retry-After values mean the same to both.
+    let wall =
+        std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(fake.handle.now_unix()).unwrap());
+    let clock = ManualClock::new()
+        .with_hook(move |d| h.advance(d))
+        .with_wall_clock(wall);
     let client = OpenAiClient::new(cfg).unwrap().with_clock(clock.clone());
     (client, clock)
 }
