@@ -997,9 +997,7 @@ async fn reset_submit(
     }
     match (f.email, f.token, f.password) {
         (Some(email), None, None) => {
-            if let Err(e) = api::request_reset(&state, &client, &email).await {
-                return e.into_response();
-            }
+            api::request_reset(&state, &client, &email);
             let mut p = AuthPage::new(t, t.reset, String::new());
             p.intro = Some(t.reset_sent.into());
             p.links = vec![("/app/login".into(), t.login)];
