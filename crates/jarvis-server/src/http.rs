@@ -73,6 +73,13 @@ pub fn router(state: AppState) -> Router {
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let body_limit = state.config.body_limit_bytes;
     let timeout = state.config.request_timeout;
+    // Browsers that reached an https deployment stay on https (never sent over plain http).
+    let hsts = state.auth.secure_cookies.then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .merge(api)
         .route(
@@ -90,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::api_rate_limit))
         .layer(middleware::from_fn(json_errors))
         .layer(security_headers())
+        .layer(tower::util::option_layer(hsts))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -934,16 +934,17 @@ async fn dashboard_login_csrf_fixation_and_open_redirect(b: Backend) {
         }
         rb.body(body).send()
     };
+    let same = || vec![("sec-fetch-site", "same-origin".to_string())];
     // No CSRF token: refused.
     let r = post(
         format!("email=web%40test.local&password={PASSWORD}"),
-        vec![],
+        same(),
     )
     .await
     .unwrap();
     assert_eq!(r.status(), 403);
     // Wrong token: refused.
-    let r = post(form("0123456789abcdef0123456789abcdef", "/app"), vec![])
+    let r = post(form("0123456789abcdef0123456789abcdef", "/app"), same())
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
@@ -978,7 +979,13 @@ async fn dashboard_login_csrf_fixation_and_open_redirect(b: Backend) {
         assert_eq!(r.headers()["location"], "/app", "next={evil}");
     }
     // Session fixation: the attacker's pre-set cookie is never adopted; a fresh one is issued.
-    let r = post(form(&csrf, "%2Fapp%2Fgyms"), vec![]).await.unwrap();
+    // (This browser sends `Origin` only.)
+    let r = post(
+        form(&csrf, "%2Fapp%2Fgyms"),
+        vec![("origin", app.base.clone())],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/app/gyms");
     let set = set_cookies(&r);
@@ -1052,6 +1059,7 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
     let r = c
         .post(app.url("/app/login"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
         .header("cookie", format!("jarvis_csrf={cookie}"))
         .body(format!(
             "email=admin%40test.local&password={PASSWORD}&next=%2Fapp&csrf={csrf}"
@@ -1296,6 +1304,7 @@ async fn dashboard_reset_and_invitation_pages(b: Backend) {
     let post = |path: &'static str, cookie: String, body: String| {
         c.post(app.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", cookie)
             .body(body)
             .send()
@@ -1688,6 +1697,295 @@ async fn logs_name_no_recipient_and_no_badge(b: Backend) {
     }
 }
 
+// ---- CSRF, GET without side effects, HSTS ----
+
+/// Signs in on the login form as a browser does (Fetch Metadata); returns the session cookie.
+async fn web_sign_in(app: &TestApp, c: &reqwest::Client, email: &str) -> (String, String) {
+    let (pre_cookie, pre_token) = login_page(app, c).await;
+    let r = c
+        .post(app.url("/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", format!("jarvis_csrf={pre_cookie}"))
+        .body(format!(
+            "email={}&password={PASSWORD}&next=%2Fapp&csrf={pre_token}",
+            email.replace('@', "%40")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    (
+        session,
+        r.headers()["location"].to_str().unwrap().to_string(),
+    )
+}
+
+/// Posts a form; `headers` are the browser's Fetch Metadata / Origin, if any.
+async fn post_form(
+    app: &TestApp,
+    c: &reqwest::Client,
+    path: &str,
+    cookie: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> u16 {
+    let mut rb = c
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.body(body).send().await.unwrap().status().as_u16()
+}
+
+async fn page_status(app: &TestApp, c: &reqwest::Client, session: &str) -> u16 {
+    c.get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn signed_in_forms_take_only_the_session_token(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    app.create_user("forms@test.local", None).await;
+    let c = no_redirect();
+    let (session, _) = web_sign_in(&app, &c, "forms@test.local").await;
+    // A sign-in form's token, with its cookie, as a sibling site could plant them.
+    let (pre_cookie, pre_token) = login_page(&app, &c).await;
+    let html = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&html, "csrf");
+    assert_ne!(token, pre_token);
+    let cookies = format!("jarvis_csrf={pre_cookie}; jarvis_session={session}");
+    let same = [("sec-fetch-site", "same-origin")];
+    for path in ["/app/logout", "/app/logout-all"] {
+        let s = post_form(&app, &c, path, &cookies, &same, format!("csrf={pre_token}")).await;
+        assert_eq!(s, 403, "{path} took the sign-in token");
+    }
+    assert_eq!(
+        page_status(&app, &c, &session).await,
+        200,
+        "still signed in"
+    );
+    let s = post_form(
+        &app,
+        &c,
+        "/app/logout",
+        &cookies,
+        &same,
+        format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(page_status(&app, &c, &session).await, 303, "signed out");
+    app.stop().await;
+}
+
+async fn form_posts_without_origin_or_fetch_metadata_need_the_session_token(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    app.create_user("bare@test.local", None).await;
+    let c = no_redirect();
+    // The sign-in form with its valid token but neither header: refused.
+    let (pre_cookie, pre_token) = login_page(&app, &c).await;
+    let login = format!("email=bare%40test.local&password={PASSWORD}&next=%2Fapp&csrf={pre_token}");
+    let pre = format!("jarvis_csrf={pre_cookie}");
+    assert_eq!(
+        post_form(&app, &c, "/app/login", &pre, &[], login.clone()).await,
+        403
+    );
+    // Either header vouches for it.
+    let origin = app.base.clone();
+    assert_eq!(
+        post_form(
+            &app,
+            &c,
+            "/app/login",
+            &pre,
+            &[("origin", &origin)],
+            login.clone()
+        )
+        .await,
+        303
+    );
+    let (session, _) = web_sign_in(&app, &c, "bare@test.local").await;
+    let html = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&html, "csrf");
+    // A signed-in form with neither header: no token, a wrong one or the sign-in one → refused.
+    let cookies = format!("jarvis_csrf={pre_cookie}; jarvis_session={session}");
+    for body in [
+        String::new(),
+        "csrf=0123456789abcdef0123456789abcdef".to_string(),
+        format!("csrf={pre_token}"),
+    ] {
+        let s = post_form(&app, &c, "/app/logout", &cookies, &[], body.clone()).await;
+        assert_eq!(s, 403, "{body:?}");
+    }
+    assert_eq!(page_status(&app, &c, &session).await, 200);
+    // The session's own token: accepted.
+    let s = post_form(
+        &app,
+        &c,
+        "/app/logout",
+        &cookies,
+        &[],
+        format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(page_status(&app, &c, &session).await, 303);
+    app.stop().await;
+}
+
+fn manual_key(html: &str) -> String {
+    html.split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn enrolment_page_reload_keeps_the_pending_secret(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, _) = tenant(&app, "Atlas").await;
+    let id = app
+        .create_user(
+            "owner.enrol@test.local",
+            Some((
+                Role::FranchiseOwner,
+                MembershipTarget::Franchise(f.parse::<uuid::Uuid>().unwrap().into()),
+            )),
+        )
+        .await;
+    let uid: jarvis_core::UserId = id.parse::<uuid::Uuid>().unwrap().into();
+    let c = no_redirect();
+    let (session, to) = web_sign_in(&app, &c, "owner.enrol@test.local").await;
+    assert!(to.starts_with("/app/mfa/enroll"), "{to}");
+    let load = || async {
+        let r = c
+            .get(app.url("/app/mfa/enroll?next=/app"))
+            .header("cookie", format!("jarvis_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    let first = load().await;
+    let second = load().await;
+    assert_eq!(
+        manual_key(&first),
+        manual_key(&second),
+        "a reload keeps the secret"
+    );
+    assert!(
+        app.db.store().totp_factor(uid).await.unwrap().is_none(),
+        "a GET stores nothing"
+    );
+    let token = hidden(&first, "csrf");
+    let same = [("sec-fetch-site", "same-origin")];
+    let cookie = format!("jarvis_session={session}");
+    let s = post_form(
+        &app,
+        &c,
+        "/app/mfa/enroll",
+        &cookie,
+        &same,
+        format!("code=000000&next=%2Fapp&csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 401, "wrong code");
+    assert!(app.db.store().totp_factor(uid).await.unwrap().is_none());
+    // A code of the first load confirms.
+    let secret = common::base32_decode(&manual_key(&first));
+    let r = c
+        .post(app.url("/app/mfa/enroll"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .body(format!(
+            "code={}&next=%2Fapp&csrf={token}",
+            totp_code(&secret, 0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let elevated = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    assert!(r.text().await.unwrap().contains("class=\"codes\""));
+    let factor = app.db.store().totp_factor(uid).await.unwrap().unwrap();
+    assert!(factor.confirmed_at.is_some());
+    assert_eq!(page_status(&app, &c, &elevated).await, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hsts_only_with_an_https_public_url() {
+    let hsts = |r: &reqwest::Response| {
+        r.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let tls = app(
+        Backend::Sqlite,
+        &[("JARVIS_PUBLIC_URL", "https://jarvis.example.com")],
+    )
+    .await
+    .unwrap();
+    for path in ["/app/login", "/healthz", "/api/v1/franchises"] {
+        let r = tls.client.get(tls.url(path)).send().await.unwrap();
+        assert_eq!(
+            hsts(&r).as_deref(),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+    tls.stop().await;
+    for public in ["http://jarvis.example.com", ""] {
+        let plain = app(Backend::Sqlite, &[("JARVIS_PUBLIC_URL", public)])
+            .await
+            .unwrap();
+        let r = plain
+            .client
+            .get(plain.url("/app/login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hsts(&r), None, "public_url {public:?}");
+        plain.stop().await;
+    }
+}
+
 both_backends!(
     brute_force_hits_lockout,
     one_ip_failing_across_accounts_is_locked,
@@ -1712,4 +2010,7 @@ both_backends!(
     outbox_holds_no_readable_token_before_or_after_sending,
     password_reset_answers_before_any_work_on_the_address,
     logs_name_no_recipient_and_no_badge,
+    signed_in_forms_take_only_the_session_token,
+    form_posts_without_origin_or_fetch_metadata_need_the_session_token,
+    enrolment_page_reload_keeps_the_pending_secret,
 );

@@ -41,7 +41,7 @@ pub struct AuthState {
     pub master: crypto::MasterKey,
     /// In-process rate limits.
     pub limiter: ratelimit::RateLimiter,
-    /// Whether cookies get `Secure` (public URL is https).
+    /// Whether cookies get `Secure` and responses HSTS (public URL is https).
     pub secure_cookies: bool,
     /// Password-reset requests for the reset worker (see [`api::request_reset`]).
     pub reset_queue: tokio::sync::mpsc::Sender<api::ResetJob>,
