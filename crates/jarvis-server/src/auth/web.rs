@@ -582,7 +582,7 @@ async fn checked_form<T: DeserializeOwned>(
         tracing::warn!("form post without a valid CSRF token refused");
         return Err(csrf_rejection(headers));
     }
-    if unvouched && !live_session(headers, state).await {
+    if unvouched && kind == CsrfToken::Session && !live_session(headers, state).await {
         tracing::warn!("form post without Origin or Sec-Fetch-Site and no live session refused");
         return Err(csrf_rejection(headers));
     }
