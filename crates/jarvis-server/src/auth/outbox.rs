@@ -12,8 +12,8 @@ use crate::error::{ApiError, ApiResult};
 use jarvis_store::{NewEmail, OutboxEmail, Store};
 use uuid::Uuid;
 
-/// An e-mail before sealing.
-#[derive(Debug, Clone)]
+/// An e-mail before sealing (no `Debug`: its body holds a single-use link).
+#[derive(Clone)]
 pub struct Email {
     /// Recipient.
     pub to: String,
@@ -27,8 +27,8 @@ pub struct Email {
     pub kind: String,
 }
 
-/// A queued e-mail with its bodies opened, for a transport.
-#[derive(Debug, Clone)]
+/// A queued e-mail with its bodies opened, for a transport (no `Debug`, like [`Email`]).
+#[derive(Clone)]
 pub struct OpenedEmail {
     /// Outbox row id.
     pub id: Uuid,
