@@ -70,6 +70,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "email_transport",
+        help: "how queued e-mails leave: log (metadata only, links are not delivered; until SMTP exists) or none (stay queued, sealed)",
+        default: Some("log"),
+        secret: false,
+    },
+    Key {
         name: "request_timeout_secs",
         help: "maximum time to answer one request, in seconds (1-600)",
         default: Some("30"),
@@ -263,6 +269,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// How queued e-mails leave the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// Log each e-mail's metadata (kind, subject, a keyed tag of the recipient) and mark it
+    /// sent; the body is not delivered.
+    Log,
+    /// Leave e-mails queued, sealed (tests, or while delivery is switched off).
+    None,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -280,6 +296,8 @@ pub struct Config {
     pub log_level: String,
     /// External URL.
     pub public_url: Option<String>,
+    /// How the outbox is delivered.
+    pub email_transport: EmailTransport,
     /// Per-request time limit.
     pub request_timeout: Duration,
     /// Largest request body.
@@ -572,6 +590,11 @@ impl Config {
             Some(_) => return Err(p.invalid("public_url", "an absolute http:// or https:// URL")),
             None => None,
         };
+        let email_transport = match p.text("email_transport").as_deref() {
+            Some("log") => EmailTransport::Log,
+            Some("none") => EmailTransport::None,
+            _ => return Err(p.invalid("email_transport", "`log` or `none`")),
+        };
         let master_key = match p.text("master_key") {
             Some(k) if crate::auth::crypto::MasterKey::parse(&k).is_ok() => Some(Secret::new(k)),
             Some(_) => {
@@ -606,6 +629,7 @@ impl Config {
             log_format,
             log_level,
             public_url,
+            email_transport,
             request_timeout: Duration::from_secs(p.ranged(
                 "request_timeout_secs",
                 1,
@@ -710,6 +734,10 @@ impl Config {
                     .public_url
                     .clone()
                     .unwrap_or_else(|| "(not set)".into()),
+                "email_transport" => match self.email_transport {
+                    EmailTransport::Log => "log".into(),
+                    EmailTransport::None => "none".into(),
+                },
                 "request_timeout_secs" => self.request_timeout.as_secs().to_string(),
                 "body_limit_bytes" => self.body_limit_bytes.to_string(),
                 "shutdown_grace_secs" => self.shutdown_grace.as_secs().to_string(),
@@ -806,6 +834,20 @@ mod tests {
             c.trusted_proxies.is_empty(),
             "X-Forwarded-For is ignored by default"
         );
+    }
+
+    #[test]
+    fn email_transport_is_log_unless_switched_off() {
+        let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.email_transport, EmailTransport::Log);
+        let c = load(&[("JARVIS_EMAIL_TRANSPORT", "none")], &[], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.email_transport, EmailTransport::None);
+        let e = load(&[("JARVIS_EMAIL_TRANSPORT", "smtp")], &[], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("email_transport"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -73,6 +73,13 @@ pub fn router(state: AppState) -> Router {
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let body_limit = state.config.body_limit_bytes;
     let timeout = state.config.request_timeout;
+    // Browsers that reached an https deployment stay on https (never sent over plain http).
+    let hsts = state.auth.secure_cookies.then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .merge(api)
         .route(
@@ -90,18 +97,68 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::api_rate_limit))
         .layer(middleware::from_fn(json_errors))
         .layer(security_headers())
+        .layer(tower::util::option_layer(hsts))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // The path only: query strings may carry personal data (member searches).
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    // The path only (query strings may carry personal data such as member
+                    // searches), with sensitive path parameters masked.
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req))
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response())),
         )
         .with_state(state)
+}
+
+/// Path parameters whose values are personal data or secrets: request logs show `***`.
+const SENSITIVE_PATH_PARAMS: &[&str] = &["badge", "email", "token"];
+
+/// The request path as logged. On a matched route, each segment captured by a sensitive
+/// parameter of the route template is masked (`/api/v1/kiosk/members/by-badge/***`). An
+/// unmatched path has no template to tell what its segments hold, so only its first three
+/// segments are kept (`/api/v1/kiosk/…`).
+pub fn loggable_path(req: &Request<Body>) -> String {
+    let path = req.uri().path();
+    match req.extensions().get::<MatchedPath>() {
+        Some(template) => mask_path(template.as_str(), path),
+        None => {
+            let segs: Vec<&str> = path.split('/').collect();
+            if segs.len() > 4 {
+                format!("{}/…", segs[..4].join("/"))
+            } else {
+                path.to_string()
+            }
+        }
+    }
+}
+
+fn sensitive(template_segment: &str) -> bool {
+    template_segment
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .map(|name| name.trim_start_matches('*'))
+        .is_some_and(|name| SENSITIVE_PATH_PARAMS.contains(&name))
+}
+
+fn mask_path(template: &str, path: &str) -> String {
+    let mut template = template.split('/');
+    let mut out = Vec::new();
+    for seg in path.split('/') {
+        match template.next() {
+            Some(t) if sensitive(t) => {
+                out.push("***");
+                // A wildcard captures the rest of the path.
+                if t.starts_with("{*") {
+                    break;
+                }
+            }
+            _ => out.push(seg),
+        }
+    }
+    out.join("/")
 }
 
 fn clamp(d: Duration) -> Duration {
@@ -185,4 +242,31 @@ async fn json_errors(req: Request, next: Next) -> Response {
         out.headers_mut().insert(header::RETRY_AFTER, v.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_path_parameters_are_masked_in_logs() {
+        let badge = "/api/v1/kiosk/members/by-badge/{badge}";
+        assert_eq!(
+            mask_path(badge, "/api/v1/kiosk/members/by-badge/BADGE-42"),
+            "/api/v1/kiosk/members/by-badge/***"
+        );
+        assert_eq!(
+            mask_path("/files/{*token}", "/files/a/b/c"),
+            "/files/***",
+            "a wildcard masks the rest"
+        );
+        let ids = "/api/v1/gyms/{gym_id}/members/{member_id}";
+        let path = "/api/v1/gyms/0190-a/members/0190-b";
+        assert_eq!(mask_path(ids, path), path, "ids stay for operators");
+        let unmatched = Request::builder()
+            .uri("/api/v1/kiosk/members/by-badge/BADGE-42/x")
+            .body(Body::empty())
+            .unwrap_or_default();
+        assert_eq!(loggable_path(&unmatched), "/api/v1/kiosk/…");
+    }
 }

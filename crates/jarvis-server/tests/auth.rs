@@ -6,7 +6,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Backend, MASTER_KEY, PASSWORD, TestApp, send, totp_code};
+use common::{Backend, MASTER_KEY, PASSWORD, TestApp, link_token, send, totp_code};
 use jarvis_core::Role;
 use jarvis_core::model::MembershipTarget;
 use jarvis_server::auth::crypto::MasterKey;
@@ -565,31 +565,12 @@ async fn password_reset_is_single_use_and_ends_sessions(b: Backend) {
     )
     .await;
     assert_eq!(s, 202, "same answer for unknown accounts");
-    let mails = app
-        .db
-        .store()
-        .emails_to("forgetful@test.local", 5)
-        .await
-        .unwrap();
+    let mails = app.mails_to("forgetful@test.local", 1).await;
     assert_eq!(mails.len(), 1);
-    let token = mails[0]
-        .body_text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    // Only the hash is stored.
-    assert!(
-        app.db
-            .find_text(&[token.as_str()])
-            .await
-            .unwrap()
-            .iter()
-            .all(|h| h.starts_with("email_outbox."))
-    );
+    let token = link_token(&mails[0].text);
+    // Only the hash is stored (and the e-mail is sealed).
+    let hits = app.db.find_text(&[token.as_str()]).await.unwrap();
+    assert!(hits.is_empty(), "{hits:?}");
     let confirm = |pw: &str| {
         send(
             app.client
@@ -682,33 +663,16 @@ async fn invitations_need_login_scope_and_escape_html(b: Backend) {
     let (_, list2) = get_as(&app, &mgr2.token, "/api/v1/invitations").await;
     assert_eq!(list2["total"], 0);
     // The e-mail escapes the name in HTML.
-    let mails = app
-        .db
-        .store()
-        .emails_to("new.staff@test.local", 5)
-        .await
-        .unwrap();
+    let mails = app.mails_to("new.staff@test.local", 1).await;
     assert_eq!(mails.len(), 1);
-    assert!(
-        !mails[0].body_html.contains("<script>"),
-        "{}",
-        mails[0].body_html
-    );
+    assert!(!mails[0].html.contains("<script>"), "{}", mails[0].html);
     assert!(
         mails[0]
-            .body_html
+            .html
             .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Bob&quot;")
     );
     // Resend replaces the token: the first link stops working.
-    let first = mails[0]
-        .body_text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let first = link_token(&mails[0].text);
     assert_eq!(
         send(app.req_as(
             &mgr.token,
@@ -727,21 +691,8 @@ async fn invitations_need_login_scope_and_escape_html(b: Backend) {
         )
     };
     assert_eq!(accept(&first).await.0, 400);
-    let mails = app
-        .db
-        .store()
-        .emails_to("new.staff@test.local", 5)
-        .await
-        .unwrap();
-    let second = mails[0]
-        .body_text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let mails = app.mails_to("new.staff@test.local", 2).await;
+    let second = link_token(&mails[0].text);
     let (s, user) = accept(&second).await;
     assert_eq!(s, 200, "{user}");
     assert_eq!(accept(&second).await.0, 400, "single use");
@@ -847,26 +798,66 @@ async fn app_proxy(b: Backend) -> Option<TestApp> {
     TestApp::start(b, &[("JARVIS_TRUSTED_PROXIES", "127.0.0.1/32")]).await
 }
 
+/// The measured client gets budgets of its own: a fresh address (through a trusted proxy) and a
+/// fresh account, so the harness's sign-in (which spends the loopback address's budget) cannot
+/// change the count. A bucket refills one token every 12 s at 5/min, so the requests go out as
+/// one concurrent burst (the limiter decides before any database work, so a slow database cannot
+/// spread the decisions over a refill) and the count is still checked against the time taken.
 async fn api_rate_limit_answers_429_with_retry_after(b: Backend) {
-    let Some(app) = app(b, &[("JARVIS_RATE_LIMIT_API_PER_MIN", "5")]).await else {
+    let Some(app) = app(
+        b,
+        &[
+            ("JARVIS_RATE_LIMIT_API_PER_MIN", "5"),
+            ("JARVIS_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    )
+    .await
+    else {
         return;
     };
-    let mut last = None;
-    for _ in 0..8 {
-        let resp = app
-            .req(Method::GET, "/api/v1/franchises")
-            .send()
-            .await
-            .unwrap();
-        if resp.status() == 429 {
-            last = Some(resp);
-            break;
+    app.create_user("limited@test.local", None).await;
+    let (s, l) = send(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.10")
+            .json(&json!({ "email": "limited@test.local", "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(s, 200, "{l}");
+    let token = l["access_token"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let rb = app
+            .req_as(&token, Method::GET, "/api/v1/auth/me")
+            .header("x-forwarded-for", "198.51.100.20");
+        burst.spawn(async move { rb.send().await.unwrap() });
+    }
+    let mut admitted = 0u64;
+    let mut limited = Vec::new();
+    while let Some(resp) = burst.join_next().await {
+        let resp = resp.unwrap();
+        match resp.status().as_u16() {
+            429 => limited.push(resp),
+            200 => admitted += 1,
+            other => panic!("unexpected {other}"),
         }
     }
-    let resp = last.expect("the limit is reached");
-    assert!(resp.headers().get("retry-after").is_some());
+    let refilled = started.elapsed().as_secs() / 12;
+    assert!(
+        (5..=5 + refilled).contains(&admitted),
+        "{admitted} admitted by a budget of 5 (+{refilled} refilled)"
+    );
+    let resp = limited.pop().expect("the limit is reached");
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retry), "retry-after {retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(body["error"]["details"]["retry_after_secs"], retry);
     app.stop().await;
 }
 
@@ -983,16 +974,17 @@ async fn dashboard_login_csrf_fixation_and_open_redirect(b: Backend) {
         }
         rb.body(body).send()
     };
+    let same = || vec![("sec-fetch-site", "same-origin".to_string())];
     // No CSRF token: refused.
     let r = post(
         format!("email=web%40test.local&password={PASSWORD}"),
-        vec![],
+        same(),
     )
     .await
     .unwrap();
     assert_eq!(r.status(), 403);
     // Wrong token: refused.
-    let r = post(form("0123456789abcdef0123456789abcdef", "/app"), vec![])
+    let r = post(form("0123456789abcdef0123456789abcdef", "/app"), same())
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
@@ -1027,7 +1019,13 @@ async fn dashboard_login_csrf_fixation_and_open_redirect(b: Backend) {
         assert_eq!(r.headers()["location"], "/app", "next={evil}");
     }
     // Session fixation: the attacker's pre-set cookie is never adopted; a fresh one is issued.
-    let r = post(form(&csrf, "%2Fapp%2Fgyms"), vec![]).await.unwrap();
+    // (This browser sends `Origin` only.)
+    let r = post(
+        form(&csrf, "%2Fapp%2Fgyms"),
+        vec![("origin", app.base.clone())],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/app/gyms");
     let set = set_cookies(&r);
@@ -1101,6 +1099,7 @@ async fn dashboard_mfa_is_enforced_and_rotates_the_cookie(b: Backend) {
     let r = c
         .post(app.url("/app/login"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
         .header("cookie", format!("jarvis_csrf={cookie}"))
         .body(format!(
             "email=admin%40test.local&password={PASSWORD}&next=%2Fapp&csrf={csrf}"
@@ -1345,6 +1344,7 @@ async fn dashboard_reset_and_invitation_pages(b: Backend) {
     let post = |path: &'static str, cookie: String, body: String| {
         c.post(app.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", cookie)
             .body(body)
             .send()
@@ -1360,21 +1360,8 @@ async fn dashboard_reset_and_invitation_pages(b: Backend) {
     .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("If an account exists"));
-    let mails = app
-        .db
-        .store()
-        .emails_to("web.reset@test.local", 5)
-        .await
-        .unwrap();
-    let token = mails[0]
-        .body_text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let mails = app.mails_to("web.reset@test.local", 1).await;
+    let token = link_token(&mails[0].text);
     let (cookie, csrf, html) = form_page(&app, &c, &format!("/app/reset?token={token}")).await;
     assert!(html.contains("name=\"password\""));
     let r = post(
@@ -1412,21 +1399,8 @@ async fn dashboard_reset_and_invitation_pages(b: Backend) {
         .post("/api/v1/invitations", json!({ "email": "invitee@test.local", "display_name": "Invitee", "role": "gym_staff", "gym_id": g }))
         .await;
     assert_eq!(s, 201);
-    let mails = app
-        .db
-        .store()
-        .emails_to("invitee@test.local", 5)
-        .await
-        .unwrap();
-    let token = mails[0]
-        .body_text
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let mails = app.mails_to("invitee@test.local", 1).await;
+    let token = link_token(&mails[0].text);
     let (cookie, csrf, html) =
         form_page(&app, &c, &format!("/app/invitations/accept?token={token}")).await;
     assert!(html.contains("invitee@test.local"));
@@ -1458,6 +1432,600 @@ async fn dashboard_reset_and_invitation_pages(b: Backend) {
     app.stop().await;
 }
 
+// ---- Secrets at rest and in logs ----
+
+/// Every form a token takes in an e-mail body: as is, URL-encoded and HTML-escaped.
+fn token_forms(token: &str) -> Vec<String> {
+    let url: String = token
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let html = jarvis_server::auth::api::escape_html(token);
+    vec![token.to_string(), url, html]
+}
+
+async fn outbox_holds_no_readable_token_before_or_after_sending(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (_, g) = tenant(&app, "Atlas").await;
+    app.create_user("sealed.reset@test.local", None).await;
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/password/reset"))
+            .json(&json!({ "email": "sealed.reset@test.local" })),
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (s, _) = app
+        .post("/api/v1/invitations", json!({ "email": "sealed.invitee@test.local", "display_name": "Invitee", "role": "gym_staff", "gym_id": g }))
+        .await;
+    assert_eq!(s, 201);
+    let reset = app.mails_to("sealed.reset@test.local", 1).await.remove(0);
+    let invite = app.mails_to("sealed.invitee@test.local", 1).await.remove(0);
+    let tokens = [link_token(&reset.text), link_token(&invite.text)];
+    let mut markers = Vec::new();
+    for t in &tokens {
+        assert!(t.len() >= 43, "{t}");
+        // The token appears in both bodies (HTML escapes the link).
+        assert!(reset.html.contains(t.as_str()) || invite.html.contains(t.as_str()));
+        markers.extend(token_forms(t));
+    }
+    let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
+    // Queued: every column of every table, read raw, holds no readable token.
+    let hits = app.db.find_text(&markers).await.unwrap();
+    assert!(hits.is_empty(), "readable before sending: {hits:?}");
+    let queued = app
+        .db
+        .store()
+        .emails_to("sealed.reset@test.local", 5)
+        .await
+        .unwrap();
+    assert!(queued[0].body_text.starts_with("v1.") && queued[0].body_html.starts_with("v1."));
+    // Sent (log transport): the bodies are wiped, the metadata stays.
+    let master = MasterKey::parse(MASTER_KEY).unwrap();
+    let sent = jarvis_server::auth::outbox::deliver(
+        app.db.store().as_ref(),
+        &master,
+        jarvis_server::config::EmailTransport::Log,
+    )
+    .await;
+    assert_eq!(sent, 2);
+    let hits = app.db.find_text(&markers).await.unwrap();
+    assert!(hits.is_empty(), "readable after sending: {hits:?}");
+    for (address, kind) in [
+        ("sealed.reset@test.local", "password_reset"),
+        ("sealed.invitee@test.local", "invitation"),
+    ] {
+        let rows = app.db.store().emails_to(address, 5).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!((r.body_text.as_str(), r.body_html.as_str()), ("", ""));
+        assert_eq!((r.to_address.as_str(), r.kind.as_str()), (address, kind));
+        assert!(r.sent_at.is_some() && !r.subject.is_empty());
+    }
+    // Only the e-mail copies are gone: the links still work.
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/password/reset/confirm"))
+            .json(&json!({ "token": tokens[0], "new_password": "brand new passphrase 42" })),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/invitations/accept"))
+            .json(&json!({ "token": tokens[1], "password": "staff passphrase 2026" })),
+    )
+    .await;
+    assert_eq!(s, 200);
+    app.stop().await;
+}
+
+/// A raw connection holding the locks a reset lookup or write would wait for.
+enum DbLock {
+    Pg(sqlx::PgConnection),
+    Lite(sqlx::SqliteConnection),
+}
+
+impl DbLock {
+    async fn take(app: &TestApp) -> DbLock {
+        use sqlx::Connection;
+        if app.db.pg().is_some() {
+            let mut c = sqlx::PgConnection::connect(app.db.url()).await.unwrap();
+            sqlx::raw_sql("BEGIN; LOCK TABLE users, password_resets, email_outbox, auth_events IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            DbLock::Pg(c)
+        } else {
+            // WAL lets readers through; every write waits.
+            let mut c = sqlx::SqliteConnection::connect(app.db.url()).await.unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            DbLock::Lite(c)
+        }
+    }
+
+    async fn count(&mut self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        match self {
+            DbLock::Pg(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+            DbLock::Lite(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            DbLock::Pg(mut c) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+            DbLock::Lite(mut c) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
+/// Known and unknown addresses cost the same because the request does no work that depends on
+/// the address: both answers arrive while the database is locked against the lookup (PostgreSQL)
+/// and every write (both), and by then nothing has been written. The worker does it afterwards.
+async fn password_reset_answers_before_any_work_on_the_address(b: Backend) {
+    // A request that did wait for the database would end in a 503 after 5 s.
+    let Some(app) = app(b, &[("JARVIS_REQUEST_TIMEOUT_SECS", "5")]).await else {
+        return;
+    };
+    app.create_user("known.reset@test.local", None).await;
+    let mut lock = DbLock::take(&app).await;
+    for email in ["known.reset@test.local", "unknown.reset@test.local"] {
+        let status = app
+            .client
+            .post(app.url("/api/v1/auth/password/reset"))
+            .json(&json!({ "email": email }))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        assert_eq!(status, 202, "{email}: the answer waited for the database");
+    }
+    for table in ["password_resets", "email_outbox"] {
+        assert_eq!(
+            lock.count(table).await,
+            0,
+            "{table} written before the answer"
+        );
+    }
+    lock.release().await;
+    // Then the worker mails the known address only and records both requests alike.
+    let mails = app.mails_to("known.reset@test.local", 1).await;
+    assert_eq!(mails[0].kind, "password_reset");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, ev) = app
+            .get("/api/v1/auth/events?event=password.reset_requested")
+            .await;
+        if ev["total"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ev}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.db
+            .store()
+            .emails_to("unknown.reset@test.local", 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+/// Everything this test process logs (a subscriber installed once, with span closes so every
+/// request's fields, `path` included, are written).
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn logs_name_no_recipient_and_no_badge(b: Backend) {
+    let logs = captured_logs();
+    let Some(app) = app(b, &[]).await else { return };
+    let (_, g) = tenant(&app, "Atlas").await;
+    let person = "logged.person@test.local";
+    let invitee = "logged.invitee@test.local";
+    let badge = "LOGGED-BADGE-7731";
+    app.create_user(person, None).await;
+    // A reset request, a failed sign-in and an invitation, then the outbox is sent.
+    let (s, _) = send(
+        app.client
+            .post(app.url("/api/v1/auth/password/reset"))
+            .json(&json!({ "email": person })),
+    )
+    .await;
+    assert_eq!(s, 202);
+    app.mails_to(person, 1).await;
+    assert_eq!(app.login(person, "wrong-password-x").await.0, 401);
+    let (s, _) = app
+        .post("/api/v1/invitations", json!({ "email": invitee, "display_name": "Invitee", "role": "gym_staff", "gym_id": g }))
+        .await;
+    assert_eq!(s, 201);
+    let master = MasterKey::parse(MASTER_KEY).unwrap();
+    let sent = jarvis_server::auth::outbox::deliver(
+        app.db.store().as_ref(),
+        &master,
+        jarvis_server::config::EmailTransport::Log,
+    )
+    .await;
+    assert_eq!(sent, 2);
+    // A kiosk looks the badge up (with its device token when pairing works, and without).
+    app.post(
+        &format!("/api/v1/gyms/{g}/members"),
+        json!({ "badge_id": badge, "first_name": "Logan", "last_name": "Private", "preferred_language": "en" }),
+    )
+    .await;
+    let (_, k) = app
+        .post(
+            &format!("/api/v1/gyms/{g}/kiosks"),
+            json!({ "name": "Entrance" }),
+        )
+        .await;
+    let kid = k["id"].as_str().unwrap_or_default().to_string();
+    let (_, code) = app
+        .post(
+            &format!("/api/v1/gyms/{g}/kiosks/{kid}/pairing-code"),
+            json!({}),
+        )
+        .await;
+    let (_, paired) = send(
+        app.client
+            .post(app.url("/api/v1/kiosk/pair"))
+            .json(&json!({ "code": code["code"] })),
+    )
+    .await;
+    let path = format!("/api/v1/kiosk/members/by-badge/{badge}");
+    let mut lookup = app.client.get(app.url(&path));
+    if let Some(t) = paired["device_token"].as_str() {
+        lookup = lookup.bearer_auth(t);
+    }
+    lookup.send().await.unwrap();
+    app.client.get(app.url(&path)).send().await.unwrap();
+    app.stop().await;
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    // What must be there: the sends and the lookup's request, masked.
+    assert!(
+        text.matches("e-mail (log transport").count() >= 2,
+        "no send logged: {text}"
+    );
+    assert!(
+        text.contains("/api/v1/kiosk/members/by-badge/***"),
+        "no masked lookup path: {text}"
+    );
+    for secret in [person, invitee, badge, &badge.to_lowercase()] {
+        assert!(!text.contains(secret), "{secret} in the logs:\n{text}");
+    }
+}
+
+// ---- CSRF, GET without side effects, HSTS ----
+
+/// Signs in on the login form as a browser does (Fetch Metadata); returns the session cookie.
+async fn web_sign_in(app: &TestApp, c: &reqwest::Client, email: &str) -> (String, String) {
+    let (pre_cookie, pre_token) = login_page(app, c).await;
+    let r = c
+        .post(app.url("/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", format!("jarvis_csrf={pre_cookie}"))
+        .body(format!(
+            "email={}&password={PASSWORD}&next=%2Fapp&csrf={pre_token}",
+            email.replace('@', "%40")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    (
+        session,
+        r.headers()["location"].to_str().unwrap().to_string(),
+    )
+}
+
+/// Posts a form; `headers` are the browser's Fetch Metadata / Origin, if any.
+async fn post_form(
+    app: &TestApp,
+    c: &reqwest::Client,
+    path: &str,
+    cookie: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> u16 {
+    let mut rb = c
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.body(body).send().await.unwrap().status().as_u16()
+}
+
+async fn page_status(app: &TestApp, c: &reqwest::Client, session: &str) -> u16 {
+    c.get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn signed_in_forms_take_only_the_session_token(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    app.create_user("forms@test.local", None).await;
+    let c = no_redirect();
+    let (session, _) = web_sign_in(&app, &c, "forms@test.local").await;
+    // A sign-in form's token, with its cookie, as a sibling site could plant them.
+    let (pre_cookie, pre_token) = login_page(&app, &c).await;
+    let html = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&html, "csrf");
+    assert_ne!(token, pre_token);
+    let cookies = format!("jarvis_csrf={pre_cookie}; jarvis_session={session}");
+    let same = [("sec-fetch-site", "same-origin")];
+    for path in ["/app/logout", "/app/logout-all"] {
+        let s = post_form(&app, &c, path, &cookies, &same, format!("csrf={pre_token}")).await;
+        assert_eq!(s, 403, "{path} took the sign-in token");
+    }
+    assert_eq!(
+        page_status(&app, &c, &session).await,
+        200,
+        "still signed in"
+    );
+    let s = post_form(
+        &app,
+        &c,
+        "/app/logout",
+        &cookies,
+        &same,
+        format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(page_status(&app, &c, &session).await, 303, "signed out");
+    app.stop().await;
+}
+
+async fn form_posts_without_origin_or_fetch_metadata_need_the_session_token(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    app.create_user("bare@test.local", None).await;
+    let c = no_redirect();
+    // The sign-in form with its valid token but neither header: refused.
+    let (pre_cookie, pre_token) = login_page(&app, &c).await;
+    let login = format!("email=bare%40test.local&password={PASSWORD}&next=%2Fapp&csrf={pre_token}");
+    let pre = format!("jarvis_csrf={pre_cookie}");
+    assert_eq!(
+        post_form(&app, &c, "/app/login", &pre, &[], login.clone()).await,
+        403
+    );
+    // Either header vouches for it.
+    let origin = app.base.clone();
+    assert_eq!(
+        post_form(
+            &app,
+            &c,
+            "/app/login",
+            &pre,
+            &[("origin", &origin)],
+            login.clone()
+        )
+        .await,
+        303
+    );
+    let (session, _) = web_sign_in(&app, &c, "bare@test.local").await;
+    let html = c
+        .get(app.url("/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&html, "csrf");
+    // A signed-in form with neither header: no token, a wrong one or the sign-in one → refused.
+    let cookies = format!("jarvis_csrf={pre_cookie}; jarvis_session={session}");
+    for body in [
+        String::new(),
+        "csrf=0123456789abcdef0123456789abcdef".to_string(),
+        format!("csrf={pre_token}"),
+    ] {
+        let s = post_form(&app, &c, "/app/logout", &cookies, &[], body.clone()).await;
+        assert_eq!(s, 403, "{body:?}");
+    }
+    assert_eq!(page_status(&app, &c, &session).await, 200);
+    // The session's own token: accepted.
+    let s = post_form(
+        &app,
+        &c,
+        "/app/logout",
+        &cookies,
+        &[],
+        format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(page_status(&app, &c, &session).await, 303);
+    app.stop().await;
+}
+
+fn manual_key(html: &str) -> String {
+    html.split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn enrolment_page_reload_keeps_the_pending_secret(b: Backend) {
+    let Some(app) = app(b, &[]).await else { return };
+    let (f, _) = tenant(&app, "Atlas").await;
+    let id = app
+        .create_user(
+            "owner.enrol@test.local",
+            Some((
+                Role::FranchiseOwner,
+                MembershipTarget::Franchise(f.parse::<uuid::Uuid>().unwrap().into()),
+            )),
+        )
+        .await;
+    let uid: jarvis_core::UserId = id.parse::<uuid::Uuid>().unwrap().into();
+    let c = no_redirect();
+    let (session, to) = web_sign_in(&app, &c, "owner.enrol@test.local").await;
+    assert!(to.starts_with("/app/mfa/enroll"), "{to}");
+    let load = || async {
+        let r = c
+            .get(app.url("/app/mfa/enroll?next=/app"))
+            .header("cookie", format!("jarvis_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    let first = load().await;
+    let second = load().await;
+    assert_eq!(
+        manual_key(&first),
+        manual_key(&second),
+        "a reload keeps the secret"
+    );
+    assert!(
+        app.db.store().totp_factor(uid).await.unwrap().is_none(),
+        "a GET stores nothing"
+    );
+    let token = hidden(&first, "csrf");
+    let same = [("sec-fetch-site", "same-origin")];
+    let cookie = format!("jarvis_session={session}");
+    let s = post_form(
+        &app,
+        &c,
+        "/app/mfa/enroll",
+        &cookie,
+        &same,
+        format!("code=000000&next=%2Fapp&csrf={token}"),
+    )
+    .await;
+    assert_eq!(s, 401, "wrong code");
+    assert!(app.db.store().totp_factor(uid).await.unwrap().is_none());
+    // A code of the first load confirms.
+    let secret = common::base32_decode(&manual_key(&first));
+    let r = c
+        .post(app.url("/app/mfa/enroll"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .body(format!(
+            "code={}&next=%2Fapp&csrf={token}",
+            totp_code(&secret, 0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let elevated = set_cookies(&r)
+        .into_iter()
+        .find(|(k, _)| k == "jarvis_session")
+        .unwrap()
+        .1;
+    assert!(r.text().await.unwrap().contains("class=\"codes\""));
+    let factor = app.db.store().totp_factor(uid).await.unwrap().unwrap();
+    assert!(factor.confirmed_at.is_some());
+    assert_eq!(page_status(&app, &c, &elevated).await, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hsts_only_with_an_https_public_url() {
+    let hsts = |r: &reqwest::Response| {
+        r.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let tls = app(
+        Backend::Sqlite,
+        &[("JARVIS_PUBLIC_URL", "https://jarvis.example.com")],
+    )
+    .await
+    .unwrap();
+    for path in ["/app/login", "/healthz", "/api/v1/franchises"] {
+        let r = tls.client.get(tls.url(path)).send().await.unwrap();
+        assert_eq!(
+            hsts(&r).as_deref(),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+    tls.stop().await;
+    for public in ["http://jarvis.example.com", ""] {
+        let plain = app(Backend::Sqlite, &[("JARVIS_PUBLIC_URL", public)])
+            .await
+            .unwrap();
+        let r = plain
+            .client
+            .get(plain.url("/app/login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hsts(&r), None, "public_url {public:?}");
+        plain.stop().await;
+    }
+}
+
 both_backends!(
     brute_force_hits_lockout,
     one_ip_failing_across_accounts_is_locked,
@@ -1479,4 +2047,10 @@ both_backends!(
     dashboard_mfa_is_enforced_and_rotates_the_cookie,
     behind_tls_the_cookie_is_host_prefixed_and_secure,
     dashboard_reset_and_invitation_pages,
+    outbox_holds_no_readable_token_before_or_after_sending,
+    password_reset_answers_before_any_work_on_the_address,
+    logs_name_no_recipient_and_no_badge,
+    signed_in_forms_take_only_the_session_token,
+    form_posts_without_origin_or_fetch_metadata_need_the_session_token,
+    enrolment_page_reload_keeps_the_pending_secret,
 );

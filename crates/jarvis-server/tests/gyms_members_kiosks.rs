@@ -1110,6 +1110,7 @@ mod pages {
         let csrf = hidden(&html, "csrf");
         let r = c
             .post(app.url("/app/login"))
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(encode(&[

@@ -1,7 +1,7 @@
 //! Accounts and security storage: signing keys, sessions with rotating refresh tokens, MFA
 //! factors and recovery codes, sign-in throttles, password resets, invitations, auth events and
 //! the e-mail outbox. Secrets never reach storage in clear: tokens are stored as SHA-256 hashes,
-//! TOTP secrets and private keys arrive already encrypted by the server.
+//! TOTP secrets, private keys and e-mail bodies arrive already encrypted by the server.
 
 use crate::error::StoreResult;
 use async_trait::async_trait;
@@ -209,9 +209,9 @@ pub struct OutboxEmail {
     pub to_address: String,
     /// Subject.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body, sealed by the server (empty once sent).
     pub body_text: String,
-    /// HTML body (escaped by the renderer).
+    /// HTML body (escaped by the renderer), sealed by the server (empty once sent).
     pub body_html: String,
     /// `invitation`, `password_reset`, …
     pub kind: String,
@@ -224,13 +224,15 @@ pub struct OutboxEmail {
 /// Input for an e-mail.
 #[derive(Debug, Clone)]
 pub struct NewEmail {
+    /// Row id, chosen by the caller so the sealed bodies can be bound to it.
+    pub id: Uuid,
     /// Recipient.
     pub to_address: String,
     /// Subject.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body (sealed: it may hold a single-use link).
     pub body_text: String,
-    /// HTML body.
+    /// HTML body (sealed).
     pub body_html: String,
     /// Kind.
     pub kind: String,
@@ -462,7 +464,8 @@ pub trait AccountStore: Send + Sync {
     async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
     /// Latest e-mails to one address, newest first (operators and tests).
     async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
-    /// Marks an e-mail sent.
+    /// Marks an e-mail sent and wipes its bodies (they held single-use links); recipient,
+    /// subject, kind, timestamps and attempts stay.
     async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()>;
 
     /// Deletes, in bounded batches, what ended before `before`: sessions expired or revoked (with

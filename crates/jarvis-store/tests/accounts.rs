@@ -645,6 +645,7 @@ mod cases {
 
         let id = s
             .enqueue_email(NewEmail {
+                id: uuid::Uuid::now_v7(),
                 to_address: "To@X.test".into(),
                 subject: "s".into(),
                 body_text: "t".into(),
@@ -656,7 +657,18 @@ mod cases {
         assert_eq!(s.pending_emails(10).await.unwrap().len(), 1);
         s.mark_email_sent(id).await.unwrap();
         assert!(s.pending_emails(10).await.unwrap().is_empty());
-        assert_eq!(s.emails_to("to@x.test", 10).await.unwrap().len(), 1);
+        let sent = s.emails_to("to@x.test", 10).await.unwrap();
+        assert_eq!(sent.len(), 1);
+        // Sending wipes the bodies and keeps the metadata.
+        assert_eq!(
+            (sent[0].body_text.as_str(), sent[0].body_html.as_str()),
+            ("", "")
+        );
+        assert_eq!(
+            (sent[0].id, sent[0].subject.as_str(), sent[0].kind.as_str()),
+            (id, "s", "test")
+        );
+        assert!(sent[0].sent_at.is_some());
 
         let key = |kid: &str| SigningKeyRecord {
             kid: kid.into(),

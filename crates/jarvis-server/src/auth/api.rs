@@ -1,8 +1,9 @@
 //! The auth API: sign-in, MFA, token refresh, sessions, password change/reset, invitations,
 //! auth events and the JWKS. The sign-in logic here is shared with the dashboard pages (`web`).
 
-use super::crypto::{new_token, token_hash};
+use super::crypto::{MasterKey, new_token, token_hash};
 use super::keys::RoleClaim;
+use super::outbox::{self, Email};
 use super::{Caller, SessionCaller, client_ip, password, too_many, totp, user_agent};
 use crate::api::PageBody;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -17,11 +18,11 @@ use jarvis_core::authz::{Aal, Action, Resource};
 use jarvis_core::model::{Actor, Locale, MembershipTarget, User};
 use jarvis_core::{FranchiseId, GymId, PageRequest, Role, Scope, UserId};
 use jarvis_store::{
-    AuthEvent, AuthEventFilter, AuthSession, Invitation, LockoutPolicy, NewAuthEvent, NewEmail,
-    NewInvitation, NewSession, RefreshOutcome, SessionKind,
+    AuthEvent, AuthEventFilter, AuthSession, Invitation, LockoutPolicy, NewAuthEvent,
+    NewInvitation, NewSession, RefreshOutcome, SessionKind, Store,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -91,7 +92,12 @@ impl ClientInfo {
             .map_err(too_many)
     }
 
-    fn event(&self, event: &str, user: Option<UserId>, email: Option<&str>) -> NewAuthEvent {
+    pub(crate) fn event(
+        &self,
+        event: &str,
+        user: Option<UserId>,
+        email: Option<&str>,
+    ) -> NewAuthEvent {
         NewAuthEvent {
             event: event.into(),
             user_id: user,
@@ -105,7 +111,11 @@ impl ClientInfo {
 
 /// Records an auth event; a failure to record is logged, never shown to the client.
 pub async fn record(state: &AppState, e: NewAuthEvent) {
-    if let Err(err) = state.store.record_auth_event(e).await {
+    record_in(state.store.as_ref(), e).await;
+}
+
+async fn record_in(store: &dyn Store, e: NewAuthEvent) {
+    if let Err(err) = store.record_auth_event(e).await {
         tracing::error!(error = %err, "cannot record auth event");
     }
 }
@@ -946,52 +956,88 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-fn public_base(state: &AppState) -> String {
-    state
-        .config
+/// The base of links in e-mails: the public URL, else the listen address.
+pub fn public_base(config: &crate::config::Config) -> String {
+    config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", state.config.listen))
+        .unwrap_or_else(|| format!("http://{}", config.listen))
 }
 
-/// Starts a password reset: always the same answer, whether the account exists or not.
-pub async fn request_reset(state: &AppState, client: &ClientInfo, email: &str) -> ApiResult<()> {
-    let email = email.trim().to_lowercase();
-    if let Some((user, _)) = state.store.user_by_email(&email).await?
-        && user.disabled_at.is_none()
-    {
+/// A password-reset request waiting for the reset worker (no `Debug`: it holds an address).
+pub struct ResetJob {
+    email: String,
+    client: ClientInfo,
+}
+
+/// Starts a password reset. The request only hands the address to the reset worker and returns:
+/// nothing on the request path depends on whether the account exists (no lookup, no write, no
+/// hashing), so known and unknown addresses cost the same and get the same answer. A full queue
+/// drops the request (the user asks again); the answer does not change.
+pub fn request_reset(state: &AppState, client: &ClientInfo, email: &str) {
+    let email = email.trim();
+    // Longer than any address: not worth a queue slot (the length is the caller's own input).
+    if email.len() > 254 {
+        return;
+    }
+    let job = ResetJob {
+        email: email.to_lowercase(),
+        client: client.clone(),
+    };
+    if state.auth.reset_queue.try_send(job).is_err() {
+        tracing::warn!("password-reset queue full: request dropped");
+    }
+}
+
+/// What the reset worker needs. It holds no sender of its own queue, so it stops once the
+/// server's state (which holds the sender) is dropped.
+pub(crate) struct ResetWorker {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) master: MasterKey,
+    /// Public base URL for links.
+    pub(crate) base: String,
+}
+
+impl ResetWorker {
+    /// Serves queued reset requests one at a time until the queue closes.
+    pub(crate) async fn run(self, mut queue: tokio::sync::mpsc::Receiver<ResetJob>) {
+        while let Some(job) = queue.recv().await {
+            if let Err(e) = self.process(job).await {
+                tracing::warn!(code = e.code, error = %e.message, "password-reset request failed");
+            }
+        }
+    }
+
+    async fn process(&self, job: ResetJob) -> ApiResult<()> {
+        let ResetJob { email, client } = job;
+        let store = self.store.as_ref();
+        let user = match store.user_by_email(&email).await? {
+            Some((user, _)) if user.disabled_at.is_none() => user,
+            _ => {
+                let ev = client.event("password.reset_requested", None, Some(&email));
+                record_in(store, ev).await;
+                return Ok(());
+            }
+        };
         let token = new_token();
         let expires = OffsetDateTime::now_utc() + time::Duration::hours(1);
-        state
-            .store
+        store
             .create_password_reset(user.id, &token_hash(&token), expires)
             .await?;
-        let link = format!("{}/app/reset?token={token}", public_base(state));
+        let link = format!("{}/app/reset?token={token}", self.base);
         let name = escape_html(&user.display_name);
-        state
-            .store
-            .enqueue_email(NewEmail {
-                to_address: user.email.clone(),
-                subject: "JARVIS: reset your password".into(),
-                body_text: format!("Hello {},\n\nReset your JARVIS password within one hour:\n{link}\n\nIf you did not ask for this, ignore this e-mail.\n", user.display_name),
-                body_html: format!("<p>Hello {name},</p><p><a href=\"{}\">Reset your JARVIS password</a> within one hour.</p><p>If you did not ask for this, ignore this e-mail.</p>", escape_html(&link)),
-                kind: "password_reset".into(),
-            })
-            .await?;
-        record(
-            state,
-            client.event("password.reset_requested", Some(user.id), Some(&email)),
-        )
-        .await;
-    } else {
-        // Same work as the known case would cost is not needed: no hashing happens there either.
-        record(
-            state,
-            client.event("password.reset_requested", None, Some(&email)),
-        )
-        .await;
+        outbox::enqueue(store, &self.master, Email {
+            to: user.email.clone(),
+            subject: "JARVIS: reset your password".into(),
+            text: format!("Hello {},\n\nReset your JARVIS password within one hour:\n{link}\n\nIf you did not ask for this, ignore this e-mail.\n", user.display_name),
+            html: format!("<p>Hello {name},</p><p><a href=\"{}\">Reset your JARVIS password</a> within one hour.</p><p>If you did not ask for this, ignore this e-mail.</p>", escape_html(&link)),
+            kind: "password_reset".into(),
+        })
+        .await?;
+        let ev = client.event("password.reset_requested", Some(user.id), Some(&email));
+        record_in(store, ev).await;
+        Ok(())
     }
-    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetRequestBody,
@@ -1003,7 +1049,7 @@ async fn reset_request(
     ApiJson(body): ApiJson<ResetRequestBody>,
 ) -> ApiResult<StatusCode> {
     client.limit_auth(&state, "reset")?;
-    request_reset(&state, &client, &body.email).await?;
+    request_reset(&state, &client, &body.email);
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -1098,20 +1144,20 @@ pub struct InvitationView {
     pub invitation: Invitation,
 }
 
-fn invitation_email(state: &AppState, inv: &Invitation, token: &str, inviter: &str) -> NewEmail {
+fn invitation_email(state: &AppState, inv: &Invitation, token: &str, inviter: &str) -> Email {
     let link = format!(
         "{}/app/invitations/accept?token={token}",
-        public_base(state)
+        public_base(&state.config)
     );
     let role = inv.role.as_str().replace('_', " ");
-    NewEmail {
-        to_address: inv.email.clone(),
+    Email {
+        to: inv.email.clone(),
         subject: "You are invited to JARVIS".into(),
-        body_text: format!(
+        text: format!(
             "Hello {},\n\n{} invites you to JARVIS as {role}.\nAccept within 7 days: {link}\n",
             inv.display_name, inviter
         ),
-        body_html: format!(
+        html: format!(
             "<p>Hello {},</p><p>{} invites you to JARVIS as {}.</p><p><a href=\"{}\">Accept the invitation</a> within 7 days.</p>",
             escape_html(&inv.display_name),
             escape_html(inviter),
@@ -1186,10 +1232,12 @@ async fn create_invitation(
         Some(u) => state.store.user(u).await?.display_name,
         None => "JARVIS".into(),
     };
-    state
-        .store
-        .enqueue_email(invitation_email(&state, &inv, &token, &inviter))
-        .await?;
+    outbox::enqueue(
+        state.store.as_ref(),
+        &state.auth.master,
+        invitation_email(&state, &inv, &token, &inviter),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationView { invitation: inv }),
@@ -1294,10 +1342,12 @@ async fn resend_invitation(
         Some(u) => state.store.user(u).await?.display_name,
         None => "JARVIS".into(),
     };
-    state
-        .store
-        .enqueue_email(invitation_email(&state, &inv, &token, &inviter))
-        .await?;
+    outbox::enqueue(
+        state.store.as_ref(),
+        &state.auth.master,
+        invitation_email(&state, &inv, &token, &inviter),
+    )
+    .await?;
     Ok(Json(inv))
 }
 
@@ -1418,20 +1468,15 @@ async fn list_auth_events(
     ))
 }
 
-/// Drains the e-mail outbox to the log (the SMTP sender arrives with the ops work). Bodies are
-/// not logged: they hold single-use links.
+/// Delivers the e-mail outbox with the configured transport (the log one until the SMTP
+/// sender arrives with the ops work); see [`outbox::deliver`].
 pub async fn log_outbox(state: &AppState) {
-    match state.store.pending_emails(50).await {
-        Ok(mails) => {
-            for m in mails {
-                tracing::info!(to = %m.to_address, subject = %m.subject, kind = %m.kind, "e-mail (log transport)");
-                if let Err(e) = state.store.mark_email_sent(m.id).await {
-                    tracing::warn!(error = %e, "cannot mark e-mail sent");
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read e-mail outbox"),
-    }
+    outbox::deliver(
+        state.store.as_ref(),
+        &state.auth.master,
+        state.config.email_transport,
+    )
+    .await;
 }
 
 /// Whether the signed-in AAL is at least two.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod crypto;
 pub mod keys;
 pub mod net;
+pub mod outbox;
 pub mod password;
 pub mod ratelimit;
 pub mod totp;
@@ -40,9 +41,14 @@ pub struct AuthState {
     pub master: crypto::MasterKey,
     /// In-process rate limits.
     pub limiter: ratelimit::RateLimiter,
-    /// Whether cookies get `Secure` (public URL is https).
+    /// Whether cookies get `Secure` and responses HSTS (public URL is https).
     pub secure_cookies: bool,
+    /// Password-reset requests for the reset worker (see [`api::request_reset`]).
+    pub reset_queue: tokio::sync::mpsc::Sender<api::ResetJob>,
 }
+
+/// Reset requests that may wait for the worker; more are dropped (the answer stays 202).
+const RESET_QUEUE: usize = 256;
 
 /// Loads the master key and the signing keys (creating the first key on a fresh database).
 pub async fn open(
@@ -58,9 +64,21 @@ pub async fn open(
         .public_url
         .clone()
         .unwrap_or_else(|| "jarvis".to_string());
-    let keys = keys::KeyRing::open(store, master.clone(), issuer, config.access_token_ttl)
-        .await
-        .map_err(|e| e.to_string())?;
+    let keys = keys::KeyRing::open(
+        store.clone(),
+        master.clone(),
+        issuer,
+        config.access_token_ttl,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let (reset_queue, queued) = tokio::sync::mpsc::channel(RESET_QUEUE);
+    let worker = api::ResetWorker {
+        store,
+        master: master.clone(),
+        base: api::public_base(config),
+    };
+    tokio::spawn(worker.run(queued));
     Ok(Arc::new(AuthState {
         keys,
         master,
@@ -69,6 +87,7 @@ pub async fn open(
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
+        reset_queue,
     }))
 }
 

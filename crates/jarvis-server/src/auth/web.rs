@@ -4,13 +4,14 @@
 //! The session lives in an HttpOnly, SameSite=Lax cookie holding an opaque token (only its hash
 //! is stored). With an `https` public URL the cookie is `__Host-jarvis_session` and `Secure`;
 //! over plain http (local demo) browsers refuse `__Host-` cookies, so it is `jarvis_session`.
-//! Every form POST goes through [`CsrfForm`] (Fetch Metadata + Origin + token), every sign-in
-//! and MFA step issues a new cookie token (no session fixation), and `next` only accepts local
-//! paths (no open redirect).
+//! Every form POST goes through [`CsrfForm`] (session-bound token) or, before sign-in,
+//! [`SignInForm`] (pre-session token), both with Fetch Metadata and Origin checks; every sign-in
+//! and MFA step issues a new cookie token (no session fixation), `next` only accepts local paths
+//! (no open redirect), and no page changes anything on GET.
 
 use super::api::{self, ClientInfo};
 use super::crypto::{new_token, token_hash};
-use super::{AuthState, Caller, home_scope, secrets_equal, user_principal};
+use super::{AuthState, Caller, home_scope, secrets_equal, totp, user_principal};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
@@ -474,10 +475,26 @@ impl FromRequestParts<AppState> for PendingPageUser {
     }
 }
 
-/// A form body whose CSRF protections passed: Fetch Metadata (`Sec-Fetch-Site` must be
+/// A signed-in form whose CSRF protections passed: Fetch Metadata (`Sec-Fetch-Site` must be
 /// `same-origin` or `none` when sent), `Origin` (when sent) must be this site, and the `csrf`
-/// field must match the session's token (or the pre-session cookie on sign-in forms).
+/// field must be the token bound to the session cookie. The pre-session sign-in token is never
+/// accepted here. A request with neither `Origin` nor `Sec-Fetch-Site` (no browser of the last
+/// years sends such a POST) must also come with a live session.
 pub struct CsrfForm<T>(pub T);
+
+/// A form of the sign-in flow (login, password reset, invitation acceptance), posted before
+/// there is a session: the `csrf` field must match the pre-session cookie (double submit), and
+/// since a cookie can be planted by a sibling site, the browser must also vouch for the request
+/// with `Origin` or `Sec-Fetch-Site`.
+pub struct SignInForm<T>(pub T);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CsrfToken {
+    /// Derived from the session cookie ([`csrf_for`]).
+    Session,
+    /// The double-submit cookie of the sign-in forms.
+    PreSession,
+}
 
 fn origin_ok(headers: &HeaderMap, state: &AppState) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
@@ -503,46 +520,91 @@ fn csrf_rejection(headers: &HeaderMap) -> Response {
     render(p, StatusCode::FORBIDDEN)
 }
 
+/// Whether the session cookie names a live session (not ended, expired or idle).
+async fn live_session(headers: &HeaderMap, state: &AppState) -> bool {
+    let Some(token) = cookie(headers, session_cookie(&state.auth)) else {
+        return false;
+    };
+    let idle =
+        time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::days(3));
+    matches!(
+        state.store.session_by_token_hash(&token_hash(&token)).await,
+        Ok(Some(s)) if s.is_live(OffsetDateTime::now_utc(), idle)
+    )
+}
+
+/// Runs the CSRF checks of a form and parses it.
+async fn checked_form<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+    kind: CsrfToken,
+) -> Result<T, Response> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s != "same-origin" && s != "none") || !origin_ok(headers, state) {
+        tracing::warn!(?site, "cross-site form post refused");
+        return Err(csrf_rejection(headers));
+    }
+    // Neither header: not a current browser's form post, so nothing vouches for where it came
+    // from. Only the session-bound token (which needs the HttpOnly session secret) may stand
+    // alone; a double-submit cookie could have been planted.
+    let unvouched = site.is_none() && headers.get(ORIGIN).is_none();
+    if unvouched && kind == CsrfToken::PreSession {
+        tracing::warn!("sign-in form post without Origin or Sec-Fetch-Site refused");
+        return Err(csrf_rejection(headers));
+    }
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let mut presented = None;
+    let rest: Vec<&str> = text
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some(("csrf", v)) => {
+                presented = Some(v.to_string());
+                false
+            }
+            _ => !kv.is_empty(),
+        })
+        .collect();
+    let presented = presented.unwrap_or_default();
+    let expected = match kind {
+        CsrfToken::Session => {
+            cookie(headers, session_cookie(&state.auth)).map(|tok| csrf_for(&tok))
+        }
+        CsrfToken::PreSession => {
+            cookie(headers, login_csrf_cookie(&state.auth)).filter(|v| v.len() >= 32)
+        }
+    };
+    if presented.is_empty() || !expected.is_some_and(|e| secrets_equal(&e, &presented)) {
+        tracing::warn!("form post without a valid CSRF token refused");
+        return Err(csrf_rejection(headers));
+    }
+    if unvouched && kind == CsrfToken::Session && !live_session(headers, state).await {
+        tracing::warn!("form post without Origin or Sec-Fetch-Site and no live session refused");
+        return Err(csrf_rejection(headers));
+    }
+    serde_urlencoded::from_str::<T>(&rest.join("&"))
+        .map_err(|e| ApiError::bad_request("bad_form", e.to_string()).into_response())
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (parts, body) = req.into_parts();
-        let headers = &parts.headers;
-        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        if site.is_some_and(|s| s != "same-origin" && s != "none") || !origin_ok(headers, state) {
-            tracing::warn!(?site, "cross-site form post refused");
-            return Err(csrf_rejection(headers));
-        }
-        let bytes = axum::body::to_bytes(body, 64 * 1024)
+        checked_form(req, state, CsrfToken::Session)
             .await
-            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        let mut presented = None;
-        let rest: Vec<&str> = text
-            .split('&')
-            .filter(|kv| match kv.split_once('=') {
-                Some(("csrf", v)) => {
-                    presented = Some(v.to_string());
-                    false
-                }
-                _ => !kv.is_empty(),
-            })
-            .collect();
-        let presented = presented.unwrap_or_default();
-        let mut expected = Vec::new();
-        if let Some(tok) = cookie(headers, session_cookie(&state.auth)) {
-            expected.push(csrf_for(&tok));
-        }
-        if let Some(c) = cookie(headers, login_csrf_cookie(&state.auth)).filter(|v| v.len() >= 32) {
-            expected.push(c);
-        }
-        if presented.is_empty() || !expected.iter().any(|e| secrets_equal(e, &presented)) {
-            tracing::warn!("form post without a valid CSRF token refused");
-            return Err(csrf_rejection(headers));
-        }
-        serde_urlencoded::from_str::<T>(&rest.join("&"))
             .map(CsrfForm)
-            .map_err(|e| ApiError::bad_request("bad_form", e.to_string()).into_response())
+    }
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for SignInForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        checked_form(req, state, CsrfToken::PreSession)
+            .await
+            .map(SignInForm)
     }
 }
 
@@ -655,7 +717,7 @@ async fn login_submit(
     State(state): State<AppState>,
     parts_ip: ClientIp,
     headers: HeaderMap,
-    CsrfForm(f): CsrfForm<LoginForm>,
+    SignInForm(f): SignInForm<LoginForm>,
 ) -> Response {
     let t = texts(locale_of(&headers, None));
     let client = client_of(&headers, parts_ip.0);
@@ -828,18 +890,28 @@ async fn enroll_page(
 ) -> Response {
     let t = texts(u.locale);
     let next = safe_next(q.next.as_deref());
-    let e = match api::start_enrollment(&state, &u.user).await {
-        Ok(e) => e,
+    match state.store.totp_factor(u.user.id).await {
         // Already enrolled: the MFA page is the way forward.
-        Err(err) if err.status == StatusCode::CONFLICT => {
+        Ok(Some(f)) if f.confirmed_at.is_some() => {
             return redirect(&format!("/app/mfa?next={}", encode(&next)));
         }
-        Err(err) => return err.into_response(),
+        Ok(_) => {}
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    // Nothing is written here: the secret is derived, the same on every reload.
+    let secret = enrolment_secret(&state, &u);
+    let (url, b32) = match totp::provisioning(&secret, &u.user.email) {
+        Ok(x) => x,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let qr = match totp::qr_data_uri(&url) {
+        Ok(q) => q,
+        Err(e) => return ApiError::internal(e).into_response(),
     };
     let mut p = AuthPage::new(t, t.enroll, u.csrf);
     p.intro = Some(t.enroll_intro.into());
-    p.qr = Some(e.qr_svg);
-    p.secret = Some(e.secret);
+    p.qr = Some(qr);
+    p.secret = Some(b32);
     p.action = Some("/app/mfa/enroll".into());
     p.hidden = vec![("next", next)];
     p.fields = vec![Field {
@@ -851,6 +923,15 @@ async fn enroll_page(
     }];
     p.submit = t.confirm;
     render(p, StatusCode::OK)
+}
+
+/// The TOTP secret the enrolment page offers: derived from the master key, the user and the web
+/// session, so a reload shows the same secret without storing anything (a GET changes nothing,
+/// and a page reloaded, or opened by another site, cannot replace the secret being scanned).
+/// It is stored, sealed, only when a code confirms it.
+fn enrolment_secret(state: &AppState, u: &PageUser) -> Vec<u8> {
+    let input = format!("{}:{}", u.user.id, u.session.id);
+    state.auth.master.derive("totp enrolment", input.as_bytes())[..20].to_vec()
 }
 
 #[derive(Deserialize)]
@@ -872,7 +953,32 @@ async fn enroll_submit(
     if let Err(e) = client.limit_auth(&state, "mfa") {
         return e.into_response();
     }
-    match api::confirm_enrollment(&state, &client, u.user.id, &f.code).await {
+    let secret = enrolment_secret(&state, &u);
+    let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    let confirmed = if totp::matching_step(&secret, &f.code, now).is_some() {
+        // The code proves the device holds the page's secret: only now is it stored (sealed),
+        // then confirmed like an API enrolment (replay guard, recovery codes, audit).
+        let sealed = state
+            .auth
+            .master
+            .seal(&format!("totp:{}", u.user.id), &secret)
+            .map_err(ApiError::internal);
+        match sealed {
+            Ok(sealed) => match state.store.begin_totp(u.user.id, sealed).await {
+                Ok(()) => api::confirm_enrollment(&state, &client, u.user.id, &f.code).await,
+                // Enrolled meanwhile (another tab): the MFA page is the way forward.
+                Err(jarvis_store::StoreError::Conflict { .. }) => {
+                    return redirect(&format!("/app/mfa?next={}", encode(&next)));
+                }
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        }
+    } else {
+        api::record(&state, client.event("mfa.failure", Some(u.user.id), None)).await;
+        Err(ApiError::unauthorized("wrong code"))
+    };
+    match confirmed {
         Ok(codes) => {
             let c = match elevate(&state, &u.session).await {
                 Ok(c) => c,
@@ -987,7 +1093,7 @@ async fn reset_submit(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    CsrfForm(f): CsrfForm<ResetForm>,
+    SignInForm(f): SignInForm<ResetForm>,
 ) -> Response {
     let t = texts(locale_of(&headers, None));
     let client = client_of(&headers, ip.0);
@@ -997,9 +1103,7 @@ async fn reset_submit(
     }
     match (f.email, f.token, f.password) {
         (Some(email), None, None) => {
-            if let Err(e) = api::request_reset(&state, &client, &email).await {
-                return e.into_response();
-            }
+            api::request_reset(&state, &client, &email);
             let mut p = AuthPage::new(t, t.reset, String::new());
             p.intro = Some(t.reset_sent.into());
             p.links = vec![("/app/login".into(), t.login)];
@@ -1076,7 +1180,7 @@ async fn accept_submit(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    CsrfForm(f): CsrfForm<AcceptForm>,
+    SignInForm(f): SignInForm<AcceptForm>,
 ) -> Response {
     let locale = locale_of(&headers, None);
     let t = texts(locale);

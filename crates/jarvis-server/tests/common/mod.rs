@@ -63,6 +63,8 @@ pub fn config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
         "http://127.0.0.1:9/v1".into(),
     );
     env.insert("JARVIS_LOG_LEVEL".into(), "warn".into());
+    // E-mails stay queued (sealed) so tests can open them: sending wipes the bodies.
+    env.insert("JARVIS_EMAIL_TRANSPORT".into(), "none".into());
     for (k, v) in overrides {
         if v.is_empty() {
             env.remove(*k);
@@ -242,6 +244,45 @@ impl TestApp {
             s.shutdown().await.unwrap();
         }
     }
+}
+
+impl TestApp {
+    /// The e-mails queued for `address`, newest first, opened with the test master key; waits
+    /// (up to 20 s) until there are at least `n` (password resets are queued by a worker).
+    pub async fn mails_to(
+        &self,
+        address: &str,
+        n: usize,
+    ) -> Vec<jarvis_server::auth::outbox::OpenedEmail> {
+        let master = jarvis_server::auth::crypto::MasterKey::parse(MASTER_KEY).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let mails = self.db.store().emails_to(address, 20).await.unwrap();
+            if mails.len() >= n {
+                return mails
+                    .iter()
+                    .map(|m| jarvis_server::auth::outbox::open(&master, m).unwrap())
+                    .collect();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} e-mails to {address}, found {}",
+                mails.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The `token=` value of the link in an e-mail body.
+pub fn link_token(body: &str) -> String {
+    body.split("token=")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '&')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// The TOTP code `steps` steps of 30 s from now (a later step passes the replay guard after an

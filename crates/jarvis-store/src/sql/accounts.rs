@@ -1266,7 +1266,7 @@ mod accounts_sql {
 
         async fn enqueue_email(&self, email: NewEmail) -> StoreResult<Uuid> {
             let mut tx = self.begin(&platform(), true).await?;
-            let id = Uuid::now_v7();
+            let id = email.id;
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO email_outbox (id, to_address, subject, body_text, body_html, kind, created_at) VALUES (",
             );
@@ -1367,8 +1367,9 @@ mod accounts_sql {
         async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()> {
             let mut tx = self.begin(&platform(), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE email_outbox SET sent_at = ");
+            // The bodies held single-use links: nothing readable or sealed outlives the send.
             qb.push_bind(now())
-                .push(", attempts = attempts + 1 WHERE id = ")
+                .push(", attempts = attempts + 1, body_text = '', body_html = '' WHERE id = ")
                 .push_bind(DbUuid(id));
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             tx.commit().await.map_err(map_db_err)

@@ -1,0 +1,177 @@
+//! The e-mail outbox, sealed at rest. Bodies carry single-use links (password reset,
+//! invitation), so they are sealed with the master key when queued (AES-256-GCM; the associated
+//! data binds the row id, the recipient and the part, so a sealed body cannot be moved to another
+//! row or redirected to another address), opened only by a transport at send time, and wiped
+//! once sent. Recipient, subject, kind, timestamps and attempts stay readable: they are delivery
+//! metadata (operators need them to answer "did the e-mail leave?") and hold no secret; the
+//! subjects are fixed texts.
+
+use super::crypto::{CryptoError, MasterKey};
+use crate::config::EmailTransport;
+use crate::error::{ApiError, ApiResult};
+use jarvis_store::{NewEmail, OutboxEmail, Store};
+use uuid::Uuid;
+
+/// An e-mail before sealing (no `Debug`: its body holds a single-use link).
+#[derive(Clone)]
+pub struct Email {
+    /// Recipient.
+    pub to: String,
+    /// Subject (stored readable: keep secrets out of it).
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body (already escaped).
+    pub html: String,
+    /// `invitation`, `password_reset`, …
+    pub kind: String,
+}
+
+/// A queued e-mail with its bodies opened, for a transport (no `Debug`, like [`Email`]).
+#[derive(Clone)]
+pub struct OpenedEmail {
+    /// Outbox row id.
+    pub id: Uuid,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// Kind.
+    pub kind: String,
+}
+
+fn normalize(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
+fn purpose(id: Uuid, to: &str, part: &str) -> String {
+    format!("email:{id}:{to}:{part}")
+}
+
+/// Seals the bodies and queues the e-mail; answers its row id.
+pub async fn enqueue(store: &dyn Store, master: &MasterKey, email: Email) -> ApiResult<Uuid> {
+    let id = Uuid::now_v7();
+    let to = normalize(&email.to);
+    let seal = |part: &str, body: &str| {
+        master
+            .seal(&purpose(id, &to, part), body.as_bytes())
+            .map_err(ApiError::internal)
+    };
+    let body_text = seal("text", &email.text)?;
+    let body_html = seal("html", &email.html)?;
+    store
+        .enqueue_email(NewEmail {
+            id,
+            to_address: to,
+            subject: email.subject,
+            body_text,
+            body_html,
+            kind: email.kind,
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Opens the bodies of a queued e-mail (fails for a sent, wiped or tampered one).
+pub fn open(master: &MasterKey, m: &OutboxEmail) -> Result<OpenedEmail, CryptoError> {
+    let to = normalize(&m.to_address);
+    let open = |part: &str, sealed: &str| {
+        master
+            .open(&purpose(m.id, &to, part), sealed)
+            .and_then(|b| String::from_utf8(b).map_err(|_| CryptoError("not UTF-8".into())))
+    };
+    Ok(OpenedEmail {
+        id: m.id,
+        text: open("text", &m.body_text)?,
+        html: open("html", &m.body_html)?,
+        to,
+        subject: m.subject.clone(),
+        kind: m.kind.clone(),
+    })
+}
+
+/// Sends what is queued with `transport`; each sent e-mail is marked sent, which wipes its
+/// bodies. Answers how many left. Logs never name the recipient: a keyed tag stands for it.
+pub async fn deliver(store: &dyn Store, master: &MasterKey, transport: EmailTransport) -> usize {
+    if transport == EmailTransport::None {
+        return 0;
+    }
+    let mails = match store.pending_emails(50).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read e-mail outbox");
+            return 0;
+        }
+    };
+    let mut sent = 0;
+    for m in mails {
+        // The log transport delivers no body: it only says an e-mail would have left.
+        tracing::info!(
+            id = %m.id,
+            to = %master.log_tag(&normalize(&m.to_address)),
+            subject = %m.subject,
+            kind = %m.kind,
+            "e-mail (log transport, body not delivered)"
+        );
+        match store.mark_email_sent(m.id).await {
+            Ok(()) => sent += 1,
+            Err(e) => tracing::warn!(id = %m.id, error = %e, "cannot mark e-mail sent"),
+        }
+    }
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(master: &MasterKey, to: &str) -> OutboxEmail {
+        let id = Uuid::now_v7();
+        let seal = |part: &str, body: &str| {
+            master
+                .seal(&purpose(id, to, part), body.as_bytes())
+                .unwrap_or_default()
+        };
+        OutboxEmail {
+            id,
+            to_address: to.into(),
+            subject: "s".into(),
+            body_text: seal("text", "link token=abc"),
+            body_html: seal("html", "<a>abc</a>"),
+            kind: "k".into(),
+            created_at: time::OffsetDateTime::now_utc(),
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn sealed_bodies_open_only_for_their_row_and_recipient() {
+        let k = MasterKey::generate();
+        let m = row(&k, "a@x.test");
+        assert!(!m.body_text.contains("abc") && m.body_text.starts_with("v1."));
+        let opened = open(&k, &m).ok().map(|o| (o.text, o.html));
+        assert_eq!(
+            opened,
+            Some(("link token=abc".to_string(), "<a>abc</a>".to_string()))
+        );
+        let mut moved = m.clone();
+        moved.id = Uuid::now_v7();
+        assert!(open(&k, &moved).is_err(), "bound to the row id");
+        let mut redirected = m.clone();
+        redirected.to_address = "attacker@x.test".into();
+        assert!(open(&k, &redirected).is_err(), "bound to the recipient");
+        let mut swapped = m.clone();
+        swapped.body_text = m.body_html.clone();
+        assert!(open(&k, &swapped).is_err(), "bound to the part");
+        let mut wiped = m;
+        wiped.body_text = String::new();
+        assert!(
+            open(&k, &wiped).is_err(),
+            "a wiped e-mail has nothing to open"
+        );
+    }
+}
