@@ -165,7 +165,7 @@ pub async fn start(
             }
             // At start and every minute: imports whose runner died (crash, restart) end failed
             // instead of staying `running`; live ones, here or on another instance, keep moving.
-            if ticks % 12 == 0 {
+            if ticks.is_multiple_of(12) {
                 match crate::imports::sweep_stale_imports(outbox_state.store.as_ref()).await {
                     Ok(n) if n > 0 => tracing::warn!(jobs = n, "marked interrupted imports failed"),
                     Ok(_) => {}

@@ -272,6 +272,8 @@ pub async fn run_import(
     report.mapping = parsed.mapping.clone();
     report.ignored_columns = parsed.ignored_columns.clone();
     report.delimiter = parsed.delimiter.to_string();
+    // The heartbeat's copy first, so it never writes a total older than the row's.
+    on_progress(0, parsed.total_rows);
     store
         .import_progress(
             &scope,
@@ -282,7 +284,6 @@ pub async fn run_import(
             0,
         )
         .await?;
-    on_progress(0, parsed.total_rows);
 
     // Badges already in the gym are per-row errors, found before anything is written.
     let existing: HashSet<String> = store

@@ -88,6 +88,9 @@ pub fn new_device_token() -> ApiResult<String> {
 #[derive(Debug, Clone)]
 pub struct KioskDevice(pub KioskIdentity);
 
+/// Badge lookups, limited by `kiosk_lookup_per_min` alone.
+const LOOKUP_PREFIX: &str = "/api/v1/kiosk/members/";
+
 /// Paths authenticated by the device token (everything under `/api/v1/kiosk/` but the
 /// pairing exchange, which has no token yet).
 fn is_device_path(path: &str) -> bool {
@@ -151,15 +154,18 @@ impl FromRequestParts<AppState> for KioskDevice {
             }
             Err(e) => return Err(e.into()),
         };
-        // The API-wide limit, per kiosk instead of per address.
-        state
-            .auth
-            .limiter
-            .check(
-                &format!("kiosk:{}", identity.kiosk.id),
-                state.config.rate_limit_api_per_min,
-            )
-            .map_err(crate::auth::too_many)?;
+        // The API-wide limit, per kiosk instead of per address; badge lookups have their own
+        // (`kiosk_lookup_per_min`, in the handler) and are not counted twice.
+        if !parts.uri.path().starts_with(LOOKUP_PREFIX) {
+            state
+                .auth
+                .limiter
+                .check(
+                    &format!("kiosk:{}", identity.kiosk.id),
+                    state.config.rate_limit_api_per_min,
+                )
+                .map_err(crate::auth::too_many)?;
+        }
         if identity.gym.status != GymStatus::Active {
             return Err(gym_inactive(identity.gym.status));
         }

@@ -41,7 +41,9 @@ async fn member(app: &TestApp, gym: &str, badge: &str, first: &str) -> Value {
                 "badge_id": badge, "first_name": first, "last_name": "Secretlastname",
                 "email": format!("{}@private.example", first.to_lowercase()),
                 "phone": "+33 6 11 22 33 44", "birth_date": "1990-01-02",
-                "limitations": "private-injury-note", "preferred_language": "en"
+                "limitations": "private-injury-note", "preferred_language": "en",
+                // The kiosk greets only members who agreed to voice conversations.
+                "consent_voice": true
             }),
         )
         .await;
