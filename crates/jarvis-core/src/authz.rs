@@ -150,6 +150,9 @@ pub enum Action {
     GymUpdate,
     /// Change a gym's settings (assistant, opening hours…).
     GymSettingsUpdate,
+    /// Change what a gym may spend: its monthly AI budget and voice-session cap (the franchise
+    /// owner's and super admin's call, never the gym's own manager's).
+    GymBudgetWrite,
     /// Approve, reject or suspend a gym.
     GymApprove,
     /// Archive a gym.
@@ -200,7 +203,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for table-driven tests.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::FranchiseCreate,
         Action::FranchiseList,
         Action::FranchiseRead,
@@ -210,6 +213,7 @@ impl Action {
         Action::GymRead,
         Action::GymUpdate,
         Action::GymSettingsUpdate,
+        Action::GymBudgetWrite,
         Action::GymApprove,
         Action::GymArchive,
         Action::MemberRead,
@@ -536,6 +540,12 @@ mod tests {
         expect(Role::GymManager, Action::InviteStaff, own, true);
         expect(Role::GymManager, Action::InviteOwner, own, false);
         expect(Role::FranchiseOwner, Action::GymApprove, own, false);
+        // A gym's spending limits belong to its owner and the platform, not its manager.
+        expect(Role::GymManager, Action::GymSettingsUpdate, own, true);
+        expect(Role::GymManager, Action::GymBudgetWrite, own, false);
+        expect(Role::GymStaff, Action::GymBudgetWrite, own, false);
+        expect(Role::FranchiseOwner, Action::GymBudgetWrite, own, true);
+        expect(Role::SuperAdmin, Action::GymBudgetWrite, own, true);
         expect(Role::SuperAdmin, Action::GymApprove, own, true);
         expect(Role::SuperAdmin, Action::KioskHeartbeat, own, false);
         // Platform-wide resources answer 403, not 404: there is nothing to hide.

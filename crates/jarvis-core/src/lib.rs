@@ -8,6 +8,7 @@ pub mod model;
 pub mod page;
 pub mod role;
 pub mod scope;
+pub mod search;
 pub mod validate;
 
 pub use ids::*;

@@ -4,6 +4,14 @@
 (function () {
   var KEY = 'jarvis_device_token';
   var started = Date.now();
+  var lang = 'fr';
+  // What the kiosk says when a scan is refused (the server sends only a code, never the name).
+  var REFUSALS = {
+    membership_inactive: { fr: 'Abonnement inactif : merci de passer à l\'accueil.', en: 'Membership not active: please see the front desk.' },
+    consent_missing: { fr: 'Les conversations vocales ne sont pas activées pour ce badge : l\'accueil peut les activer.', en: 'Voice conversations are not enabled for this badge: the front desk can enable them.' },
+    not_found: { fr: 'Badge inconnu.', en: 'Unknown badge.' },
+    rate_limited: { fr: 'Trop de passages, patientez un instant.', en: 'Too many scans, please wait a moment.' }
+  };
   function $(id) { return document.getElementById(id); }
   function token() { return localStorage.getItem(KEY); }
   function api(method, path, body) {
@@ -12,7 +20,10 @@
     return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined })
       .then(function (r) {
         if (r.status === 401) { localStorage.removeItem(KEY); show(); throw new Error('unpaired'); }
-        return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.status); return j; });
+        return r.json().then(function (j) {
+          if (!r.ok) { var e = new Error((j.error && j.error.message) || r.status); e.code = j.error && j.error.code; throw e; }
+          return j;
+        });
       });
   }
   function mic() {
@@ -39,6 +50,7 @@
         $('gym-name').textContent = c.gym_name;
         $('kiosk-name').textContent = c.kiosk_name + ' — ' + c.persona.name;
         document.documentElement.lang = c.locale;
+        lang = c.locale === 'en' ? 'en' : 'fr';
       }).catch(function () {});
       heartbeat();
     }
@@ -62,7 +74,11 @@
     api('GET', '/api/v1/kiosk/members/by-badge/' + encodeURIComponent(b)).then(function (m) {
       $('greeting').textContent = (m.preferred_language === 'fr' ? 'Bonjour ' : 'Hello ') + m.first_name + ' !';
       $('kiosk-error').textContent = '';
-    }).catch(function (err) { $('greeting').textContent = ''; $('kiosk-error').textContent = String(err.message || err); });
+    }).catch(function (err) {
+      $('greeting').textContent = '';
+      var known = err.code && REFUSALS[err.code];
+      $('kiosk-error').textContent = known ? known[lang] : String(err.message || err);
+    });
   });
   setInterval(heartbeat, 30000);
   show();

@@ -163,6 +163,15 @@ pub async fn start(
             {
                 tracing::warn!(error = %e, "cannot reload signing keys");
             }
+            // At start and every minute: imports whose runner died (crash, restart) end failed
+            // instead of staying `running`; live ones, here or on another instance, keep moving.
+            if ticks.is_multiple_of(12) {
+                match crate::imports::sweep_stale_imports(outbox_state.store.as_ref()).await {
+                    Ok(n) if n > 0 => tracing::warn!(jobs = n, "marked interrupted imports failed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot sweep interrupted imports"),
+                }
+            }
             // Every 10 minutes, drop sessions, tokens and e-mails that ended over a week ago.
             if ticks % 120 == 60 {
                 let before = time::OffsetDateTime::now_utc() - time::Duration::days(7);

@@ -160,6 +160,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "kiosk_lookup_per_min",
+        help: "badge lookups per minute per kiosk (keyed by device token, not IP: a gym's kiosks share one address), 1-10000",
+        default: Some("60"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -328,6 +334,8 @@ pub struct Config {
     pub openai_base_url: String,
     /// Heartbeat silence after which a kiosk shows as offline.
     pub kiosk_offline_after: Duration,
+    /// Badge lookups per minute per kiosk.
+    pub kiosk_lookup_per_min: u32,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -708,6 +716,12 @@ impl Config {
                 86_400,
                 "seconds from 10 to 86400",
             )?),
+            kiosk_lookup_per_min: p.ranged(
+                "kiosk_lookup_per_min",
+                1,
+                10_000,
+                "an integer from 1 to 10000",
+            )? as u32,
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -763,6 +777,7 @@ impl Config {
                 "openai_api_key" => redact(self.openai_api_key.as_ref()),
                 "openai_base_url" => self.openai_base_url.clone(),
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
+                "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }
@@ -834,6 +849,24 @@ mod tests {
             c.trusted_proxies.is_empty(),
             "X-Forwarded-For is ignored by default"
         );
+        assert_eq!(c.kiosk_lookup_per_min, 60);
+    }
+
+    #[test]
+    fn kiosk_lookup_limit_is_validated() {
+        let c = load(&[("JARVIS_KIOSK_LOOKUP_PER_MIN", "5")], &[], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.kiosk_lookup_per_min, 5);
+        for bad in ["0", "10001", "many"] {
+            let e = load(&[("JARVIS_KIOSK_LOOKUP_PER_MIN", bad)], &[], None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.contains("kiosk_lookup_per_min") && e.contains("1 to 10000"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

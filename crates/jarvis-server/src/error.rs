@@ -128,7 +128,12 @@ impl From<StoreError> for ApiError {
                 message,
             } => Self::new(
                 StatusCode::CONFLICT,
-                "conflict",
+                // A lost compare-and-set is not a uniqueness clash: its own code.
+                if constraint == "gyms_status_changed" {
+                    "status_changed"
+                } else {
+                    "conflict"
+                },
                 format!("{field}: {message}"),
             )
             .with_details(json!({ "field": field, "constraint": constraint })),

@@ -33,12 +33,19 @@ pub struct GymReview {
     /// Required for `rejected` and `suspended` (at most 500 characters).
     #[serde(default)]
     pub reason: Option<String>,
+    /// The status the reviewer decided on (optimistic concurrency): when the gym is no longer
+    /// in it, nothing changes and the answer is 409 `status_changed`. Without it, the status
+    /// read at the start of the request is used.
+    #[serde(default)]
+    pub expected_status: Option<GymStatus>,
 }
 
 #[utoipa::path(post, path = "/api/v1/gyms/{id}/status", tag = "tenants", params(("id" = GymId, Path)),
     request_body = GymReview,
-    description = "Approval workflow: pending → active | rejected (reason); rejected → pending; active ⇄ suspended (reason); any → archived.",
-    responses((status = 200, body = Gym), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    description = "Approval workflow: pending → active | rejected (reason); rejected → pending; active ⇄ suspended (reason); any → archived. Compare-and-set: of two concurrent reviews one wins and the other gets 409 `status_changed`.",
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`status_changed`: the gym left the expected status meanwhile"),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn review_gym(
     State(state): State<AppState>,
@@ -54,10 +61,14 @@ async fn review_gym(
         GymStatus::Active | GymStatus::Rejected | GymStatus::Suspended => Action::GymApprove,
     };
     let scope = caller.gym(&state, id, action).await?;
+    let from = match body.expected_status {
+        Some(s) => s,
+        None => state.store.gym(&scope, id).await?.status,
+    };
     Ok(Json(
         state
             .store
-            .review_gym(&scope, &caller.actor, id, body.status, body.reason)
+            .review_gym(&scope, &caller.actor, id, from, body.status, body.reason)
             .await?,
     ))
 }

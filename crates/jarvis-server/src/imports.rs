@@ -3,6 +3,13 @@
 //! A job is a `member_imports` row: queued → running → succeeded/failed, with progress and a
 //! report (per-row errors: line, column, reason). The upload returns at once (202) and the work
 //! runs in the background, so a 100k-row file never holds the request.
+//!
+//! Supervision, the same for the API, the dashboard page and the CLI: a running import bumps
+//! its row (`updated_at`, progress) every [`IMPORT_HEARTBEAT`]; [`spawn_import`] marks the job
+//! failed when the run errors or panics; and [`sweep_stale_imports`] (at start and every
+//! minute, see `app.rs`) fails any queued or running job silent for [`IMPORT_STALE_AFTER`],
+//! whose runner died with its process. Another live instance's imports keep moving, so they
+//! are never swept.
 
 use crate::api::{PageBody, Paging};
 use crate::auth::Caller;
@@ -42,6 +49,152 @@ fn set_live(id: ImportJobId, processed: Option<u64>) {
 
 fn live(id: ImportJobId) -> Option<u64> {
     LIVE.lock().ok().and_then(|m| m.get(&id).copied())
+}
+
+/// How often a running import proves it is alive by bumping its row with its progress.
+pub const IMPORT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A queued or running import whose row has not moved for this long was interrupted (its
+/// process died); the sweep marks it failed. Far above [`IMPORT_HEARTBEAT`] so a busy database
+/// never gets a live import swept.
+pub const IMPORT_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The failure shown for an import the sweep found interrupted.
+pub const INTERRUPTED: &str = "the import was interrupted: the server running it stopped (crash or restart) before it finished. Rows are written all at once at the end, so most likely nothing was imported; check the member list, then import the file again";
+
+/// Marks failed every queued or running import whose row has not moved for
+/// [`IMPORT_STALE_AFTER`]; returns how many.
+pub async fn sweep_stale_imports(store: &dyn Store) -> Result<u64, jarvis_store::StoreError> {
+    let stale_before = time::OffsetDateTime::now_utc()
+        - time::Duration::try_from(IMPORT_STALE_AFTER).unwrap_or(time::Duration::minutes(2));
+    let report = ImportReport {
+        failure: Some(INTERRUPTED.into()),
+        ..Default::default()
+    };
+    store
+        .fail_stale_imports(stale_before, to_json(&report))
+        .await
+}
+
+/// Progress shared between a run and its heartbeat.
+#[derive(Default)]
+struct Progress {
+    total: std::sync::atomic::AtomicU64,
+    processed: std::sync::atomic::AtomicU64,
+}
+
+/// Aborts the heartbeat when the run ends, however it ends (return, error or panic).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn heartbeat(
+    store: Arc<dyn Store>,
+    scope: Scope,
+    gym: GymId,
+    job: ImportJobId,
+    progress: Arc<Progress>,
+) -> AbortOnDrop {
+    use std::sync::atomic::Ordering::Relaxed;
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(IMPORT_HEARTBEAT).await;
+            let (total, done) = (
+                progress.total.load(Relaxed),
+                progress.processed.load(Relaxed),
+            );
+            match store
+                .import_progress(&scope, gym, job, ImportStatus::Running, total, done)
+                .await
+            {
+                Ok(true) => {}
+                // Finished or swept: nothing left to prove.
+                Ok(false) => return,
+                // SQLite: the bulk insert holds the write lock; the next tick will do.
+                Err(e) => tracing::debug!(job = %job, error = %e, "import heartbeat skipped"),
+            }
+        }
+    }))
+}
+
+/// Runs an import in the background and makes sure its job ends `succeeded` or `failed`: a
+/// storage error or a panic of the run marks it failed. The one supervisor of the API's and
+/// the dashboard's uploads.
+pub fn spawn_import(
+    store: Arc<dyn Store>,
+    target: ImportTarget,
+    data: Vec<u8>,
+    opts: ImportOptions,
+) -> tokio::task::JoinHandle<()> {
+    let run = run_import(
+        store.clone(),
+        target.clone(),
+        data,
+        opts,
+        Arc::new(|_, _| {}),
+    );
+    supervise(store, target, run)
+}
+
+/// Awaits `run` in a task of its own and, when it errors or panics, marks the job failed.
+pub fn supervise<F>(
+    store: Arc<dyn Store>,
+    target: ImportTarget,
+    run: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = Result<ImportReport, jarvis_store::StoreError>>
+        + Send
+        + 'static,
+{
+    tokio::spawn(async move {
+        let failure = match tokio::spawn(run).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                tracing::error!(job = %target.job, error = %e, "member import failed");
+                Some("the import stopped on a storage error; nothing was imported")
+            }
+            Err(e) => {
+                tracing::error!(job = %target.job, error = %e, "member import crashed");
+                Some("the import stopped on an internal error; nothing was imported")
+            }
+        };
+        set_live(target.job, None);
+        if let Some(failure) = failure {
+            let report = ImportReport {
+                failure: Some(failure.into()),
+                ..Default::default()
+            };
+            if let Err(e) = store
+                .finish_import_job(
+                    &target.scope,
+                    target.gym,
+                    target.job,
+                    ImportStatus::Failed,
+                    to_json(&report),
+                )
+                .await
+            {
+                // The stale sweep will still end it.
+                tracing::error!(job = %target.job, error = %e, "cannot mark the import failed");
+            }
+        }
+    })
+}
+
+/// A job as the API and the dashboard show it: with the live insert progress of this process
+/// merged in (the row lags while SQLite's single writer is busy inserting).
+pub async fn job_view(
+    store: &dyn Store,
+    scope: &Scope,
+    gym: GymId,
+    id: ImportJobId,
+) -> Result<ImportJob, jarvis_store::StoreError> {
+    Ok(with_live(store.import_job(scope, gym, id).await?))
 }
 
 /// What to import and how.
@@ -86,6 +239,17 @@ pub async fn run_import(
     store
         .import_progress(&scope, gym, job, ImportStatus::Running, 0, 0)
         .await?;
+    let shared = Arc::new(Progress::default());
+    let _heartbeat = heartbeat(store.clone(), scope, gym, job, shared.clone());
+    let on_progress: Arc<dyn Fn(u64, u64) + Send + Sync> = {
+        let shared = shared.clone();
+        Arc::new(move |done: u64, total: u64| {
+            use std::sync::atomic::Ordering::Relaxed;
+            shared.total.store(total, Relaxed);
+            shared.processed.store(done, Relaxed);
+            on_progress(done, total);
+        })
+    };
     let mapping = opts.mapping.clone();
     let parsed = tokio::task::spawn_blocking(move || csv_import::parse(&data, &mapping))
         .await
@@ -108,6 +272,8 @@ pub async fn run_import(
     report.mapping = parsed.mapping.clone();
     report.ignored_columns = parsed.ignored_columns.clone();
     report.delimiter = parsed.delimiter.to_string();
+    // The heartbeat's copy first, so it never writes a total older than the row's.
+    on_progress(0, parsed.total_rows);
     store
         .import_progress(
             &scope,
@@ -118,7 +284,6 @@ pub async fn run_import(
             0,
         )
         .await?;
-    on_progress(0, parsed.total_rows);
 
     // Badges already in the gym are per-row errors, found before anything is written.
     let existing: HashSet<String> = store
@@ -162,7 +327,7 @@ pub async fn run_import(
             progress(n, total);
         };
         match store
-            .insert_members_bulk(&scope, &actor, gym, &rows, &cb)
+            .insert_members_bulk(&scope, &actor, gym, Some(job), &rows, &cb)
             .await
         {
             Ok(n) => {
@@ -267,40 +432,18 @@ async fn start_import(
         .store
         .create_import_job(&scope, &caller.actor, gym, q.dry_run, q.skip_bad_rows)
         .await?;
-    let store = state.store.clone();
-    let (actor, id) = (caller.actor.clone(), job.id);
+    let target = ImportTarget {
+        scope,
+        actor: caller.actor.clone(),
+        gym,
+        job: job.id,
+    };
     let opts = ImportOptions {
         dry_run: q.dry_run,
         skip_bad_rows: q.skip_bad_rows,
         mapping,
     };
-    tokio::spawn(async move {
-        let target = ImportTarget {
-            scope,
-            actor,
-            gym,
-            job: id,
-        };
-        let run = run_import(
-            store.clone(),
-            target,
-            data.to_vec(),
-            opts,
-            Arc::new(|_, _| {}),
-        )
-        .await;
-        if let Err(e) = run {
-            tracing::error!(job = %id, error = %e, "member import failed");
-            let report = ImportReport {
-                failure: Some("the import stopped on a storage error; nothing was imported".into()),
-                ..Default::default()
-            };
-            let _ = store
-                .finish_import_job(&scope, gym, id, ImportStatus::Failed, to_json(&report))
-                .await;
-        }
-        set_live(id, None);
-    });
+    spawn_import(state.store.clone(), target, data.to_vec(), opts);
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -343,7 +486,5 @@ async fn get_import(
     ApiPath((gym, id)): ApiPath<(GymId, ImportJobId)>,
 ) -> ApiResult<Json<ImportJob>> {
     let scope = caller.gym(&state, gym, Action::MemberImport).await?;
-    Ok(Json(with_live(
-        state.store.import_job(&scope, gym, id).await?,
-    )))
+    Ok(Json(job_view(state.store.as_ref(), &scope, gym, id).await?))
 }

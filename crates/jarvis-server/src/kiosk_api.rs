@@ -29,7 +29,8 @@ use utoipa_axum::routes;
 /// Prefix of device tokens, so a leaked one is recognizable in logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "jk_";
 
-/// A badge scanned again within this window is the same visit.
+/// A badge scanned again within this window is the same visit (also when scanned at once on
+/// two kiosks: the store decides atomically).
 const VISIT_DEBOUNCE: time::Duration = time::Duration::minutes(10);
 
 /// Routes of this area.
@@ -87,6 +88,45 @@ pub fn new_device_token() -> ApiResult<String> {
 #[derive(Debug, Clone)]
 pub struct KioskDevice(pub KioskIdentity);
 
+/// Badge lookups, limited by `kiosk_lookup_per_min` alone.
+const LOOKUP_PREFIX: &str = "/api/v1/kiosk/members/";
+
+/// Paths authenticated by the device token (everything under `/api/v1/kiosk/` but the
+/// pairing exchange, which has no token yet).
+fn is_device_path(path: &str) -> bool {
+    path.starts_with("/api/v1/kiosk/") && path != "/api/v1/kiosk/pair"
+}
+
+/// Whether a request is limited per kiosk rather than per client address: a device-token
+/// route that presents a device token. A gym's kiosks share one public address, so one busy
+/// entrance must not throttle the others; the per-IP limit still covers token-less requests,
+/// and an unknown token is charged to the address (see [`KioskDevice`]).
+pub fn limited_per_kiosk(path: &str, headers: &axum::http::HeaderMap) -> bool {
+    is_device_path(path) && bearer_device_token(headers).is_some()
+}
+
+fn bearer_device_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(TOKEN_PREFIX))
+}
+
+/// Takes one request from a per-client-address bucket, like the API-wide limit does.
+fn charge_address(parts: &Parts, state: &AppState) -> ApiResult<()> {
+    let ip = crate::auth::client_ip(parts, state)
+        .and_then(|ip| ip.parse().ok())
+        .map(crate::auth::net::rate_key)
+        .unwrap_or_else(|| "unknown".into());
+    state
+        .auth
+        .limiter
+        .check(&format!("api:{ip}"), state.config.rate_limit_api_per_min)
+        .map_err(crate::auth::too_many)
+}
+
 impl FromRequestParts<AppState> for KioskDevice {
     type Rejection = ApiError;
 
@@ -94,23 +134,18 @@ impl FromRequestParts<AppState> for KioskDevice {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with(TOKEN_PREFIX))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "kiosk_token_required",
-                    "send the device token as `Authorization: Bearer jk_…`",
-                )
-            })?;
+        let token = bearer_device_token(&parts.headers).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "kiosk_token_required",
+                "send the device token as `Authorization: Bearer jk_…`",
+            )
+        })?;
         let identity = match state.store.kiosk_by_token(&hash_secret(token)).await {
             Ok(i) => i,
             Err(StoreError::NotFound(_)) => {
+                // Not a kiosk after all: guessing tokens costs the address's API budget.
+                charge_address(parts, state)?;
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_kiosk_token",
@@ -119,6 +154,18 @@ impl FromRequestParts<AppState> for KioskDevice {
             }
             Err(e) => return Err(e.into()),
         };
+        // The API-wide limit, per kiosk instead of per address; badge lookups have their own
+        // (`kiosk_lookup_per_min`, in the handler) and are not counted twice.
+        if !parts.uri.path().starts_with(LOOKUP_PREFIX) {
+            state
+                .auth
+                .limiter
+                .check(
+                    &format!("kiosk:{}", identity.kiosk.id),
+                    state.config.rate_limit_api_per_min,
+                )
+                .map_err(crate::auth::too_many)?;
+        }
         if identity.gym.status != GymStatus::Active {
             return Err(gym_inactive(identity.gym.status));
         }
@@ -375,8 +422,11 @@ pub struct KioskMember {
 
 #[utoipa::path(get, path = "/api/v1/kiosk/members/by-badge/{badge}", tag = "kiosk-device",
     params(("badge" = String, Path, description = "The scanned badge id")),
-    description = "Looks up a badge in the kiosk's own gym and records the visit (rescans within 10 minutes count once). Returns only the first name and language.",
-    responses((status = 200, body = KioskMember), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    description = "Looks up a badge in the kiosk's own gym and records the visit (rescans within 10 minutes count once, even on two kiosks at once). Returns only the first name and language. A member whose membership is frozen, expired, cancelled or past its end date is refused with `membership_inactive` (no visit is recorded); an active member without voice consent with `consent_missing` (the visit is recorded). Refusals carry the code and a generic message, never the name. Limited per kiosk (`kiosk_lookup_per_min`).",
+    responses((status = 200, body = KioskMember), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`membership_inactive`, `consent_missing`, or the gym is not active"),
+        (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "this kiosk's lookup budget is spent; see Retry-After")),
     security(("bearer" = [])))]
 async fn member_by_badge(
     State(state): State<AppState>,
@@ -385,6 +435,14 @@ async fn member_by_badge(
 ) -> ApiResult<Json<KioskMember>> {
     let scope = kiosk.allow(Action::KioskBadgeLookup)?;
     let device = kiosk.0;
+    state
+        .auth
+        .limiter
+        .check(
+            &format!("kiosk-lookup:{}", device.kiosk.id),
+            state.config.kiosk_lookup_per_min,
+        )
+        .map_err(crate::auth::too_many)?;
     let badge = badge.trim();
     if badge.is_empty() || badge.len() > MAX_BADGE_LEN {
         return Err(ApiError::not_found("member"));
@@ -393,17 +451,38 @@ async fn member_by_badge(
         .store
         .member_by_badge(&scope, device.gym.id, badge)
         .await?;
-    let now = OffsetDateTime::now_utc();
-    if m.last_visit_at.is_none_or(|t| now - t > VISIT_DEBOUNCE) {
+    let eligibility = m.kiosk_eligibility(OffsetDateTime::now_utc().date());
+    // An inactive membership is not a visit (no attendance, and no new personal data about
+    // someone who is not a current customer); an active member without voice consent did come
+    // in, and attendance is part of the membership, not of the voice feature.
+    if eligibility != KioskEligibility::MembershipInactive {
         state
             .store
-            .record_visit(&scope, device.gym.id, m.id, Some(device.kiosk.id))
+            .record_scan_visit(
+                &scope,
+                device.gym.id,
+                m.id,
+                Some(device.kiosk.id),
+                VISIT_DEBOUNCE,
+            )
             .await?;
     }
-    Ok(Json(KioskMember {
-        first_name: m.first_name,
-        preferred_language: m.preferred_language,
-    }))
+    match eligibility {
+        KioskEligibility::Eligible => Ok(Json(KioskMember {
+            first_name: m.first_name,
+            preferred_language: m.preferred_language,
+        })),
+        KioskEligibility::MembershipInactive => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "membership_inactive",
+            "this badge's membership is not active; please see the front desk",
+        )),
+        KioskEligibility::ConsentMissing => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "consent_missing",
+            "this member has not agreed to voice conversations; the front desk can record consent",
+        )),
+    }
 }
 
 #[cfg(test)]

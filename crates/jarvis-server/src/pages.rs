@@ -6,7 +6,7 @@
 use crate::auth::secrets_equal;
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
-use crate::imports::{ImportOptions, ImportTarget, MAX_UPLOAD_BYTES, run_import};
+use crate::imports::{ImportOptions, ImportTarget, MAX_UPLOAD_BYTES, job_view, spawn_import};
 use crate::kiosk_api::{hash_secret, new_pairing_code};
 use crate::state::AppState;
 use crate::web::page;
@@ -23,8 +23,11 @@ use jarvis_core::*;
 use jarvis_store::GymFilter;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use time::OffsetDateTime;
+
+#[path = "pages_text.rs"]
+mod text;
+use text::{field_message, store_message};
 
 /// Page routes of this area.
 pub fn routes() -> Router<AppState> {
@@ -64,12 +67,20 @@ pub fn routes() -> Router<AppState> {
             "/app/gyms/{gym}/classes",
             get(classes_page).post(class_create),
         )
+        .route(
+            "/app/gyms/{gym}/classes/{id}",
+            get(class_page).post(class_update),
+        )
         .route("/app/gyms/{gym}/classes/{id}/delete", post(class_delete))
         .route(
             "/app/gyms/{gym}/import",
             get(import_page).post(import_upload),
         )
         .route("/app/gyms/{gym}/imports/{id}", get(import_job_page))
+        .route(
+            "/app/gyms/{gym}/imports/{id}/progress.json",
+            get(import_job_progress),
+        )
         .route("/assets/import.js", get(import_js))
         .route("/kiosk", get(kiosk_page))
         .route("/assets/kiosk.js", get(kiosk_js))
@@ -222,6 +233,20 @@ impl Tr {
                 "Accepte la conservation des transcriptions",
                 "Agrees to keeping transcripts",
             ),
+            "sort" => ("Tri", "Sort"),
+            "persona" => ("Assistant", "Persona"),
+            "tagline" => (
+                "Compagnon vocal IA pour salles de sport",
+                "AI voice companion for gyms",
+            ),
+            "footer" => ("JARVIS — auto-hébergé", "JARVIS — self-hosted"),
+            "dry_run_tag" => ("(vérification seulement)", "(dry run)"),
+            "budget_locked" => (
+                "Fixé par le propriétaire de la franchise ou un super administrateur.",
+                "Set by the franchise owner or a super admin.",
+            ),
+            "edit_class" => ("Modifier le cours", "Edit class"),
+            "one_off_date" => ("Date (cours ponctuel)", "Date (one-off class)"),
             _ => ("?", "?"),
         };
         match self.0 {
@@ -296,6 +321,14 @@ pub fn fmt_time_pub(t: &Option<OffsetDateTime>) -> String {
 /// A timestamp as `YYYY-MM-DD HH:MM` (UTC).
 pub fn fmt_at(t: &OffsetDateTime) -> String {
     fmt_time(Some(*t))
+}
+
+/// Every error of a one-field form as one line, in the page's language.
+fn form_errors_text(t: Tr, v: &ValidationErrors) -> String {
+    v.0.iter()
+        .map(|e| field_message(t, e))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The inline error of a form field, empty when none.
@@ -460,8 +493,15 @@ struct GymPage {
     error: Option<String>,
     settings: GymSettings,
     can_edit: bool,
+    /// May change the AI budget and voice-session cap (owner, super admin); else read-only.
+    can_budget: bool,
     form: SettingsForm,
     errors: BTreeMap<String, String>,
+}
+
+/// Whether a settings form field is one of the gym's spending limits (read-only for managers).
+pub fn budget_field(f: &str) -> bool {
+    matches!(f, "voice_session_cap" | "budget")
 }
 
 /// The gym settings form, as typed.
@@ -720,6 +760,13 @@ fn render_gym(
         .caller
         .franchise(g.franchise_id, Action::GymApprove)
         .is_ok();
+    let can_budget = u
+        .caller
+        .authorize(
+            Action::GymBudgetWrite,
+            &jarvis_core::authz::Resource::Gym(g.franchise_id, g.id),
+        )
+        .is_ok();
     let settings = GymSettings::from_json(&g.settings).unwrap_or_default();
     let form = form.unwrap_or_else(|| SettingsForm::of(&g));
     page(
@@ -730,6 +777,7 @@ fn render_gym(
             error,
             settings,
             can_edit,
+            can_budget,
             form,
             errors,
         },
@@ -747,36 +795,51 @@ async fn gym_settings(
         Ok(x) => x,
         Err(r) => return r,
     };
+    let t = c.t;
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let errors = match form.to_patch().map(GymPatch::validate) {
-        Ok(Ok(patch)) => match state
-            .store
-            .update_gym(&scope, &u.caller.actor, gym, patch)
-            .await
-        {
-            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
-            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
-                BTreeMap::from([(field.to_string(), message)])
+        Ok(Ok(patch)) => {
+            // The same rule as the API: a manager's change to the spending limits is refused,
+            // next to the field.
+            match crate::tenants::budget_guard(&state, &u.caller, &scope, gym, &patch).await {
+                Ok(()) => match state
+                    .store
+                    .update_gym(&scope, &u.caller.actor, gym, patch)
+                    .await
+                {
+                    Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
+                    Err(e @ jarvis_store::StoreError::Conflict { .. }) => {
+                        let (field, msg) = store_message(t, &e);
+                        BTreeMap::from([(field, msg)])
+                    }
+                    Err(e) => return error_page(t, e.into()),
+                },
+                Err(e) if e.code == "field_forbidden" => {
+                    status = StatusCode::FORBIDDEN;
+                    let fields = e.details["fields"].as_array().cloned().unwrap_or_default();
+                    fields
+                        .iter()
+                        .filter_map(|f| f["field"].as_str())
+                        .map(|f| {
+                            let fe = FieldError::new(f, "forbidden", e.message.clone());
+                            (settings_field(f), field_message(t, &fe))
+                        })
+                        .collect()
+                }
+                Err(e) => return error_page(t, e),
             }
-            Err(e) => return error_page(c.t, e.into()),
-        },
+        }
         Ok(Err(v)) => {
             let mut m = BTreeMap::new();
             for e in v.0 {
-                m.entry(settings_field(&e.field)).or_insert(e.message);
+                m.entry(settings_field(&e.field))
+                    .or_insert_with(|| field_message(t, &e));
             }
             m
         }
         Err(m) => m,
     };
-    render_gym(
-        &u,
-        c,
-        None,
-        true,
-        Some(form),
-        errors,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
+    render_gym(&u, c, None, true, Some(form), errors, status)
 }
 
 #[derive(Deserialize)]
@@ -784,6 +847,9 @@ struct StatusForm {
     status: String,
     #[serde(default)]
     reason: String,
+    /// The status the page showed when the reviewer decided (compare-and-set).
+    #[serde(default)]
+    from: String,
 }
 
 async fn gym_status(
@@ -808,24 +874,28 @@ async fn gym_status(
         Err(r) => return r,
     };
     let reason = Some(f.reason).filter(|r| !r.trim().is_empty());
+    let Some(from) = GymStatus::parse(&f.from).or(c.gym.as_ref().map(|g| g.status)) else {
+        return error_page(c.t, ApiError::not_found("gym"));
+    };
     match state
         .store
-        .review_gym(&scope, &u.caller.actor, gym, to, reason)
+        .review_gym(&scope, &u.caller.actor, gym, from, to, reason)
         .await
     {
         Ok(_) => Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
-        Err(e) => {
-            let msg = ApiError::from(e).message;
-            render_gym(
-                &u,
-                c,
-                Some(msg),
-                false,
-                None,
-                BTreeMap::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+        Err(
+            e @ (jarvis_store::StoreError::Conflict { .. }
+            | jarvis_store::StoreError::Invalid { .. }),
+        ) => {
+            let status = if matches!(e, jarvis_store::StoreError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let (_, msg) = store_message(c.t, &e);
+            render_gym(&u, c, Some(msg), false, None, BTreeMap::new(), status)
         }
+        Err(e) => error_page(c.t, e.into()),
     }
 }
 
@@ -1001,14 +1071,16 @@ async fn member_create(
             Ok(m) => {
                 return Redirect::to(&format!("/app/gyms/{gym}/members/{}", m.id)).into_response();
             }
-            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
-                errors.insert(field.to_string(), message);
+            Err(e @ jarvis_store::StoreError::Conflict { .. }) => {
+                let (field, msg) = store_message(c.t, &e);
+                errors.insert(field, msg);
             }
             Err(e) => return error_page(c.t, e.into()),
         },
         Err(v) => {
             for e in v.0 {
-                errors.entry(e.field).or_insert(e.message);
+                let msg = field_message(c.t, &e);
+                errors.entry(e.field).or_insert(msg);
             }
         }
     }
@@ -1252,8 +1324,8 @@ async fn member_update(
             Ok(_) => {
                 return Redirect::to(&format!("/app/gyms/{gym}/members/{id}")).into_response();
             }
-            Err(jarvis_store::StoreError::Conflict { field, message, .. }) => {
-                BTreeMap::from([(field.to_string(), message)])
+            Err(e @ jarvis_store::StoreError::Conflict { .. }) => {
+                BTreeMap::from([store_message(c.t, &e)])
             }
             Err(e) => return error_page(c.t, e.into()),
         },
@@ -1261,7 +1333,7 @@ async fn member_update(
             let mut m = BTreeMap::new();
             for e in v.0 {
                 let key = e.field.split('[').next().unwrap_or_default().to_string();
-                m.entry(key).or_insert(e.message);
+                m.entry(key).or_insert_with(|| field_message(c.t, &e));
             }
             m
         }
@@ -1291,7 +1363,7 @@ async fn fact_add(
     Path((gym, id)): Path<(GymId, MemberId)>,
     CsrfForm(f): CsrfForm<FactForm>,
 ) -> Response {
-    let (scope, _) = match gym_scope(&state, &u, gym, Action::MemberWrite).await {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::MemberWrite).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -1306,9 +1378,9 @@ async fn fact_add(
             .await
         {
             Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/members/{id}")).into_response(),
-            Err(e) => ApiError::from(e).message,
+            Err(e) => store_message(c.t, &e).1,
         },
-        Err(v) => v.to_string(),
+        Err(v) => form_errors_text(c.t, &v),
     };
     render_member(
         &state,
@@ -1516,7 +1588,7 @@ async fn kiosk_create(
     Path(gym): Path<GymId>,
     CsrfForm(f): CsrfForm<NameForm>,
 ) -> Response {
-    let (scope, _) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -1527,9 +1599,9 @@ async fn kiosk_create(
             .await
         {
             Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
-            Err(e) => ApiError::from(e).message,
+            Err(e) => store_message(c.t, &e).1,
         },
-        Err(v) => v.to_string(),
+        Err(v) => form_errors_text(c.t, &v),
     };
     render_kiosks(
         &state,
@@ -1580,9 +1652,9 @@ async fn kiosk_update(
             Ok(k) => {
                 return Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response();
             }
-            Err(e) => ApiError::from(e).message,
+            Err(e) => store_message(c.t, &e).1,
         },
-        Err(v) => v.to_string(),
+        Err(v) => form_errors_text(c.t, &v),
     };
     render_kiosks(
         &state,
@@ -1688,6 +1760,8 @@ async fn revoke_submit(
 struct ClassesPage {
     c: Chrome,
     classes: Vec<ClassSchedule>,
+    /// The new-class form (as typed after an error).
+    form: ClassForm,
     errors: BTreeMap<String, String>,
     can_write: bool,
 }
@@ -1696,6 +1770,7 @@ async fn render_classes(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    form: ClassForm,
     errors: BTreeMap<String, String>,
     status: StatusCode,
 ) -> Response {
@@ -1723,6 +1798,7 @@ async fn render_classes(
                 ClassesPage {
                     c,
                     classes: p.items,
+                    form,
                     errors,
                     can_write,
                 },
@@ -1738,20 +1814,145 @@ async fn classes_page(
     u: PageUser,
     Path(gym): Path<GymId>,
 ) -> Response {
-    render_classes(&state, &u, gym, BTreeMap::new(), StatusCode::OK).await
+    let form = ClassForm {
+        weekday: "mon".into(),
+        ..Default::default()
+    };
+    render_classes(&state, &u, gym, form, BTreeMap::new(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
-struct ClassForm {
+/// The class form (create and edit), as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct ClassForm {
+    #[serde(default)]
     name: String,
     #[serde(default)]
     coach: String,
     #[serde(default)]
     room: String,
+    #[serde(default)]
     weekday: String,
+    /// A one-off class's date (`YYYY-MM-DD`); empty for a weekly class.
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
     start_time: String,
+    #[serde(default)]
     duration_minutes: String,
+    #[serde(default)]
     capacity: String,
+}
+
+impl ClassForm {
+    fn of(k: &ClassSchedule) -> Self {
+        Self {
+            name: k.name.clone(),
+            coach: k.coach.clone().unwrap_or_default(),
+            room: k.room.clone().unwrap_or_default(),
+            weekday: k
+                .weekday
+                .map(|w| w.as_str().to_string())
+                .unwrap_or_default(),
+            date: k.date.map(|d| d.to_string()).unwrap_or_default(),
+            start_time: k.start_time.clone(),
+            duration_minutes: k.duration_minutes.to_string(),
+            capacity: k.capacity.to_string(),
+        }
+    }
+
+    /// The class (validated later), or the fields the form itself could not read. A date makes
+    /// it a one-off class, otherwise it repeats weekly.
+    fn to_new(&self) -> Result<NewClassSchedule, BTreeMap<String, String>> {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let date = match opt(&self.date) {
+            None => None,
+            Some(d) => match jarvis_core::csv_import::parse_date(&d) {
+                Some(d) => Some(d),
+                None => {
+                    return Err(BTreeMap::from([(
+                        "date".to_string(),
+                        "YYYY-MM-DD".to_string(),
+                    )]));
+                }
+            },
+        };
+        let recurring = date.is_none();
+        Ok(NewClassSchedule {
+            name: self.name.clone(),
+            coach: opt(&self.coach),
+            room: opt(&self.room),
+            weekday: if recurring {
+                Weekday::parse(self.weekday.trim())
+            } else {
+                None
+            },
+            date,
+            start_time: self.start_time.clone(),
+            // Unreadable numbers become 0, which the range checks then name.
+            duration_minutes: self.duration_minutes.trim().parse().unwrap_or(0),
+            capacity: self.capacity.trim().parse().unwrap_or(0),
+            recurring,
+        })
+    }
+}
+
+/// The typed value of one class form field (for the template).
+pub fn class_value<'a>(f: &'a ClassForm, field: &str) -> &'a str {
+    match field {
+        "name" => &f.name,
+        "coach" => &f.coach,
+        "room" => &f.room,
+        "weekday" => &f.weekday,
+        "date" => &f.date,
+        "start_time" => &f.start_time,
+        "duration_minutes" => &f.duration_minutes,
+        "capacity" => &f.capacity,
+        _ => "",
+    }
+}
+
+/// Checks a class form and writes it (`id`: replace that class, else create one); the
+/// inline errors, in the page's language, when it cannot.
+async fn save_class(
+    state: &AppState,
+    u: &PageUser,
+    t: Tr,
+    scope: &Scope,
+    gym: GymId,
+    id: Option<ClassScheduleId>,
+    f: &ClassForm,
+) -> Result<(), BTreeMap<String, String>> {
+    let new = f.to_new()?.validate().map_err(|v| {
+        let mut errors = BTreeMap::new();
+        for e in v.0 {
+            let msg = field_message(t, &e);
+            errors.entry(e.field).or_insert(msg);
+        }
+        errors
+    })?;
+    let saved = match id {
+        Some(id) => {
+            state
+                .store
+                .update_class(scope, &u.caller.actor, gym, id, new)
+                .await
+        }
+        None => {
+            state
+                .store
+                .create_class(scope, &u.caller.actor, gym, new)
+                .await
+        }
+    };
+    saved.map(|_| ()).map_err(|e| {
+        let (field, msg) = store_message(t, &e);
+        let field = if field.is_empty() {
+            "name".into()
+        } else {
+            field
+        };
+        BTreeMap::from([(field, msg)])
+    })
 }
 
 async fn class_create(
@@ -1760,41 +1961,80 @@ async fn class_create(
     Path(gym): Path<GymId>,
     CsrfForm(f): CsrfForm<ClassForm>,
 ) -> Response {
-    let (scope, _) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let opt = |s: String| Some(s).filter(|s| !s.trim().is_empty());
-    let new = NewClassSchedule {
-        name: f.name,
-        coach: opt(f.coach),
-        room: opt(f.room),
-        weekday: Weekday::parse(&f.weekday),
-        date: None,
-        start_time: f.start_time,
-        duration_minutes: f.duration_minutes.trim().parse().unwrap_or(0),
-        capacity: f.capacity.trim().parse().unwrap_or(0),
-        recurring: true,
-    };
-    let mut errors = BTreeMap::new();
-    match new.validate() {
-        Ok(n) => match state
-            .store
-            .create_class(&scope, &u.caller.actor, gym, n)
-            .await
-        {
-            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
-            Err(e) => {
-                errors.insert("name".to_string(), ApiError::from(e).message);
-            }
-        },
-        Err(v) => {
-            for e in v.0 {
-                errors.entry(e.field).or_insert(e.message);
-            }
+    match save_class(&state, &u, c.t, &scope, gym, None, &f).await {
+        Ok(()) => Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
+        Err(errors) => {
+            render_classes(&state, &u, gym, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
-    render_classes(&state, &u, gym, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+#[derive(Template)]
+#[template(path = "gmk/class.html")]
+struct ClassPage {
+    c: Chrome,
+    k: ClassSchedule,
+    form: ClassForm,
+    errors: BTreeMap<String, String>,
+}
+
+/// One class's edit form (pre-filled; staff who may not edit schedules get 403).
+async fn class_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ClassScheduleId)>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.store.class(&scope, gym, id).await {
+        Ok(k) => {
+            let form = ClassForm::of(&k);
+            page(
+                ClassPage {
+                    c,
+                    k,
+                    form,
+                    errors: BTreeMap::new(),
+                },
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+async fn class_update(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ClassScheduleId)>,
+    CsrfForm(f): CsrfForm<ClassForm>,
+) -> Response {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::ScheduleWrite).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let k = match state.store.class(&scope, gym, id).await {
+        Ok(k) => k,
+        Err(e) => return error_page(c.t, e.into()),
+    };
+    match save_class(&state, &u, c.t, &scope, gym, Some(id), &f).await {
+        Ok(()) => Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
+        Err(errors) => page(
+            ClassPage {
+                c,
+                k,
+                form: f,
+                errors,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
 }
 
 async fn class_delete(
@@ -1897,7 +2137,6 @@ async fn import_upload(
         Ok(j) => j,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let store = state.store.clone();
     let target = ImportTarget {
         scope,
         actor: u.caller.actor.clone(),
@@ -1909,11 +2148,8 @@ async fn import_upload(
         skip_bad_rows: q.skip_bad_rows,
         mapping: BTreeMap::new(),
     };
-    tokio::spawn(async move {
-        if let Err(e) = run_import(store, target, data.to_vec(), opts, Arc::new(|_, _| {})).await {
-            tracing::error!(error = %e, "member import failed");
-        }
-    });
+    // The same supervisor as the API: the job ends succeeded or failed, never `running`.
+    spawn_import(state.store.clone(), target, data.to_vec(), opts);
     axum::Json(serde_json::json!({ "location": format!("/app/gyms/{gym}/imports/{}", job.id) }))
         .into_response()
 }
@@ -1937,7 +2173,7 @@ async fn import_job_page(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match state.store.import_job(&scope, gym, id).await {
+    match job_view(state.store.as_ref(), &scope, gym, id).await {
         Ok(j) => {
             let r = j
                 .report
@@ -1961,6 +2197,27 @@ async fn import_job_page(
             )
         }
         Err(e) => error_page(c.t, e.into()),
+    }
+}
+
+/// The job as JSON for the job page's live progress (`assets/import.js`): the API's own view
+/// (`GET /api/v1/gyms/{gym}/imports/{id}`), behind the dashboard's session instead of a token.
+async fn import_job_progress(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ImportJobId)>,
+) -> Response {
+    let scope = match u.caller.gym(&state, gym, Action::MemberImport).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    match job_view(state.store.as_ref(), &scope, gym, id).await {
+        Ok(j) => (
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            axum::Json(j),
+        )
+            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -208,7 +208,9 @@ async fn get_gym(
 }
 
 #[utoipa::path(patch, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)), request_body = GymPatch,
-    responses((status = 200, body = Gym), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    description = "Changes a gym. `settings` replaces the whole settings object; a gym manager may change everything in it but `monthly_ai_budget_micros` and `voice_session_cap` (send their current values), which belong to the franchise owner and super admins.",
+    responses((status = 200, body = Gym), (status = 403, body = ErrorBody, description = "`field_forbidden` (details name the fields) or the role may not change this gym"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_gym(
     state: axum::extract::State<AppState>,
@@ -224,12 +226,47 @@ async fn update_gym(
         Action::GymUpdate
     };
     let scope = caller.gym(&state, id, action).await?;
+    budget_guard(&state, &caller, &scope, id, &patch).await?;
     Ok(Json(
         state
             .store
             .update_gym(&scope, &caller.actor, id, patch)
             .await?,
     ))
+}
+
+/// Refuses a settings replacement that changes what the gym may spend (AI budget, voice-session
+/// cap) unless the caller holds `GymBudgetWrite` (franchise owner, super admin): 403
+/// `field_forbidden` naming each field. Sending the current values back is fine. Shared by the
+/// API and the settings page.
+pub async fn budget_guard(
+    state: &AppState,
+    caller: &Caller,
+    scope: &Scope,
+    id: GymId,
+    patch: &GymPatch,
+) -> ApiResult<()> {
+    let Some(new) = patch.settings.as_ref() else {
+        return Ok(());
+    };
+    let new = GymSettings::from_json(new)?;
+    let current = state.store.gym(scope, id).await?;
+    let current = GymSettings::from_json(&current.settings).unwrap_or_default();
+    let changed = current.budget_changes(&new);
+    if changed.is_empty() || caller.gym(state, id, Action::GymBudgetWrite).await.is_ok() {
+        return Ok(());
+    }
+    let message = "only the franchise owner or a super admin may change a gym's AI budget and voice-session cap";
+    let fields: Vec<serde_json::Value> = changed
+        .iter()
+        .map(|f| serde_json::json!({ "field": f, "code": "forbidden", "message": message }))
+        .collect();
+    Err(crate::error::ApiError::new(
+        StatusCode::FORBIDDEN,
+        "field_forbidden",
+        format!("{}: {message}", changed.join(", ")),
+    )
+    .with_details(serde_json::json!({ "fields": fields })))
 }
 
 #[utoipa::path(delete, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),

@@ -41,7 +41,9 @@ async fn member(app: &TestApp, gym: &str, badge: &str, first: &str) -> Value {
                 "badge_id": badge, "first_name": first, "last_name": "Secretlastname",
                 "email": format!("{}@private.example", first.to_lowercase()),
                 "phone": "+33 6 11 22 33 44", "birth_date": "1990-01-02",
-                "limitations": "private-injury-note", "preferred_language": "en"
+                "limitations": "private-injury-note", "preferred_language": "en",
+                // The kiosk greets only members who agreed to voice conversations.
+                "consent_voice": true
             }),
         )
         .await;
@@ -1221,7 +1223,7 @@ async fn dashboard_pages(backend: Backend) {
         "defaults shown"
     );
     let csrf0 = w.csrf(&gym_path).await;
-    let settings = |cap: &'static str, mon: &'static str| {
+    let settings = |cap: &'static str, budget: &'static str, mon: &'static str| {
         vec![
             ("name", "Lyon"),
             ("address", "1 quai"),
@@ -1232,25 +1234,26 @@ async fn dashboard_pages(backend: Backend) {
             ("tone", "calm"),
             ("instructions", ""),
             ("voice_session_cap", cap),
-            ("budget", "42.50"),
+            ("budget", budget),
             ("hours_mon", mon),
             ("f_voice", "on"),
             ("f_custom_tools", "on"),
         ]
     };
-    let mut bad = settings("0", "22:00-06:00");
+    let mut bad = settings("0", "100.00", "22:00-06:00");
     bad.push(("csrf", &csrf0));
     let (s, _, html) = w.post(&format!("{gym_path}/settings"), &bad).await;
     assert_eq!(s, 422);
     assert!(html.contains("must be between 1 and 50"), "{html}");
     assert!(html.contains("must close after it opens"), "{html}");
-    let mut good = settings("6", "06:00-12:00, 14:00-22:00");
+    // The manager sends the spending limits back unchanged (they are read-only here).
+    let mut good = settings("3", "100.00", "06:00-12:00, 14:00-22:00");
     good.push(("csrf", &csrf0));
     let (s, _, _) = w.post(&format!("{gym_path}/settings"), &good).await;
     assert_eq!(s, 303);
     let (_, g) = app.get(&format!("/api/v1/gyms/{ga}")).await;
-    assert_eq!(g["settings"]["voice_session_cap"], 6);
-    assert_eq!(g["settings"]["monthly_ai_budget_micros"], 42_500_000);
+    assert_eq!(g["settings"]["voice_session_cap"], 3);
+    assert_eq!(g["settings"]["monthly_ai_budget_micros"], 100_000_000);
     assert_eq!(g["settings"]["opening_hours"]["mon"][1]["open"], "14:00");
     assert_eq!(g["settings"]["features"]["transcripts"], false);
     assert_eq!(g["settings"]["persona"]["voice"], "cedar");
@@ -1495,7 +1498,7 @@ async fn dashboard_pages(backend: Backend) {
     let html = loop {
         let (s, html) = w.get(&loc).await;
         assert_eq!(s, 200);
-        if !html.contains("http-equiv=\"refresh\"") {
+        if !html.contains("data-running=\"true\"") {
             break html;
         }
         assert!(Instant::now() < deadline);

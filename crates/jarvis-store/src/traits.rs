@@ -278,11 +278,15 @@ impl<T> Store for T where
 pub trait GymAdminStore: Send + Sync {
     /// Moves a gym along the approval workflow (pending → active/rejected, active ⇄ suspended,
     /// → archived), refusing other moves; `reason` is kept for rejections and suspensions.
+    /// Compare-and-set: the move is checked against `from` and happens only while the gym is
+    /// still `from`; otherwise `Conflict` (`gyms_status_changed`), so of two concurrent
+    /// reviews one wins and the other learns the gym changed.
     async fn review_gym(
         &self,
         scope: &Scope,
         actor: &Actor,
         id: GymId,
+        from: GymStatus,
         to: GymStatus,
         reason: Option<String>,
     ) -> StoreResult<Gym>;
@@ -358,6 +362,17 @@ pub trait ActivityStore: Send + Sync {
         member: MemberId,
         kiosk: Option<KioskId>,
     ) -> StoreResult<Visit>;
+    /// Records a kiosk scan as a visit unless the member's last visit is within `debounce`:
+    /// one atomic conditional update, so concurrent scans of one badge record one visit.
+    /// `None` when the scan fell inside the window.
+    async fn record_scan_visit(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        member: MemberId,
+        kiosk: Option<KioskId>,
+        debounce: time::Duration,
+    ) -> StoreResult<Option<Visit>>;
     /// A member's visits, newest first.
     async fn list_visits(
         &self,
@@ -465,7 +480,8 @@ pub trait ImportStore: Send + Sync {
         gym: GymId,
         page: PageRequest,
     ) -> StoreResult<Page<ImportJob>>;
-    /// Updates status and progress of a running job.
+    /// Updates status and progress of a queued or running job (which also proves it alive:
+    /// `updated_at` moves); `false` when the job had already finished or been swept.
     async fn import_progress(
         &self,
         scope: &Scope,
@@ -474,7 +490,15 @@ pub trait ImportStore: Send + Sync {
         status: ImportStatus,
         total_rows: u64,
         processed_rows: u64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
+    /// Marks failed, with `report`, every queued or running job (any tenant) whose
+    /// `updated_at` is before `stale_before`: its runner died (crash, restart) since live runs
+    /// bump it every few seconds. Returns how many.
+    async fn fail_stale_imports(
+        &self,
+        stale_before: time::OffsetDateTime,
+        report: serde_json::Value,
+    ) -> StoreResult<u64>;
     /// Finishes a job with its report.
     async fn finish_import_job(
         &self,
@@ -487,12 +511,15 @@ pub trait ImportStore: Send + Sync {
     /// Every badge id already used in a gym (to report duplicates per row before writing).
     async fn member_badges(&self, scope: &Scope, gym: GymId) -> StoreResult<Vec<String>>;
     /// Inserts validated members in one transaction (all or nothing) with one audit row;
-    /// `progress` is called with the rows written so far.
+    /// `progress` is called with the rows written so far. With a `job`, its row is touched in
+    /// the same transaction, and nothing is written (`Conflict`) if the job is no longer
+    /// queued or running (declared interrupted meanwhile).
     async fn insert_members_bulk(
         &self,
         scope: &Scope,
         actor: &Actor,
         gym: GymId,
+        job: Option<ImportJobId>,
         rows: &[NewMember],
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> StoreResult<u64>;

@@ -79,7 +79,14 @@ mod cases {
         let a = Actor::cli();
         let (g, _) = setup(&s, GymStatus::Pending).await;
         let no_reason = s
-            .review_gym(&Scope::Platform, &a, g.id, GymStatus::Rejected, None)
+            .review_gym(
+                &Scope::Platform,
+                &a,
+                g.id,
+                GymStatus::Pending,
+                GymStatus::Rejected,
+                None,
+            )
             .await;
         assert!(
             matches!(
@@ -96,6 +103,7 @@ mod cases {
                 &Scope::Platform,
                 &a,
                 g.id,
+                GymStatus::Pending,
                 GymStatus::Rejected,
                 Some("missing insurance".into()),
             )
@@ -104,7 +112,14 @@ mod cases {
         assert_eq!(r.status, GymStatus::Rejected);
         assert_eq!(r.status_reason.as_deref(), Some("missing insurance"));
         let skip = s
-            .review_gym(&Scope::Platform, &a, g.id, GymStatus::Active, None)
+            .review_gym(
+                &Scope::Platform,
+                &a,
+                g.id,
+                GymStatus::Rejected,
+                GymStatus::Active,
+                None,
+            )
             .await;
         assert!(
             matches!(
@@ -116,11 +131,25 @@ mod cases {
             ),
             "a rejected gym must be resubmitted before approval: {skip:?}"
         );
-        s.review_gym(&Scope::Platform, &a, g.id, GymStatus::Pending, None)
-            .await
-            .unwrap();
+        s.review_gym(
+            &Scope::Platform,
+            &a,
+            g.id,
+            GymStatus::Rejected,
+            GymStatus::Pending,
+            None,
+        )
+        .await
+        .unwrap();
         let ok = s
-            .review_gym(&Scope::Platform, &a, g.id, GymStatus::Active, None)
+            .review_gym(
+                &Scope::Platform,
+                &a,
+                g.id,
+                GymStatus::Pending,
+                GymStatus::Active,
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -260,9 +289,16 @@ mod cases {
             GymStatus::Pending,
             "provisioning never approves a gym"
         );
-        s.review_gym(&Scope::Platform, &a, g.id, GymStatus::Active, None)
-            .await
-            .unwrap();
+        s.review_gym(
+            &Scope::Platform,
+            &a,
+            g.id,
+            GymStatus::Pending,
+            GymStatus::Active,
+            None,
+        )
+        .await
+        .unwrap();
         s.pair_kiosk("pending-code", "t")
             .await
             .expect("the unused code works once the gym is approved");
@@ -467,7 +503,9 @@ mod cases {
         let mut bad = rows[..2000].to_vec();
         bad.push(member("TAKEN"));
         let noop = |_: u64| {};
-        let r = s.insert_members_bulk(&sc, &a, g.id, &bad, &noop).await;
+        let r = s
+            .insert_members_bulk(&sc, &a, g.id, None, &bad, &noop)
+            .await;
         assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
         assert_eq!(s.member_badges(&sc, g.id).await.unwrap().len(), 1);
 
@@ -475,7 +513,7 @@ mod cases {
         let progress = |n: u64| seen.store(n, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let n = s
-            .insert_members_bulk(&sc, &a, g.id, &rows, &progress)
+            .insert_members_bulk(&sc, &a, g.id, None, &rows, &progress)
             .await
             .unwrap();
         let took = started.elapsed();

@@ -328,6 +328,27 @@ impl GymSettings {
     }
 }
 
+/// Settings paths a gym manager may not change (they need `Action::GymBudgetWrite`): what the
+/// gym may spend.
+pub const BUDGET_FIELDS: [&str; 2] = [
+    "settings.monthly_ai_budget_micros",
+    "settings.voice_session_cap",
+];
+
+impl GymSettings {
+    /// The [`BUDGET_FIELDS`] whose value differs between `self` (current) and `new`.
+    pub fn budget_changes(&self, new: &GymSettings) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.monthly_ai_budget_micros != new.monthly_ai_budget_micros {
+            out.push(BUDGET_FIELDS[0]);
+        }
+        if self.voice_session_cap != new.voice_session_cap {
+            out.push(BUDGET_FIELDS[1]);
+        }
+        out
+    }
+}
+
 /// Minutes since midnight of an `HH:MM` time (`24:00` allowed as a closing time).
 pub fn parse_hhmm(t: &str) -> Option<u32> {
     let (h, m) = t.split_once(':')?;
@@ -556,6 +577,18 @@ mod tests {
         assert!(!Archived.can_become(Active));
         assert!(!Active.can_become(Active));
         assert!(GymStatus::needs_reason(Rejected));
+    }
+
+    #[test]
+    fn budget_changes_name_only_the_spending_fields() {
+        let cur = GymSettings::default();
+        let mut new = cur.clone();
+        new.persona.name = "Coach".into();
+        assert!(cur.budget_changes(&new).is_empty());
+        new.voice_session_cap = 9;
+        assert_eq!(cur.budget_changes(&new), ["settings.voice_session_cap"]);
+        new.monthly_ai_budget_micros += 1;
+        assert_eq!(cur.budget_changes(&new), BUDGET_FIELDS.to_vec());
     }
 
     #[test]

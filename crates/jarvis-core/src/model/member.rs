@@ -99,6 +99,54 @@ pub struct Member {
     pub updated_at: OffsetDateTime,
 }
 
+/// Whether a kiosk may greet a member: the one rule behind the badge lookup's refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KioskEligibility {
+    /// Active membership and voice consent: the kiosk greets them.
+    Eligible,
+    /// Frozen, expired or cancelled (or past its end date): code `membership_inactive`.
+    MembershipInactive,
+    /// Active, but the member has not agreed to voice conversations: code `consent_missing`.
+    ConsentMissing,
+}
+
+impl KioskEligibility {
+    /// The stable error code a kiosk can explain (`None` when eligible).
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            KioskEligibility::Eligible => None,
+            KioskEligibility::MembershipInactive => Some("membership_inactive"),
+            KioskEligibility::ConsentMissing => Some("consent_missing"),
+        }
+    }
+}
+
+impl Member {
+    /// Whether a kiosk may greet this member on `today` (a membership runs through its end
+    /// date). The membership is checked before consent: an inactive member is refused as such
+    /// whatever they agreed to.
+    pub fn kiosk_eligibility(&self, today: Date) -> KioskEligibility {
+        let ended = self.membership_end_date.is_some_and(|end| end < today);
+        if self.membership_status != MembershipStatus::Active || ended {
+            KioskEligibility::MembershipInactive
+        } else if !self.consent_voice {
+            KioskEligibility::ConsentMissing
+        } else {
+            KioskEligibility::Eligible
+        }
+    }
+
+    /// The text member search matches against (see [`crate::search`]).
+    pub fn search_key(&self) -> String {
+        crate::search::member_key(
+            &self.first_name,
+            &self.last_name,
+            &self.badge_id,
+            self.email.as_deref(),
+        )
+    }
+}
+
 /// Input to create a member. Unknown fields are refused so nothing unexpected reaches storage.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +259,16 @@ fn check_birth(v: &mut ValidationErrors, d: Option<Date>) -> Option<Date> {
 }
 
 impl NewMember {
+    /// The text member search matches against (see [`crate::search`]).
+    pub fn search_key(&self) -> String {
+        crate::search::member_key(
+            &self.first_name,
+            &self.last_name,
+            &self.badge_id,
+            self.email.as_deref(),
+        )
+    }
+
     /// Trims and checks every field.
     pub fn validate(self) -> Result<Self, ValidationErrors> {
         let mut v = ValidationErrors::new();
@@ -381,4 +439,63 @@ pub struct MemberFilter {
     pub visited_since: Option<OffsetDateTime>,
     /// Sort order.
     pub sort: MemberSort,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(status: MembershipStatus, consent: bool, end: Option<Date>) -> Member {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        Member {
+            id: MemberId::new(),
+            gym_id: GymId::new(),
+            franchise_id: FranchiseId::new(),
+            badge_id: "B-1".into(),
+            first_name: "Élodie".into(),
+            last_name: "Roux".into(),
+            email: None,
+            phone: None,
+            birth_date: None,
+            preferred_language: Locale::Fr,
+            membership_type: "standard".into(),
+            membership_status: status,
+            membership_end_date: end,
+            goals: vec![],
+            limitations: None,
+            consent_voice: consent,
+            consent_transcripts: false,
+            visit_count: 0,
+            last_visit_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn kiosks_greet_only_active_consenting_members() {
+        use KioskEligibility::*;
+        use MembershipStatus::*;
+        let today = Date::from_calendar_date(2026, time::Month::March, 10).unwrap_or(Date::MIN);
+        let e = |s, c, end| member(s, c, end).kiosk_eligibility(today);
+        assert_eq!(e(Active, true, None), Eligible);
+        assert_eq!(
+            e(Active, true, Some(today)),
+            Eligible,
+            "the end date is still a membership day"
+        );
+        assert_eq!(e(Active, true, today.previous_day()), MembershipInactive);
+        for s in [Frozen, Expired, Cancelled] {
+            assert_eq!(e(s, true, None), MembershipInactive, "{s:?}");
+            assert_eq!(
+                e(s, false, None),
+                MembershipInactive,
+                "membership before consent"
+            );
+        }
+        assert_eq!(e(Active, false, None), ConsentMissing);
+        assert_eq!(MembershipInactive.code(), Some("membership_inactive"));
+        assert_eq!(ConsentMissing.code(), Some("consent_missing"));
+        assert_eq!(Eligible.code(), None);
+    }
 }

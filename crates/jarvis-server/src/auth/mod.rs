@@ -406,14 +406,18 @@ impl FromRequestParts<AppState> for SessionCaller {
 }
 
 /// Per-client limit on the whole JSON API (`rate_limit_api_per_min`, keyed by IP or IPv6 /64
-/// from trusted proxies only), answered with 429 and `Retry-After`.
+/// from trusted proxies only), answered with 429 and `Retry-After`. Requests with a kiosk
+/// device token are limited per kiosk instead.
 pub async fn api_rate_limit(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if req.uri().path().starts_with("/api/") {
+    // Device-token routes are limited per kiosk instead (`kiosk_api::KioskDevice`).
+    if req.uri().path().starts_with("/api/")
+        && !crate::kiosk_api::limited_per_kiosk(req.uri().path(), req.headers())
+    {
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()

@@ -653,18 +653,11 @@ impl GymStore for ThisStore {
 }
 
 fn push_member_filter(qb: &mut QueryBuilder<Db>, filter: &MemberFilter) {
-    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        push_search(
-            qb,
-            q,
-            &[
-                "first_name",
-                "last_name",
-                "first_name || ' ' || last_name",
-                "badge_id",
-                "coalesce(email, '')",
-            ],
-        );
+    // The term is folded like the stored key (case and accents, in Rust), so both backends
+    // match "élodie", "ELODIE" and "elodie" to "Élodie" alike.
+    let q = filter.q.as_deref().map(jarvis_core::search::fold);
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        push_search(qb, &q, &["search_key"]);
     }
     if let Some(s) = filter.status {
         qb.push(" AND membership_status = ").push_bind(s.as_str());
@@ -691,8 +684,10 @@ impl MemberStore for ThisStore {
         let g = fetch_gym(&mut tx, scope, gym).await?;
         let t = now();
         let badge = new.badge_id.clone();
-        let mut qb =
-            QueryBuilder::<Db>::new(format!("INSERT INTO members ({MEMBER_COLS}) VALUES ("));
+        let key = new.search_key();
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO members ({MEMBER_COLS}, search_key) VALUES ("
+        ));
         let mut s = qb.separated(", ");
         s.push_bind(db(MemberId::new()))
             .push_bind(db(g.id))
@@ -714,7 +709,8 @@ impl MemberStore for ThisStore {
             .push_bind(0_i64)
             .push_bind(None::<time::OffsetDateTime>)
             .push_bind(t)
-            .push_bind(t);
+            .push_bind(t)
+            .push_bind(key);
         qb.push(format!(") RETURNING {MEMBER_COLS}"));
         let row: MemberRow = qb
             .build_query_as()
@@ -880,6 +876,8 @@ impl MemberStore for ThisStore {
             .push_bind(m.consent_voice)
             .push(", consent_transcripts = ")
             .push_bind(m.consent_transcripts)
+            .push(", search_key = ")
+            .push_bind(m.search_key())
             .push(", updated_at = ")
             .push_bind(m.updated_at)
             .push(" WHERE gym_id = ")
@@ -1190,6 +1188,48 @@ impl AuditStore for ThisStore {
     }
 }
 
+/// Rows per batch of the search-key backfill.
+const BACKFILL_BATCH: i64 = 500;
+
+/// Computes the search key of every member that has none yet (rows from before migration 0006,
+/// or written by an older binary during a rolling upgrade). Plain SQL cannot fold accents, so
+/// this runs in Rust after migrating, in small transactions; it is idempotent, so instances
+/// migrating at once may both run it.
+async fn backfill_search_keys(store: &ThisStore) -> StoreResult<u64> {
+    let mut done = 0_u64;
+    loop {
+        // Platform scope: on PostgreSQL the policies bind the table owner too (FORCE).
+        let mut tx = store.begin(&TxCtx::Scope(Scope::Platform), true).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, first_name, last_name, badge_id, email FROM members \
+             WHERE search_key = '' LIMIT ",
+        );
+        qb.push_bind(BACKFILL_BATCH);
+        let rows: Vec<(
+            crate::dbuuid::DbUuid,
+            String,
+            String,
+            String,
+            Option<String>,
+        )> = qb
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+        for (id, first, last, badge, email) in &rows {
+            let key = jarvis_core::search::member_key(first, last, badge, email.as_deref());
+            let mut qb = QueryBuilder::<Db>::new("UPDATE members SET search_key = ");
+            qb.push_bind(key).push(" WHERE id = ").push_bind(*id);
+            qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        }
+        tx.commit().await.map_err(map_db_err)?;
+        done += rows.len() as u64;
+        if (rows.len() as i64) < BACKFILL_BATCH {
+            return Ok(done);
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Maintenance for ThisStore {
     fn backend(&self) -> Backend {
@@ -1214,6 +1254,7 @@ impl Maintenance for ThisStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
+        backfill_search_keys(self).await?;
         Ok(pair(&MIGRATOR, &self.applied_versions().await?)
             .into_iter()
             .filter(|m| !before.contains(&m.version))

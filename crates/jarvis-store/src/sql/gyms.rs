@@ -34,6 +34,19 @@ async fn kiosk_identity_by(tx: &mut Tx, col: &str, value: &str) -> StoreResult<K
     Ok(KioskIdentity { kiosk, gym })
 }
 
+/// The losing side of two concurrent status changes.
+fn status_changed(expected: GymStatus, now: GymStatus) -> StoreError {
+    StoreError::Conflict {
+        constraint: "gyms_status_changed",
+        field: "status",
+        message: format!(
+            "the gym's status changed meanwhile (expected {}, now {}); reload and decide again",
+            expected.as_str(),
+            now.as_str()
+        ),
+    }
+}
+
 #[async_trait::async_trait]
 impl GymAdminStore for ThisStore {
     async fn review_gym(
@@ -41,6 +54,7 @@ impl GymAdminStore for ThisStore {
         scope: &Scope,
         actor: &Actor,
         id: GymId,
+        from: GymStatus,
         to: GymStatus,
         reason: Option<String>,
     ) -> StoreResult<Gym> {
@@ -59,15 +73,15 @@ impl GymAdminStore for ThisStore {
                 message: "must be at most 500 characters".into(),
             });
         }
-        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
-        let mut g = fetch_gym(&mut tx, scope, id).await?;
-        let from = g.status;
         if !from.can_become(to) {
             return Err(StoreError::Invalid {
                 field: "status",
                 message: format!("a {} gym cannot become {}", from.as_str(), to.as_str()),
             });
         }
+        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+        // No status check here: the conditional UPDATE below is the one place that decides.
+        let mut g = fetch_gym(&mut tx, scope, id).await?;
         g.status = to;
         g.status_reason = if GymStatus::needs_reason(to) {
             reason.clone()
@@ -82,9 +96,17 @@ impl GymAdminStore for ThisStore {
             .push(", updated_at = ")
             .push_bind(g.updated_at)
             .push(" WHERE id = ")
-            .push_bind(db(id));
+            .push_bind(db(id))
+            // Compare-and-set: a concurrent review that committed first (PostgreSQL re-checks
+            // this on the updated row) makes this one change nothing, and lose with a conflict.
+            .push(" AND status = ")
+            .push_bind(from.as_str());
         push_scope(&mut qb, scope, "franchise_id", "id");
-        qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        if done.rows_affected() != 1 {
+            let now_status = fetch_gym(&mut tx, scope, id).await?.status;
+            return Err(status_changed(from, now_status));
+        }
         audit_tx(
             &mut tx,
             actor,
@@ -385,6 +407,57 @@ impl ActivityStore for ThisStore {
         qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(row.into_domain())
+    }
+
+    async fn record_scan_visit(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        member: MemberId,
+        kiosk: Option<KioskId>,
+        debounce: time::Duration,
+    ) -> StoreResult<Option<Visit>> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+        let m = fetch_member(&mut tx, scope, gym, member).await?;
+        let t = now();
+        // One conditional statement decides: of concurrent scans, only the one whose update
+        // finds the last visit outside the window counts (PostgreSQL re-evaluates the WHERE on
+        // the row a concurrent winner just updated; SQLite serializes writers).
+        let mut qb = QueryBuilder::<Db>::new(
+            "UPDATE members SET visit_count = visit_count + 1, last_visit_at = ",
+        );
+        qb.push_bind(t)
+            .push(" WHERE gym_id = ")
+            .push_bind(db(gym))
+            .push(" AND id = ")
+            .push_bind(db(member))
+            .push(" AND (last_visit_at IS NULL OR last_visit_at <= ")
+            .push_bind(t - debounce)
+            .push(")");
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        if done.rows_affected() != 1 {
+            tx.commit().await.map_err(map_db_err)?;
+            return Ok(None);
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO member_visits (id, gym_id, franchise_id, member_id, kiosk_id, at) VALUES (",
+        );
+        let mut s = qb.separated(", ");
+        s.push_bind(db(VisitId::new()))
+            .push_bind(db(gym))
+            .push_bind(db(m.franchise_id))
+            .push_bind(db(member))
+            .push_bind(kiosk.map(db))
+            .push_bind(t);
+        qb.push(format!(") RETURNING {VISIT_COLS}"));
+        let row: VisitRow = qb
+            .build_query_as()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(Some(row.into_domain()))
     }
 
     async fn list_visits(
@@ -868,7 +941,7 @@ impl ImportStore for ThisStore {
         status: ImportStatus,
         total_rows: u64,
         processed_rows: u64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
         let mut qb = QueryBuilder::<Db>::new("UPDATE member_imports SET status = ");
         qb.push_bind(status.as_str())
@@ -881,11 +954,36 @@ impl ImportStore for ThisStore {
             .push(" WHERE gym_id = ")
             .push_bind(db(gym))
             .push(" AND id = ")
-            .push_bind(db(id));
+            .push_bind(db(id))
+            // A finished (or swept) job stays finished: a late progress tick never revives it.
+            .push(" AND status IN ('queued', 'running')");
         push_scope(&mut qb, scope, "franchise_id", "gym_id");
-        qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fail_stale_imports(
+        &self,
+        stale_before: time::OffsetDateTime,
+        report: serde_json::Value,
+    ) -> StoreResult<u64> {
+        // System maintenance across tenants, like purging ended sessions.
+        let mut tx = self.begin(&TxCtx::Scope(Scope::Platform), true).await?;
+        let t = now();
+        let mut qb = QueryBuilder::<Db>::new("UPDATE member_imports SET status = ");
+        qb.push_bind(ImportStatus::Failed.as_str())
+            .push(", report = ")
+            .push_bind(Json(report))
+            .push(", finished_at = ")
+            .push_bind(t)
+            .push(", updated_at = ")
+            .push_bind(t)
+            .push(" WHERE status IN ('queued', 'running') AND updated_at < ")
+            .push_bind(stale_before);
+        let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn finish_import_job(
@@ -937,6 +1035,7 @@ impl ImportStore for ThisStore {
         scope: &Scope,
         actor: &Actor,
         gym: GymId,
+        job: Option<ImportJobId>,
         rows: &[NewMember],
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> StoreResult<u64> {
@@ -945,7 +1044,9 @@ impl ImportStore for ThisStore {
         let t = now();
         let mut written = 0_u64;
         for chunk in rows.chunks(IMPORT_BATCH) {
-            let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO members ({MEMBER_COLS}) "));
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO members ({MEMBER_COLS}, search_key) "
+            ));
             // Every column is bound from a typed `NewMember` field: nothing else from the file
             // can reach the statement.
             qb.push_values(chunk, |mut b, m| {
@@ -969,11 +1070,35 @@ impl ImportStore for ThisStore {
                     .push_bind(0_i64)
                     .push_bind(None::<time::OffsetDateTime>)
                     .push_bind(t)
-                    .push_bind(t);
+                    .push_bind(t)
+                    .push_bind(m.search_key());
             });
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             written += chunk.len() as u64;
             progress(written);
+        }
+        if let Some(job) = job {
+            // The job row is touched last, in this transaction: the commit carries a fresh
+            // `updated_at` (SQLite blocks other writers, heartbeats included, until then), and
+            // a job already declared interrupted by the stale sweep writes nothing.
+            let mut qb = QueryBuilder::<Db>::new("UPDATE member_imports SET processed_rows = ");
+            qb.push_bind(i64::try_from(written).unwrap_or(i64::MAX))
+                .push(", updated_at = ")
+                .push_bind(now())
+                .push(" WHERE gym_id = ")
+                .push_bind(db(gym))
+                .push(" AND id = ")
+                .push_bind(db(job))
+                .push(" AND status IN ('queued', 'running')");
+            push_scope(&mut qb, scope, "franchise_id", "gym_id");
+            let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict {
+                    constraint: "member_imports_stopped",
+                    field: "import",
+                    message: "this import was marked as interrupted while it ran".into(),
+                });
+            }
         }
         audit_tx(
             &mut tx,
