@@ -29,6 +29,7 @@ impl<T> From<Page<T>> for PageBody<T> {
 
 /// `limit` (1–200, default 50) and `offset` (default 0).
 #[derive(Debug, Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,

@@ -64,6 +64,7 @@ async fn review_gym(
 
 /// Filters of the class list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClassQuery {
     /// Page size, 1–200 (default 50).

@@ -200,6 +200,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Options of an upload.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Check only; report what would happen (default false).

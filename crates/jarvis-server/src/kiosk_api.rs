@@ -307,7 +307,7 @@ pub struct HeartbeatAck {
 
 #[utoipa::path(post, path = "/api/v1/kiosk/heartbeat", tag = "kiosk-device", request_body = Heartbeat,
     responses((status = 200, body = HeartbeatAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn heartbeat(
     State(state): State<AppState>,
     KioskDevice(device): KioskDevice,
@@ -346,7 +346,7 @@ pub struct KioskConfig {
 
 #[utoipa::path(get, path = "/api/v1/kiosk/config", tag = "kiosk-device",
     responses((status = 200, body = KioskConfig), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn config(kiosk: KioskDevice) -> ApiResult<Json<KioskConfig>> {
     kiosk.allow(Action::KioskHeartbeat)?;
     let device = kiosk.0;
@@ -377,7 +377,7 @@ pub struct KioskMember {
     params(("badge" = String, Path, description = "The scanned badge id")),
     description = "Looks up a badge in the kiosk's own gym and records the visit (rescans within 10 minutes count once). Returns only the first name and language.",
     responses((status = 200, body = KioskMember), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn member_by_badge(
     State(state): State<AppState>,
     kiosk: KioskDevice,

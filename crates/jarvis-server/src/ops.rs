@@ -79,6 +79,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Filters of the audit log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1–200 (default 50).

@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Filters of the franchise list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FranchiseQuery {
     /// Page size, 1–200 (default 50).
@@ -132,6 +133,7 @@ async fn archive_franchise(
 
 /// Filters of the gym list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GymQuery {
     /// Page size, 1–200 (default 50).

@@ -700,6 +700,7 @@ async fn refresh(
 
 /// Logout options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutQuery {
     /// End every session of the user (logout everywhere).
@@ -1198,6 +1199,7 @@ async fn create_invitation(
 
 /// Invitation list filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
     /// Page size, 1–200 (default 50).
@@ -1378,6 +1380,7 @@ async fn accept_invitation(
 
 /// Auth event filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Page size, 1–200 (default 50).
