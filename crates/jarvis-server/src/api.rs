@@ -32,6 +32,7 @@ impl<T> From<Page<T>> for PageBody<T> {
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip (default 0).
     pub offset: Option<u64>,

@@ -83,6 +83,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,

@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct FranchiseQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -137,6 +138,7 @@ async fn archive_franchise(
 #[serde(deny_unknown_fields)]
 pub struct GymQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,

@@ -595,7 +595,9 @@ pub struct CodeBody {
 
 #[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", request_body = CodeBody,
     description = "Confirms enrolment with a first code; the session becomes AAL2.",
-    responses((status = 200, body = ConfirmResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ConfirmResponse), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`no_pending_enrollment`: start with POST /api/v1/auth/mfa/enroll")),
+    security(("bearer" = [])))]
 async fn mfa_confirm(
     State(state): State<AppState>,
     SessionCaller(caller): SessionCaller,
@@ -1203,6 +1205,7 @@ async fn create_invitation(
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -1384,6 +1387,7 @@ async fn accept_invitation(
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
