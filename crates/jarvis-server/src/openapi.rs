@@ -225,6 +225,25 @@ fn error_response(status: u16, description: &str) -> Response {
     b.build()
 }
 
+/// A handler's own JSON error answer (e.g. the readiness report) may also be the error body of
+/// the shared machinery (a timeout): its schema becomes "either".
+fn also_error_body(own: &mut Response) {
+    let Some(RefOr::T(content)) = own.content.get_mut("application/json") else {
+        return;
+    };
+    if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == ERROR_SCHEMA) {
+        return;
+    }
+    if let Some(schema) = content.schema.take() {
+        content.schema = Some(
+            utoipa::openapi::schema::AnyOfBuilder::new()
+                .item(schema)
+                .item(Ref::new(ERROR_SCHEMA))
+                .into(),
+        );
+    }
+}
+
 impl Modify for SharedResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -252,6 +271,8 @@ impl Modify for SharedResponses {
                             };
                             if own.content.is_empty() {
                                 own.content = shared.content;
+                            } else {
+                                also_error_body(own);
                             }
                             for (k, v) in shared.headers {
                                 own.headers.entry(k).or_insert(v);
@@ -269,3 +290,20 @@ impl Modify for SharedResponses {
         }
     }
 }
+
+/// A CSV file sent as the raw request body: bytes (UTF-8 or Windows-1252), not a JSON string.
+pub struct CsvFile;
+
+impl utoipa::PartialSchema for CsvFile {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .description(Some("The CSV file, as raw bytes"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CsvFile {}

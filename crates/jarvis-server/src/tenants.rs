@@ -212,7 +212,9 @@ async fn get_gym(
 }
 
 #[utoipa::path(patch, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)), request_body = GymPatch,
-    responses((status = 200, body = Gym), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: the franchise already has a gym with this name"),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_gym(
     state: axum::extract::State<AppState>,

@@ -299,7 +299,7 @@ pub struct LoginBody {
 }
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", description = "Public keys verifying access tokens (RS256), including recently retired ones.",
-    responses((status = 200, description = "JWKS")))]
+    responses((status = 200, body = Object, description = "JWKS: `{\"keys\": [RSA public keys]}`")))]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
