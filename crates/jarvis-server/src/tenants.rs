@@ -175,7 +175,9 @@ async fn list_gyms(
 }
 
 #[utoipa::path(post, path = "/api/v1/gyms", tag = "tenants", request_body = NewGym,
-    responses((status = 201, body = Gym), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Gym),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such franchise, or not yours"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_gym(
     state: axum::extract::State<AppState>,
