@@ -83,10 +83,15 @@ mod tests {
 
     #[test]
     fn window_bounds_are_enforced() {
-        assert_eq!(PageRequest::new(None, None).unwrap(), PageRequest::default());
+        assert_eq!(
+            PageRequest::new(None, None).unwrap(),
+            PageRequest::default()
+        );
         assert_eq!(PageRequest::new(Some(0), None).unwrap_err().field, "limit");
         assert_eq!(
-            PageRequest::new(Some(MAX_LIMIT + 1), None).unwrap_err().field,
+            PageRequest::new(Some(MAX_LIMIT + 1), None)
+                .unwrap_err()
+                .field,
             "limit"
         );
         assert_eq!(
@@ -97,7 +102,9 @@ mod tests {
         );
         // Past i64::MAX the storage layer could not bind it; refused rather than clamped.
         assert_eq!(
-            PageRequest::new(None, Some(MAX_OFFSET + 1)).unwrap_err().field,
+            PageRequest::new(None, Some(MAX_OFFSET + 1))
+                .unwrap_err()
+                .field,
             "offset"
         );
     }
