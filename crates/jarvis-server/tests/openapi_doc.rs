@@ -234,3 +234,32 @@ fn security_and_servers_are_declared() {
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "operationIds are not unique");
 }
+
+#[test]
+fn pagination_parameters_state_their_bounds() {
+    let doc = document();
+    let mut wrong = Vec::new();
+    let mut seen = 0;
+    for (m, path, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let s = &p["schema"];
+            let bounds = (s["minimum"].as_u64(), s["maximum"].as_u64());
+            match p["name"].as_str() {
+                Some("limit") if p["in"] == "query" => {
+                    seen += 1;
+                    if bounds != (Some(1), Some(200)) {
+                        wrong.push(format!("{m} {path}: limit {s}"));
+                    }
+                }
+                Some("offset") if p["in"] == "query" => {
+                    if bounds.0 != Some(0) || s["format"] != "int64" {
+                        wrong.push(format!("{m} {path}: offset {s}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen >= 10, "only {seen} paginated operations");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -23,6 +23,10 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 /// Wall-clock cap of one schemathesis run; past it the run is killed and the test fails.
 const WALL_CLOCK: Duration = Duration::from_secs(200);
 
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
 /// The `st` executable, or `None` (after a loud notice) when it is not installed outside CI.
 fn schemathesis() -> Option<PathBuf> {
     match std::env::var_os("JARVIS_SCHEMATHESIS") {
@@ -230,9 +234,13 @@ fn run_schemathesis(
         .args(["--url", base])
         .args(["--checks", CHECKS])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--max-examples", "10"])
+        .args([
+            "--max-examples",
+            &env_or("JARVIS_SCHEMATHESIS_EXAMPLES", "10"),
+        ])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--seed", "7"])
+        // A fixed seed keeps CI reproducible; set another to explore further locally.
+        .args(["--seed", &env_or("JARVIS_SCHEMATHESIS_SEED", "7")])
         .args(["--generation-database", "none"])
         // One worker: Hypothesis' lambda descriptions race in CPython's `ast` across threads
         // ("AST constructor recursion depth mismatch"); the two roles run in parallel anyway.
