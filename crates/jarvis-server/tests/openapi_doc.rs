@@ -119,6 +119,11 @@ fn implied_statuses(path: &str, op: &Value) -> BTreeSet<u16> {
     if !params(op, "path").is_empty() || !params(op, "query").is_empty() {
         s.insert(400);
     }
+    // Not shared machinery but as universal: a path names a resource, which may not exist (or
+    // belong to another tenant, which answers the same).
+    if !params(op, "path").is_empty() {
+        s.insert(404);
+    }
     let body = op["requestBody"]["content"].as_object();
     if let Some(types) = body {
         s.insert(413);
