@@ -23,6 +23,7 @@ pub const KIOSK_BEARER: &str = "kiosk_device";
 /// The error body every error status carries.
 pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
 
+/// The document's header; the routes add their operations (see [`crate::http::api`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "JARVIS API", description = "Self-hosted AI voice companion for gyms: tenants, members, kiosks."),
