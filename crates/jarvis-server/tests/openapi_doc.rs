@@ -256,10 +256,10 @@ fn pagination_parameters_state_their_bounds() {
                         wrong.push(format!("{m} {path}: limit {s}"));
                     }
                 }
-                Some("offset") if p["in"] == "query" => {
-                    if bounds.0 != Some(0) || s["format"] != "int64" {
-                        wrong.push(format!("{m} {path}: offset {s}"));
-                    }
+                Some("offset")
+                    if p["in"] == "query" && (bounds.0 != Some(0) || s["format"] != "int64") =>
+                {
+                    wrong.push(format!("{m} {path}: offset {s}"));
                 }
                 _ => {}
             }
