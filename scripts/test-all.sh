@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints, the Rust suites on SQLite and
-# PostgreSQL, and the browser tests in headless Chromium. Installs what it needs first.
+# PostgreSQL (with the schemathesis fuzz of the API), and the browser tests in headless Chromium.
+# Installs what it needs first.
 # `.ci/run` calls this script; CI sets CI=true, which makes PostgreSQL and Chromium mandatory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,20 @@ fi
 
 step "npm packages for browser tests"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+step "schemathesis (schema fuzz of the API, tests/openapi_fuzz.rs) in .venv-test/"
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+    fi
+    rm -rf .venv-test
+    python3 -m venv .venv-test
+    .venv-test/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+export JARVIS_SCHEMATHESIS="$PWD/.venv-test/bin/st"
+"$JARVIS_SCHEMATHESIS" --version
 
 step "format"
 cargo fmt --all --check

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Hard maximum page size.
 pub const MAX_LIMIT: u32 = 200;
+/// Largest offset: SQL binds it as a signed 64-bit integer.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
 /// A validated limit/offset window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +39,15 @@ impl PageRequest {
                 format!("must be between 1 and {MAX_LIMIT}"),
             ));
         }
-        Ok(Self {
-            limit,
-            offset: offset.unwrap_or(0),
-        })
+        let offset = offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(crate::FieldError::new(
+                "offset",
+                "out_of_range",
+                format!("must be at most {MAX_OFFSET}"),
+            ));
+        }
+        Ok(Self { limit, offset })
     }
 }
 
@@ -66,5 +73,39 @@ impl<T> Page<T> {
             limit: self.limit,
             offset: self.offset,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_bounds_are_enforced() {
+        assert_eq!(
+            PageRequest::new(None, None).unwrap(),
+            PageRequest::default()
+        );
+        assert_eq!(PageRequest::new(Some(0), None).unwrap_err().field, "limit");
+        assert_eq!(
+            PageRequest::new(Some(MAX_LIMIT + 1), None)
+                .unwrap_err()
+                .field,
+            "limit"
+        );
+        assert_eq!(
+            PageRequest::new(Some(MAX_LIMIT), Some(MAX_OFFSET))
+                .unwrap()
+                .offset,
+            MAX_OFFSET
+        );
+        // Past i64::MAX the storage layer could not bind it; refused rather than clamped.
+        assert_eq!(
+            PageRequest::new(None, Some(MAX_OFFSET + 1))
+                .unwrap_err()
+                .field,
+            "offset"
+        );
     }
 }

@@ -29,8 +29,10 @@ impl<T> From<Page<T>> for PageBody<T> {
 
 /// `limit` (1–200, default 50) and `offset` (default 0).
 #[derive(Debug, Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip (default 0).
     pub offset: Option<u64>,

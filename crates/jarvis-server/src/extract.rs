@@ -2,14 +2,18 @@
 //! axum's plain-text defaults.
 
 use crate::error::ApiError;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{
+    JsonRejection, MissingJsonContentType, PathRejection, QueryRejection,
+};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-/// A JSON body; malformed JSON, wrong types, unknown fields and oversize bodies become clear 4xx.
+/// A JSON object body; malformed JSON, wrong types, unknown fields, bodies that are not an
+/// object and oversize bodies become clear 4xx.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -20,11 +24,52 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(json_rejection(MissingJsonContentType::default().into()));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| json_rejection(r.into()))?;
+        // serde reads a struct from a JSON array too (`[null, null]` is a valid patch to it);
+        // every body of this API is an object, so anything else is refused.
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => {}
+            Some(_) => return Err(not_an_object()),
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `application/json` or any `application/*+json`, as axum's own `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => sub == "json" || sub.ends_with("+json"),
+        _ => false,
+    }
+}
+
+fn not_an_object() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        "invalid request body: expected a JSON object",
+    )
+    .with_details(json!({ "fields": [{ "field": "", "code": "invalid", "message": "expected a JSON object" }] }))
 }
 
 /// Pulls the field path out of serde's message ("badge_id: invalid type…", "unknown field `x`").
@@ -147,8 +192,63 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::field_of;
+    use super::{ApiJson, field_of};
+    use axum::extract::{FromRequest, Request};
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Patch {
+        name: Option<String>,
+        note: Option<String>,
+    }
+
+    async fn body(content_type: &str, body: &'static str) -> Result<Patch, (u16, String)> {
+        let req = Request::builder()
+            .method("PATCH")
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        ApiJson::<Patch>::from_request(req, &())
+            .await
+            .map(|ApiJson(p)| p)
+            .map_err(|e| (e.status.as_u16(), e.code.to_string()))
+    }
+
+    #[tokio::test]
+    async fn json_bodies_must_be_objects() {
+        assert!(body("application/json", r#" {"name": "x"}"#).await.is_ok());
+        assert!(
+            body("application/merge-patch+json; charset=utf-8", "{}")
+                .await
+                .is_ok()
+        );
+        // serde alone accepts a sequence for a struct.
+        for not_object in [
+            "[null, null]",
+            " [\"a\", \"b\"]",
+            "\"x\"",
+            "3",
+            "null",
+            "true",
+        ] {
+            assert_eq!(
+                body("application/json", not_object).await.unwrap_err(),
+                (422, "validation_failed".into()),
+                "{not_object}"
+            );
+        }
+        assert_eq!(body("application/json", "").await.unwrap_err().0, 400);
+        assert_eq!(body("application/json", "{").await.unwrap_err().0, 400);
+        assert_eq!(body("text/plain", "{}").await.unwrap_err().0, 415);
+        assert_eq!(body("application/jsonx", "{}").await.unwrap_err().0, 415);
+        assert_eq!(
+            body("application/json", r#"{"x": 1}"#).await.unwrap_err(),
+            (422, "validation_failed".into())
+        );
+    }
 
     #[test]
     fn finds_fields_in_serde_messages() {

@@ -17,45 +17,16 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 /// The request id header, set when absent and echoed on the response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "JARVIS API", description = "Self-hosted AI voice companion for gyms: tenants, members, kiosks."),
-    modifiers(&BearerAuth),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorInner, jarvis_core::FieldError)),
-    tags(
-        (name = "tenants", description = "Franchises and gyms"),
-        (name = "members", description = "Gym members"),
-        (name = "kiosks", description = "Kiosk devices (staff side: pairing codes, status, revoke)"),
-        (name = "kiosk-device", description = "The kiosk device API, authenticated by the device token only"),
-        (name = "classes", description = "Class schedules"),
-        (name = "ops", description = "Health, readiness and audit"),
-        (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// The API routes and the OpenAPI document generated from them.
+/// The API routes and the OpenAPI document generated from them (completed with the statuses of
+/// the shared extractors and middleware, see [`crate::openapi`]).
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::ops::routes())
         .merge(crate::auth::api::routes())
         .merge(crate::tenants::routes())
@@ -64,7 +35,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::gyms::routes())
         .merge(crate::imports::routes())
         .merge(crate::kiosk_api::routes())
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// The whole application with its middleware.

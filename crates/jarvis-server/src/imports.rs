@@ -365,6 +365,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Options of an upload.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Check only; report what would happen (default false).
@@ -380,7 +381,7 @@ pub struct ImportQuery {
 
 #[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/members/import", tag = "members",
     params(("gym_id" = GymId, Path), ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "The CSV file (UTF-8 with or without BOM, or Windows-1252; `;` or `,`)"),
+    request_body(content = crate::openapi::CsvFile, content_type = "text/csv", description = "The CSV file (UTF-8 with or without BOM, or Windows-1252; `;` or `,`)"),
     description = "Starts an import job and answers at once; poll the job for progress and the report.",
     responses((status = 202, body = ImportJob), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody)),

@@ -354,7 +354,7 @@ pub struct HeartbeatAck {
 
 #[utoipa::path(post, path = "/api/v1/kiosk/heartbeat", tag = "kiosk-device", request_body = Heartbeat,
     responses((status = 200, body = HeartbeatAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn heartbeat(
     State(state): State<AppState>,
     KioskDevice(device): KioskDevice,
@@ -393,7 +393,7 @@ pub struct KioskConfig {
 
 #[utoipa::path(get, path = "/api/v1/kiosk/config", tag = "kiosk-device",
     responses((status = 200, body = KioskConfig), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn config(kiosk: KioskDevice) -> ApiResult<Json<KioskConfig>> {
     kiosk.allow(Action::KioskHeartbeat)?;
     let device = kiosk.0;
@@ -427,7 +427,7 @@ pub struct KioskMember {
         (status = 403, body = ErrorBody, description = "`membership_inactive`, `consent_missing`, or the gym is not active"),
         (status = 404, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "this kiosk's lookup budget is spent; see Retry-After")),
-    security(("bearer" = [])))]
+    security(("kiosk_device" = [])))]
 async fn member_by_badge(
     State(state): State<AppState>,
     kiosk: KioskDevice,

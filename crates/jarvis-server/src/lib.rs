@@ -16,6 +16,7 @@ pub mod imports;
 pub mod kiosk_api;
 pub mod kiosks;
 pub mod members;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod state;

@@ -8,12 +8,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use jarvis_core::model::AuditEntry;
 use jarvis_core::{GymId, UserId};
 use jarvis_store::AuditFilter;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,24 +23,57 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
 }
 
+/// The liveness answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The readiness answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// The storage backend: `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// Migrations applied (when ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<u64>,
+    /// Why it is not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Versions of the migrations not applied yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Vec<i64>>,
+}
+
 #[utoipa::path(get, path = "/healthz", tag = "ops", description = "The process is up.",
-    responses((status = 200, description = "alive")))]
-async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+    responses((status = 200, body = Liveness, description = "alive")))]
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "ops", description = "The database answers and every migration is applied.",
-    responses((status = 200, description = "ready"), (status = 503, description = "not ready, with the reason")))]
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let backend = state.store.backend().name();
+    responses((status = 200, body = Readiness, description = "ready"),
+        (status = 503, body = Readiness, description = "not ready, with the reason")))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let database = state.store.backend().name();
+    let unavailable = |reason, pending| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness {
+                status: "unavailable",
+                database,
+                migrations: None,
+                reason: Some(reason),
+                pending,
+            }),
+        )
+    };
     if let Err(e) = state.store.ping().await {
         tracing::warn!(error = %e, "readiness: database unreachable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "status": "unavailable", "database": backend, "reason": "database unreachable" }),
-            ),
-        );
+        return unavailable("database unreachable", None);
     }
     match state.store.migrations().await {
         Ok(ms) => {
@@ -54,34 +85,32 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             if pending.is_empty() {
                 (
                     StatusCode::OK,
-                    Json(json!({ "status": "ready", "database": backend, "migrations": ms.len() })),
+                    Json(Readiness {
+                        status: "ready",
+                        database,
+                        migrations: Some(ms.len() as u64),
+                        reason: None,
+                        pending: None,
+                    }),
                 )
             } else {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(
-                        json!({ "status": "unavailable", "database": backend, "reason": "pending migrations", "pending": pending }),
-                    ),
-                )
+                unavailable("pending migrations", Some(pending))
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness: cannot read migrations");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    json!({ "status": "unavailable", "database": backend, "reason": "cannot read migrations" }),
-                ),
-            )
+            unavailable("cannot read migrations", None)
         }
     }
 }
 
 /// Filters of the audit log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,

@@ -26,9 +26,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Filters of the franchise list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FranchiseQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -132,9 +134,11 @@ async fn archive_franchise(
 
 /// Filters of the gym list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GymQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -171,7 +175,9 @@ async fn list_gyms(
 }
 
 #[utoipa::path(post, path = "/api/v1/gyms", tag = "tenants", request_body = NewGym,
-    responses((status = 201, body = Gym), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Gym),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such franchise, or not yours"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_gym(
     state: axum::extract::State<AppState>,
@@ -210,7 +216,9 @@ async fn get_gym(
 #[utoipa::path(patch, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)), request_body = GymPatch,
     description = "Changes a gym. `settings` replaces the whole settings object; a gym manager may change everything in it but `monthly_ai_budget_micros` and `voice_session_cap` (send their current values), which belong to the franchise owner and super admins.",
     responses((status = 200, body = Gym), (status = 403, body = ErrorBody, description = "`field_forbidden` (details name the fields) or the role may not change this gym"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: the franchise already has a gym with this name"),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_gym(
     state: axum::extract::State<AppState>,

@@ -165,8 +165,8 @@ pub struct AuthEvent {
     pub ip: Option<String>,
     /// Client user agent.
     pub user_agent: Option<String>,
-    /// Extra structured details (never secrets).
-    #[schema(value_type = Object)]
+    /// Extra structured details (never secrets); `null` when the event has none.
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
 }
 

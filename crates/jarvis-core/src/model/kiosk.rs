@@ -186,6 +186,7 @@ pub struct Heartbeat {
     /// Kiosk app version (at most 40 characters).
     pub app_version: String,
     /// Seconds since the kiosk app started.
+    #[schema(minimum = 0)]
     pub uptime_secs: i64,
     /// Microphone state.
     pub mic_status: MicStatus,

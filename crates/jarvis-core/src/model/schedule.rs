@@ -109,8 +109,10 @@ pub struct NewClassSchedule {
     /// Local start time `HH:MM`.
     pub start_time: String,
     /// Duration in minutes (5–480).
+    #[schema(minimum = 5, maximum = 480)]
     pub duration_minutes: i32,
     /// Places (1–500).
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: i32,
     /// Repeats every week (default true; then `weekday` is required, else `date`).
     #[serde(default = "yes")]

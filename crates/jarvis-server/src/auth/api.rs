@@ -309,7 +309,7 @@ pub struct LoginBody {
 }
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", description = "Public keys verifying access tokens (RS256), including recently retired ones.",
-    responses((status = 200, description = "JWKS")))]
+    responses((status = 200, body = Object, description = "JWKS: `{\"keys\": [RSA public keys]}`")))]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
@@ -605,7 +605,9 @@ pub struct CodeBody {
 
 #[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", request_body = CodeBody,
     description = "Confirms enrolment with a first code; the session becomes AAL2.",
-    responses((status = 200, body = ConfirmResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ConfirmResponse), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`no_pending_enrollment`: start with POST /api/v1/auth/mfa/enroll")),
+    security(("bearer" = [])))]
 async fn mfa_confirm(
     State(state): State<AppState>,
     SessionCaller(caller): SessionCaller,
@@ -710,6 +712,7 @@ async fn refresh(
 
 /// Logout options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutQuery {
     /// End every session of the user (logout everywhere).
@@ -1246,9 +1249,11 @@ async fn create_invitation(
 
 /// Invitation list filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -1428,9 +1433,11 @@ async fn accept_invitation(
 
 /// Auth event filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,

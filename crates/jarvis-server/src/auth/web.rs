@@ -1301,7 +1301,11 @@ async fn security_page(
     let offset = q.offset.unwrap_or(0);
     let (events, total, more) = match me.caller.list(jarvis_core::authz::Action::AuditRead) {
         Ok(scope) => {
-            let page = match jarvis_core::PageRequest::new(Some(50), Some(offset)) {
+            // A page past the end is empty, not an error, however far the link points.
+            let page = match jarvis_core::PageRequest::new(
+                Some(50),
+                Some(offset.min(jarvis_core::page::MAX_OFFSET)),
+            ) {
                 Ok(p) => p,
                 Err(e) => {
                     return ApiError::bad_request("invalid_query", e.to_string()).into_response();
