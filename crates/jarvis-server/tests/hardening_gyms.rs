@@ -182,6 +182,7 @@ mod web {
         let csrf = hidden(&resp.text().await.unwrap(), "csrf");
         let r = c
             .post(app.url("/app/login"))
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(encode(&[
@@ -232,6 +233,7 @@ mod web {
             let r = self
                 .c
                 .post(self.app.url(path))
+                .header("sec-fetch-site", "same-origin")
                 .header("cookie", &self.cookie)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(encode(&form))
