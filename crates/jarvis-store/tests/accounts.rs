@@ -101,7 +101,7 @@ mod cases {
                 .unwrap(),
             RefreshOutcome::Invalid
         );
-        let after = s.session(sess.id).await.unwrap().unwrap();
+        let after = s.session(u.id, sess.id).await.unwrap().unwrap();
         assert_eq!(after.revoked_reason.as_deref(), Some("reuse"));
         assert_eq!(
             s.rotate_refresh_token("unknown", "h6", idle, Duration::ZERO)
@@ -118,7 +118,7 @@ mod cases {
             RefreshOutcome::Invalid
         );
         assert!(
-            s.session(s2.id)
+            s.session(u.id, s2.id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -203,9 +203,9 @@ mod cases {
             .await
             .unwrap();
         assert!(n >= 3, "{n}");
-        assert!(s.session(old.id).await.unwrap().is_none());
-        assert!(s.session(revoked.id).await.unwrap().is_some());
-        assert!(s.session(live.id).await.unwrap().is_some());
+        assert!(s.session(u.id, old.id).await.unwrap().is_none());
+        assert!(s.session(u.id, revoked.id).await.unwrap().is_some());
+        assert!(s.session(u.id, live.id).await.unwrap().is_some());
         assert!(
             s.rotate_refresh_token("live", "live2", Duration::hours(1), Duration::ZERO)
                 .await
@@ -216,8 +216,8 @@ mod cases {
         s.purge_expired(OffsetDateTime::now_utc() + Duration::seconds(1))
             .await
             .unwrap();
-        assert!(s.session(revoked.id).await.unwrap().is_none());
-        assert!(s.session(live.id).await.unwrap().is_some());
+        assert!(s.session(u.id, revoked.id).await.unwrap().is_none());
+        assert!(s.session(u.id, live.id).await.unwrap().is_some());
         assert_eq!(
             s.consume_password_reset("fresh", "h".into()).await.unwrap(),
             Some(u.id)
@@ -239,6 +239,15 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(s.list_sessions(u.id).await.unwrap().len(), 3);
+        assert!(
+            s.session(other.id, a.id).await.unwrap().is_none(),
+            "another user's session is not found"
+        );
+        s.elevate_session(other.id, b.id, None).await.unwrap();
+        s.touch_session(other.id, b.id).await.unwrap();
+        let b_now = s.session(u.id, b.id).await.unwrap().unwrap();
+        assert_eq!(b_now.aal, 1, "only its owner elevates a session");
+        assert_eq!(b_now.last_seen_at, b.last_seen_at, "nor touches it");
         assert_eq!(
             s.session_by_token_hash("cookie-hash")
                 .await
@@ -247,7 +256,7 @@ mod cases {
             Some(web.id)
         );
         // Elevation changes the cookie hash: the old one no longer finds the session.
-        s.elevate_session(web.id, Some("cookie-hash-2".into()))
+        s.elevate_session(u.id, web.id, Some("cookie-hash-2".into()))
             .await
             .unwrap();
         assert!(

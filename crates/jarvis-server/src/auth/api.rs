@@ -471,7 +471,7 @@ async fn mfa_verify(
         body.recovery_code.as_deref(),
     )
     .await?;
-    state.store.elevate_session(sid, None).await?;
+    state.store.elevate_session(user, sid, None).await?;
     let roles = roles_of(&state, user).await?;
     Ok(Json(
         tokens(&state, user, sid, 2, None, roles, (true, false)).await?,
@@ -605,7 +605,7 @@ async fn mfa_confirm(
     client.limit_auth(&state, "mfa")?;
     let (user, sid) = ids(&caller)?;
     let recovery_codes = confirm_enrollment(&state, &client, user, &body.code).await?;
-    state.store.elevate_session(sid, None).await?;
+    state.store.elevate_session(user, sid, None).await?;
     let roles = roles_of(&state, user).await?;
     Ok(Json(ConfirmResponse {
         recovery_codes,
