@@ -37,6 +37,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "classes", description = "Class schedules"),
         (name = "ops", description = "Health, readiness and audit"),
         (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
+        (name = "users", description = "Team members of your tenant: list, disable, re-enable, revoke a role"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +65,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::gyms::routes())
         .merge(crate::imports::routes())
         .merge(crate::kiosk_api::routes())
+        .merge(crate::users::routes())
         .split_for_parts()
 }
 
@@ -81,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::web::routes())
         .merge(crate::pages::routes())
+        .merge(crate::team::routes())
         .merge(crate::auth::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

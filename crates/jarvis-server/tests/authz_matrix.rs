@@ -89,6 +89,8 @@ struct World {
     g: [String; 2],
     m: [String; 2],
     k: [String; 2],
+    /// A staff user of each gym (team management rows).
+    u: [String; 2],
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -99,6 +101,7 @@ fn fill(t: &str, w: &World, i: usize) -> String {
         .replace("{g}", &w.g[i])
         .replace("{m}", &w.m[i])
         .replace("{k}", &w.k[i])
+        .replace("{u}", &w.u[i])
         .replace("{n}", &n)
 }
 
@@ -129,6 +132,7 @@ async fn routes_by_role_and_tenant(b: Backend) {
         g: Default::default(),
         m: Default::default(),
         k: Default::default(),
+        u: Default::default(),
     };
     for (i, name) in ["Own", "Foreign"].iter().enumerate() {
         let (_, f) = app
@@ -154,6 +158,13 @@ async fn routes_by_role_and_tenant(b: Backend) {
             )
             .await;
         w.k[i] = k["id"].as_str().unwrap().into();
+        let (f, g): (uuid::Uuid, uuid::Uuid) = (w.f[i].parse().unwrap(), w.g[i].parse().unwrap());
+        w.u[i] = app
+            .create_user(
+                &format!("crew{i}@m.local"),
+                Some((Role::GymStaff, MembershipTarget::Gym(f.into(), g.into()))),
+            )
+            .await;
     }
     let f0: uuid::Uuid = w.f[0].parse().unwrap();
     let g0: uuid::Uuid = w.g[0].parse().unwrap();
@@ -318,6 +329,28 @@ async fn routes_by_role_and_tenant(b: Backend) {
             [A, F, F, F],
             [A, N, N, N],
         ),
+        // Team management: staff never manage users (403 whatever the id).
+        (
+            Method::GET,
+            "/api/v1/users/{u}",
+            "{}",
+            [A, A, A, F],
+            [A, N, N, F],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/{u}/disable",
+            "{}",
+            [A, A, A, F],
+            [A, N, N, F],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/{u}/enable",
+            "{}",
+            [A, A, A, F],
+            [A, N, N, F],
+        ),
         // Approving and suspending gyms is the platform's decision.
         (
             Method::POST,
@@ -336,6 +369,7 @@ async fn routes_by_role_and_tenant(b: Backend) {
         (Method::GET, "/api/v1/auth/events", [A, A, A, F]),
         (Method::GET, "/api/v1/invitations", [A, A, A, F]),
         (Method::GET, "/api/v1/auth/sessions", [A, A, A, A]),
+        (Method::GET, "/api/v1/users", [A, A, A, F]),
     ];
     let mut failures = Vec::new();
     for (m, path, want) in &lists {
@@ -383,6 +417,34 @@ async fn routes_by_role_and_tenant(b: Backend) {
         let want = if *role == Role::GymStaff { F } else { A };
         if got != want {
             failures.push(format!("{role} DELETE member: want {want:?}, got {s} {v}"));
+        }
+    }
+    // Revoking a membership: a fresh one each time, in each tenant.
+    for (tenant, want) in [(0usize, [A, A, A, F]), (1, [A, N, N, F])] {
+        let (f, g): (uuid::Uuid, uuid::Uuid) =
+            (w.f[tenant].parse().unwrap(), w.g[tenant].parse().unwrap());
+        for (i, (role, u)) in users.iter().enumerate() {
+            let id = app
+                .create_user(
+                    &format!("revoke{tenant}{i}@m.local"),
+                    Some((Role::GymStaff, MembershipTarget::Gym(f.into(), g.into()))),
+                )
+                .await;
+            let uid: uuid::Uuid = id.parse().unwrap();
+            let ms = app
+                .db
+                .store()
+                .memberships_of_user(uid.into())
+                .await
+                .unwrap();
+            let p = format!("/api/v1/users/{id}/memberships/{}", ms[0].id);
+            let (got, s, v) = outcome(&app, &u.token, &Method::DELETE, &p, "{}").await;
+            if got != want[i] {
+                failures.push(format!(
+                    "{role} DELETE membership (tenant {tenant}): want {:?}, got {s} {v}",
+                    want[i]
+                ));
+            }
         }
     }
     assert!(
