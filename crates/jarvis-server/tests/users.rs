@@ -221,6 +221,21 @@ async fn disabling_ends_every_session_and_sign_in(b: Backend) {
         disabled, unknown,
         "a disabled account looks like a wrong password"
     );
+    // Operators can tell them apart in the sign-in log.
+    let (_, failures) = app.get("/api/v1/auth/events?event=login.failure").await;
+    let flagged: Vec<(&str, bool)> = failures["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["email"].as_str().unwrap_or_default(),
+                e["details"]["account_disabled"] == true,
+            )
+        })
+        .collect();
+    assert!(flagged.contains(&("staff@off.test", true)), "{flagged:?}");
+    assert!(flagged.contains(&("nobody@off.test", false)), "{flagged:?}");
 
     // Audited in the gym, with an auth event; disabling again changes nothing.
     assert_eq!(disable(&app, &manager, &staff.id).await.0, 200);

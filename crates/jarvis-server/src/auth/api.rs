@@ -175,6 +175,9 @@ pub async fn check_password(
         }
     }
     let found = state.store.user_by_email(&email).await?;
+    // A disabled account fails exactly like a wrong password (same answer, same time, same
+    // throttles); only the operators' event log tells them apart.
+    let disabled = matches!(&found, Some((u, _)) if u.disabled_at.is_some());
     let (hash, user) = match found {
         Some((u, Some(h))) if u.disabled_at.is_none() => (h, Some(u)),
         _ => (dummy_hash().await?, None),
@@ -192,7 +195,7 @@ pub async fn check_password(
             .throttle_failure(&ip_key, &lockout(state, true))
             .await?;
         let mut ev = client.event("login.failure", None, Some(&email));
-        ev.details = serde_json::json!({ "locked": a.is_some() || b.is_some() });
+        ev.details = serde_json::json!({ "locked": a.is_some() || b.is_some(), "account_disabled": disabled });
         record(state, ev).await;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
