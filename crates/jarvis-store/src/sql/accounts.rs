@@ -1,6 +1,9 @@
 // Accounts and security SQL, `include!`d after `common.rs` by both backends (it uses the same
 // `Db`, `Tx`, `ThisStore`, `map_db_err` and helpers). Identity tables are read and written in
-// the platform context; tenant-tagged ones (invitations, auth events) take the caller's scope.
+// the named contexts of `TxCtx` (a user's own `Identity`, `SignIn` lookups by e-mail or token
+// hash, `Keys`, `Mailer`, `Purge`), never in a tenant scope; lookups by token hash switch to the
+// found user's identity before writing. Tenant-tagged tables (invitations, auth events) take the
+// caller's scope.
 
 mod accounts_sql {
     use super::*;
