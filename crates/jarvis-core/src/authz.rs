@@ -191,6 +191,9 @@ pub enum Action {
     InviteSuperAdmin,
     /// List, resend or revoke pending invitations, revoke memberships.
     InvitationManage,
+    /// Disable or re-enable users and revoke their memberships; who may be reached is decided
+    /// by [`may_disable_user`] and [`may_revoke_membership`].
+    UserManage,
     /// Platform maintenance: key rotation, global settings (resource: platform).
     PlatformAdmin,
     /// Kiosk device: badge lookup in its own gym.
@@ -233,6 +236,7 @@ impl Action {
         Action::InviteOwner,
         Action::InviteSuperAdmin,
         Action::InvitationManage,
+        Action::UserManage,
         Action::PlatformAdmin,
         Action::KioskBadgeLookup,
         Action::KioskVoiceSession,
@@ -310,6 +314,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | InviteStaff
                 | InviteManager
                 | InvitationManage
+                | UserManage
         ),
         GymStaff => matches!(
             action,
@@ -393,6 +398,174 @@ pub fn list_scope(principal: &Principal, action: Action) -> Result<Scope, Decisi
                 .ok_or(Decision::Forbidden)
         }
     }
+}
+
+/// Why a user or membership the caller can see may still not be taken away by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffboardRefusal {
+    /// The caller's roles do not manage users at all.
+    RoleNotAllowed,
+    /// Nobody disables their own account or revokes their own roles.
+    OwnAccount,
+    /// The target holds a role inside the caller's tenant that the caller may not take away
+    /// (owners only reach gym roles, managers only gym roles of their gym).
+    HigherRole,
+    /// The target also holds roles outside the caller's tenant: the caller may revoke the
+    /// membership inside it instead.
+    RolesElsewhere,
+}
+
+/// The answer of [`may_disable_user`] and [`may_revoke_membership`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffboardDecision {
+    /// Allowed; act in this scope (it sees the target).
+    Allow(Scope),
+    /// The target is not visible to the caller (HTTP 404, ids do not leak).
+    NotFound,
+    /// The caller must complete MFA first.
+    MfaRequired,
+    /// Visible, but refused for this reason (HTTP 403).
+    Refused(OffboardRefusal),
+}
+
+/// Whether a grant's tenant holds a membership target: the same walls as storage (the platform
+/// holds everything, a franchise its own and its gyms' roles, a gym its own roles).
+fn holds(g: &Grant, t: &MembershipTarget) -> bool {
+    match (g.target, *t) {
+        (MembershipTarget::Platform, _) => true,
+        (MembershipTarget::Franchise(f), MembershipTarget::Franchise(tf))
+        | (MembershipTarget::Franchise(f), MembershipTarget::Gym(tf, _)) => f == tf,
+        (MembershipTarget::Gym(f, gy), MembershipTarget::Gym(tf, tg)) => f == tf && gy == tg,
+        _ => false,
+    }
+}
+
+/// Whether a role may take away another role held inside its tenant.
+fn outranks(caller: Role, target: Role) -> bool {
+    match caller {
+        Role::SuperAdmin => true,
+        Role::FranchiseOwner | Role::GymManager => {
+            matches!(target, Role::GymManager | Role::GymStaff)
+        }
+        Role::GymStaff => false,
+    }
+}
+
+/// The user's grants, or the decision that ends it early (kiosks, pending MFA).
+fn offboarder(principal: &Principal) -> Result<(UserId, &[Grant]), OffboardDecision> {
+    match principal {
+        Principal::Kiosk { .. } => Err(OffboardDecision::NotFound),
+        Principal::User { .. } if principal.needs_step_up() => Err(OffboardDecision::MfaRequired),
+        Principal::User {
+            user_id, grants, ..
+        } => Ok((*user_id, grants)),
+    }
+}
+
+/// Whether the caller sees a user holding `targets` (super admins see every user).
+fn sees_user(grants: &[Grant], targets: &[Grant]) -> bool {
+    grants.iter().any(|g| {
+        role_allows(g.role, Action::UserRead)
+            && (g.target == MembershipTarget::Platform
+                || targets.iter().any(|t| holds(g, &t.target)))
+    })
+}
+
+/// The caller's user-managing grants, most powerful first.
+fn managers(grants: &[Grant]) -> Vec<&Grant> {
+    let mut m: Vec<&Grant> = grants
+        .iter()
+        .filter(|g| role_allows(g.role, Action::UserManage))
+        .collect();
+    m.sort_by_key(|g| rank(g.role));
+    m
+}
+
+/// Decides whether `principal` may disable (or re-enable) the user `target` holding `roles`
+/// (every membership they have, including those the caller cannot see). Super admins may do it
+/// to anyone; franchise owners to users whose every role is a gym role inside their franchise;
+/// gym managers to users whose every role is staff or manager of their gym. Nobody to
+/// themselves. A user holding roles outside the caller's reach is refused: the caller may
+/// revoke the membership inside its tenant instead. (The last enabled super admin is guarded by
+/// storage, which sees them all.)
+pub fn may_disable_user(
+    principal: &Principal,
+    target: UserId,
+    roles: &[Grant],
+) -> OffboardDecision {
+    let (me, grants) = match offboarder(principal) {
+        Ok(x) => x,
+        Err(d) => return d,
+    };
+    if !sees_user(grants, roles) {
+        return OffboardDecision::NotFound;
+    }
+    if me == target {
+        return OffboardDecision::Refused(OffboardRefusal::OwnAccount);
+    }
+    let managers = managers(grants);
+    let Some(top) = managers.first() else {
+        return OffboardDecision::Refused(OffboardRefusal::RoleNotAllowed);
+    };
+    let reached = |t: &Grant| {
+        managers
+            .iter()
+            .any(|g| holds(g, &t.target) && outranks(g.role, t.role))
+    };
+    let unreached: Vec<&Grant> = roles.iter().filter(|t| !reached(t)).collect();
+    if unreached.is_empty() {
+        // Act in the broadest managing grant that sees the user (a user without any role is
+        // only visible to, and reached by, the platform).
+        let scope = managers
+            .iter()
+            .find(|g| {
+                g.target == MembershipTarget::Platform || roles.iter().any(|t| holds(g, &t.target))
+            })
+            .unwrap_or(top)
+            .scope();
+        return OffboardDecision::Allow(scope);
+    }
+    let inside = |t: &&Grant| managers.iter().any(|g| holds(g, &t.target));
+    OffboardDecision::Refused(if unreached.iter().any(inside) {
+        OffboardRefusal::HigherRole
+    } else {
+        OffboardRefusal::RolesElsewhere
+    })
+}
+
+/// Decides whether `principal` may revoke one membership (`role`) of the user `target`: it must
+/// lie inside a tenant where the caller manages users and be a role the caller may take away.
+/// Nobody revokes their own roles. (The last enabled super admin is guarded by storage.)
+pub fn may_revoke_membership(
+    principal: &Principal,
+    target: UserId,
+    role: &Grant,
+) -> OffboardDecision {
+    let (me, grants) = match offboarder(principal) {
+        Ok(x) => x,
+        Err(d) => return d,
+    };
+    let visible = grants
+        .iter()
+        .any(|g| role_allows(g.role, Action::UserRead) && holds(g, &role.target));
+    if !visible {
+        return OffboardDecision::NotFound;
+    }
+    if me == target {
+        return OffboardDecision::Refused(OffboardRefusal::OwnAccount);
+    }
+    let managers = managers(grants);
+    if let Some(g) = managers
+        .iter()
+        .find(|g| holds(g, &role.target) && outranks(g.role, role.role))
+    {
+        return OffboardDecision::Allow(g.scope());
+    }
+    OffboardDecision::Refused(if managers.iter().any(|g| holds(g, &role.target)) {
+        OffboardRefusal::HigherRole
+    } else {
+        OffboardRefusal::RoleNotAllowed
+    })
 }
 
 fn rank(role: Role) -> u8 {
@@ -613,6 +786,142 @@ mod tests {
             authorize(&p, Action::MemberRead, &Resource::Gym(w.f1, w.g1)),
             Decision::MfaRequired
         );
+    }
+
+    fn grant(role: Role, target: MembershipTarget) -> Grant {
+        Grant { role, target }
+    }
+
+    #[test]
+    fn offboarding_reaches_only_lower_roles_inside_the_callers_tenant() {
+        use OffboardDecision::*;
+        use OffboardRefusal::*;
+        let w = world();
+        let (gym1, gym2) = (
+            MembershipTarget::Gym(w.f1, w.g1),
+            MembershipTarget::Gym(w.f2, w.g2),
+        );
+        let other_gym_same_franchise = MembershipTarget::Gym(w.f1, GymId::new());
+        let staff1 = [grant(Role::GymStaff, gym1)];
+        let manager1 = [grant(Role::GymManager, gym1)];
+        let owner1 = [grant(
+            Role::FranchiseOwner,
+            MembershipTarget::Franchise(w.f1),
+        )];
+        let staff_two_gyms = [grant(Role::GymStaff, gym1), grant(Role::GymStaff, gym2)];
+        let staff_sibling_gym = [
+            grant(Role::GymStaff, gym1),
+            grant(Role::GymStaff, other_gym_same_franchise),
+        ];
+        let owner_and_staff = [owner1[0], staff1[0]];
+        let admin = [grant(Role::SuperAdmin, MembershipTarget::Platform)];
+        let foreign = [grant(Role::GymManager, gym2)];
+        let gym_scope = Allow(Scope::Gym {
+            franchise: w.f1,
+            gym: w.g1,
+        });
+        let franchise_scope = Allow(Scope::Franchise { franchise: w.f1 });
+        let cases: Vec<(Role, &[Grant], OffboardDecision)> = vec![
+            (Role::SuperAdmin, &staff1, Allow(Scope::Platform)),
+            (Role::SuperAdmin, &admin, Allow(Scope::Platform)),
+            (Role::SuperAdmin, &[], Allow(Scope::Platform)),
+            (Role::FranchiseOwner, &staff1, franchise_scope),
+            (Role::FranchiseOwner, &manager1, franchise_scope),
+            (Role::FranchiseOwner, &staff_sibling_gym, franchise_scope),
+            (Role::FranchiseOwner, &owner1, Refused(HigherRole)),
+            (
+                Role::FranchiseOwner,
+                &staff_two_gyms,
+                Refused(RolesElsewhere),
+            ),
+            (Role::FranchiseOwner, &admin, NotFound),
+            (Role::FranchiseOwner, &foreign, NotFound),
+            (Role::GymManager, &staff1, gym_scope),
+            (Role::GymManager, &manager1, gym_scope),
+            (Role::GymManager, &staff_two_gyms, Refused(RolesElsewhere)),
+            (
+                Role::GymManager,
+                &staff_sibling_gym,
+                Refused(RolesElsewhere),
+            ),
+            (Role::GymManager, &owner_and_staff, Refused(RolesElsewhere)),
+            (Role::GymManager, &owner1, NotFound),
+            (Role::GymManager, &foreign, NotFound),
+            (Role::GymStaff, &staff1, NotFound),
+        ];
+        for (role, roles, want) in cases {
+            let p = user(role, &w, Aal::Aal2);
+            assert_eq!(
+                may_disable_user(&p, UserId::new(), roles),
+                want,
+                "{role} disabling {roles:?}"
+            );
+        }
+        // Nobody disables themselves, and MFA comes first.
+        let p = user(Role::SuperAdmin, &w, Aal::Aal2);
+        let Principal::User { user_id: me, .. } = p.clone() else {
+            unreachable!()
+        };
+        assert_eq!(may_disable_user(&p, me, &admin), Refused(OwnAccount));
+        assert_eq!(
+            may_revoke_membership(&p, me, &admin[0]),
+            Refused(OwnAccount)
+        );
+        let p = user(Role::FranchiseOwner, &w, Aal::Aal1);
+        assert_eq!(may_disable_user(&p, UserId::new(), &staff1), MfaRequired);
+        let k = Principal::Kiosk {
+            kiosk_id: KioskId::new(),
+            franchise: w.f1,
+            gym: w.g1,
+        };
+        assert_eq!(may_disable_user(&k, UserId::new(), &staff1), NotFound);
+    }
+
+    #[test]
+    fn revoking_a_membership_needs_it_inside_the_callers_reach() {
+        use OffboardDecision::*;
+        use OffboardRefusal::*;
+        let w = world();
+        let gym1 = MembershipTarget::Gym(w.f1, w.g1);
+        let gym2 = MembershipTarget::Gym(w.f2, w.g2);
+        let owner = grant(Role::FranchiseOwner, MembershipTarget::Franchise(w.f1));
+        let cases: Vec<(Role, Grant, OffboardDecision)> = vec![
+            (
+                Role::GymManager,
+                grant(Role::GymStaff, gym1),
+                Allow(Scope::Gym {
+                    franchise: w.f1,
+                    gym: w.g1,
+                }),
+            ),
+            (Role::GymManager, grant(Role::GymStaff, gym2), NotFound),
+            (Role::GymManager, owner, NotFound),
+            (
+                Role::FranchiseOwner,
+                grant(Role::GymManager, gym1),
+                Allow(Scope::Franchise { franchise: w.f1 }),
+            ),
+            (Role::FranchiseOwner, owner, Refused(HigherRole)),
+            (Role::FranchiseOwner, grant(Role::GymStaff, gym2), NotFound),
+            (
+                Role::SuperAdmin,
+                grant(Role::SuperAdmin, MembershipTarget::Platform),
+                Allow(Scope::Platform),
+            ),
+            (Role::GymStaff, grant(Role::GymStaff, gym1), NotFound),
+        ];
+        for (role, m, want) in cases {
+            let p = user(role, &w, Aal::Aal2);
+            assert_eq!(
+                may_revoke_membership(&p, UserId::new(), &m),
+                want,
+                "{role} revoking {m:?}"
+            );
+        }
+        // A staff member reading users would still not manage them.
+        assert!(!role_allows(Role::GymStaff, Action::UserManage));
+        assert!(role_allows(Role::GymManager, Action::UserManage));
+        assert!(role_allows(Role::FranchiseOwner, Action::UserManage));
     }
 
     #[test]

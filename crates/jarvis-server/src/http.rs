@@ -35,6 +35,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::gyms::routes())
         .merge(crate::imports::routes())
         .merge(crate::kiosk_api::routes())
+        .merge(crate::users::routes())
         .split_for_parts();
     crate::openapi::complete(&mut doc);
     (router, doc)
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::web::routes())
         .merge(crate::pages::routes())
+        .merge(crate::team::routes())
         .merge(crate::auth::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -20,6 +20,8 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod state;
+pub mod team;
 pub mod telemetry;
 pub mod tenants;
+pub mod users;
 pub mod web;

@@ -41,6 +41,7 @@ pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
         (name = "classes", description = "Class schedules"),
         (name = "ops", description = "Health, readiness and audit"),
         (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
+        (name = "users", description = "Team members of your tenant: list, disable, re-enable, revoke a role"),
     )
 )]
 pub struct ApiDoc;

@@ -30,6 +30,8 @@ struct HomePage {
     user_email: String,
     roles: Vec<String>,
     csrf: String,
+    /// Whether the team page is open to this user.
+    team: bool,
 }
 
 #[derive(Template)]
@@ -71,6 +73,7 @@ async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> 
             user_email: me.user.email.clone(),
             roles,
             csrf: me.csrf.clone(),
+            team: me.caller.list(jarvis_core::authz::Action::UserRead).is_ok(),
         },
         StatusCode::OK,
     )

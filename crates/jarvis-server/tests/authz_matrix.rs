@@ -139,6 +139,8 @@ enum Fresh {
     Gym,
     /// `{id}` of a franchise, for the super admin (others get the tenant's).
     Franchise,
+    /// `{id}` and `{membership_id}` of a new staff user of the tenant's gym.
+    Membership,
 }
 
 /// The body of a request.
@@ -159,6 +161,8 @@ struct Tenant {
     class: String,
     fact: String,
     import: String,
+    /// A staff user of the gym (team management rows).
+    u: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -175,7 +179,7 @@ fn fill_body(t: &str, w: &Tenant) -> String {
 }
 
 /// Turns a document path template into a concrete path in tenant `w`.
-fn fill_path(template: &str, w: &Tenant, fresh: Option<&str>, fresh_param: &str) -> String {
+fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
     let mut out = Vec::new();
     let segs: Vec<&str> = template.split('/').collect();
     for (i, seg) in segs.iter().enumerate() {
@@ -183,17 +187,21 @@ fn fill_path(template: &str, w: &Tenant, fresh: Option<&str>, fresh_param: &str)
             out.push(seg.to_string());
             continue;
         };
-        let value = match (name, fresh) {
-            (n, Some(v)) if n == fresh_param => v.to_string(),
-            ("gym_id", _) => w.g.clone(),
-            ("member_id", _) => w.m.clone(),
-            ("kiosk_id", _) => w.k.clone(),
-            ("class_id", _) => w.class.clone(),
-            ("fact_id", _) => w.fact.clone(),
-            ("import_id", _) => w.import.clone(),
-            ("id", _) => match segs[i - 1] {
+        if let Some((_, v)) = fresh.iter().find(|(p, _)| *p == name) {
+            out.push(v.clone());
+            continue;
+        }
+        let value = match name {
+            "gym_id" => w.g.clone(),
+            "member_id" => w.m.clone(),
+            "kiosk_id" => w.k.clone(),
+            "class_id" => w.class.clone(),
+            "fact_id" => w.fact.clone(),
+            "import_id" => w.import.clone(),
+            "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
+                "users" => w.u.clone(),
                 other => panic!("no value for {{id}} after `{other}` in {template}"),
             },
             _ => panic!("no value for {{{name}}} in {template}"),
@@ -249,6 +257,13 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         .as_str()
         .unwrap()
         .to_string();
+    let (fu, gu): (uuid::Uuid, uuid::Uuid) = (f.parse().unwrap(), g.parse().unwrap());
+    let u = app
+        .create_user(
+            &format!("crew.{}@m.local", name.to_lowercase()),
+            Some((Role::GymStaff, MembershipTarget::Gym(fu.into(), gu.into()))),
+        )
+        .await;
     Tenant {
         f,
         g,
@@ -257,14 +272,33 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         class,
         fact,
         import,
+        u,
     }
 }
 
-/// Makes the fresh resource a call needs; `None` when the call uses the tenant's own.
-async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Option<String> {
+/// Makes the fresh resource a call needs, as (path parameter, value) pairs; empty when the call
+/// uses the tenant's own.
+async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'static str, String)> {
     let gp = format!("/api/v1/gyms/{}", w.g);
     let id = match kind {
-        Fresh::No => return None,
+        Fresh::No => return Vec::new(),
+        Fresh::Membership => {
+            let (f, g): (uuid::Uuid, uuid::Uuid) = (w.f.parse().unwrap(), w.g.parse().unwrap());
+            let id = app
+                .create_user(
+                    &format!("revoke{}@m.local", n()),
+                    Some((Role::GymStaff, MembershipTarget::Gym(f.into(), g.into()))),
+                )
+                .await;
+            let uid: uuid::Uuid = id.parse().unwrap();
+            let ms = app
+                .db
+                .store()
+                .memberships_of_user(uid.into())
+                .await
+                .unwrap();
+            return vec![("id", id), ("membership_id", ms[0].id.to_string())];
+        }
         Fresh::Member => {
             created(
                 app,
@@ -324,19 +358,14 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Option<Str
         Fresh::Gym => w.g.clone(),
         Fresh::Franchise => w.f.clone(),
     };
-    Some(id)
-}
-
-/// The path parameter a fresh resource fills.
-fn fresh_param(kind: Fresh) -> &'static str {
-    match kind {
-        Fresh::No => "",
+    let param = match kind {
         Fresh::Member => "member_id",
         Fresh::Fact => "fact_id",
         Fresh::Class => "class_id",
         Fresh::Kiosk => "kiosk_id",
-        Fresh::Invitation | Fresh::Gym | Fresh::Franchise => "id",
-    }
+        _ => "id",
+    };
+    vec![(param, id)]
 }
 
 /// The served document.
@@ -447,6 +476,11 @@ fn rows() -> Vec<Row> {
         // does not see them at all (404; GET /api/v1/invitations does not list them either).
         (Method::POST, "/api/v1/invitations/{id}/resend", none, Invitation, [A, A, A, N], [A, N, N, N]),
         (Method::DELETE, "/api/v1/invitations/{id}", none, Invitation, [A, A, A, N], [A, N, N, N]),
+        // Team management: staff never manage users (403 whatever the id).
+        (Method::GET, "/api/v1/users/{id}", none, No, [A, A, A, F], [A, N, N, F]),
+        (Method::POST, "/api/v1/users/{id}/disable", none, No, [A, A, A, F], [A, N, N, F]),
+        (Method::POST, "/api/v1/users/{id}/enable", none, No, [A, A, A, F], [A, N, N, F]),
+        (Method::DELETE, "/api/v1/users/{id}/memberships/{membership_id}", none, Membership, [A, A, A, F], [A, N, N, F]),
     ]
 }
 
@@ -461,6 +495,7 @@ fn lists() -> Vec<(Method, &'static str, Body, [E; 4])> {
         (Method::GET, "/api/v1/audit", none, [A, A, A, F]),
         (Method::GET, "/api/v1/auth/events", none, [A, A, A, F]),
         (Method::GET, "/api/v1/invitations", none, [A, A, A, F]),
+        (Method::GET, "/api/v1/users", none, [A, A, A, F]),
         (Method::GET, "/api/v1/auth/me", none, [A, A, A, A]),
         (Method::GET, "/api/v1/auth/sessions", none, [A, A, A, A]),
         // Ends the caller's other sessions: each user here has only the one in use.
@@ -654,8 +689,8 @@ async fn routes_by_role_and_tenant(b: Backend) {
         for (m, template, body, kind, own, foreign) in rows() {
             for (i, (role, u)) in users.iter().enumerate() {
                 let want = if t == 0 { own[i] } else { foreign[i] };
-                let fresh_id = fresh(&app, kind, *role, w).await;
-                let path = fill_path(template, w, fresh_id.as_deref(), fresh_param(kind));
+                let fresh_ids = fresh(&app, kind, *role, w).await;
+                let path = fill_path(template, w, &fresh_ids);
                 let body = match body {
                     Body::Json(b) => Body::Json(fill_body(b, w).leak()),
                     other => other,

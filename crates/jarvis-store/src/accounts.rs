@@ -324,8 +324,8 @@ pub trait AccountStore: Send + Sync {
 
     /// Starts a session.
     async fn create_session(&self, new: NewSession) -> StoreResult<AuthSession>;
-    /// A session by id.
-    async fn session(&self, id: Uuid) -> StoreResult<Option<AuthSession>>;
+    /// One of the user's sessions by id (the `sub` and `sid` of a verified access token).
+    async fn session(&self, user: UserId, id: Uuid) -> StoreResult<Option<AuthSession>>;
     /// The web session whose cookie token hashes to `hash`.
     async fn session_by_token_hash(&self, hash: &str) -> StoreResult<Option<AuthSession>>;
     /// Rotates a refresh token: the old one becomes used, `new_hash` becomes current. A token
@@ -340,9 +340,14 @@ pub trait AccountStore: Send + Sync {
         grace: time::Duration,
     ) -> StoreResult<RefreshOutcome>;
     /// Raises a session to AAL2; for web sessions the cookie token changes too (no fixation).
-    async fn elevate_session(&self, id: Uuid, new_token_hash: Option<String>) -> StoreResult<()>;
-    /// Marks a session as used now.
-    async fn touch_session(&self, id: Uuid) -> StoreResult<()>;
+    async fn elevate_session(
+        &self,
+        user: UserId,
+        id: Uuid,
+        new_token_hash: Option<String>,
+    ) -> StoreResult<()>;
+    /// Marks one of the user's sessions as used now.
+    async fn touch_session(&self, user: UserId, id: Uuid) -> StoreResult<()>;
     /// A user's sessions that are not revoked nor expired, newest first.
     async fn list_sessions(&self, user: UserId) -> StoreResult<Vec<AuthSession>>;
     /// Revokes one of the user's sessions; false when it is not theirs or already revoked.

@@ -29,14 +29,45 @@ pub use traits::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The session context a transaction runs in.
-#[derive(Debug, Clone, Copy)]
-#[allow(dead_code)] // SQLite ignores the context; only PostgreSQL reads it.
-pub(crate) enum TxCtx {
-    /// A tenant scope.
+/// The session context a transaction runs in. On PostgreSQL it becomes `jarvis.scope` (plus the
+/// ids) and every row-level security policy keys on it; SQLite has no policies and ignores it.
+///
+/// Tenant scopes never see secrets: sessions, refresh tokens, password hashes, MFA factors,
+/// recovery codes, reset tokens, signing keys and the e-mail outbox are only readable under the
+/// named contexts below, which storage methods pick explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxCtx {
+    /// A tenant scope (platform, franchise, gym): tenant data, and the profiles (never the
+    /// credentials) of users holding a membership visible in it.
     Scope(jarvis_core::Scope),
-    /// Sign-in: may read one user's own memberships, nothing else.
+    /// One user's own rows: profile, memberships, credentials, sessions and refresh tokens, MFA
+    /// factors, recovery codes, password resets. All writes to a user's secrets happen here.
     Identity(jarvis_core::UserId),
+    /// Sign-in, refresh, reset and invitation acceptance: read-only lookups across users by
+    /// e-mail or token hash (users, credentials, sessions, refresh tokens, resets, pending
+    /// invitations), plus the sign-in throttles. Writes switch to the user's `Identity`.
+    SignIn,
+    /// Signing-key loading and rotation: `signing_keys` only.
+    Keys,
+    /// The e-mail sender: reading and marking the outbox (any context may append to it).
+    Mailer,
+    /// Retention sweeps: reading and deleting ended sessions, tokens, resets, sent e-mails and
+    /// stale throttles.
+    Purge,
+}
+
+impl TxCtx {
+    /// The `jarvis.scope` value of this context (tenant scopes keep their own names).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TxCtx::Scope(s) => s.kind(),
+            TxCtx::Identity(_) => "identity",
+            TxCtx::SignIn => "signin",
+            TxCtx::Keys => "keys",
+            TxCtx::Mailer => "mailer",
+            TxCtx::Purge => "purge",
+        }
+    }
 }
 
 /// Which database engine backs a store.

@@ -82,31 +82,74 @@ impl PgStore {
         self.begin(&TxCtx::Scope(*scope), true).await
     }
 
+    /// Begins a transaction as `jarvis_app` in any context (tests of the identity policies).
+    pub async fn begin_in(&self, ctx: &TxCtx) -> StoreResult<Tx> {
+        self.begin(ctx, true).await
+    }
+
     async fn begin(&self, ctx: &TxCtx, _write: bool) -> StoreResult<Tx> {
         let mut tx = self.pool.begin().await.map_err(map_db_err)?;
-        let (kind, franchise, gym, user) = match ctx {
-            TxCtx::Scope(s) => (
-                s.kind(),
-                s.franchise().map(|f| f.to_string()).unwrap_or_default(),
-                s.gym().map(|g| g.to_string()).unwrap_or_default(),
-                String::new(),
-            ),
-            TxCtx::Identity(u) => ("identity", String::new(), String::new(), u.to_string()),
-        };
-        sqlx::query(
-            "SELECT set_config('role', $1, true), set_config('jarvis.scope', $2, true), \
-             set_config('jarvis.franchise_id', $3, true), set_config('jarvis.gym_id', $4, true), \
-             set_config('jarvis.user_id', $5, true)",
-        )
-        .bind(APP_ROLE)
-        .bind(kind)
-        .bind(franchise)
-        .bind(gym)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_err)?;
+        sqlx::query("SELECT set_config('role', $1, true)")
+            .bind(APP_ROLE)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+        set_ctx(&mut tx, ctx).await?;
         Ok(tx)
+    }
+
+    /// Makes sure the cluster-wide role `jarvis_app` exists and the connecting user may switch to
+    /// it, before the migrator runs. Roles are shared by every database of a cluster and advisory
+    /// locks are not, so two databases (or two instances) migrating at once race on a
+    /// check-then-create: each race outcome (`duplicate_object`, `unique_violation`, `tuple
+    /// concurrently updated`) just means another session did it first, so we look again.
+    async fn ensure_app_role(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_db_err)?;
+        let mut last = String::new();
+        for _ in 0..10 {
+            let (exists, member): (bool, bool) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), \
+                 EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+                         WHERE r.rolname = $1 AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user))",
+            )
+            .bind(APP_ROLE)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_db_err)?;
+            if exists && member {
+                return Ok(());
+            }
+            let sql = if exists {
+                "GRANT jarvis_app TO CURRENT_USER"
+            } else {
+                "CREATE ROLE jarvis_app NOLOGIN NOSUPERUSER NOBYPASSRLS"
+            };
+            match sqlx::query(sql).execute(&mut *conn).await {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(d)) if is_role_race(d.code().as_deref(), d.message()) => {
+                    last = d.message().to_string();
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42501") => {
+                    let who: String = sqlx::query_scalar("SELECT current_user::text")
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap_or_else(|_| "the database user".into());
+                    return Err(StoreError::Migration(format!(
+                        "the role {APP_ROLE} {} and {who} may not {}: as a superuser, run \
+                         `CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS; GRANT {APP_ROLE} TO {who};` \
+                         once for the cluster, then start JARVIS again ({})",
+                        if exists { "exists" } else { "is missing" },
+                        if exists { "join it" } else { "create it" },
+                        d.message()
+                    )));
+                }
+                Err(e) => return Err(map_db_err(e)),
+            }
+        }
+        Err(StoreError::Migration(format!(
+            "could not create or join the role {APP_ROLE}: still racing with other sessions ({last})"
+        )))
     }
 
     async fn applied_versions(&self) -> StoreResult<Vec<i64>> {
@@ -124,6 +167,44 @@ impl PgStore {
             .map_err(map_db_err)
     }
 }
+
+/// Sets the context of a transaction (already running as `jarvis_app`). Called again inside a
+/// transaction to switch context explicitly, e.g. from a tenant scope to the identity of the user
+/// whose sessions a disable revokes.
+async fn set_ctx(tx: &mut Tx, ctx: &TxCtx) -> StoreResult<()> {
+    let (franchise, gym, user) = match ctx {
+        TxCtx::Scope(s) => (
+            s.franchise().map(|f| f.to_string()).unwrap_or_default(),
+            s.gym().map(|g| g.to_string()).unwrap_or_default(),
+            String::new(),
+        ),
+        TxCtx::Identity(u) => (String::new(), String::new(), u.to_string()),
+        TxCtx::SignIn | TxCtx::Keys | TxCtx::Mailer | TxCtx::Purge => {
+            (String::new(), String::new(), String::new())
+        }
+    };
+    sqlx::query(
+        "SELECT set_config('jarvis.scope', $1, true), set_config('jarvis.franchise_id', $2, true), \
+         set_config('jarvis.gym_id', $3, true), set_config('jarvis.user_id', $4, true)",
+    )
+    .bind(ctx.name())
+    .bind(franchise)
+    .bind(gym)
+    .bind(user)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_db_err)?;
+    Ok(())
+}
+
+/// Whether a failed `CREATE ROLE` / `GRANT` lost a race with another session doing the same.
+fn is_role_race(code: Option<&str>, message: &str) -> bool {
+    matches!(code, Some("42710") | Some("23505"))
+        || (code == Some("XX000") && message.contains("tuple concurrently updated"))
+}
+
+/// Row locks for read-then-write checks (SQLite serializes writers with `BEGIN IMMEDIATE`).
+const FOR_UPDATE: &str = " FOR UPDATE";
 
 /// Classifies a PostgreSQL error once, for every caller.
 fn map_db_err(e: sqlx::Error) -> StoreError {

@@ -177,8 +177,8 @@ impl KioskRow {
     }
 }
 
-pub(crate) const USER_COLS: &str =
-    "id, email, display_name, locale, password_hash, created_at, disabled_at";
+/// Profile columns only: the password hash lives in `user_credentials`.
+pub(crate) const USER_COLS: &str = "id, email, display_name, locale, created_at, disabled_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -186,25 +186,21 @@ pub(crate) struct UserRow {
     email: String,
     display_name: String,
     locale: String,
-    password_hash: Option<String>,
     created_at: OffsetDateTime,
     disabled_at: Option<OffsetDateTime>,
 }
 
 impl UserRow {
-    pub(crate) fn into_domain(self) -> StoreResult<(User, Option<String>)> {
-        Ok((
-            User {
-                id: self.id.0.into(),
-                email: self.email,
-                display_name: self.display_name,
-                locale: Locale::parse(&self.locale)
-                    .ok_or_else(|| StoreError::corrupt("locale", &self.locale))?,
-                created_at: self.created_at,
-                disabled_at: self.disabled_at,
-            },
-            self.password_hash,
-        ))
+    pub(crate) fn into_domain(self) -> StoreResult<User> {
+        Ok(User {
+            id: self.id.0.into(),
+            email: self.email,
+            display_name: self.display_name,
+            locale: Locale::parse(&self.locale)
+                .ok_or_else(|| StoreError::corrupt("locale", &self.locale))?,
+            created_at: self.created_at,
+            disabled_at: self.disabled_at,
+        })
     }
 }
 

@@ -102,6 +102,21 @@ impl SqliteStore {
     }
 }
 
+/// SQLite has no row-level security: switching context inside a transaction changes nothing.
+async fn set_ctx(_tx: &mut Tx, _ctx: &TxCtx) -> StoreResult<()> {
+    Ok(())
+}
+
+/// No row locks in SQLite: `BEGIN IMMEDIATE` already serializes writers.
+const FOR_UPDATE: &str = "";
+
+impl SqliteStore {
+    /// Nothing to prepare before migrating: SQLite has no roles.
+    async fn ensure_app_role(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
 /// Classifies a SQLite error once, for every caller.
 fn map_db_err(e: sqlx::Error) -> StoreError {
     match e {

@@ -1,8 +1,10 @@
 //! Test helpers: a fresh SQLite file or a fresh PostgreSQL database per test, removed afterwards.
 //!
 //! PostgreSQL tests need a server (default `postgres://postgres@127.0.0.1:5432/postgres`, or
-//! `JARVIS_TEST_PG_ADMIN_URL`). When it is unreachable they are skipped with a loud message
-//! locally, and they fail when `CI` is set, so CI can never pass without them.
+//! `JARVIS_TEST_PG_ADMIN_URL`). When it is unreachable they fail, never pass silently: every test
+//! that needs PostgreSQL has `postgres` in its path (checked here), so `scripts/test-all.sh`
+//! leaves them out with a nextest filter when no server runs locally and nextest counts them as
+//! skipped. In CI they always run.
 
 use crate::{ConnectOptions, PgStore, SqliteStore, Store, StoreResult};
 use std::sync::Arc;
@@ -40,9 +42,12 @@ impl TestDb {
         })
     }
 
-    /// A fresh PostgreSQL database, migrated; `None` (after a loud message) when no server is
-    /// reachable outside CI. Panics in CI when the server is unreachable.
+    /// A fresh PostgreSQL database, migrated. Never returns `None` (the `Option` stays so
+    /// existing callers compile): panics when the server is unreachable, so an unreachable server
+    /// is a failure, not a silent pass; and panics when the calling test's path lacks `postgres`
+    /// (the name `scripts/test-all.sh` filters on).
     pub async fn postgres() -> Option<TestDb> {
+        check_test_name();
         let admin_url = std::env::var("JARVIS_TEST_PG_ADMIN_URL")
             .unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
         let admin = match sqlx::postgres::PgPoolOptions::new()
@@ -53,13 +58,13 @@ impl TestDb {
         {
             Ok(p) => p,
             Err(e) => {
-                if required() {
-                    panic!("PostgreSQL is required in CI but unreachable at {admin_url}: {e}");
-                }
-                eprintln!(
-                    "\n*** SKIPPED PostgreSQL test: server unreachable at {admin_url}: {e} ***\n"
-                );
-                return None;
+                let hint = if required() {
+                    "PostgreSQL is required in CI"
+                } else {
+                    "start it, or run scripts/test-all.sh (which skips tests named `postgres` \
+                     when no server runs locally)"
+                };
+                panic!("PostgreSQL test but no server at {admin_url}: {e}. {hint}");
             }
         };
         let name = format!("jarvis_test_{}", uuid::Uuid::new_v4().simple());
@@ -162,6 +167,23 @@ impl TestDb {
         }
         Ok(hits)
     }
+}
+
+/// Panics unless the running test's path names `postgres`. libtest and nextest name the test
+/// thread after the test path (`module::test`); tokio worker threads and `main` are not tests.
+fn check_test_name() {
+    let thread = std::thread::current();
+    let Some(name) = thread.name() else {
+        return;
+    };
+    if name == "main" || name.starts_with("tokio-") {
+        return;
+    }
+    assert!(
+        name.contains("postgres"),
+        "test `{name}` uses PostgreSQL but `postgres` is not in its path: put it in a `postgres` \
+         module or name it so, or scripts/test-all.sh cannot skip it when no server runs"
+    );
 }
 
 async fn store_migrate(store: &dyn Store) -> StoreResult<()> {

@@ -39,6 +39,13 @@ pub struct AuditFilter {
     pub actor_user_id: Option<UserId>,
 }
 
+/// Filters for team (user) lists.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Case-insensitive search in name and e-mail.
+    pub q: Option<String>,
+}
+
 /// Franchises (top tenants).
 #[async_trait]
 pub trait FranchiseStore: Send + Sync {
@@ -203,6 +210,38 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Membership>;
     /// Every membership of one user (read in the user's own identity context).
     async fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>>;
+    /// Users holding a membership visible in the scope (every user for the platform), with
+    /// those memberships, by name.
+    async fn list_users(
+        &self,
+        scope: &Scope,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<TeamMember>>;
+    /// One user as the scope sees them; not found unless they hold a membership visible in it
+    /// (any user for the platform).
+    async fn team_member(&self, scope: &Scope, id: UserId) -> StoreResult<TeamMember>;
+    /// Disables or re-enables a user the scope sees (audited as `user.disable` / `user.enable`).
+    /// Disabling ends every session of the user in the same transaction, and is refused with
+    /// the conflict `last_super_admin` when they are the last enabled super admin. Setting the
+    /// state they already have changes nothing.
+    async fn set_user_disabled(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: UserId,
+        disabled: bool,
+    ) -> StoreResult<User>;
+    /// Revokes one membership the scope sees and ends every session of its user, in one
+    /// transaction (audited as `membership.revoke`). Refused with the conflict
+    /// `last_super_admin` for the last enabled super admin's role.
+    async fn revoke_membership(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        user: UserId,
+        id: MembershipId,
+    ) -> StoreResult<Membership>;
 }
 
 /// The audit log.

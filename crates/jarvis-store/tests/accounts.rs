@@ -101,7 +101,7 @@ mod cases {
                 .unwrap(),
             RefreshOutcome::Invalid
         );
-        let after = s.session(sess.id).await.unwrap().unwrap();
+        let after = s.session(u.id, sess.id).await.unwrap().unwrap();
         assert_eq!(after.revoked_reason.as_deref(), Some("reuse"));
         assert_eq!(
             s.rotate_refresh_token("unknown", "h6", idle, Duration::ZERO)
@@ -118,7 +118,7 @@ mod cases {
             RefreshOutcome::Invalid
         );
         assert!(
-            s.session(s2.id)
+            s.session(u.id, s2.id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -203,9 +203,9 @@ mod cases {
             .await
             .unwrap();
         assert!(n >= 3, "{n}");
-        assert!(s.session(old.id).await.unwrap().is_none());
-        assert!(s.session(revoked.id).await.unwrap().is_some());
-        assert!(s.session(live.id).await.unwrap().is_some());
+        assert!(s.session(u.id, old.id).await.unwrap().is_none());
+        assert!(s.session(u.id, revoked.id).await.unwrap().is_some());
+        assert!(s.session(u.id, live.id).await.unwrap().is_some());
         assert!(
             s.rotate_refresh_token("live", "live2", Duration::hours(1), Duration::ZERO)
                 .await
@@ -216,8 +216,8 @@ mod cases {
         s.purge_expired(OffsetDateTime::now_utc() + Duration::seconds(1))
             .await
             .unwrap();
-        assert!(s.session(revoked.id).await.unwrap().is_none());
-        assert!(s.session(live.id).await.unwrap().is_some());
+        assert!(s.session(u.id, revoked.id).await.unwrap().is_none());
+        assert!(s.session(u.id, live.id).await.unwrap().is_some());
         assert_eq!(
             s.consume_password_reset("fresh", "h".into()).await.unwrap(),
             Some(u.id)
@@ -239,6 +239,15 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(s.list_sessions(u.id).await.unwrap().len(), 3);
+        assert!(
+            s.session(other.id, a.id).await.unwrap().is_none(),
+            "another user's session is not found"
+        );
+        s.elevate_session(other.id, b.id, None).await.unwrap();
+        s.touch_session(other.id, b.id).await.unwrap();
+        let b_now = s.session(u.id, b.id).await.unwrap().unwrap();
+        assert_eq!(b_now.aal, 1, "only its owner elevates a session");
+        assert_eq!(b_now.last_seen_at, b.last_seen_at, "nor touches it");
         assert_eq!(
             s.session_by_token_hash("cookie-hash")
                 .await
@@ -247,7 +256,7 @@ mod cases {
             Some(web.id)
         );
         // Elevation changes the cookie hash: the old one no longer finds the session.
-        s.elevate_session(web.id, Some("cookie-hash-2".into()))
+        s.elevate_session(u.id, web.id, Some("cookie-hash-2".into()))
             .await
             .unwrap();
         assert!(
@@ -592,6 +601,267 @@ mod cases {
         );
     }
 
+    pub async fn team_lists_and_offboarding(s: S) {
+        let (fa, ga) = tenant(&s, "A").await;
+        let (fb, gb) = tenant(&s, "B").await;
+        let gym_a = MembershipTarget::Gym(fa, ga);
+        let staff = user(&s, "staff@x.test", Some((Role::GymStaff, gym_a))).await;
+        let owner = user(
+            &s,
+            "owner@x.test",
+            Some((Role::FranchiseOwner, MembershipTarget::Franchise(fa))),
+        )
+        .await;
+        let both = user(&s, "both@x.test", Some((Role::GymStaff, gym_a))).await;
+        let in_b = s
+            .add_membership(
+                &Scope::Platform,
+                &Actor::cli(),
+                both.id,
+                Role::GymManager,
+                MembershipTarget::Gym(fb, gb),
+            )
+            .await
+            .unwrap();
+        let foreign = user(
+            &s,
+            "foreign@x.test",
+            Some((Role::GymStaff, MembershipTarget::Gym(fb, gb))),
+        )
+        .await;
+        let sa = Scope::Gym {
+            franchise: fa,
+            gym: ga,
+        };
+        let fs = Scope::Franchise { franchise: fa };
+        let emails = |p: &Page<TeamMember>| -> Vec<String> {
+            p.items.iter().map(|m| m.user.email.clone()).collect()
+        };
+        let all = UserFilter::default();
+        let gym_team = s
+            .list_users(&sa, &all, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(emails(&gym_team), ["both@x.test", "staff@x.test"]);
+        // Only the memberships inside the scope are shown.
+        assert_eq!(gym_team.items[0].memberships.len(), 1);
+        assert_eq!(gym_team.items[0].memberships[0].gym_id, Some(ga));
+        let franchise_team = s
+            .list_users(&fs, &all, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            emails(&franchise_team),
+            ["both@x.test", "owner@x.test", "staff@x.test"]
+        );
+        let found = s
+            .list_users(
+                &Scope::Platform,
+                &UserFilter {
+                    q: Some("FOREIGN".into()),
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(emails(&found), ["foreign@x.test"]);
+        assert_eq!(
+            s.team_member(&sa, staff.id).await.unwrap().user.id,
+            staff.id
+        );
+        for id in [foreign.id, owner.id] {
+            assert!(matches!(
+                s.team_member(&sa, id).await,
+                Err(StoreError::NotFound(_))
+            ));
+            assert!(matches!(
+                s.set_user_disabled(&sa, &Actor::cli(), id, true).await,
+                Err(StoreError::NotFound(_))
+            ));
+        }
+
+        // Disabling ends every session (API refresh families and cookies) in the same step.
+        let api = s
+            .create_session(api_session(staff.id, "st-1"))
+            .await
+            .unwrap();
+        s.create_session(NewSession {
+            kind: SessionKind::Web,
+            token_hash: Some("st-cookie".into()),
+            refresh_hash: None,
+            ..api_session(staff.id, "")
+        })
+        .await
+        .unwrap();
+        let off = s
+            .set_user_disabled(&sa, &Actor::cli(), staff.id, true)
+            .await
+            .unwrap();
+        assert!(off.disabled_at.is_some());
+        assert!(s.user(staff.id).await.unwrap().disabled_at.is_some());
+        assert!(s.list_sessions(staff.id).await.unwrap().is_empty());
+        assert_eq!(
+            s.session(staff.id, api.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_reason
+                .as_deref(),
+            Some("user_disabled")
+        );
+        assert_eq!(
+            s.rotate_refresh_token("st-1", "st-2", Duration::hours(1), Duration::ZERO)
+                .await
+                .unwrap(),
+            RefreshOutcome::Invalid
+        );
+        let cookie = s.session_by_token_hash("st-cookie").await.unwrap().unwrap();
+        assert!(cookie.revoked_at.is_some());
+        // Again: nothing changes, nothing more is audited.
+        s.set_user_disabled(&sa, &Actor::cli(), staff.id, true)
+            .await
+            .unwrap();
+        let audited = |action: &'static str| {
+            let s = s.clone();
+            async move {
+                s.list_audit(
+                    &sa,
+                    &AuditFilter {
+                        action: Some(action.into()),
+                        ..Default::default()
+                    },
+                    PageRequest::default(),
+                )
+                .await
+                .unwrap()
+                .total
+            }
+        };
+        assert_eq!(audited("user.disable").await, 1, "audited in the gym");
+        let on = s
+            .set_user_disabled(&sa, &Actor::cli(), staff.id, false)
+            .await
+            .unwrap();
+        assert!(on.disabled_at.is_none());
+        assert_eq!(audited("user.enable").await, 1);
+
+        // Revoking: only a membership the scope sees; the user's sessions end too.
+        let live = s
+            .create_session(api_session(both.id, "both-1"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.revoke_membership(&sa, &Actor::cli(), both.id, in_b.id)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        let in_a = s.memberships_of_user(both.id).await.unwrap()[0].clone();
+        assert_eq!(in_a.gym_id, Some(ga));
+        assert!(
+            matches!(
+                s.revoke_membership(&sa, &Actor::cli(), staff.id, in_a.id)
+                    .await,
+                Err(StoreError::NotFound(_))
+            ),
+            "a membership of someone else"
+        );
+        s.revoke_membership(&sa, &Actor::cli(), both.id, in_a.id)
+            .await
+            .unwrap();
+        assert_eq!(s.memberships_of_user(both.id).await.unwrap(), vec![in_b]);
+        assert!(
+            s.session(both.id, live.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+        assert_eq!(audited("membership.revoke").await, 1);
+        assert!(matches!(
+            s.team_member(&sa, both.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    pub async fn the_last_super_admin_stays(s: S) {
+        let root = user(
+            &s,
+            "root@x.test",
+            Some((Role::SuperAdmin, MembershipTarget::Platform)),
+        )
+        .await;
+        let last = |r: StoreResult<_>| {
+            matches!(
+                r,
+                Err(StoreError::Conflict {
+                    constraint: "last_super_admin",
+                    ..
+                })
+            )
+        };
+        let p = Scope::Platform;
+        let a = Actor::cli();
+        assert!(last(
+            s.set_user_disabled(&p, &a, root.id, true).await.map(|_| ())
+        ));
+        let role = s.memberships_of_user(root.id).await.unwrap()[0].id;
+        assert!(last(
+            s.revoke_membership(&p, &a, root.id, role).await.map(|_| ())
+        ));
+        let second = user(
+            &s,
+            "second@x.test",
+            Some((Role::SuperAdmin, MembershipTarget::Platform)),
+        )
+        .await;
+        s.set_user_disabled(&p, &a, root.id, true).await.unwrap();
+        assert!(last(
+            s.set_user_disabled(&p, &a, second.id, true)
+                .await
+                .map(|_| ())
+        ));
+        // A disabled super admin does not count: their role may go.
+        s.revoke_membership(&p, &a, root.id, role).await.unwrap();
+        assert!(s.memberships_of_user(root.id).await.unwrap().is_empty());
+
+        // Two super admins disabling each other at once: exactly one of them stays.
+        let mut survivor = second.id;
+        for round in 0..8 {
+            let x = user(
+                &s,
+                &format!("x{round}@x.test"),
+                Some((Role::SuperAdmin, MembershipTarget::Platform)),
+            )
+            .await;
+            let y = user(
+                &s,
+                &format!("y{round}@x.test"),
+                Some((Role::SuperAdmin, MembershipTarget::Platform)),
+            )
+            .await;
+            s.set_user_disabled(&p, &a, survivor, true).await.unwrap();
+            let (rx, ry) = tokio::join!(
+                s.set_user_disabled(&p, &a, x.id, true),
+                s.set_user_disabled(&p, &a, y.id, true)
+            );
+            match (rx, ry) {
+                (Ok(_), r) => {
+                    assert!(
+                        last(r.map(|_| ())),
+                        "round {round}: both super admins disabled"
+                    );
+                    survivor = y.id;
+                }
+                (r, Ok(_)) => {
+                    assert!(last(r.map(|_| ())), "round {round}");
+                    survivor = x.id;
+                }
+                (Err(e1), Err(e2)) => panic!("round {round}: {e1} / {e2}"),
+            }
+        }
+    }
+
     pub async fn auth_events_outbox_and_keys(s: S) {
         let (f1, g1) = tenant(&s, "Ev").await;
         s.record_auth_event(NewAuthEvent {
@@ -733,4 +1003,6 @@ conformance!(
     invitations_scope_and_single_use,
     accepting_an_invitation_to_a_held_role,
     auth_events_outbox_and_keys,
+    team_lists_and_offboarding,
+    the_last_super_admin_stays,
 );

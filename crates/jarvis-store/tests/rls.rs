@@ -1,207 +1,867 @@
-//! PostgreSQL only: the row-level security policies stop cross-tenant reads and writes even
-//! when the query carries no tenant filter at all, and both schemas have the same shape.
+//! PostgreSQL only: row-level security is on every table and holds with the application's own
+//! filters left out. The table lists below are checked against the catalogue, so a new table
+//! fails these tests until it is listed (and covered) here.
+//!
+//! - every table has ENABLE + FORCE ROW LEVEL SECURITY and at least one policy;
+//! - every tenant table: raw SQL in a tenant scope neither reads nor writes another tenant's rows;
+//! - every identity table (secrets, personal data, no tenant): tenant scopes see nothing (team
+//!   profiles excepted), and each named context sees and deletes exactly what it should.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::testing::TestDb;
 use jarvis_store::*;
+use std::collections::BTreeSet;
+use time::{Duration, OffsetDateTime};
 
-async fn setup(s: &dyn Store) -> (Gym, Gym, Member, Member) {
+/// Tenant tables: (table, franchise column, gym column). `franchises` is its own franchise.
+const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
+    ("franchises", "id", None),
+    ("gyms", "franchise_id", Some("id")),
+    ("memberships", "franchise_id", Some("gym_id")),
+    ("members", "franchise_id", Some("gym_id")),
+    ("kiosks", "franchise_id", Some("gym_id")),
+    ("audit_log", "franchise_id", Some("gym_id")),
+    ("class_schedules", "franchise_id", Some("gym_id")),
+    ("member_visits", "franchise_id", Some("gym_id")),
+    ("member_facts", "franchise_id", Some("gym_id")),
+    ("member_imports", "franchise_id", Some("gym_id")),
+    ("invitations", "franchise_id", Some("gym_id")),
+    ("auth_events", "franchise_id", Some("gym_id")),
+];
+
+/// What a context sees (or may delete) of an identity table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Sees {
+    /// No row.
+    No,
+    /// Rows of user A only (the identity under test).
+    Own,
+    /// Profiles of users holding a membership visible in the tenant scope.
+    Team,
+    /// Every row.
+    All,
+}
+use Sees::*;
+
+/// The contexts every identity table is checked in, in this order.
+const CONTEXTS: [&str; 8] = [
+    "platform",
+    "franchise A",
+    "gym A",
+    "identity A",
+    "signin",
+    "keys",
+    "mailer",
+    "purge",
+];
+
+/// An identity table: name, key column, SQL giving a row's owner (user id) or NULL, whether any
+/// context may append to it, then what each context reads, may update and may delete.
+struct IdentityTable {
+    name: &'static str,
+    key: &'static str,
+    owner: &'static str,
+    may_append: bool,
+    read: [Sees; 8],
+    update: [Sees; 8],
+    delete: [Sees; 8],
+}
+
+const IDENTITY_TABLES: &[IdentityTable] = &[
+    IdentityTable {
+        name: "users",
+        key: "id",
+        owner: "id",
+        may_append: false,
+        read: [All, Team, Team, Own, All, No, No, No],
+        update: [All, No, No, Own, No, No, No, No],
+        delete: [All, No, No, No, No, No, No, No],
+    },
+    IdentityTable {
+        name: "user_credentials",
+        key: "user_id",
+        owner: "user_id",
+        may_append: false,
+        read: [No, No, No, Own, All, No, No, No],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No],
+    },
+    IdentityTable {
+        name: "auth_sessions",
+        key: "id",
+        owner: "user_id",
+        may_append: false,
+        read: [No, No, No, Own, All, No, No, All],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All],
+    },
+    IdentityTable {
+        name: "auth_refresh_tokens",
+        key: "token_hash",
+        owner: "(SELECT s.user_id FROM auth_sessions s WHERE s.id = t.session_id)",
+        may_append: false,
+        read: [No, No, No, Own, All, No, No, All],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All],
+    },
+    IdentityTable {
+        name: "mfa_factors",
+        key: "id",
+        owner: "user_id",
+        may_append: false,
+        read: [No, No, No, Own, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No],
+    },
+    IdentityTable {
+        name: "mfa_recovery_codes",
+        key: "id",
+        owner: "user_id",
+        may_append: false,
+        read: [No, No, No, Own, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No],
+    },
+    IdentityTable {
+        name: "password_resets",
+        key: "token_hash",
+        owner: "user_id",
+        may_append: false,
+        read: [No, No, No, Own, All, No, No, All],
+        update: [No, No, No, Own, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All],
+    },
+    IdentityTable {
+        name: "login_throttles",
+        key: "throttle_key",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, All, No, No, All],
+        update: [No, No, No, No, All, No, No, No],
+        delete: [No, No, No, No, All, No, No, All],
+    },
+    IdentityTable {
+        name: "signing_keys",
+        key: "kid",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, No, All, No, No],
+        update: [No, No, No, No, No, All, No, No],
+        delete: [No, No, No, No, No, All, No, No],
+    },
+    IdentityTable {
+        name: "email_outbox",
+        key: "id",
+        owner: "NULL::uuid",
+        // Any set context may queue an e-mail; only the mailer reads the queue.
+        may_append: true,
+        read: [No, No, No, No, No, No, All, All],
+        update: [No, No, No, No, No, No, All, No],
+        delete: [No, No, No, No, No, No, All, All],
+    },
+];
+
+/// Two tenants with a row in every tenant table, and users with rows in every identity table.
+struct World {
+    fa: FranchiseId,
+    ga: GymId,
+    fb: FranchiseId,
+    gb: GymId,
+    /// Staff of gym A (the identity under test).
+    ua: UserId,
+    /// Owner of franchise A: visible in franchise A's scope, not in gym A's.
+    uo: UserId,
+}
+
+impl World {
+    fn contexts(&self) -> [TxCtx; 8] {
+        [
+            TxCtx::Scope(Scope::Platform),
+            TxCtx::Scope(Scope::Franchise { franchise: self.fa }),
+            TxCtx::Scope(Scope::Gym {
+                franchise: self.fa,
+                gym: self.ga,
+            }),
+            TxCtx::Identity(self.ua),
+            TxCtx::SignIn,
+            TxCtx::Keys,
+            TxCtx::Mailer,
+            TxCtx::Purge,
+        ]
+    }
+
+    /// Users the tenant context `i` sees as team members.
+    fn team(&self, i: usize) -> Vec<UserId> {
+        match i {
+            1 => vec![self.ua, self.uo],
+            2 => vec![self.ua],
+            _ => vec![],
+        }
+    }
+}
+
+async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     let a = Actor::cli();
-    let mk_f = |n: &str| NewFranchise { name: n.into() };
-    let fa = s
-        .create_franchise(&Scope::Platform, &a, mk_f("A"))
+    let f = s
+        .create_franchise(&Scope::Platform, &a, NewFranchise { name: name.into() })
         .await
         .unwrap();
-    let fb = s
-        .create_franchise(&Scope::Platform, &a, mk_f("B"))
+    let g = s
+        .create_gym(
+            &Scope::Platform,
+            &a,
+            NewGym {
+                franchise_id: f.id,
+                name: format!("{name} gym"),
+                address: None,
+                timezone: "UTC".into(),
+                locale: Locale::En,
+                settings: serde_json::json!({}),
+            },
+            GymStatus::Active,
+        )
         .await
         .unwrap();
-    let mk_g = |f: FranchiseId, n: &str| NewGym {
-        franchise_id: f,
-        name: n.into(),
-        address: None,
-        timezone: "UTC".into(),
-        locale: Locale::En,
-        settings: serde_json::json!({}),
+    let sc = Scope::Gym {
+        franchise: f.id,
+        gym: g.id,
     };
-    let ga = s
-        .create_gym(&Scope::Platform, &a, mk_g(fa.id, "GA"), GymStatus::Active)
+    let m = s
+        .create_member(
+            &sc,
+            &a,
+            g.id,
+            NewMember {
+                badge_id: format!("{name}-1"),
+                first_name: "N".into(),
+                last_name: "M".into(),
+                email: None,
+                phone: None,
+                birth_date: None,
+                preferred_language: Locale::En,
+                membership_type: "standard".into(),
+                membership_status: MembershipStatus::Active,
+                membership_end_date: None,
+                goals: vec![],
+                limitations: None,
+                consent_voice: false,
+                consent_transcripts: false,
+            },
+        )
         .await
         .unwrap();
-    let gb = s
-        .create_gym(&Scope::Platform, &a, mk_g(fb.id, "GB"), GymStatus::Active)
+    let k = s
+        .create_kiosk(
+            &sc,
+            &a,
+            g.id,
+            NewKiosk {
+                name: "Door".into(),
+            },
+        )
         .await
         .unwrap();
-    let mk_m = |b: &str| NewMember {
-        badge_id: b.into(),
-        first_name: "N".into(),
-        last_name: "M".into(),
-        email: None,
-        phone: None,
-        birth_date: None,
-        preferred_language: Locale::En,
-        membership_type: "standard".into(),
-        membership_status: MembershipStatus::Active,
-        membership_end_date: None,
-        goals: vec![],
-        limitations: None,
-        consent_voice: false,
-        consent_transcripts: false,
-    };
-    let ma = s
-        .create_member(&Scope::Platform, &a, ga.id, mk_m("A"))
-        .await
-        .unwrap();
-    let mb = s
-        .create_member(&Scope::Platform, &a, gb.id, mk_m("B"))
-        .await
-        .unwrap();
-    (ga, gb, ma, mb)
-}
-
-#[tokio::test]
-async fn policies_alone_stop_cross_tenant_reads_and_writes() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    let pg = db.pg().unwrap();
-    let (ga, gb, _ma, mb) = setup(&*db.store()).await;
-    let scope_a = Scope::Gym {
-        franchise: ga.franchise_id,
-        gym: ga.id,
-    };
-
-    // Reads with no WHERE clause at all: only tenant A's rows come back.
-    let mut tx = pg.begin_scoped(&scope_a).await.unwrap();
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT gym_id FROM members")
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(ids, vec![ga.id.as_uuid()]);
-    let gyms: i64 = sqlx::query_scalar("SELECT count(*) FROM gyms")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(gyms, 1);
-    let franchises: i64 = sqlx::query_scalar("SELECT count(*) FROM franchises")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(franchises, 1);
-    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE gym_id = $1")
-        .bind(gb.id.as_uuid())
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(audit, 0);
-
-    // Writes aimed at tenant B by id: invisible, so nothing changes.
-    let updated = sqlx::query("UPDATE members SET first_name = 'pwned' WHERE id = $1")
-        .bind(mb.id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(updated.rows_affected(), 0);
-    let deleted = sqlx::query("DELETE FROM members")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(
-        deleted.rows_affected(),
-        1,
-        "only A's own member is reachable"
-    );
-    tx.rollback().await.unwrap();
-
-    // Inserting a row into tenant B is refused by WITH CHECK.
-    let mut tx = pg.begin_scoped(&scope_a).await.unwrap();
-    let insert = sqlx::query(
-        "INSERT INTO members (id, gym_id, franchise_id, badge_id, first_name, last_name, preferred_language, \
-         membership_type, membership_status, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'EVIL', 'E', 'V', 'en', 'standard', 'active', now(), now())",
+    s.create_class(
+        &sc,
+        &a,
+        g.id,
+        NewClassSchedule {
+            name: "Yoga".into(),
+            coach: None,
+            room: None,
+            weekday: Some(Weekday::Mon),
+            date: None,
+            start_time: "09:00".into(),
+            duration_minutes: 60,
+            capacity: 10,
+            recurring: true,
+        },
     )
-    .bind(uuid::Uuid::now_v7())
-    .bind(gb.id.as_uuid())
-    .bind(gb.franchise_id.as_uuid())
-    .execute(&mut *tx)
+    .await
+    .unwrap();
+    s.record_visit(&sc, g.id, m.id, Some(k.id)).await.unwrap();
+    s.add_fact(
+        &sc,
+        &a,
+        g.id,
+        m.id,
+        NewMemberFact {
+            note: "likes mornings".into(),
+            source: FactSource::Staff,
+        },
+    )
+    .await
+    .unwrap();
+    s.create_import_job(&sc, &a, g.id, true, false)
+        .await
+        .unwrap();
+    s.create_invitation(
+        &sc,
+        &a,
+        NewInvitation {
+            email: format!("invitee-{name}@x.test"),
+            display_name: "I".into(),
+            role: Role::GymStaff,
+            target: MembershipTarget::Gym(f.id, g.id),
+            token_hash: format!("invite-{name}"),
+            expires_at: OffsetDateTime::now_utc() + Duration::days(1),
+        },
+    )
+    .await
+    .unwrap();
+    s.record_auth_event(NewAuthEvent {
+        event: "invitation.accepted".into(),
+        franchise_id: Some(f.id),
+        gym_id: Some(g.id),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let u = user(
+        s,
+        &format!("staff-{name}@x.test"),
+        Some((Role::GymStaff, MembershipTarget::Gym(f.id, g.id))),
+    )
     .await;
-    let err = insert.expect_err("row-level security must refuse a foreign insert");
-    assert!(err.to_string().contains("row-level security"), "{err}");
-    tx.rollback().await.unwrap();
-
-    // Moving a visible row into tenant B is refused too.
-    let mut tx = pg.begin_scoped(&scope_a).await.unwrap();
-    let moved = sqlx::query("UPDATE members SET gym_id = $1, franchise_id = $2")
-        .bind(gb.id.as_uuid())
-        .bind(gb.franchise_id.as_uuid())
-        .execute(&mut *tx)
-        .await;
-    assert!(
-        moved.is_err(),
-        "WITH CHECK refuses moving a row out of the tenant"
-    );
-    tx.rollback().await.unwrap();
-
-    // B's member is untouched.
-    let sb = Scope::Gym {
-        franchise: gb.franchise_id,
-        gym: gb.id,
-    };
-    assert_eq!(
-        db.store()
-            .member(&sb, gb.id, mb.id)
-            .await
-            .unwrap()
-            .first_name,
-        "N"
-    );
+    secrets(s, u, name).await;
+    (f.id, g.id, u)
 }
 
-#[tokio::test]
-async fn no_scope_sees_nothing_and_app_role_is_not_owner() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    let pg = db.pg().unwrap();
-    setup(&*db.store()).await;
-    let mut tx = pg.pool().begin().await.unwrap();
-    sqlx::query("SELECT set_config('role', 'jarvis_app', true)")
-        .execute(&mut *tx)
+async fn user(s: &dyn Store, email: &str, grant: Option<(Role, MembershipTarget)>) -> UserId {
+    s.create_user(
+        &Actor::cli(),
+        NewUser {
+            email: email.into(),
+            display_name: email.into(),
+            locale: Locale::En,
+            password_hash: Some(format!("$argon2id$hash-of-{email}")),
+        },
+        grant,
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// A row of the user in every per-user identity table.
+async fn secrets(s: &dyn Store, u: UserId, name: &str) {
+    let soon = OffsetDateTime::now_utc() + Duration::days(1);
+    s.create_session(NewSession {
+        user_id: u,
+        kind: SessionKind::Api,
+        aal: 1,
+        expires_at: soon,
+        token_hash: None,
+        refresh_hash: Some(format!("refresh-{name}")),
+        ip: None,
+        user_agent: None,
+    })
+    .await
+    .unwrap();
+    s.create_session(NewSession {
+        user_id: u,
+        kind: SessionKind::Web,
+        aal: 1,
+        expires_at: soon,
+        token_hash: Some(format!("cookie-{name}")),
+        refresh_hash: None,
+        ip: None,
+        user_agent: None,
+    })
+    .await
+    .unwrap();
+    s.begin_totp(u, "sealed-secret".into()).await.unwrap();
+    assert!(
+        s.accept_totp_step(
+            &Actor::cli(),
+            u,
+            1,
+            Some(vec![format!("code-{name}-1"), format!("code-{name}-2")])
+        )
+        .await
+        .unwrap()
+    );
+    s.create_password_reset(u, &format!("reset-{name}"), soon)
         .await
         .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
+    let policy = LockoutPolicy {
+        max_failures: 5,
+        base_lock: Duration::minutes(1),
+        max_lock: Duration::minutes(10),
+        window: Duration::hours(1),
+    };
+    s.throttle_failure(&format!("login:acct:{name}"), &policy)
+        .await
+        .unwrap();
+    s.enqueue_email(NewEmail {
+        to_address: format!("{name}@x.test"),
+        subject: "S".into(),
+        body_text: "T".into(),
+        body_html: "H".into(),
+        kind: "test".into(),
+    })
+    .await
+    .unwrap();
+}
+
+async fn world(s: &dyn Store) -> World {
+    let (fa, ga, ua) = tenant(s, "A").await;
+    let (fb, gb, _ub) = tenant(s, "B").await;
+    let uo = user(
+        s,
+        "owner-A@x.test",
+        Some((Role::FranchiseOwner, MembershipTarget::Franchise(fa))),
+    )
+    .await;
+    user(
+        s,
+        "root@x.test",
+        Some((Role::SuperAdmin, MembershipTarget::Platform)),
+    )
+    .await;
+    for kid in ["k1", "k2"] {
+        s.add_signing_key(
+            &Actor::cli(),
+            SigningKeyRecord {
+                kid: kid.into(),
+                algorithm: "RS256".into(),
+                private_key_enc: "sealed".into(),
+                public_n: "n".into(),
+                public_e: "AQAB".into(),
+                created_at: OffsetDateTime::now_utc(),
+                retired_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    World {
+        fa,
+        ga,
+        fb,
+        gb,
+        ua,
+        uo,
+    }
+}
+
+/// Every ordinary table of the schema, from the catalogue (the migrations' bookkeeping table
+/// `_sqlx_migrations` is the one exception: it is the migrator's, not the application's).
+async fn catalogue_tables(pg: &PgStore) -> BTreeSet<String> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+         AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(pg.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+fn is_rls_error(e: &sqlx::Error) -> bool {
+    e.to_string().contains("row-level security")
+}
+
+mod postgres {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_table_forces_row_level_security_with_a_policy() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        let rows: Vec<(String, bool, bool, i64)> = sqlx::query_as(
+            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+             AND c.relname <> '_sqlx_migrations' ORDER BY 1",
+        )
+        .fetch_all(pg.pool())
+        .await
+        .unwrap();
+        assert!(
+            rows.len() >= 20,
+            "the catalogue lists too few tables: {rows:?}"
+        );
+        let bad: Vec<String> = rows
+            .iter()
+            .filter(|(_, enabled, forced, policies)| !enabled || !forced || *policies == 0)
+            .map(|(t, e, f, p)| format!("{t}: enabled={e} forced={f} policies={p}"))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "tables without ENABLE + FORCE row-level security and a policy:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn every_table_is_listed_as_tenant_or_identity_table() {
+        let db = TestDb::postgres().await.unwrap();
+        let listed: BTreeSet<String> = TENANT_TABLES
+            .iter()
+            .map(|(t, _, _)| t.to_string())
+            .chain(IDENTITY_TABLES.iter().map(|t| t.name.to_string()))
+            .collect();
+        assert_eq!(
+            catalogue_tables(db.pg().unwrap()).await,
+            listed,
+            "list every table in TENANT_TABLES or IDENTITY_TABLES (and so in these tests)"
+        );
+    }
+
+    #[tokio::test]
+    async fn tenant_tables_hold_by_policy_alone() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        let w = world(&*db.store()).await;
+        let scopes = [
+            ("franchise A", Scope::Franchise { franchise: w.fa }, false),
+            (
+                "gym A",
+                Scope::Gym {
+                    franchise: w.fa,
+                    gym: w.ga,
+                },
+                true,
+            ),
+        ];
+        for (table, fcol, gcol) in TENANT_TABLES {
+            let foreign: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table} WHERE {fcol} = $1"
+            )))
+            .bind(w.fb.as_uuid())
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+            assert!(foreign > 0, "{table}: the fixture has no row of tenant B");
+            let b_row: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT to_jsonb(t) FROM {table} t WHERE {fcol} = $1 LIMIT 1"
+            )))
+            .bind(w.fb.as_uuid())
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+            for (label, scope, gym_level) in &scopes {
+                let what = format!("{table} in {label}");
+                // What the scope should see, counted by the owner (no policies).
+                let own_pred = match (gym_level, gcol) {
+                    (true, Some(g)) => format!("{fcol} = $1 AND {g} = $2"),
+                    _ => format!("{fcol} = $1 AND $2::uuid IS NOT NULL"),
+                };
+                let want: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {table} WHERE {own_pred}"
+                )))
+                .bind(w.fa.as_uuid())
+                .bind(w.ga.as_uuid())
+                .fetch_one(pg.pool())
+                .await
+                .unwrap();
+                assert!(want > 0, "{what}: the fixture has no row of tenant A");
+
+                let mut tx = pg.begin_scoped(scope).await.unwrap();
+                let all: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {table}"
+                )))
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                assert_eq!(all, want, "{what}: an unfiltered read sees only its tenant");
+                let seen_b: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {table} WHERE {fcol} = $1"
+                )))
+                .bind(w.fb.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                assert_eq!(seen_b, 0, "{what}: B's rows are invisible");
+                let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET {fcol} = {fcol} WHERE {fcol} = $1"
+                )))
+                .bind(w.fb.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+                assert_eq!(updated, 0, "{what}: B's rows cannot be updated");
+                let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {fcol} = $1"
+                )))
+                .bind(w.fb.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+                assert_eq!(deleted, 0, "{what}: B's rows cannot be deleted");
+                tx.rollback().await.unwrap();
+
+                // A copy of B's row (fresh id) cannot be inserted.
+                let mut copy = b_row.clone();
+                copy["id"] = serde_json::json!(uuid::Uuid::now_v7());
+                let mut tx = pg.begin_scoped(scope).await.unwrap();
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, $1)"
+                )))
+                .bind(&copy)
+                .execute(&mut *tx)
+                .await;
+                match r {
+                    Err(e) => assert!(is_rls_error(&e), "{what}: insert refused by {e}"),
+                    Ok(_) => panic!("{what}: a row of tenant B was inserted"),
+                }
+                tx.rollback().await.unwrap();
+
+                // Moving A's own rows into B is refused, or touches nothing.
+                let set = match gcol {
+                    Some(g) => format!("{fcol} = $1, {g} = $2"),
+                    None => format!("{fcol} = $1"),
+                };
+                let mut tx = pg.begin_scoped(scope).await.unwrap();
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET {set} WHERE {fcol} = $3 AND $2::uuid IS NOT NULL"
+                )))
+                .bind(w.fb.as_uuid())
+                .bind(w.gb.as_uuid())
+                .bind(w.fa.as_uuid())
+                .execute(&mut *tx)
+                .await;
+                match r {
+                    Err(e) => assert!(is_rls_error(&e), "{what}: move refused by {e}"),
+                    Ok(done) => assert_eq!(done.rows_affected(), 0, "{what}: rows moved to B"),
+                }
+                tx.rollback().await.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn identity_tables_are_readable_only_in_their_contexts() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        let w = world(&*db.store()).await;
+        let contexts = w.contexts();
+        let mut failures = Vec::new();
+        for t in IDENTITY_TABLES {
+            let (name, key, owner) = (t.name, t.key, t.owner);
+            // Every row with its owner, read by the table owner (no policies).
+            let rows: Vec<(String, Option<uuid::Uuid>)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                format!("SELECT {key}::text, {owner} FROM {name} t"),
+            ))
+            .fetch_all(pg.pool())
+            .await
+            .unwrap();
+            assert!(
+                rows.len() >= 2,
+                "{name}: the fixture needs rows of two owners"
+            );
+            let expect = |sees: Sees, i: usize| -> BTreeSet<String> {
+                rows.iter()
+                    .filter(|(_, o)| match sees {
+                        No => false,
+                        All => true,
+                        Own => *o == Some(w.ua.as_uuid()),
+                        Team => o.is_some_and(|o| w.team(i).iter().any(|u| u.as_uuid() == o)),
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            };
+            for (i, ctx) in contexts.iter().enumerate() {
+                let label = CONTEXTS[i];
+                let want = expect(t.read[i], i);
+                if matches!(t.read[i], Own | Team) && want.is_empty() {
+                    failures.push(format!(
+                        "{name} in {label}: the fixture gives nothing to see"
+                    ));
+                }
+                let mut tx = pg.begin_in(ctx).await.unwrap();
+                let seen: BTreeSet<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT {key}::text FROM {name}"
+                )))
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+                if seen != want {
+                    failures.push(format!(
+                        "{name} in {label}: sees {} rows, should see {} ({:?})",
+                        seen.len(),
+                        want.len(),
+                        t.read[i]
+                    ));
+                }
+                let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {name} SET {key} = {key}"
+                )))
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+                let may = expect(t.update[i], i).len() as u64;
+                if updated != may {
+                    failures.push(format!(
+                        "{name} in {label}: updated {updated} rows, may update {may}"
+                    ));
+                }
+                let deleted = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {name}")))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap()
+                    .rows_affected();
+                let may = expect(t.delete[i], i).len() as u64;
+                if deleted != may {
+                    failures.push(format!(
+                        "{name} in {label}: deleted {deleted} rows, may delete {may}"
+                    ));
+                }
+                tx.rollback().await.unwrap();
+            }
+
+            // A copy of another user's row (fresh key) cannot be written from a tenant scope,
+            // nor from user A's identity.
+            let other: Option<serde_json::Value> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT to_jsonb(t) FROM {name} t WHERE {owner} IS DISTINCT FROM $1 LIMIT 1"
+                )))
+                .bind(w.ua.as_uuid())
+                .fetch_optional(pg.pool())
+                .await
+                .unwrap();
+            let mut copy = other.expect("a row not owned by user A");
+            let fresh = if key == "id" || key == "user_id" {
+                serde_json::json!(uuid::Uuid::now_v7())
+            } else {
+                serde_json::json!(format!("fresh-{}", uuid::Uuid::now_v7()))
+            };
+            copy[key] = fresh;
+            if name == "users" {
+                copy["email"] = serde_json::json!(format!("{}@x.test", uuid::Uuid::now_v7()));
+            }
+            for (i, ctx) in contexts.iter().enumerate().take(4) {
+                let label = CONTEXTS[i];
+                if i == 0 && name == "users" {
+                    continue; // the platform creates users
+                }
+                let mut tx = pg.begin_in(ctx).await.unwrap();
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {name} SELECT * FROM jsonb_populate_record(NULL::{name}, $1)"
+                )))
+                .bind(&copy)
+                .execute(&mut *tx)
+                .await;
+                match r {
+                    Ok(_) if t.may_append => {}
+                    Ok(_) => failures.push(format!("{name} in {label}: inserted a foreign row")),
+                    Err(e) if is_rls_error(&e) => {}
+                    Err(e) => failures.push(format!("{name} in {label}: insert failed with {e}")),
+                }
+                tx.rollback().await.unwrap();
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn policies_alone_stop_cross_tenant_reads_and_writes() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        let w = world(&*db.store()).await;
+        let scope_a = Scope::Gym {
+            franchise: w.fa,
+            gym: w.ga,
+        };
+        // Reads with no WHERE clause at all: only tenant A's rows come back.
+        let mut tx = pg.begin_scoped(&scope_a).await.unwrap();
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT gym_id FROM members")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![w.ga.as_uuid()]);
+        let deleted = sqlx::query("DELETE FROM members")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            deleted.rows_affected(),
+            1,
+            "only A's own member is reachable"
+        );
+        tx.rollback().await.unwrap();
+        // B's member is untouched.
+        let sb = Scope::Gym {
+            franchise: w.fb,
+            gym: w.gb,
+        };
+        let members = db
+            .store()
+            .list_members(&sb, w.gb, &MemberFilter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(members.total, 1);
+    }
+
+    #[tokio::test]
+    async fn no_scope_sees_nothing_and_app_role_is_not_owner() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        world(&*db.store()).await;
+        let mut tx = pg.pool().begin().await.unwrap();
+        sqlx::query("SELECT set_config('role', 'jarvis_app', true)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        for table in catalogue_tables(pg).await {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+            assert_eq!(n, 0, "{table}: an unset context sees nothing");
+        }
+        let bypass: bool = sqlx::query_scalar(
+            "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user",
+        )
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    assert_eq!(n, 0, "an unset scope sees nothing");
-    let bypass: bool = sqlx::query_scalar(
-        "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert!(!bypass);
-    let forced: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_class WHERE relname IN ('franchises','gyms','memberships','members','kiosks','audit_log') \
-         AND relrowsecurity AND relforcerowsecurity",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(forced, 6, "every tenant table has FORCE ROW LEVEL SECURITY");
-    tx.rollback().await.unwrap();
-}
+        assert!(!bypass);
+        let owns: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND pg_get_userbyid(c.relowner) = 'jarvis_app'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(
+            owns, 0,
+            "the app role owns nothing, so FORCE'd policies bind it"
+        );
+        tx.rollback().await.unwrap();
+    }
 
-#[tokio::test]
-async fn both_backends_have_the_same_tables_and_columns() {
-    let Some(pg) = TestDb::postgres().await else {
-        return;
-    };
-    let lite = TestDb::sqlite().await.unwrap();
-    let a = pg.store().schema().await.unwrap();
-    let b = lite.store().schema().await.unwrap();
-    assert!(a.contains_key("members") && a.len() >= 7, "{a:?}");
-    assert_eq!(a, b, "PostgreSQL and SQLite schemas differ");
+    #[tokio::test]
+    async fn both_backends_have_the_same_tables_and_columns() {
+        let pg = TestDb::postgres().await.unwrap();
+        let lite = TestDb::sqlite().await.unwrap();
+        let a = pg.store().schema().await.unwrap();
+        let b = lite.store().schema().await.unwrap();
+        assert!(
+            a.contains_key("members") && a.contains_key("user_credentials") && a.len() >= 20,
+            "{a:?}"
+        );
+        assert_eq!(a, b, "PostgreSQL and SQLite schemas differ");
+        assert!(
+            !a["users"].iter().any(|c| c == "password_hash"),
+            "password hashes live in user_credentials only"
+        );
+    }
 }

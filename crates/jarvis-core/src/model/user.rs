@@ -77,6 +77,28 @@ pub struct Membership {
     pub created_at: OffsetDateTime,
 }
 
+impl Membership {
+    /// Where it applies (`None` for a gym without franchise, which the schema forbids).
+    pub fn target(&self) -> Option<MembershipTarget> {
+        match (self.franchise_id, self.gym_id) {
+            (None, None) => Some(MembershipTarget::Platform),
+            (Some(f), None) => Some(MembershipTarget::Franchise(f)),
+            (Some(f), Some(g)) => Some(MembershipTarget::Gym(f, g)),
+            (None, Some(_)) => None,
+        }
+    }
+}
+
+/// A user as a tenant sees them: the profile and the memberships visible in the tenant's scope
+/// (never credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TeamMember {
+    /// The user.
+    pub user: User,
+    /// Their memberships inside the scope.
+    pub memberships: Vec<Membership>,
+}
+
 /// Where a membership applies; its shape must match the role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MembershipTarget {

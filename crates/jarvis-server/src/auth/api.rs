@@ -185,6 +185,9 @@ pub async fn check_password(
         }
     }
     let found = state.store.user_by_email(&email).await?;
+    // A disabled account fails exactly like a wrong password (same answer, same time, same
+    // throttles); only the operators' event log tells them apart.
+    let disabled = matches!(&found, Some((u, _)) if u.disabled_at.is_some());
     let (hash, user) = match found {
         Some((u, Some(h))) if u.disabled_at.is_none() => (h, Some(u)),
         _ => (dummy_hash().await?, None),
@@ -202,7 +205,7 @@ pub async fn check_password(
             .throttle_failure(&ip_key, &lockout(state, true))
             .await?;
         let mut ev = client.event("login.failure", None, Some(&email));
-        ev.details = serde_json::json!({ "locked": a.is_some() || b.is_some() });
+        ev.details = serde_json::json!({ "locked": a.is_some() || b.is_some(), "account_disabled": disabled });
         record(state, ev).await;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -481,7 +484,7 @@ async fn mfa_verify(
         body.recovery_code.as_deref(),
     )
     .await?;
-    state.store.elevate_session(sid, None).await?;
+    state.store.elevate_session(user, sid, None).await?;
     let roles = roles_of(&state, user).await?;
     Ok(Json(
         tokens(&state, user, sid, 2, None, roles, (true, false)).await?,
@@ -617,7 +620,7 @@ async fn mfa_confirm(
     client.limit_auth(&state, "mfa")?;
     let (user, sid) = ids(&caller)?;
     let recovery_codes = confirm_enrollment(&state, &client, user, &body.code).await?;
-    state.store.elevate_session(sid, None).await?;
+    state.store.elevate_session(user, sid, None).await?;
     let roles = roles_of(&state, user).await?;
     Ok(Json(ConfirmResponse {
         recovery_codes,

@@ -329,9 +329,8 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         .map_err(|_| ApiError::unauthorized("invalid access token"))?;
     let session = state
         .store
-        .session(sid)
+        .session(user, sid)
         .await?
-        .filter(|s| s.user_id == user)
         .ok_or_else(|| ApiError::unauthorized("session ended"))?;
     let idle =
         time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::days(3));

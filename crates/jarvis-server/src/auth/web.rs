@@ -397,7 +397,10 @@ async fn load_page_user(parts: &Parts, state: &AppState) -> Result<Option<PageUs
     }
     // Touch at most once a minute: pages should not write on every view.
     if OffsetDateTime::now_utc() - session.last_seen_at > time::Duration::minutes(1) {
-        state.store.touch_session(session.id).await?;
+        state
+            .store
+            .touch_session(session.user_id, session.id)
+            .await?;
     }
     let aal = Aal::from_u8(session.aal).unwrap_or(Aal::Aal1);
     let (principal, _) = user_principal(state, user.id, aal).await?;
@@ -837,7 +840,7 @@ async fn elevate(state: &AppState, session: &AuthSession) -> Result<HeaderValue,
     let token = new_token();
     state
         .store
-        .elevate_session(session.id, Some(token_hash(&token)))
+        .elevate_session(session.user_id, session.id, Some(token_hash(&token)))
         .await?;
     let left = (session.expires_at - OffsetDateTime::now_utc())
         .whole_seconds()

@@ -1,6 +1,9 @@
 // Accounts and security SQL, `include!`d after `common.rs` by both backends (it uses the same
 // `Db`, `Tx`, `ThisStore`, `map_db_err` and helpers). Identity tables are read and written in
-// the platform context; tenant-tagged ones (invitations, auth events) take the caller's scope.
+// the named contexts of `TxCtx` (a user's own `Identity`, `SignIn` lookups by e-mail or token
+// hash, `Keys`, `Mailer`, `Purge`), never in a tenant scope; lookups by token hash switch to the
+// found user's identity before writing. Tenant-tagged tables (invitations, auth events) take the
+// caller's scope.
 
 mod accounts_sql {
     use super::*;
@@ -149,8 +152,14 @@ mod accounts_sql {
         }
     }
 
-    fn platform() -> TxCtx {
-        TxCtx::Scope(Scope::Platform)
+    /// Events tagged with a tenant are appended in that tenant's scope (the policy only lets a
+    /// scope tag rows it can see); untagged ones (sign-ins) in the sign-in context.
+    fn event_ctx(e: &NewAuthEvent) -> TxCtx {
+        match (e.franchise_id, e.gym_id) {
+            (Some(franchise), Some(gym)) => TxCtx::Scope(Scope::Gym { franchise, gym }),
+            (Some(franchise), None) => TxCtx::Scope(Scope::Franchise { franchise }),
+            (None, _) => TxCtx::SignIn,
+        }
     }
 
     async fn fetch_session(tx: &mut Tx, id: Uuid) -> StoreResult<Option<AuthSession>> {
@@ -218,7 +227,7 @@ mod accounts_sql {
     #[async_trait::async_trait]
     impl AccountStore for ThisStore {
         async fn add_signing_key(&self, actor: &Actor, key: SigningKeyRecord) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Keys, true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE signing_keys SET retired_at = ");
             qb.push_bind(key.created_at)
                 .push(" WHERE retired_at IS NULL");
@@ -250,7 +259,7 @@ mod accounts_sql {
         }
 
         async fn signing_keys(&self, since: OffsetDateTime) -> StoreResult<Vec<SigningKeyRecord>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Keys, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {KEY_COLS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > "
             ));
@@ -277,7 +286,7 @@ mod accounts_sql {
         }
 
         async fn create_session(&self, new: NewSession) -> StoreResult<AuthSession> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(new.user_id), true).await?;
             let t = now();
             let id = Uuid::now_v7();
             let mut qb = QueryBuilder::<Db>::new(
@@ -313,15 +322,15 @@ mod accounts_sql {
             Ok(session)
         }
 
-        async fn session(&self, id: Uuid) -> StoreResult<Option<AuthSession>> {
-            let mut tx = self.begin(&platform(), false).await?;
+        async fn session(&self, user: UserId, id: Uuid) -> StoreResult<Option<AuthSession>> {
+            let mut tx = self.begin(&TxCtx::Identity(user), false).await?;
             let s = fetch_session(&mut tx, id).await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(s)
+            Ok(s.filter(|s| s.user_id == user))
         }
 
         async fn session_by_token_hash(&self, hash: &str) -> StoreResult<Option<AuthSession>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {SESSION_COLS} FROM auth_sessions WHERE kind = 'web' AND token_hash = "
             ));
@@ -342,7 +351,7 @@ mod accounts_sql {
             idle: time::Duration,
             grace: time::Duration,
         ) -> StoreResult<RefreshOutcome> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, true).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT session_id, used_at FROM auth_refresh_tokens WHERE token_hash = ",
             );
@@ -358,6 +367,8 @@ mod accounts_sql {
             let Some(session) = fetch_session(&mut tx, sid.0).await? else {
                 return Ok(RefreshOutcome::Invalid);
             };
+            // Found by its hash; everything written from here on belongs to that user.
+            set_ctx(&mut tx, &TxCtx::Identity(session.user_id)).await?;
             let t = now();
             // Within the grace window a second use is a concurrent refresh, not a theft.
             let concurrent = |used: OffsetDateTime| t - used <= grace && session.is_live(t, idle);
@@ -420,10 +431,11 @@ mod accounts_sql {
 
         async fn elevate_session(
             &self,
+            user: UserId,
             id: Uuid,
             new_token_hash: Option<String>,
         ) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb =
                 QueryBuilder::<Db>::new("UPDATE auth_sessions SET aal = 2, last_seen_at = ");
             qb.push_bind(now());
@@ -431,23 +443,27 @@ mod accounts_sql {
                 qb.push(", token_hash = ").push_bind(h);
             }
             qb.push(" WHERE revoked_at IS NULL AND id = ")
-                .push_bind(DbUuid(id));
+                .push_bind(DbUuid(id))
+                .push(" AND user_id = ")
+                .push_bind(db(user));
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             tx.commit().await.map_err(map_db_err)
         }
 
-        async fn touch_session(&self, id: Uuid) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+        async fn touch_session(&self, user: UserId, id: Uuid) -> StoreResult<()> {
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET last_seen_at = ");
             qb.push_bind(now())
                 .push(" WHERE id = ")
-                .push_bind(DbUuid(id));
+                .push_bind(DbUuid(id))
+                .push(" AND user_id = ")
+                .push_bind(db(user));
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             tx.commit().await.map_err(map_db_err)
         }
 
         async fn list_sessions(&self, user: UserId) -> StoreResult<Vec<AuthSession>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {SESSION_COLS} FROM auth_sessions WHERE revoked_at IS NULL AND user_id = "
             ));
@@ -465,7 +481,7 @@ mod accounts_sql {
         }
 
         async fn revoke_session(&self, user: UserId, id: Uuid, reason: &str) -> StoreResult<bool> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET revoked_at = ");
             qb.push_bind(now())
                 .push(", revoked_reason = ")
@@ -490,7 +506,7 @@ mod accounts_sql {
             keep: Option<Uuid>,
             reason: &str,
         ) -> StoreResult<u64> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET revoked_at = ");
             qb.push_bind(now())
                 .push(", revoked_reason = ")
@@ -511,7 +527,7 @@ mod accounts_sql {
         }
 
         async fn totp_factor(&self, user: UserId) -> StoreResult<Option<TotpFactor>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), false).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT secret_enc, confirmed_at, last_used_step FROM mfa_factors WHERE kind = 'totp' AND user_id = ",
             );
@@ -532,7 +548,7 @@ mod accounts_sql {
         }
 
         async fn begin_totp(&self, user: UserId, secret_enc: String) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT confirmed_at FROM mfa_factors WHERE kind = 'totp' AND user_id = ",
             );
@@ -575,7 +591,7 @@ mod accounts_sql {
             step: i64,
             confirm_with_codes: Option<Vec<String>>,
         ) -> StoreResult<bool> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let t = now();
             // The replay guard is this conditional update: a step is accepted at most once,
             // and never one older than the last accepted, even across instances.
@@ -639,7 +655,7 @@ mod accounts_sql {
         }
 
         async fn remove_totp(&self, actor: &Actor, user: UserId) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("DELETE FROM mfa_factors WHERE user_id = ");
             qb.push_bind(db(user));
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
@@ -661,7 +677,7 @@ mod accounts_sql {
         }
 
         async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> StoreResult<bool> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE mfa_recovery_codes SET used_at = ");
             qb.push_bind(now())
                 .push(" WHERE used_at IS NULL AND user_id = ")
@@ -679,7 +695,7 @@ mod accounts_sql {
         }
 
         async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u64> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), false).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT COUNT(*) FROM mfa_recovery_codes WHERE used_at IS NULL AND user_id = ",
             );
@@ -690,7 +706,7 @@ mod accounts_sql {
         }
 
         async fn throttle_locked_until(&self, key: &str) -> StoreResult<Option<OffsetDateTime>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, false).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT locked_until FROM login_throttles WHERE throttle_key = ",
             );
@@ -711,7 +727,7 @@ mod accounts_sql {
             key: &str,
             policy: &LockoutPolicy,
         ) -> StoreResult<Option<OffsetDateTime>> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, true).await?;
             let t = now();
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT failures, last_failure FROM login_throttles WHERE throttle_key = ",
@@ -753,7 +769,7 @@ mod accounts_sql {
         }
 
         async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, true).await?;
             let mut qb =
                 QueryBuilder::<Db>::new("DELETE FROM login_throttles WHERE throttle_key = ");
             qb.push_bind(key.to_string());
@@ -767,7 +783,7 @@ mod accounts_sql {
             token_hash: &str,
             expires_at: OffsetDateTime,
         ) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (",
             );
@@ -786,7 +802,7 @@ mod accounts_sql {
             token_hash: &str,
             new_password_hash: String,
         ) -> StoreResult<Option<UserId>> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, true).await?;
             let t = now();
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT user_id FROM password_resets WHERE used_at IS NULL AND token_hash = ",
@@ -802,6 +818,9 @@ mod accounts_sql {
             let Some((uid,)) = row else {
                 return Ok(None);
             };
+            let user: UserId = uid.0.into();
+            // Found by its hash; the reset and the new password are written as that user.
+            set_ctx(&mut tx, &TxCtx::Identity(user)).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE password_resets SET used_at = ");
             qb.push_bind(t)
                 .push(" WHERE used_at IS NULL AND token_hash = ")
@@ -821,14 +840,10 @@ mod accounts_sql {
                 .push(" WHERE used_at IS NULL AND user_id = ")
                 .push_bind(uid);
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
-            let mut qb = QueryBuilder::<Db>::new("UPDATE users SET password_hash = ");
-            qb.push_bind(new_password_hash)
-                .push(", updated_at = ")
-                .push_bind(t)
-                .push(" WHERE id = ")
-                .push_bind(uid);
+            let mut qb = QueryBuilder::<Db>::new("UPDATE users SET updated_at = ");
+            qb.push_bind(t).push(" WHERE id = ").push_bind(uid);
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
-            let user: UserId = uid.0.into();
+            put_credentials(&mut tx, user, new_password_hash).await?;
             audit_tx(
                 &mut tx,
                 &Actor::user(user, None, None),
@@ -850,13 +865,9 @@ mod accounts_sql {
             user: UserId,
             hash: String,
         ) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
-            let mut qb = QueryBuilder::<Db>::new("UPDATE users SET password_hash = ");
-            qb.push_bind(hash)
-                .push(", updated_at = ")
-                .push_bind(now())
-                .push(" WHERE id = ")
-                .push_bind(db(user));
+            let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
+            let mut qb = QueryBuilder::<Db>::new("UPDATE users SET updated_at = ");
+            qb.push_bind(now()).push(" WHERE id = ").push_bind(db(user));
             let n = qb
                 .build()
                 .execute(&mut *tx)
@@ -866,6 +877,7 @@ mod accounts_sql {
             if n != 1 {
                 return Err(StoreError::NotFound("user"));
             }
+            put_credentials(&mut tx, user, hash).await?;
             audit_tx(
                 &mut tx,
                 actor,
@@ -1076,7 +1088,7 @@ mod accounts_sql {
         }
 
         async fn invitation_by_token_hash(&self, hash: &str) -> StoreResult<Option<Invitation>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {INVITATION_COLS} FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND token_hash = "
             ));
@@ -1099,7 +1111,7 @@ mod accounts_sql {
             password_hash: String,
             locale: Locale,
         ) -> StoreResult<User> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::SignIn, true).await?;
             let t = now();
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {INVITATION_COLS} FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND token_hash = "
@@ -1127,17 +1139,19 @@ mod accounts_sql {
                 .await
                 .map_err(map_db_err)?;
             let user = match existing {
-                Some(row) => row.into_domain()?.0,
+                Some(row) => row.into_domain()?,
                 None => {
+                    // A new user is created in their own identity context, password included.
+                    let id = UserId::new();
+                    set_ctx(&mut tx, &TxCtx::Identity(id)).await?;
                     let mut qb = QueryBuilder::<Db>::new(
-                        "INSERT INTO users (id, email, display_name, locale, password_hash, created_at, updated_at) VALUES (",
+                        "INSERT INTO users (id, email, display_name, locale, created_at, updated_at) VALUES (",
                     );
                     let mut s = qb.separated(", ");
-                    s.push_bind(db(UserId::new()))
+                    s.push_bind(db(id))
                         .push_bind(inv.email.clone())
                         .push_bind(inv.display_name.clone())
                         .push_bind(locale.as_str())
-                        .push_bind(password_hash)
                         .push_bind(t)
                         .push_bind(t);
                     qb.push(format!(") RETURNING {USER_COLS}"));
@@ -1146,9 +1160,17 @@ mod accounts_sql {
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(map_db_err)?;
-                    row.into_domain()?.0
+                    put_credentials(&mut tx, id, password_hash).await?;
+                    row.into_domain()?
                 }
             };
+            // The role is granted, and the invitation closed, in the invitation's own tenant.
+            let scope = match target {
+                MembershipTarget::Platform => Scope::Platform,
+                MembershipTarget::Franchise(franchise) => Scope::Franchise { franchise },
+                MembershipTarget::Gym(franchise, gym) => Scope::Gym { franchise, gym },
+            };
+            set_ctx(&mut tx, &TxCtx::Scope(scope)).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE invitations SET accepted_at = ");
             qb.push_bind(t)
                 .push(" WHERE id = ")
@@ -1175,8 +1197,7 @@ mod accounts_sql {
                 None => qb.push(" AND gym_id IS NULL"),
             };
             if count(&mut tx, qb).await? == 0 {
-                insert_membership(&mut tx, &Scope::Platform, &actor, user.id, inv.role, target)
-                    .await?;
+                insert_membership(&mut tx, &scope, &actor, user.id, inv.role, target).await?;
             }
             audit_tx(
                 &mut tx,
@@ -1194,7 +1215,7 @@ mod accounts_sql {
         }
 
         async fn record_auth_event(&self, e: NewAuthEvent) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&event_ctx(&e), true).await?;
             let mut qb =
                 QueryBuilder::<Db>::new(format!("INSERT INTO auth_events ({EVENT_COLS}) VALUES ("));
             let mut s = qb.separated(", ");
@@ -1265,7 +1286,7 @@ mod accounts_sql {
         }
 
         async fn enqueue_email(&self, email: NewEmail) -> StoreResult<Uuid> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Mailer, true).await?;
             let id = email.id;
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO email_outbox (id, to_address, subject, body_text, body_html, kind, created_at) VALUES (",
@@ -1285,7 +1306,7 @@ mod accounts_sql {
         }
 
         async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Mailer, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {EMAIL_COLS} FROM email_outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT "
             ));
@@ -1300,7 +1321,7 @@ mod accounts_sql {
         }
 
         async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>> {
-            let mut tx = self.begin(&platform(), false).await?;
+            let mut tx = self.begin(&TxCtx::Mailer, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {EMAIL_COLS} FROM email_outbox WHERE to_address = "
             ));
@@ -1317,7 +1338,7 @@ mod accounts_sql {
         }
 
         async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Purge, true).await?;
             // Bounded batches keep each run short; the periodic task comes back for the rest.
             let statements: [(&str, &str); 5] = [
                 (
@@ -1365,7 +1386,7 @@ mod accounts_sql {
         }
 
         async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()> {
-            let mut tx = self.begin(&platform(), true).await?;
+            let mut tx = self.begin(&TxCtx::Mailer, true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE email_outbox SET sent_at = ");
             // The bodies held single-use links: nothing readable or sealed outlives the send.
             qb.push_bind(now())

@@ -3,7 +3,7 @@
 // `map_db_err`; the SQL below is portable between the two engines.
 
 use crate::TxCtx;
-use crate::dbuuid::db;
+use crate::dbuuid::{DbUuid, db};
 use crate::rows::*;
 use crate::traits::*;
 use jarvis_core::model::*;
@@ -115,28 +115,41 @@ async fn audit_tx(
     insert_audit(tx, entry).await
 }
 
+/// Appends an audit row. No `RETURNING`: on PostgreSQL that would need the row to be readable
+/// in the current context, and identity contexts (MFA, password changes) may append untagged
+/// rows they cannot read back.
 async fn insert_audit(tx: &mut Tx, e: NewAuditEntry) -> StoreResult<AuditEntry> {
+    let entry = AuditEntry {
+        id: AuditId::new(),
+        at: now(),
+        actor_kind: e.actor_kind,
+        actor_user_id: e.actor_user_id,
+        franchise_id: e.franchise_id,
+        gym_id: e.gym_id,
+        action: e.action,
+        target_type: e.target_type,
+        target_id: e.target_id,
+        ip: e.ip,
+        user_agent: e.user_agent,
+        details: e.details,
+    };
     let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO audit_log ({AUDIT_COLS}) VALUES ("));
     let mut s = qb.separated(", ");
-    s.push_bind(db(AuditId::new()))
-        .push_bind(now())
-        .push_bind(e.actor_kind)
-        .push_bind(e.actor_user_id.map(db))
-        .push_bind(e.franchise_id.map(db))
-        .push_bind(e.gym_id.map(db))
-        .push_bind(e.action)
-        .push_bind(e.target_type)
-        .push_bind(e.target_id)
-        .push_bind(e.ip)
-        .push_bind(e.user_agent)
-        .push_bind(Json(e.details));
-    qb.push(format!(") RETURNING {AUDIT_COLS}"));
-    let row: AuditRow = qb
-        .build_query_as()
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_db_err)?;
-    Ok(row.into_domain())
+    s.push_bind(db(entry.id))
+        .push_bind(entry.at)
+        .push_bind(entry.actor_kind.clone())
+        .push_bind(entry.actor_user_id.map(db))
+        .push_bind(entry.franchise_id.map(db))
+        .push_bind(entry.gym_id.map(db))
+        .push_bind(entry.action.clone())
+        .push_bind(entry.target_type.clone())
+        .push_bind(entry.target_id.clone())
+        .push_bind(entry.ip.clone())
+        .push_bind(entry.user_agent.clone())
+        .push_bind(Json(entry.details.clone()));
+    qb.push(")");
+    qb.build().execute(&mut **tx).await.map_err(map_db_err)?;
+    Ok(entry)
 }
 
 async fn fetch_franchise(tx: &mut Tx, scope: &Scope, id: FranchiseId) -> StoreResult<Franchise> {
@@ -1024,6 +1037,123 @@ impl KioskStore for ThisStore {
     }
 }
 
+/// Inserts or replaces a user's password hash; runs in that user's identity context.
+async fn put_credentials(tx: &mut Tx, user: UserId, hash: String) -> StoreResult<()> {
+    let mut qb = QueryBuilder::<Db>::new(
+        "INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES (",
+    );
+    let t = now();
+    let mut s = qb.separated(", ");
+    s.push_bind(db(user)).push_bind(hash).push_bind(t);
+    qb.push(") ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at");
+    qb.build().execute(&mut **tx).await.map_err(map_db_err)?;
+    Ok(())
+}
+
+/// Appends the "holds a membership visible in the scope" predicate on `users` (nothing for the
+/// platform, which sees every user).
+fn push_user_in_scope(qb: &mut QueryBuilder<Db>, scope: &Scope) {
+    if *scope != Scope::Platform {
+        qb.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.id");
+        push_scope(qb, scope, "m.franchise_id", "m.gym_id");
+        qb.push(")");
+    }
+}
+
+/// The memberships of some users that the scope sees, by user.
+async fn scoped_memberships(
+    tx: &mut Tx,
+    scope: &Scope,
+    users: &[UserId],
+) -> StoreResult<BTreeMap<UserId, Vec<Membership>>> {
+    let mut out: BTreeMap<UserId, Vec<Membership>> = BTreeMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id IN ("
+    ));
+    let mut s = qb.separated(", ");
+    for u in users {
+        s.push_bind(db(*u));
+    }
+    qb.push(")");
+    push_scope(&mut qb, scope, "franchise_id", "gym_id");
+    qb.push(" ORDER BY created_at, id");
+    let rows: Vec<MembershipRow> = qb
+        .build_query_as()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    for r in rows {
+        let m = r.into_domain()?;
+        out.entry(m.user_id).or_default().push(m);
+    }
+    Ok(out)
+}
+
+/// The user if the scope sees them.
+async fn fetch_team_user(tx: &mut Tx, scope: &Scope, id: UserId) -> StoreResult<User> {
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {USER_COLS} FROM users WHERE id = "));
+    qb.push_bind(db(id));
+    push_user_in_scope(&mut qb, scope);
+    let row: Option<UserRow> = qb
+        .build_query_as()
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    row.ok_or(StoreError::NotFound("user"))?.into_domain()
+}
+
+/// Refuses to take the super admin role away from its last enabled holder: `user` is about to
+/// lose it (disabled, or that membership revoked). Needs the platform scope (only it sees
+/// super admin memberships); the row lock makes two concurrent removals queue, and the count
+/// runs after the lock so it sees what the first one committed.
+async fn keep_one_super_admin(tx: &mut Tx, scope: &Scope, user: UserId) -> StoreResult<()> {
+    if *scope != Scope::Platform {
+        return Err(StoreError::OutOfScope);
+    }
+    let mut qb = QueryBuilder::<Db>::new(
+        "SELECT id FROM memberships WHERE role = 'super_admin' ORDER BY id",
+    );
+    qb.push(FOR_UPDATE);
+    let _: Vec<(DbUuid,)> = qb
+        .build_query_as()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    let mut qb = QueryBuilder::<Db>::new(
+        "SELECT COUNT(DISTINCT m.user_id) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.role = 'super_admin' AND u.disabled_at IS NULL AND u.id <> ",
+    );
+    qb.push_bind(db(user));
+    if count(tx, qb).await? == 0 {
+        return Err(StoreError::Conflict {
+            constraint: "last_super_admin",
+            field: "id",
+            message: "this is the last enabled super admin; make someone else super admin first"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Ends every live session of a user; runs in that user's identity context.
+async fn revoke_all_sessions(tx: &mut Tx, user: UserId, reason: &str) -> StoreResult<u64> {
+    let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET revoked_at = ");
+    qb.push_bind(now())
+        .push(", revoked_reason = ")
+        .push_bind(reason.to_string())
+        .push(" WHERE revoked_at IS NULL AND user_id = ")
+        .push_bind(db(user));
+    Ok(qb
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(map_db_err)?
+        .rows_affected())
+}
+
 #[async_trait::async_trait]
 impl UserStore for ThisStore {
     async fn create_user(
@@ -1035,14 +1165,13 @@ impl UserStore for ThisStore {
         let mut tx = self.begin(&TxCtx::Scope(Scope::Platform), true).await?;
         let t = now();
         let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO users (id, email, display_name, locale, password_hash, created_at, updated_at) VALUES (",
+            "INSERT INTO users (id, email, display_name, locale, created_at, updated_at) VALUES (",
         );
         let mut s = qb.separated(", ");
         s.push_bind(db(UserId::new()))
             .push_bind(new.email.to_lowercase())
             .push_bind(new.display_name)
             .push_bind(new.locale.as_str())
-            .push_bind(new.password_hash)
             .push_bind(t)
             .push_bind(t);
         qb.push(format!(") RETURNING {USER_COLS}"));
@@ -1051,7 +1180,7 @@ impl UserStore for ThisStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(map_db_err)?;
-        let (u, _) = row.into_domain()?;
+        let u = row.into_domain()?;
         audit_tx(
             &mut tx,
             actor,
@@ -1066,12 +1195,17 @@ impl UserStore for ThisStore {
         if let Some((role, target)) = grant {
             insert_membership(&mut tx, &Scope::Platform, actor, u.id, role, target).await?;
         }
+        if let Some(hash) = new.password_hash {
+            // Credentials are only ever written in their owner's identity context.
+            set_ctx(&mut tx, &TxCtx::Identity(u.id)).await?;
+            put_credentials(&mut tx, u.id, hash).await?;
+        }
         tx.commit().await.map_err(map_db_err)?;
         Ok(u)
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
-        let mut tx = self.begin(&TxCtx::Scope(Scope::Platform), false).await?;
+        let mut tx = self.begin(&TxCtx::SignIn, false).await?;
         let mut qb =
             QueryBuilder::<Db>::new(format!("SELECT {USER_COLS} FROM users WHERE email = "));
         qb.push_bind(email.trim().to_lowercase());
@@ -1080,12 +1214,24 @@ impl UserStore for ThisStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_db_err)?;
+        let Some(user) = row.map(UserRow::into_domain).transpose()? else {
+            tx.commit().await.map_err(map_db_err)?;
+            return Ok(None);
+        };
+        let mut qb =
+            QueryBuilder::<Db>::new("SELECT password_hash FROM user_credentials WHERE user_id = ");
+        qb.push_bind(db(user.id));
+        let hash: Option<String> = qb
+            .build_query_scalar()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
-        row.map(UserRow::into_domain).transpose()
+        Ok(Some((user, hash)))
     }
 
     async fn user(&self, id: UserId) -> StoreResult<User> {
-        let mut tx = self.begin(&TxCtx::Scope(Scope::Platform), false).await?;
+        let mut tx = self.begin(&TxCtx::Identity(id), false).await?;
         let mut qb = QueryBuilder::<Db>::new(format!("SELECT {USER_COLS} FROM users WHERE id = "));
         qb.push_bind(db(id));
         let row: Option<UserRow> = qb
@@ -1094,7 +1240,7 @@ impl UserStore for ThisStore {
             .await
             .map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
-        Ok(row.ok_or(StoreError::NotFound("user"))?.into_domain()?.0)
+        row.ok_or(StoreError::NotFound("user"))?.into_domain()
     }
 
     async fn add_membership(
@@ -1124,6 +1270,174 @@ impl UserStore for ThisStore {
             .map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
         rows.into_iter().map(MembershipRow::into_domain).collect()
+    }
+
+    async fn list_users(
+        &self,
+        scope: &Scope,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<TeamMember>> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
+        let build = |select: &str| {
+            let mut qb = QueryBuilder::<Db>::new(format!("SELECT {select} FROM users WHERE 1 = 1"));
+            push_user_in_scope(&mut qb, scope);
+            if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+                push_search(&mut qb, q, &["display_name", "email"]);
+            }
+            qb
+        };
+        let (total, rows) = fetch_page::<UserRow>(
+            &mut tx,
+            build,
+            USER_COLS,
+            " ORDER BY display_name, email, id",
+            page,
+        )
+        .await?;
+        let users = rows
+            .into_iter()
+            .map(UserRow::into_domain)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let mut ms = scoped_memberships(&mut tx, scope, &ids).await?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(Page {
+            items: users
+                .into_iter()
+                .map(|user| TeamMember {
+                    memberships: ms.remove(&user.id).unwrap_or_default(),
+                    user,
+                })
+                .collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+
+    async fn team_member(&self, scope: &Scope, id: UserId) -> StoreResult<TeamMember> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
+        let user = fetch_team_user(&mut tx, scope, id).await?;
+        let mut ms = scoped_memberships(&mut tx, scope, &[id]).await?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(TeamMember {
+            memberships: ms.remove(&id).unwrap_or_default(),
+            user,
+        })
+    }
+
+    async fn set_user_disabled(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: UserId,
+        disabled: bool,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+        let mut user = fetch_team_user(&mut tx, scope, id).await?;
+        if user.disabled_at.is_some() == disabled {
+            tx.commit().await.map_err(map_db_err)?;
+            return Ok(user);
+        }
+        if disabled {
+            // Their super admin role, if any, is only visible from their own identity.
+            set_ctx(&mut tx, &TxCtx::Identity(id)).await?;
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT COUNT(*) FROM memberships WHERE role = 'super_admin' AND user_id = ",
+            );
+            qb.push_bind(db(id));
+            let is_super_admin = count(&mut tx, qb).await? > 0;
+            if is_super_admin {
+                set_ctx(&mut tx, &TxCtx::Scope(*scope)).await?;
+                keep_one_super_admin(&mut tx, scope, id).await?;
+            }
+        }
+        // The profile and the sessions are written in the user's own identity context.
+        set_ctx(&mut tx, &TxCtx::Identity(id)).await?;
+        let t = now();
+        let mut qb = QueryBuilder::<Db>::new("UPDATE users SET disabled_at = ");
+        qb.push_bind(disabled.then_some(t))
+            .push(", updated_at = ")
+            .push_bind(t)
+            .push(" WHERE id = ")
+            .push_bind(db(id));
+        qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        user.disabled_at = disabled.then_some(t);
+        let revoked = if disabled {
+            revoke_all_sessions(&mut tx, id, "user_disabled").await?
+        } else {
+            0
+        };
+        set_ctx(&mut tx, &TxCtx::Scope(*scope)).await?;
+        audit_tx(
+            &mut tx,
+            actor,
+            scope.franchise(),
+            scope.gym(),
+            if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            },
+            "user",
+            Some(id.to_string()),
+            serde_json::json!({ "sessions_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(user)
+    }
+
+    async fn revoke_membership(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        user: UserId,
+        id: MembershipId,
+    ) -> StoreResult<Membership> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE id = "
+        ));
+        qb.push_bind(db(id))
+            .push(" AND user_id = ")
+            .push_bind(db(user));
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        let row: Option<MembershipRow> = qb
+            .build_query_as()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+        let m = row
+            .ok_or(StoreError::NotFound("membership"))?
+            .into_domain()?;
+        if m.role == Role::SuperAdmin {
+            let owner = fetch_team_user(&mut tx, scope, user).await?;
+            if owner.disabled_at.is_none() {
+                keep_one_super_admin(&mut tx, scope, user).await?;
+            }
+        }
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM memberships WHERE id = ");
+        qb.push_bind(db(id));
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        audit_tx(
+            &mut tx,
+            actor,
+            m.franchise_id,
+            m.gym_id,
+            "membership.revoke",
+            "user",
+            Some(user.to_string()),
+            serde_json::json!({ "role": m.role.as_str(), "membership_id": id.to_string() }),
+        )
+        .await?;
+        // They sign in again with what is left; sessions are theirs, so their identity writes.
+        set_ctx(&mut tx, &TxCtx::Identity(user)).await?;
+        revoke_all_sessions(&mut tx, user, "membership_revoked").await?;
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(m)
     }
 }
 
@@ -1249,6 +1563,8 @@ impl Maintenance for ThisStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
+        // PostgreSQL: the cluster-wide role first, tolerating other databases racing for it.
+        self.ensure_app_role().await?;
         let before = self.applied_versions().await?;
         MIGRATOR
             .run(&self.pool)
