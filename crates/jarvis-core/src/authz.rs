@@ -206,7 +206,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for table-driven tests.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::FranchiseCreate,
         Action::FranchiseList,
         Action::FranchiseRead,

@@ -396,6 +396,7 @@ async fn secrets(s: &dyn Store, u: UserId, name: &str) {
         .await
         .unwrap();
     s.enqueue_email(NewEmail {
+        id: uuid::Uuid::now_v7(),
         to_address: format!("{name}@x.test"),
         subject: "S".into(),
         body_text: "T".into(),
