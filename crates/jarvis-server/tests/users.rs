@@ -126,6 +126,7 @@ mod web {
         let csrf = hidden(&resp.text().await.unwrap(), "csrf");
         let r = c
             .post(app.url("/app/login"))
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(&[
@@ -165,6 +166,7 @@ mod web {
     pub async fn post(app: &TestApp, cookie: &str, path: &str, csrf: &str) -> (u16, String) {
         let r = client()
             .post(app.url(path))
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", cookie)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(&[("csrf", csrf)]))
