@@ -84,8 +84,12 @@ test('the kiosk page pairs, heartbeats, greets a badge and notices revocation', 
     const gym = gyms.items[0];
     const kiosks = await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/kiosks`);
     const kiosk = kiosks.items[0];
-    const members = await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/members?limit=1`);
-    const member = members.items[0];
+    // A member the kiosk greets (active, voice consent) and one it must refuse (frozen).
+    const active = await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/members?status=active&limit=200`);
+    const member = active.items.find((m) => m.consent_voice);
+    assert.ok(member, 'the demo gym has an active member with voice consent');
+    const frozen = (await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/members?status=frozen&limit=1`)).items[0];
+    assert.ok(frozen, 'the demo gym has a frozen member');
     const code = await api(origin, token, 'POST', `/api/v1/gyms/${gym.id}/kiosks/${kiosk.id}/pairing-code`);
 
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
@@ -113,6 +117,12 @@ test('the kiosk page pairs, heartbeats, greets a badge and notices revocation', 
     await page.fill('#badge-form input[name=badge]', member.badge_id);
     await page.click('#badge-form button');
     await page.waitForFunction((first) => document.getElementById('greeting').textContent.includes(first), member.first_name);
+
+    // A frozen membership is refused with an explanation in the gym's language, and no name.
+    await page.fill('#badge-form input[name=badge]', frozen.badge_id);
+    await page.click('#badge-form button');
+    await page.waitForFunction(() => document.getElementById('kiosk-error').textContent.includes('Abonnement inactif'));
+    assert.equal(await page.textContent('#greeting'), '');
 
     await api(origin, token, 'POST', `/api/v1/gyms/${gym.id}/kiosks/${kiosk.id}/revoke`);
     await page.reload();
@@ -158,7 +168,8 @@ test('the import page uploads a CSV and shows the job report', { timeout: 180000
     await page.uncheck('#import-form input[name=dry_run]');
     await page.check('#import-form input[name=skip_bad_rows]');
     await Promise.all([page.waitForURL(/\/imports\//), page.click('#import-form button')]);
-    await page.waitForFunction(() => !document.querySelector('meta[http-equiv=refresh]') && document.body.textContent.includes('succeeded'), null, { timeout: 30000 });
+    // The job page polls its progress and reloads once the job has ended (French: « terminé »).
+    await page.waitForFunction(() => !document.querySelector('[data-running]') && document.body.textContent.includes('terminé'), null, { timeout: 30000 });
     const text = await page.textContent('body');
     assert.ok(text.includes('Date de naissance'), text);
     // The demo manager reads French: one row imported, one skipped, the bad date reported on line 3.
