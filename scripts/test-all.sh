@@ -17,18 +17,28 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-step "PostgreSQL on 127.0.0.1:5432"
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+# The PostgreSQL server the tests use: JARVIS_TEST_PG_ADMIN_URL (default the local cluster on
+# 127.0.0.1:5432), e.g. a fresh cluster: pg_createcluster 15 fresh -p 5433 -- --auth=trust.
+export JARVIS_TEST_PG_ADMIN_URL="${JARVIS_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_hostport=${JARVIS_TEST_PG_ADMIN_URL#*://}
+pg_hostport=${pg_hostport#*@}
+pg_hostport=${pg_hostport%%/*}
+pg_host=${pg_hostport%%:*}
+pg_port=5432
+[[ $pg_hostport == *:* ]] && pg_port=${pg_hostport##*:}
+step "PostgreSQL on $pg_host:$pg_port"
+if ! pg_isready -q -h "$pg_host" -p "$pg_port"; then
+    # Start the machine's own cluster when it is the one asked for and is stopped.
+    if [ "$pg_port" = 5432 ] && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
     fi
-    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    for _ in $(seq 1 30); do pg_isready -q -h "$pg_host" -p "$pg_port" && break; sleep 1; done
 fi
 pg_up=true
-if pg_isready -q -h 127.0.0.1 -p 5432; then
+if pg_isready -q -h "$pg_host" -p "$pg_port"; then
     echo "PostgreSQL is up"
 elif [ "${CI:-}" = "true" ]; then
-    echo "PostgreSQL is required in CI but not reachable on 127.0.0.1:5432" >&2
+    echo "PostgreSQL is required in CI but not reachable on $pg_host:$pg_port" >&2
     exit 1
 else
     pg_up=false
