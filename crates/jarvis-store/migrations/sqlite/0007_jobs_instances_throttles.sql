@@ -70,7 +70,9 @@ CREATE TABLE instances (
 );
 CREATE INDEX instances_heartbeat_idx ON instances (heartbeat_at);
 
--- One fixed window per key: it opens at the first hit and ends at expires_at.
+-- One fixed window per key: it opens at the first hit and ends at expires_at. Sign-in lockout
+-- keeps its own table (login_throttles): it counts failures with an escalating lock and forgets
+-- them on success, a different rule from this plain counter.
 CREATE TABLE throttles (
     throttle_key TEXT PRIMARY KEY NOT NULL,
     hits         INTEGER NOT NULL,

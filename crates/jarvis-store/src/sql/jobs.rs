@@ -352,18 +352,25 @@ mod jobs_sql {
             let mut tx = self.begin(&TxCtx::Jobs, true).await?;
 
             // A lease that expired on the last attempt: the job probably kills its worker, so
-            // it is dead-lettered rather than handed to the next instance.
+            // it is dead-lettered rather than handed to the next instance. Rows another claimer
+            // holds are skipped (it is dead-lettering them), so claimers never wait on each other.
             let mut qb = QueryBuilder::<Db>::new(
-                "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
-                 last_error = 'the lease of the last attempt expired without renewal', finished_at = ",
+                "WITH lost AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'running' \
+                 AND attempts >= max_attempts AND lease_expires_at < ",
             );
-            qb.push_bind(DbTime::new(t))
+            qb.push_bind(DbTime::new(t));
+            push_in(&mut qb, "kind", kinds);
+            qb.push(" LIMIT ")
+                .push_bind(i64::from(MAX_CLAIM))
+                .push(FOR_UPDATE_SKIP_LOCKED)
+                .push(
+                    ") UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
+                     last_error = 'the lease of the last attempt expired without renewal', finished_at = ",
+                )
+                .push_bind(DbTime::new(t))
                 .push(", updated_at = ")
                 .push_bind(DbTime::new(t))
-                .push(" WHERE status = 'running' AND attempts >= max_attempts AND lease_expires_at < ")
-                .push_bind(DbTime::new(t));
-            push_in(&mut qb, "kind", kinds);
-            qb.push(" RETURNING id");
+                .push(" WHERE id IN (SELECT id FROM lost) RETURNING id");
             let dead: Vec<DbUuid> = qb
                 .build_query_scalar()
                 .fetch_all(&mut *tx)
@@ -413,8 +420,9 @@ mod jobs_sql {
                     .then(a.id.cmp(&b.id))
             });
 
+            // Only a job claimed before can have a run left open (a first claim has none).
             let mut taken: Vec<JobId> = dead.into_iter().map(|u| u.0.into()).collect();
-            taken.extend(jobs.iter().map(|j| j.id));
+            taken.extend(jobs.iter().filter(|j| j.attempts > 1).map(|j| j.id));
             close_lost_runs(&mut tx, &taken, t, owner).await?;
 
             let mut claimed = Vec::with_capacity(jobs.len());
