@@ -78,9 +78,10 @@ pub trait JobStore: Send + Sync {
     /// Atomically claims up to `n` due jobs of `kinds` for `owner`, each with a lease of
     /// `lease`: highest priority first, then oldest `run_after`. Due: queued with `run_after`
     /// ≤ now, or running with an expired lease (the previous run is closed as `lease_lost`).
-    /// A job whose lease expired on its last attempt is dead-lettered instead of claimed again
-    /// (a job that kills its worker must not kill every instance in turn). Each claim adds one
-    /// to `attempts` and opens a run. Two concurrent claimers never get the same job.
+    /// Jobs (of any kind) whose lease expired on their last attempt are dead-lettered instead
+    /// of claimed again (a job that kills its worker must not kill every instance in turn).
+    /// Each claim adds one to `attempts` and opens a run. Two concurrent claimers never get the
+    /// same job, and never wait for each other's rows.
     async fn claim(
         &self,
         owner: InstanceId,

@@ -352,15 +352,16 @@ mod jobs_sql {
             let mut tx = self.begin(&TxCtx::Jobs, true).await?;
 
             // A lease that expired on the last attempt: the job probably kills its worker, so
-            // it is dead-lettered rather than handed to the next instance. Rows another claimer
-            // holds are skipped (it is dead-lettering them), so claimers never wait on each other.
+            // it is dead-lettered rather than handed to the next instance, whatever its kind (this
+            // runs nothing). Rows another claimer holds are skipped (it is dead-lettering them),
+            // so claimers never wait on each other.
             let mut qb = QueryBuilder::<Db>::new(
-                "WITH lost AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'running' \
+                "WITH lost AS MATERIALIZED (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+                 AND status = 'running' \
                  AND attempts >= max_attempts AND lease_expires_at < ",
             );
-            qb.push_bind(DbTime::new(t));
-            push_in(&mut qb, "kind", kinds);
-            qb.push(" LIMIT ")
+            qb.push_bind(DbTime::new(t))
+                .push(" LIMIT ")
                 .push_bind(i64::from(MAX_CLAIM))
                 .push(FOR_UPDATE_SKIP_LOCKED)
                 .push(
@@ -378,9 +379,14 @@ mod jobs_sql {
                 .map_err(map_db_err)?;
 
             // The claim itself: pick (skipping rows other claimers hold, on PostgreSQL), then
-            // take them in one statement. The pick is materialized so it runs exactly once.
+            // take them in one statement. The pick is materialized so it runs exactly once; its
+            // literal `status IN (…)` lets SQLite use the partial index `jobs_claim_idx` (only
+            // unfinished jobs, in claim order) instead of scanning the history, and `kind || ''`
+            // keeps SQLite (without statistics) from preferring `jobs_kind_idx`, which would
+            // walk every finished job of the kind.
             let mut qb = QueryBuilder::<Db>::new(
-                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE ((status = 'queued' AND run_after <= ",
+                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+                 AND ((status = 'queued' AND run_after <= ",
             );
             qb.push_bind(DbTime::new(t))
                 .push(
@@ -388,7 +394,7 @@ mod jobs_sql {
                 )
                 .push_bind(DbTime::new(t))
                 .push("))");
-            push_in(&mut qb, "kind", kinds);
+            push_in(&mut qb, "kind || ''", kinds);
             qb.push(" ORDER BY priority DESC, run_after, id LIMIT ")
                 .push_bind(i64::from(n.min(MAX_CLAIM)))
                 .push(FOR_UPDATE_SKIP_LOCKED)
