@@ -570,6 +570,14 @@ mod cases {
             s.cancel_job(JobId::new()).await,
             Err(StoreError::NotFound(_))
         ));
+        let busy = enqueue(&s, job("busy")).await;
+        let bc = claim_one(&s, w, "busy", LEASE).await.unwrap();
+        assert!(
+            !s.cancel_job(busy.id).await.unwrap(),
+            "a running job is not cancelled from storage"
+        );
+        assert!(s.complete(&bc.claim).await.unwrap());
+        assert!(!s.cancel_job(busy.id).await.unwrap(), "nor a finished one");
     }
 
     pub async fn release_gives_the_job_back_without_using_an_attempt(db: &TestDb) {
