@@ -438,7 +438,7 @@ mod cases {
         let first = lost.iter().find(|r| r.attempt == 1).unwrap();
         assert!(
             first.error.as_deref().unwrap().contains(&w2.to_string()),
-            "the lost run names who took over: {first:?}"
+            "the lost run names who noticed: {first:?}"
         );
     }
 

@@ -248,7 +248,7 @@ mod jobs_sql {
                 .push_bind(millis(t - started_at))
                 .push(", error = ")
                 .push_bind(format!(
-                    "lease expired without renewal; taken over by instance {by}"
+                    "lease expired without renewal (noticed by instance {by})"
                 ))
                 .push(" WHERE id = ")
                 .push_bind(id);
