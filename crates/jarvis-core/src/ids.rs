@@ -103,6 +103,18 @@ id_type!(
     /// Id of a member CSV import job.
     ImportJobId
 );
+id_type!(
+    /// Id of a job in the durable job queue.
+    JobId
+);
+id_type!(
+    /// Id of one run (claim to end) of a queued job.
+    JobRunId
+);
+id_type!(
+    /// Id of a running `jarvis serve` process (registered at start, heart-beating).
+    InstanceId
+);
 
 #[cfg(test)]
 mod tests {

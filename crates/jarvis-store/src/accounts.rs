@@ -474,7 +474,7 @@ pub trait AccountStore: Send + Sync {
     async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()>;
 
     /// Deletes, in bounded batches, what ended before `before`: sessions expired or revoked (with
-    /// their refresh tokens), used or expired reset tokens, sent e-mails, stale unlocked
-    /// throttles. Returns the rows deleted.
+    /// their refresh tokens), used or expired reset tokens, sent e-mails, stale unlocked sign-in
+    /// throttles and shared throttle windows that ended. Returns the rows deleted.
     async fn purge_expired(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

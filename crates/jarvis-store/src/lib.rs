@@ -8,8 +8,10 @@
 
 pub mod accounts;
 mod constraints;
+mod dbtime;
 mod dbuuid;
 mod error;
+pub mod jobs;
 pub mod migrate;
 mod postgres;
 mod rows;
@@ -21,6 +23,7 @@ pub mod testing;
 
 pub use accounts::*;
 pub use error::{StoreError, StoreResult};
+pub use jobs::*;
 pub use migrate::MigrationInfo;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -34,7 +37,8 @@ use std::time::Duration;
 ///
 /// Tenant scopes never see secrets: sessions, refresh tokens, password hashes, MFA factors,
 /// recovery codes, reset tokens, signing keys and the e-mail outbox are only readable under the
-/// named contexts below, which storage methods pick explicitly.
+/// named contexts below, which storage methods pick explicitly; so are the job queue, the
+/// instances and the shared throttles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxCtx {
     /// A tenant scope (platform, franchise, gym): tenant data, and the profiles (never the
@@ -54,6 +58,12 @@ pub enum TxCtx {
     /// Retention sweeps: reading and deleting ended sessions, tokens, resets, sent e-mails and
     /// stale throttles.
     Purge,
+    /// The job system: the queue (`jobs`, `job_runs`) and the running `instances`. System data
+    /// only (payloads and errors are internal): never readable in a tenant scope, a tenant tag
+    /// on a job included.
+    Jobs,
+    /// Shared fixed-window throttles (`throttles`), keyed before anyone is known.
+    Throttle,
 }
 
 impl TxCtx {
@@ -66,6 +76,8 @@ impl TxCtx {
             TxCtx::Keys => "keys",
             TxCtx::Mailer => "mailer",
             TxCtx::Purge => "purge",
+            TxCtx::Jobs => "jobs",
+            TxCtx::Throttle => "throttle",
         }
     }
 }

@@ -179,9 +179,12 @@ async fn set_ctx(tx: &mut Tx, ctx: &TxCtx) -> StoreResult<()> {
             String::new(),
         ),
         TxCtx::Identity(u) => (String::new(), String::new(), u.to_string()),
-        TxCtx::SignIn | TxCtx::Keys | TxCtx::Mailer | TxCtx::Purge => {
-            (String::new(), String::new(), String::new())
-        }
+        TxCtx::SignIn
+        | TxCtx::Keys
+        | TxCtx::Mailer
+        | TxCtx::Purge
+        | TxCtx::Jobs
+        | TxCtx::Throttle => (String::new(), String::new(), String::new()),
     };
     sqlx::query(
         "SELECT set_config('jarvis.scope', $1, true), set_config('jarvis.franchise_id', $2, true), \
@@ -205,6 +208,9 @@ fn is_role_race(code: Option<&str>, message: &str) -> bool {
 
 /// Row locks for read-then-write checks (SQLite serializes writers with `BEGIN IMMEDIATE`).
 const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Row locks for the job claim: concurrent claimers skip each other's rows instead of waiting.
+const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
 /// Classifies a PostgreSQL error once, for every caller.
 fn map_db_err(e: sqlx::Error) -> StoreError {
@@ -246,3 +252,4 @@ const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM inform
 include!("sql/common.rs");
 include!("sql/gyms.rs");
 include!("sql/accounts.rs");
+include!("sql/jobs.rs");

@@ -110,6 +110,9 @@ async fn set_ctx(_tx: &mut Tx, _ctx: &TxCtx) -> StoreResult<()> {
 /// No row locks in SQLite: `BEGIN IMMEDIATE` already serializes writers.
 const FOR_UPDATE: &str = "";
 
+/// The job claim runs inside `BEGIN IMMEDIATE` (one writer at a time): nothing to skip.
+const FOR_UPDATE_SKIP_LOCKED: &str = "";
+
 impl SqliteStore {
     /// Nothing to prepare before migrating: SQLite has no roles.
     async fn ensure_app_role(&self) -> StoreResult<()> {
@@ -145,3 +148,4 @@ const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma
 include!("sql/common.rs");
 include!("sql/gyms.rs");
 include!("sql/accounts.rs");
+include!("sql/jobs.rs");

@@ -291,6 +291,9 @@ pub trait Store:
     + ImportStore
     + GdprStore
     + crate::accounts::AccountStore
+    + crate::jobs::JobStore
+    + crate::jobs::InstanceStore
+    + crate::jobs::ThrottleStore
 {
 }
 
@@ -309,6 +312,9 @@ impl<T> Store for T where
         + ImportStore
         + GdprStore
         + crate::accounts::AccountStore
+        + crate::jobs::JobStore
+        + crate::jobs::InstanceStore
+        + crate::jobs::ThrottleStore
 {
 }
 

@@ -4,8 +4,9 @@
 //!
 //! - every table has ENABLE + FORCE ROW LEVEL SECURITY and at least one policy;
 //! - every tenant table: raw SQL in a tenant scope neither reads nor writes another tenant's rows;
-//! - every identity table (secrets, personal data, no tenant): tenant scopes see nothing (team
-//!   profiles excepted), and each named context sees and deletes exactly what it should.
+//! - every identity table (secrets, personal data, no tenant) and system table (job queue,
+//!   instances, throttles): tenant scopes see nothing (team profiles excepted), and each named
+//!   context sees and deletes exactly what it should.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use jarvis_core::model::*;
@@ -46,7 +47,7 @@ enum Sees {
 use Sees::*;
 
 /// The contexts every identity table is checked in, in this order.
-const CONTEXTS: [&str; 8] = [
+const CONTEXTS: [&str; 10] = [
     "platform",
     "franchise A",
     "gym A",
@@ -55,18 +56,20 @@ const CONTEXTS: [&str; 8] = [
     "keys",
     "mailer",
     "purge",
+    "jobs",
+    "throttle",
 ];
 
-/// An identity table: name, key column, SQL giving a row's owner (user id) or NULL, whether any
-/// context may append to it, then what each context reads, may update and may delete.
+/// An identity or system table: name, key column, SQL giving a row's owner (user id) or NULL,
+/// whether any context may append to it, then what each context reads, may update and may delete.
 struct IdentityTable {
     name: &'static str,
     key: &'static str,
     owner: &'static str,
     may_append: bool,
-    read: [Sees; 8],
-    update: [Sees; 8],
-    delete: [Sees; 8],
+    read: [Sees; 10],
+    update: [Sees; 10],
+    delete: [Sees; 10],
 }
 
 const IDENTITY_TABLES: &[IdentityTable] = &[
@@ -75,81 +78,81 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         key: "id",
         owner: "id",
         may_append: false,
-        read: [All, Team, Team, Own, All, No, No, No],
-        update: [All, No, No, Own, No, No, No, No],
-        delete: [All, No, No, No, No, No, No, No],
+        read: [All, Team, Team, Own, All, No, No, No, No, No],
+        update: [All, No, No, Own, No, No, No, No, No, No],
+        delete: [All, No, No, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "user_credentials",
         key: "user_id",
         owner: "user_id",
         may_append: false,
-        read: [No, No, No, Own, All, No, No, No],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No],
+        read: [No, No, No, Own, All, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "auth_sessions",
         key: "id",
         owner: "user_id",
         may_append: false,
-        read: [No, No, No, Own, All, No, No, All],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All],
+        read: [No, No, No, Own, All, No, No, All, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "auth_refresh_tokens",
         key: "token_hash",
         owner: "(SELECT s.user_id FROM auth_sessions s WHERE s.id = t.session_id)",
         may_append: false,
-        read: [No, No, No, Own, All, No, No, All],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All],
+        read: [No, No, No, Own, All, No, No, All, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "mfa_factors",
         key: "id",
         owner: "user_id",
         may_append: false,
-        read: [No, No, No, Own, No, No, No, No],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No],
+        read: [No, No, No, Own, No, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "mfa_recovery_codes",
         key: "id",
         owner: "user_id",
         may_append: false,
-        read: [No, No, No, Own, No, No, No, No],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No],
+        read: [No, No, No, Own, No, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "password_resets",
         key: "token_hash",
         owner: "user_id",
         may_append: false,
-        read: [No, No, No, Own, All, No, No, All],
-        update: [No, No, No, Own, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All],
+        read: [No, No, No, Own, All, No, No, All, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "login_throttles",
         key: "throttle_key",
         owner: "NULL::uuid",
         may_append: false,
-        read: [No, No, No, No, All, No, No, All],
-        update: [No, No, No, No, All, No, No, No],
-        delete: [No, No, No, No, All, No, No, All],
+        read: [No, No, No, No, All, No, No, All, No, No],
+        update: [No, No, No, No, All, No, No, No, No, No],
+        delete: [No, No, No, No, All, No, No, All, No, No],
     },
     IdentityTable {
         name: "signing_keys",
         key: "kid",
         owner: "NULL::uuid",
         may_append: false,
-        read: [No, No, No, No, No, All, No, No],
-        update: [No, No, No, No, No, All, No, No],
-        delete: [No, No, No, No, No, All, No, No],
+        read: [No, No, No, No, No, All, No, No, No, No],
+        update: [No, No, No, No, No, All, No, No, No, No],
+        delete: [No, No, No, No, No, All, No, No, No, No],
     },
     IdentityTable {
         name: "email_outbox",
@@ -157,9 +160,48 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         owner: "NULL::uuid",
         // Any set context may queue an e-mail; only the mailer reads the queue.
         may_append: true,
-        read: [No, No, No, No, No, No, All, All],
-        update: [No, No, No, No, No, No, All, No],
-        delete: [No, No, No, No, No, No, All, All],
+        read: [No, No, No, No, No, No, All, All, No, No],
+        update: [No, No, No, No, No, No, All, No, No, No],
+        delete: [No, No, No, No, No, No, All, All, No, No],
+    },
+    // System tables: the job queue and the instances only in the `jobs` context (a job tagged
+    // with tenant A included: the tag grants no tenant access), throttles only in `throttle`
+    // (and the purge of ended windows).
+    IdentityTable {
+        name: "jobs",
+        key: "id",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, No, No, No, No, All, No],
+        update: [No, No, No, No, No, No, No, No, All, No],
+        delete: [No, No, No, No, No, No, No, No, All, No],
+    },
+    IdentityTable {
+        name: "job_runs",
+        key: "id",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, No, No, No, No, All, No],
+        update: [No, No, No, No, No, No, No, No, All, No],
+        delete: [No, No, No, No, No, No, No, No, All, No],
+    },
+    IdentityTable {
+        name: "instances",
+        key: "id",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, No, No, No, No, All, No],
+        update: [No, No, No, No, No, No, No, No, All, No],
+        delete: [No, No, No, No, No, No, No, No, All, No],
+    },
+    IdentityTable {
+        name: "throttles",
+        key: "throttle_key",
+        owner: "NULL::uuid",
+        may_append: false,
+        read: [No, No, No, No, No, No, No, All, No, All],
+        update: [No, No, No, No, No, No, No, No, No, All],
+        delete: [No, No, No, No, No, No, No, All, No, All],
     },
 ];
 
@@ -176,7 +218,7 @@ struct World {
 }
 
 impl World {
-    fn contexts(&self) -> [TxCtx; 8] {
+    fn contexts(&self) -> [TxCtx; 10] {
         [
             TxCtx::Scope(Scope::Platform),
             TxCtx::Scope(Scope::Franchise { franchise: self.fa }),
@@ -189,6 +231,8 @@ impl World {
             TxCtx::Keys,
             TxCtx::Mailer,
             TxCtx::Purge,
+            TxCtx::Jobs,
+            TxCtx::Throttle,
         ]
     }
 
@@ -437,6 +481,43 @@ async fn world(s: &dyn Store) -> World {
         )
         .await
         .unwrap();
+    }
+    // System rows: jobs (one tagged with tenant A) with their runs, instances, throttles.
+    let me = s
+        .register_instance(NewInstance {
+            hostname: "a".into(),
+            pid: 1,
+            version: "test".into(),
+        })
+        .await
+        .unwrap();
+    s.register_instance(NewInstance {
+        hostname: "b".into(),
+        pid: 2,
+        version: "test".into(),
+    })
+    .await
+    .unwrap();
+    s.enqueue(NewJob::new("members.import", serde_json::json!({})).with_tenant(fa, Some(ga)))
+        .await
+        .unwrap();
+    s.enqueue(NewJob::new("mail.drain", serde_json::json!({})).with_idempotency_key("k"))
+        .await
+        .unwrap();
+    let claimed = s
+        .claim(
+            me.id,
+            &["members.import", "mail.drain"],
+            10,
+            Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    for key in ["pair:ip:192.0.2.1", "pair:ip:192.0.2.2"] {
+        s.throttle_hit(key, 10, Duration::minutes(10))
+            .await
+            .unwrap();
     }
     World {
         fa,

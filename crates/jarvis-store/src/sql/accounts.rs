@@ -1381,6 +1381,18 @@ mod accounts_sql {
                     .map_err(map_db_err)?
                     .rows_affected();
             }
+            // Shared throttle windows that ended (their times are fixed-width text on SQLite).
+            let mut qb = QueryBuilder::<Db>::new(
+                "DELETE FROM throttles WHERE throttle_key IN (SELECT throttle_key FROM throttles WHERE expires_at < ",
+            );
+            qb.push_bind(crate::dbtime::DbTime::new(before))
+                .push(" LIMIT 500)");
+            total += qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?
+                .rows_affected();
             tx.commit().await.map_err(map_db_err)?;
             Ok(total)
         }
