@@ -60,7 +60,18 @@ impl fmt::Display for PriceParseError {
 impl std::error::Error for PriceParseError {}
 
 /// Per-token prices of one model, all in pico-USD per token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(default, deny_unknown_fields)]
 pub struct ModelPrice {
     /// Uncached text input.
     pub text_in: PicoUsd,
@@ -141,7 +152,18 @@ impl ModelPrice {
 }
 
 /// Token counts of one billed unit (a realtime response, a chat completion, an embedding call).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(default)]
 pub struct TokenUsage {
     /// Text input tokens (cached included).
     pub input_text: u64,
@@ -377,6 +399,141 @@ impl PriceTable {
     }
 }
 
+/// Where a monthly spend stands against its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetState {
+    /// Below 80 % of the budget.
+    Ok,
+    /// At or above 80 %, below 100 %: warn once.
+    Warn80,
+    /// At or above 100 % (a zero budget is always exhausted): alert once, and stop new
+    /// calls (and running ones, within one response) when the hard stop is on.
+    Exhausted,
+}
+
+impl BudgetState {
+    /// The state of `spent` pico-USD against a budget of `budget_micros` micro-USD. Exact
+    /// integer comparison (no rounding): 80 % is reached when `spent × 100 ≥ budget × 80`.
+    pub fn from(spent: PicoUsd, budget_micros: u64) -> Self {
+        let budget = u128::from(budget_micros) * 1_000_000;
+        let spent = u128::from(spent);
+        if spent >= budget {
+            BudgetState::Exhausted
+        } else if spent * 100 >= budget * 80 {
+            BudgetState::Warn80
+        } else {
+            BudgetState::Ok
+        }
+    }
+
+    /// The alert threshold this state crossed (80 or 100 percent), if any.
+    pub fn threshold(&self) -> Option<BudgetThreshold> {
+        match self {
+            BudgetState::Ok => None,
+            BudgetState::Warn80 => Some(BudgetThreshold::Warn80),
+            BudgetState::Exhausted => Some(BudgetThreshold::Exhausted),
+        }
+    }
+}
+
+/// A budget alert level, sent once per scope and period.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+pub enum BudgetThreshold {
+    /// 80 % of the budget spent.
+    #[serde(rename = "80")]
+    Warn80,
+    /// The whole budget spent.
+    #[serde(rename = "100")]
+    Exhausted,
+}
+
+impl BudgetThreshold {
+    /// The percentage stored with the alert.
+    pub fn percent(&self) -> u8 {
+        match self {
+            BudgetThreshold::Warn80 => 80,
+            BudgetThreshold::Exhausted => 100,
+        }
+    }
+    /// Parses a stored percentage.
+    pub fn from_percent(p: i64) -> Option<Self> {
+        match p {
+            80 => Some(BudgetThreshold::Warn80),
+            100 => Some(BudgetThreshold::Exhausted),
+            _ => None,
+        }
+    }
+}
+
+/// A budget period: one calendar month in UTC (`YYYY-MM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BudgetPeriod {
+    year: i32,
+    month: time::Month,
+}
+
+impl BudgetPeriod {
+    /// The month `t` falls in, in UTC.
+    pub fn of(t: time::OffsetDateTime) -> Self {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        BudgetPeriod {
+            year: t.year(),
+            month: t.month(),
+        }
+    }
+
+    /// A month; `None` for a year outside 1..=9999.
+    pub fn new(year: i32, month: time::Month) -> Option<Self> {
+        (1..=9999)
+            .contains(&year)
+            .then_some(BudgetPeriod { year, month })
+    }
+
+    /// Parses `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+        BudgetPeriod::new(y.parse().ok()?, month)
+    }
+
+    /// The first day of the month.
+    pub fn first_day(&self) -> time::Date {
+        time::Date::from_calendar_date(self.year, self.month, 1).unwrap_or(time::Date::MIN)
+    }
+
+    /// The first day of the next month (the end, exclusive).
+    pub fn end_day(&self) -> time::Date {
+        let (year, month) = match self.month {
+            time::Month::December => (self.year + 1, time::Month::January),
+            m => (self.year, m.next()),
+        };
+        time::Date::from_calendar_date(year, month, 1).unwrap_or(time::Date::MAX)
+    }
+}
+
+impl fmt::Display for BudgetPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, u8::from(self.month))
+    }
+}
+
 /// `"name-2025-08-28"` → `Some("name")`; anything without a `-YYYY-MM-DD` suffix → `None`.
 fn strip_snapshot_date(model: &str) -> Option<&str> {
     let bytes = model.as_bytes();
@@ -500,6 +657,51 @@ mod tests {
         ] {
             assert!(t.get(gone).is_none(), "{gone} is shut down");
         }
+    }
+
+    #[test]
+    fn budget_states_at_exact_thresholds() {
+        // $10 budget = 10_000_000 µUSD = 10^13 pUSD.
+        let b = 10_000_000;
+        let pico = |usd_cents: u64| usd_cents * 10_000_000_000;
+        assert_eq!(BudgetState::from(0, b), BudgetState::Ok);
+        assert_eq!(BudgetState::from(pico(799), b), BudgetState::Ok);
+        assert_eq!(BudgetState::from(pico(800) - 1, b), BudgetState::Ok);
+        assert_eq!(BudgetState::from(pico(800), b), BudgetState::Warn80);
+        assert_eq!(BudgetState::from(pico(1000) - 1, b), BudgetState::Warn80);
+        assert_eq!(BudgetState::from(pico(1000), b), BudgetState::Exhausted);
+        assert_eq!(BudgetState::from(u64::MAX, u64::MAX), BudgetState::Ok);
+        // A zero budget allows no spending at all.
+        assert_eq!(BudgetState::from(0, 0), BudgetState::Exhausted);
+        assert_eq!(BudgetState::Ok.threshold(), None);
+        assert_eq!(
+            BudgetState::Warn80.threshold().map(|t| t.percent()),
+            Some(80)
+        );
+        assert_eq!(
+            BudgetState::Exhausted.threshold().map(|t| t.percent()),
+            Some(100)
+        );
+        assert_eq!(
+            BudgetThreshold::from_percent(100),
+            Some(BudgetThreshold::Exhausted)
+        );
+        assert_eq!(BudgetThreshold::from_percent(90), None);
+    }
+
+    #[test]
+    fn budget_periods_are_utc_months() {
+        use time::macros::datetime;
+        let p = BudgetPeriod::of(datetime!(2026-12-31 23:30 -02:00));
+        assert_eq!(p.to_string(), "2027-01", "the period is the UTC month");
+        assert_eq!(p.first_day(), time::macros::date!(2027 - 01 - 01));
+        assert_eq!(p.end_day(), time::macros::date!(2027 - 02 - 01));
+        let dec = BudgetPeriod::parse("2026-12").unwrap();
+        assert_eq!(dec.end_day(), time::macros::date!(2027 - 01 - 01));
+        assert_eq!(BudgetPeriod::parse("2026-13"), None);
+        assert_eq!(BudgetPeriod::parse("26-01"), None);
+        assert_eq!(BudgetPeriod::parse("2026-1"), None);
+        assert_eq!(BudgetPeriod::parse("+026-01"), None);
     }
 
     #[test]

@@ -116,6 +116,31 @@ id_type!(
     InstanceId
 );
 
+id_type!(
+    /// Id of a voice session (one realtime call at a kiosk).
+    VoiceSessionId
+);
+id_type!(
+    /// Id of one stored turn of a conversation.
+    TurnId
+);
+id_type!(
+    /// Id of one function call the assistant made during a session.
+    ToolCallId
+);
+id_type!(
+    /// Id of a follow-up task handed to the gym's staff.
+    FollowUpId
+);
+id_type!(
+    /// Id of one dated price row of a model.
+    ModelPriceId
+);
+id_type!(
+    /// Id of a budget alert (one per scope, period and threshold).
+    BudgetAlertId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod csv_import;
 pub mod ids;
 pub mod model;
 pub mod page;
+pub mod redact;
 pub mod role;
 pub mod scope;
 pub mod search;

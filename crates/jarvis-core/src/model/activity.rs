@@ -102,9 +102,16 @@ pub struct MemberExport {
     pub facts: Vec<MemberFact>,
     /// Their visits.
     pub visits: Vec<Visit>,
-    /// Voice sessions, transcripts and analyses (filled once voice sessions are stored).
-    #[schema(value_type = Vec<Object>)]
-    pub voice_sessions: Vec<serde_json::Value>,
+    /// Their voice sessions (metadata and cost).
+    pub voice_sessions: Vec<super::VoiceSession>,
+    /// Every stored turn of those sessions, by session then order.
+    pub turns: Vec<super::ConversationTurn>,
+    /// Every tool call of those sessions.
+    pub tool_calls: Vec<super::ToolCall>,
+    /// Post-call analyses of those sessions.
+    pub analyses: Vec<super::SessionAnalysis>,
+    /// Follow-ups about them.
+    pub follow_ups: Vec<super::FollowUp>,
 }
 
 /// What erasing a member removed.
@@ -116,4 +123,14 @@ pub struct Erasure {
     pub facts_deleted: u64,
     /// Visits kept as anonymous counts (member link removed).
     pub visits_anonymized: u64,
+    /// Voice sessions kept for cost accounting, without the member and without any text.
+    pub sessions_anonymized: u64,
+    /// Conversation turns deleted.
+    pub turns_deleted: u64,
+    /// Tool calls deleted (their arguments and results may hold personal data).
+    pub tool_calls_deleted: u64,
+    /// Session analyses deleted.
+    pub analyses_deleted: u64,
+    /// Follow-ups deleted.
+    pub follow_ups_deleted: u64,
 }

@@ -1,4 +1,5 @@
 use super::Locale;
+use super::voice::{MAX_CALL_SECS, StorageLevel};
 use crate::ids::{FranchiseId, GymId};
 use crate::validate::{FieldError, ValidationErrors, is_timezone};
 use serde::{Deserialize, Serialize};
@@ -235,6 +236,9 @@ pub struct GymSettings {
     /// Feature switches.
     #[serde(default)]
     pub features: Features,
+    /// Voice conversations: what is stored, for how long, and call limits.
+    #[serde(default)]
+    pub voice: VoiceSettings,
 }
 
 fn default_cap() -> u32 {
@@ -253,6 +257,7 @@ impl Default for GymSettings {
             voice_session_cap: default_cap(),
             monthly_ai_budget_micros: default_budget(),
             features: Features::default(),
+            voice: VoiceSettings::default(),
         }
     }
 }
@@ -292,6 +297,7 @@ impl GymSettings {
             s.persona.instructions.as_deref(),
             2000,
         );
+        s.voice.check(&mut v);
         for (day, slots) in s.opening_hours.days() {
             if slots.len() > 4 {
                 v.push(FieldError::new(
@@ -336,6 +342,14 @@ pub const BUDGET_FIELDS: [&str; 2] = [
 ];
 
 impl GymSettings {
+    /// The storage level of one member's conversations: the gym's level, lowered to metadata
+    /// when transcripts are off for the gym or the member did not consent.
+    pub fn storage_level_for(&self, member_consents_transcripts: bool) -> StorageLevel {
+        self.voice
+            .storage
+            .for_member(self.features.transcripts, member_consents_transcripts)
+    }
+
     /// The [`BUDGET_FIELDS`] whose value differs between `self` (current) and `new`.
     pub fn budget_changes(&self, new: &GymSettings) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -346,6 +360,84 @@ impl GymSettings {
             out.push(BUDGET_FIELDS[1]);
         }
         out
+    }
+}
+
+/// Voice settings of a gym.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceSettings {
+    /// How much of a conversation is stored (default `redacted`).
+    #[serde(default)]
+    pub storage: StorageLevel,
+    /// Days transcripts and tool calls are kept (1–3650, default 90); a job deletes older ones.
+    #[serde(default = "default_retention_days")]
+    pub transcript_retention_days: u32,
+    /// Most turns kept in the model's context (2–200, default 20); older turns are dropped from
+    /// the conversation so the cost of each response stays bounded.
+    #[serde(default = "default_max_context_turns")]
+    pub max_context_turns: u32,
+    /// Longest call in seconds (60 to 3540, below the provider's 60-minute limit; default 600).
+    #[serde(default = "default_max_call_secs")]
+    pub max_call_secs: u32,
+    /// Hang up after this many seconds without speech (10–600 and below the longest call;
+    /// default 60).
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u32,
+}
+
+fn default_retention_days() -> u32 {
+    90
+}
+fn default_max_context_turns() -> u32 {
+    20
+}
+fn default_max_call_secs() -> u32 {
+    600
+}
+fn default_idle_timeout_secs() -> u32 {
+    60
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        Self {
+            storage: StorageLevel::default(),
+            transcript_retention_days: default_retention_days(),
+            max_context_turns: default_max_context_turns(),
+            max_call_secs: default_max_call_secs(),
+            idle_timeout_secs: default_idle_timeout_secs(),
+        }
+    }
+}
+
+impl VoiceSettings {
+    fn check(&self, v: &mut ValidationErrors) {
+        let mut range = |field: &str, value: u32, lo: u32, hi: u32| {
+            if !(lo..=hi).contains(&value) {
+                v.push(FieldError::new(
+                    format!("settings.voice.{field}"),
+                    "out_of_range",
+                    format!("must be between {lo} and {hi}"),
+                ));
+            }
+        };
+        range(
+            "transcript_retention_days",
+            self.transcript_retention_days,
+            1,
+            3650,
+        );
+        range("max_context_turns", self.max_context_turns, 2, 200);
+        range("max_call_secs", self.max_call_secs, 60, MAX_CALL_SECS);
+        range("idle_timeout_secs", self.idle_timeout_secs, 10, 600);
+        if self.idle_timeout_secs >= self.max_call_secs && self.max_call_secs >= 60 {
+            v.push(FieldError::new(
+                "settings.voice.idle_timeout_secs",
+                "out_of_range",
+                "must be shorter than max_call_secs",
+            ));
+        }
     }
 }
 
@@ -562,6 +654,50 @@ mod tests {
             ]
         );
         assert!(GymSettings::from_json(&json!({"persona": {"voice": "robot"}})).is_err());
+    }
+
+    #[test]
+    fn voice_settings_defaults_and_paths() {
+        let s = GymSettings::from_json(&json!({"voice": {"storage": "full"}})).unwrap_or_default();
+        assert_eq!(s.voice.storage, StorageLevel::Full);
+        assert_eq!(s.voice.max_call_secs, 600);
+        assert_eq!(GymSettings::default().voice.storage, StorageLevel::Redacted);
+        assert_eq!(
+            GymSettings::default().storage_level_for(false),
+            StorageLevel::Metadata,
+            "no consent, no text"
+        );
+        let fields = |v: serde_json::Value| {
+            GymSettings::from_json(&v)
+                .err()
+                .map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            fields(json!({"voice": {
+                "transcript_retention_days": 0,
+                "max_context_turns": 1,
+                "max_call_secs": 3600,
+                "idle_timeout_secs": 5
+            }})),
+            [
+                "settings.voice.transcript_retention_days",
+                "settings.voice.max_context_turns",
+                "settings.voice.max_call_secs",
+                "settings.voice.idle_timeout_secs"
+            ]
+        );
+        assert_eq!(
+            fields(json!({"voice": {"max_call_secs": 120, "idle_timeout_secs": 120}})),
+            ["settings.voice.idle_timeout_secs"]
+        );
+        assert_eq!(
+            fields(json!({"voice": {"max_call_secs": 3540, "idle_timeout_secs": 600}})),
+            Vec::<String>::new(),
+            "59 minutes is the longest call"
+        );
+        assert!(!fields(json!({"voice": {"storage": "everything"}})).is_empty());
+        assert!(!fields(json!({"voice": {"retention": 3}})).is_empty());
     }
 
     #[test]

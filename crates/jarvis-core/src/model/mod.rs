@@ -10,6 +10,7 @@ mod kiosk;
 mod member;
 mod schedule;
 mod user;
+mod voice;
 
 pub use activity::*;
 pub use audit::*;
@@ -21,6 +22,7 @@ pub use kiosk::*;
 pub use member::*;
 pub use schedule::*;
 pub use user::*;
+pub use voice::*;
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -1174,6 +1174,10 @@ impl GdprStore for ThisStore {
                 .collect::<StoreResult<Vec<_>>>()?,
             visits: visits.into_iter().map(VisitRow::into_domain).collect(),
             voice_sessions: Vec::new(),
+            turns: Vec::new(),
+            tool_calls: Vec::new(),
+            analyses: Vec::new(),
+            follow_ups: Vec::new(),
         })
     }
 
@@ -1208,6 +1212,11 @@ impl GdprStore for ThisStore {
             member_id: id,
             facts_deleted: facts.rows_affected(),
             visits_anonymized: visits.rows_affected(),
+            sessions_anonymized: 0,
+            turns_deleted: 0,
+            tool_calls_deleted: 0,
+            analyses_deleted: 0,
+            follow_ups_deleted: 0,
         };
         // The audit row names only the (now meaningless) id and counts: no personal data.
         audit_tx(
