@@ -160,6 +160,62 @@ const RULES: &[Rule] = &[
         message: "unknown kiosk status",
         unique: false,
     },
+    Rule {
+        name: "voice_sessions_provider_call_id_key",
+        sqlite_columns: "voice_sessions.provider_call_id",
+        field: "provider_call_id",
+        message: "another session already holds this provider call id",
+        unique: true,
+    },
+    Rule {
+        name: "tool_calls_session_call_key",
+        sqlite_columns: "tool_calls.session_id, tool_calls.call_id",
+        field: "call_id",
+        message: "this tool call is already recorded for the session",
+        unique: true,
+    },
+    Rule {
+        name: "conversation_turns_session_seq_key",
+        sqlite_columns: "conversation_turns.session_id, conversation_turns.seq",
+        field: "seq",
+        message: "a turn with this number already exists in the session",
+        unique: true,
+    },
+    Rule {
+        name: "model_prices_model_from_key",
+        sqlite_columns: "model_prices.model, model_prices.effective_from",
+        field: "effective_from",
+        message: "this model already has a price from this date",
+        unique: true,
+    },
+    Rule {
+        name: "voice_sessions_end_reason_check",
+        sqlite_columns: "",
+        field: "end_reason",
+        message: "unknown end reason",
+        unique: false,
+    },
+    Rule {
+        name: "voice_sessions_language_check",
+        sqlite_columns: "",
+        field: "language",
+        message: "language must be fr or en",
+        unique: false,
+    },
+    Rule {
+        name: "voice_sessions_cost_check",
+        sqlite_columns: "",
+        field: "cost_pico",
+        message: "a cost cannot be negative",
+        unique: false,
+    },
+    Rule {
+        name: "model_prices_nonnegative_check",
+        sqlite_columns: "",
+        field: "price",
+        message: "a price cannot be negative",
+        unique: false,
+    },
 ];
 
 fn rule_error(r: &Rule) -> StoreError {

@@ -17,6 +17,7 @@ mod postgres;
 mod rows;
 mod sqlite;
 mod traits;
+pub mod voice;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,6 +29,7 @@ pub use migrate::MigrationInfo;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::*;
+pub use voice::*;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +40,7 @@ use std::time::Duration;
 /// Tenant scopes never see secrets: sessions, refresh tokens, password hashes, MFA factors,
 /// recovery codes, reset tokens, signing keys and the e-mail outbox are only readable under the
 /// named contexts below, which storage methods pick explicitly; so are the job queue, the
-/// instances and the shared throttles.
+/// instances and the shared throttles. Voice slots are counted across tenants in `Voice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxCtx {
     /// A tenant scope (platform, franchise, gym): tenant data, and the profiles (never the
@@ -64,6 +66,11 @@ pub enum TxCtx {
     Jobs,
     /// Shared fixed-window throttles (`throttles`), keyed before anyone is known.
     Throttle,
+    /// The voice system: counting the slots held across every tenant (the global cap), the
+    /// reaper's queries, the platform's spend, and budget alerts. Reads session rows and cost
+    /// rollups of every tenant, fires alerts; never sees a transcript, a tool call, an analysis
+    /// or a follow-up (the broker writes a call it owns in that call's gym scope).
+    Voice,
 }
 
 impl TxCtx {
@@ -78,6 +85,7 @@ impl TxCtx {
             TxCtx::Purge => "purge",
             TxCtx::Jobs => "jobs",
             TxCtx::Throttle => "throttle",
+            TxCtx::Voice => "voice",
         }
     }
 }

@@ -184,7 +184,8 @@ async fn set_ctx(tx: &mut Tx, ctx: &TxCtx) -> StoreResult<()> {
         | TxCtx::Mailer
         | TxCtx::Purge
         | TxCtx::Jobs
-        | TxCtx::Throttle => (String::new(), String::new(), String::new()),
+        | TxCtx::Throttle
+        | TxCtx::Voice => (String::new(), String::new(), String::new()),
     };
     sqlx::query(
         "SELECT set_config('jarvis.scope', $1, true), set_config('jarvis.franchise_id', $2, true), \
@@ -211,6 +212,39 @@ const FOR_UPDATE: &str = " FOR UPDATE";
 
 /// Row locks for the job claim: concurrent claimers skip each other's rows instead of waiting.
 const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// The advisory lock that serializes voice slot acquisitions across every instance sharing the
+/// database ("JRVSLOTS"; advisory locks are per database).
+const VOICE_SLOT_LOCK: i64 = 0x4A52_5653_4C4F_5453;
+
+/// Takes the voice slot lock for the rest of the transaction, then reads the database's clock.
+/// Acquisitions take it exclusive (count, then insert, with nobody else changing what counts);
+/// lease renewals take it shared, so a renewal never revives a lease an acquisition already
+/// counted as expired. The clock is read after the lock is held (a wait does not make it
+/// stale) and from the database, so every instance compares leases against one clock.
+async fn slot_lock(tx: &mut Tx, exclusive: bool) -> StoreResult<time::OffsetDateTime> {
+    let sql = if exclusive {
+        "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock($1)) SELECT clock_timestamp() FROM l"
+    } else {
+        "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)) \
+         SELECT clock_timestamp() FROM l"
+    };
+    let t: time::OffsetDateTime = sqlx::query_scalar(sql)
+        .bind(VOICE_SLOT_LOCK)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    Ok(crate::dbtime::exact(t))
+}
+
+/// The database's clock (leases are compared against it).
+async fn db_now(tx: &mut Tx) -> StoreResult<time::OffsetDateTime> {
+    let t: time::OffsetDateTime = sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    Ok(crate::dbtime::exact(t))
+}
 
 /// Classifies a PostgreSQL error once, for every caller.
 fn map_db_err(e: sqlx::Error) -> StoreError {
@@ -253,3 +287,4 @@ include!("sql/common.rs");
 include!("sql/gyms.rs");
 include!("sql/accounts.rs");
 include!("sql/jobs.rs");
+include!("sql/voice.rs");

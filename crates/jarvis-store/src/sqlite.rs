@@ -113,6 +113,18 @@ const FOR_UPDATE: &str = "";
 /// The job claim runs inside `BEGIN IMMEDIATE` (one writer at a time): nothing to skip.
 const FOR_UPDATE_SKIP_LOCKED: &str = "";
 
+/// Voice slot acquisitions and renewals run in `BEGIN IMMEDIATE` transactions, which already
+/// serialize every writer on the database file: no lock to take. The clock is read once the
+/// transaction holds the write lock, so a wait for it does not make the time stale.
+async fn slot_lock(_tx: &mut Tx, _exclusive: bool) -> StoreResult<time::OffsetDateTime> {
+    Ok(crate::rows::now())
+}
+
+/// The clock leases are compared against (every process sharing a SQLite file shares a host).
+async fn db_now(_tx: &mut Tx) -> StoreResult<time::OffsetDateTime> {
+    Ok(crate::rows::now())
+}
+
 impl SqliteStore {
     /// Nothing to prepare before migrating: SQLite has no roles.
     async fn ensure_app_role(&self) -> StoreResult<()> {
@@ -149,3 +161,4 @@ include!("sql/common.rs");
 include!("sql/gyms.rs");
 include!("sql/accounts.rs");
 include!("sql/jobs.rs");
+include!("sql/voice.rs");

@@ -294,6 +294,8 @@ pub trait Store:
     + crate::jobs::JobStore
     + crate::jobs::InstanceStore
     + crate::jobs::ThrottleStore
+    + crate::voice::VoiceStore
+    + crate::voice::PricingStore
 {
 }
 
@@ -315,6 +317,8 @@ impl<T> Store for T where
         + crate::jobs::JobStore
         + crate::jobs::InstanceStore
         + crate::jobs::ThrottleStore
+        + crate::voice::VoiceStore
+        + crate::voice::PricingStore
 {
 }
 

@@ -926,6 +926,9 @@ impl MemberStore for ThisStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
         let m = fetch_member(&mut tx, scope, gym, id).await?;
+        // Their conversations go with them: once the member row is gone, nothing would find
+        // (nor export, nor erase) transcripts left behind. Sessions stay, unlinked, for costs.
+        voice_sql::erase_voice(&mut tx, scope, gym, id).await?;
         let mut qb = QueryBuilder::<Db>::new("DELETE FROM members WHERE gym_id = ");
         qb.push_bind(db(gym)).push(" AND id = ").push_bind(db(id));
         push_scope(&mut qb, scope, "franchise_id", "gym_id");
@@ -1571,6 +1574,7 @@ impl Maintenance for ThisStore {
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         backfill_search_keys(self).await?;
+        voice_sql::seed_voice_defaults(self).await?;
         Ok(pair(&MIGRATOR, &self.applied_versions().await?)
             .into_iter()
             .filter(|m| !before.contains(&m.version))

@@ -1153,6 +1153,7 @@ impl GdprStore for ThisStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(map_db_err)?;
+        let voice = voice_sql::export_voice(&mut tx, scope, gym, id).await?;
         audit_tx(
             &mut tx,
             actor,
@@ -1173,11 +1174,11 @@ impl GdprStore for ThisStore {
                 .map(FactRow::into_domain)
                 .collect::<StoreResult<Vec<_>>>()?,
             visits: visits.into_iter().map(VisitRow::into_domain).collect(),
-            voice_sessions: Vec::new(),
-            turns: Vec::new(),
-            tool_calls: Vec::new(),
-            analyses: Vec::new(),
-            follow_ups: Vec::new(),
+            voice_sessions: voice.sessions,
+            turns: voice.turns,
+            tool_calls: voice.tool_calls,
+            analyses: voice.analyses,
+            follow_ups: voice.follow_ups,
         })
     }
 
@@ -1190,6 +1191,8 @@ impl GdprStore for ThisStore {
     ) -> StoreResult<Erasure> {
         let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
         let m = fetch_member(&mut tx, scope, gym, id).await?;
+        // Conversations first: their rows are found through the member's sessions.
+        let voice = voice_sql::erase_voice(&mut tx, scope, gym, id).await?;
         let mut qb = QueryBuilder::<Db>::new("DELETE FROM member_facts WHERE gym_id = ");
         qb.push_bind(db(gym))
             .push(" AND member_id = ")
@@ -1212,11 +1215,11 @@ impl GdprStore for ThisStore {
             member_id: id,
             facts_deleted: facts.rows_affected(),
             visits_anonymized: visits.rows_affected(),
-            sessions_anonymized: 0,
-            turns_deleted: 0,
-            tool_calls_deleted: 0,
-            analyses_deleted: 0,
-            follow_ups_deleted: 0,
+            sessions_anonymized: voice.sessions_anonymized,
+            turns_deleted: voice.turns_deleted,
+            tool_calls_deleted: voice.tool_calls_deleted,
+            analyses_deleted: voice.analyses_deleted,
+            follow_ups_deleted: voice.follow_ups_deleted,
         };
         // The audit row names only the (now meaningless) id and counts: no personal data.
         audit_tx(
@@ -1227,7 +1230,15 @@ impl GdprStore for ThisStore {
             "member.gdpr_erase",
             "member",
             Some(id.to_string()),
-            serde_json::json!({ "facts_deleted": out.facts_deleted, "visits_anonymized": out.visits_anonymized }),
+            serde_json::json!({
+                "facts_deleted": out.facts_deleted,
+                "visits_anonymized": out.visits_anonymized,
+                "sessions_anonymized": out.sessions_anonymized,
+                "turns_deleted": out.turns_deleted,
+                "tool_calls_deleted": out.tool_calls_deleted,
+                "analyses_deleted": out.analyses_deleted,
+                "follow_ups_deleted": out.follow_ups_deleted,
+            }),
         )
         .await?;
         tx.commit().await.map_err(map_db_err)?;
