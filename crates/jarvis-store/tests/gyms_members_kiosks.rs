@@ -594,13 +594,165 @@ mod cases {
         .await
         .unwrap();
 
+        // Voice data: a conversation with the member's words, a tool call whose arguments and
+        // result hold their data, a follow-up and an analysis naming them; and a conversation of
+        // the kept member, which must survive.
+        let me = InstanceId::new();
+        let now = OffsetDateTime::now_utc();
+        let new_session = |member: MemberId| NewVoiceSession {
+            member_id: member,
+            kiosk_id: None,
+            owner: me,
+            lease: time::Duration::minutes(1),
+            model: "gpt-realtime-2.1-mini".into(),
+            transcription_model: None,
+            language: Locale::Fr,
+            max_duration_secs: 600,
+        };
+        let v = s
+            .start_session(&sc, g.id, new_session(m.id))
+            .await
+            .unwrap()
+            .unwrap();
+        s.activate(&sc, v.id, me, "rtc_gdpr").await.unwrap();
+        s.record_transcription(
+            &sc,
+            v.id,
+            TranscriptionUsage {
+                at: now,
+                billing: TranscriptionBilling::Duration { millis: 2_000 },
+                cost_pico: 200_000_000,
+            },
+            Some(NewTurn::new(
+                StorageLevel::Full,
+                TurnRole::Member,
+                "Je suis Zoéquux Marqueurnom, zoe.marker@example.com, turn-marker-secret",
+                now,
+            )),
+        )
+        .await
+        .unwrap();
+        s.record_response(
+            &sc,
+            v.id,
+            ResponseUsage {
+                response_id: "resp_gdpr".into(),
+                at: now,
+                usage: jarvis_core::cost::TokenUsage::default(),
+                cost_pico: 1_000_000,
+            },
+            Some(NewTurn::new(
+                StorageLevel::Full,
+                TurnRole::Assistant,
+                "Bonjour Zoéquux !",
+                now,
+            )),
+        )
+        .await
+        .unwrap();
+        s.record_tool_call(
+            &sc,
+            v.id,
+            NewToolCall::new(
+                StorageLevel::Full,
+                "call_gdpr",
+                "add_member_fact",
+                serde_json::json!({"note": "tool-marker-arg", "phone": "+33 6 99 88 77 66"}),
+                Ok(serde_json::json!({"member": "Marqueurnom"})),
+                5,
+                now,
+            ),
+        )
+        .await
+        .unwrap();
+        s.create_follow_up(
+            &sc,
+            &Actor::system(),
+            g.id,
+            NewFollowUp {
+                member_id: Some(m.id),
+                session_id: Some(v.id),
+                reason: "followup-marker: call Zoéquux back".into(),
+            },
+        )
+        .await
+        .unwrap();
+        s.put_session_analysis(
+            &sc,
+            v.id,
+            NewSessionAnalysis {
+                summary: "analysis-marker about Marqueurnom".into(),
+                sentiment: Sentiment::Positive,
+                topics: vec!["marathon-marker-goal".into()],
+            },
+        )
+        .await
+        .unwrap();
+        s.end_session(&sc, v.id, EndReason::MemberEnded, now)
+            .await
+            .unwrap();
+        let kept = s
+            .start_session(&sc, g.id, new_session(keep.id))
+            .await
+            .unwrap()
+            .unwrap();
+        s.record_turn(
+            &sc,
+            kept.id,
+            NewTurn::new(StorageLevel::Full, TurnRole::Member, "Keeper talks", now),
+        )
+        .await
+        .unwrap();
+
         let export = s.export_member(&sc, &a, g.id, m.id).await.unwrap();
         assert_eq!(export.member.id, m.id);
         assert_eq!(export.facts.len(), 1);
         assert_eq!(export.visits.len(), 1);
+        assert_eq!(
+            export
+                .voice_sessions
+                .iter()
+                .map(|x| x.id)
+                .collect::<Vec<_>>(),
+            [v.id]
+        );
+        assert_eq!(export.turns.len(), 2);
+        assert!(export.turns.iter().all(|t| t.session_id == v.id));
+        assert_eq!(export.tool_calls.len(), 1);
+        assert_eq!(export.analyses.len(), 1);
+        assert_eq!(export.follow_ups.len(), 1);
 
         let erased = s.erase_member(&sc, &a, g.id, m.id).await.unwrap();
         assert_eq!((erased.facts_deleted, erased.visits_anonymized), (1, 1));
+        assert_eq!(
+            (
+                erased.sessions_anonymized,
+                erased.turns_deleted,
+                erased.tool_calls_deleted,
+                erased.analyses_deleted,
+                erased.follow_ups_deleted
+            ),
+            (1, 2, 1, 1, 1)
+        );
+        // The session stays for cost accounting, without the person and without any text.
+        let anon = s.voice_session(&sc, v.id).await.unwrap();
+        assert_eq!(anon.member_id, None);
+        assert_eq!(anon.cost_pico, 201_000_000);
+        assert_eq!(s.turns(&sc, v.id, page(10, 0)).await.unwrap().total, 0);
+        assert!(s.tool_calls(&sc, v.id).await.unwrap().is_empty());
+        assert_eq!(
+            s.month_to_date(&sc, g.id, jarvis_core::cost::BudgetPeriod::of(now))
+                .await
+                .unwrap()
+                .cost_pico,
+            201_000_000,
+            "the spend stays"
+        );
+        assert_eq!(
+            s.turns(&sc, kept.id, page(10, 0)).await.unwrap().total,
+            1,
+            "others' conversations untouched"
+        );
         assert!(matches!(
             s.member(&sc, g.id, m.id).await,
             Err(StoreError::NotFound(_))
@@ -621,6 +773,10 @@ mod cases {
             "marathon-marker-goal",
             "knee-marker-note",
             "fact-marker-secret",
+            "turn-marker-secret",
+            "tool-marker-arg",
+            "followup-marker",
+            "analysis-marker",
         ];
         let hits = db.find_text(&markers).await.unwrap();
         assert!(hits.is_empty(), "personal data left behind: {hits:?}");
@@ -628,6 +784,10 @@ mod cases {
         let control = db.find_text(&["Keeper"]).await.unwrap();
         assert!(
             control.iter().any(|h| h.starts_with("members.")),
+            "{control:?}"
+        );
+        assert!(
+            control.iter().any(|h| h.starts_with("conversation_turns.")),
             "{control:?}"
         );
         let audit = s
