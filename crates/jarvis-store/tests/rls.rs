@@ -5,8 +5,12 @@
 //! - every table has ENABLE + FORCE ROW LEVEL SECURITY and at least one policy;
 //! - every tenant table: raw SQL in a tenant scope neither reads nor writes another tenant's rows;
 //! - every identity table (secrets, personal data, no tenant) and system table (job queue,
-//!   instances, throttles): tenant scopes see nothing (team profiles excepted), and each named
-//!   context sees and deletes exactly what it should.
+//!   instances, throttles, prices, platform settings): tenant scopes see nothing (team profiles,
+//!   prices and settings excepted), and each named context sees and deletes exactly what it
+//!   should;
+//! - every tenant table in every named (non-tenant) context: nothing is readable or writable
+//!   except the listed exceptions (the voice context reads session rows, cost rollups and
+//!   budget alerts of every tenant, never a transcript).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use jarvis_core::model::*;
@@ -30,6 +34,13 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("member_imports", "franchise_id", Some("gym_id")),
     ("invitations", "franchise_id", Some("gym_id")),
     ("auth_events", "franchise_id", Some("gym_id")),
+    ("voice_sessions", "franchise_id", Some("gym_id")),
+    ("conversation_turns", "franchise_id", Some("gym_id")),
+    ("tool_calls", "franchise_id", Some("gym_id")),
+    ("cost_daily", "franchise_id", Some("gym_id")),
+    ("budget_alerts", "franchise_id", Some("gym_id")),
+    ("follow_ups", "franchise_id", Some("gym_id")),
+    ("session_analyses", "franchise_id", Some("gym_id")),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -46,8 +57,11 @@ enum Sees {
 }
 use Sees::*;
 
+/// Number of contexts.
+const N: usize = 11;
+
 /// The contexts every identity table is checked in, in this order.
-const CONTEXTS: [&str; 10] = [
+const CONTEXTS: [&str; N] = [
     "platform",
     "franchise A",
     "gym A",
@@ -58,18 +72,32 @@ const CONTEXTS: [&str; 10] = [
     "purge",
     "jobs",
     "throttle",
+    "voice",
 ];
 
+/// Who may insert a row that is not theirs into an identity or system table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Append {
+    /// Nobody (a copy of another's row is refused by the policies).
+    Never,
+    /// Any set context (append-only logs and queues).
+    Any,
+    /// The platform scope only.
+    Platform,
+}
+
 /// An identity or system table: name, key column, SQL giving a row's owner (user id) or NULL,
-/// whether any context may append to it, then what each context reads, may update and may delete.
+/// who may append to it, the fewest rows the fixture holds, then what each context reads, may
+/// update and may delete.
 struct IdentityTable {
     name: &'static str,
     key: &'static str,
     owner: &'static str,
-    may_append: bool,
-    read: [Sees; 10],
-    update: [Sees; 10],
-    delete: [Sees; 10],
+    append: Append,
+    rows: usize,
+    read: [Sees; N],
+    update: [Sees; N],
+    delete: [Sees; N],
 }
 
 const IDENTITY_TABLES: &[IdentityTable] = &[
@@ -77,92 +105,102 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         name: "users",
         key: "id",
         owner: "id",
-        may_append: false,
-        read: [All, Team, Team, Own, All, No, No, No, No, No],
-        update: [All, No, No, Own, No, No, No, No, No, No],
-        delete: [All, No, No, No, No, No, No, No, No, No],
+        append: Append::Platform,
+        rows: 2,
+        read: [All, Team, Team, Own, All, No, No, No, No, No, No],
+        update: [All, No, No, Own, No, No, No, No, No, No, No],
+        delete: [All, No, No, No, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "user_credentials",
         key: "user_id",
         owner: "user_id",
-        may_append: false,
-        read: [No, No, No, Own, All, No, No, No, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, All, No, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "auth_sessions",
         key: "id",
         owner: "user_id",
-        may_append: false,
-        read: [No, No, No, Own, All, No, No, All, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, All, No, No, All, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No, No],
     },
     IdentityTable {
         name: "auth_refresh_tokens",
         key: "token_hash",
         owner: "(SELECT s.user_id FROM auth_sessions s WHERE s.id = t.session_id)",
-        may_append: false,
-        read: [No, No, No, Own, All, No, No, All, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, All, No, No, All, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No, No],
     },
     IdentityTable {
         name: "mfa_factors",
         key: "id",
         owner: "user_id",
-        may_append: false,
-        read: [No, No, No, Own, No, No, No, No, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, No, No, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "mfa_recovery_codes",
         key: "id",
         owner: "user_id",
-        may_append: false,
-        read: [No, No, No, Own, No, No, No, No, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, No, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, No, No, No, No, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "password_resets",
         key: "token_hash",
         owner: "user_id",
-        may_append: false,
-        read: [No, No, No, Own, All, No, No, All, No, No],
-        update: [No, No, No, Own, No, No, No, No, No, No],
-        delete: [No, No, No, Own, No, No, No, All, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, Own, All, No, No, All, No, No, No],
+        update: [No, No, No, Own, No, No, No, No, No, No, No],
+        delete: [No, No, No, Own, No, No, No, All, No, No, No],
     },
     IdentityTable {
         name: "login_throttles",
         key: "throttle_key",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, All, No, No, All, No, No],
-        update: [No, No, No, No, All, No, No, No, No, No],
-        delete: [No, No, No, No, All, No, No, All, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, All, No, No, All, No, No, No],
+        update: [No, No, No, No, All, No, No, No, No, No, No],
+        delete: [No, No, No, No, All, No, No, All, No, No, No],
     },
     IdentityTable {
         name: "signing_keys",
         key: "kid",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, No, All, No, No, No, No],
-        update: [No, No, No, No, No, All, No, No, No, No],
-        delete: [No, No, No, No, No, All, No, No, No, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, No, All, No, No, No, No, No],
+        update: [No, No, No, No, No, All, No, No, No, No, No],
+        delete: [No, No, No, No, No, All, No, No, No, No, No],
     },
     IdentityTable {
         name: "email_outbox",
         key: "id",
         owner: "NULL::uuid",
         // Any set context may queue an e-mail; only the mailer reads the queue.
-        may_append: true,
-        read: [No, No, No, No, No, No, All, All, No, No],
-        update: [No, No, No, No, No, No, All, No, No, No],
-        delete: [No, No, No, No, No, No, All, All, No, No],
+        append: Append::Any,
+        rows: 2,
+        read: [No, No, No, No, No, No, All, All, No, No, No],
+        update: [No, No, No, No, No, No, All, No, No, No, No],
+        delete: [No, No, No, No, No, No, All, All, No, No, No],
     },
     // System tables: the job queue and the instances only in the `jobs` context (a job tagged
     // with tenant A included: the tag grants no tenant access), throttles only in `throttle`
@@ -171,37 +209,63 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         name: "jobs",
         key: "id",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, No, No, No, No, All, No],
-        update: [No, No, No, No, No, No, No, No, All, No],
-        delete: [No, No, No, No, No, No, No, No, All, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, No, No, No, No, All, No, No],
+        update: [No, No, No, No, No, No, No, No, All, No, No],
+        delete: [No, No, No, No, No, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "job_runs",
         key: "id",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, No, No, No, No, All, No],
-        update: [No, No, No, No, No, No, No, No, All, No],
-        delete: [No, No, No, No, No, No, No, No, All, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, No, No, No, No, All, No, No],
+        update: [No, No, No, No, No, No, No, No, All, No, No],
+        delete: [No, No, No, No, No, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "instances",
         key: "id",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, No, No, No, No, All, No],
-        update: [No, No, No, No, No, No, No, No, All, No],
-        delete: [No, No, No, No, No, No, No, No, All, No],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, No, No, No, No, All, No, No],
+        update: [No, No, No, No, No, No, No, No, All, No, No],
+        delete: [No, No, No, No, No, No, No, No, All, No, No],
     },
     IdentityTable {
         name: "throttles",
         key: "throttle_key",
         owner: "NULL::uuid",
-        may_append: false,
-        read: [No, No, No, No, No, No, No, All, No, All],
-        update: [No, No, No, No, No, No, No, No, No, All],
-        delete: [No, No, No, No, No, No, No, All, No, All],
+        append: Append::Never,
+        rows: 2,
+        read: [No, No, No, No, No, No, No, All, No, All, No],
+        update: [No, No, No, No, No, No, No, No, No, All, No],
+        delete: [No, No, No, No, No, No, No, All, No, All, No],
+    },
+    // Prices and platform settings: every set context reads them, only the platform writes
+    // them (the single settings row is never deleted).
+    IdentityTable {
+        name: "model_prices",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Platform,
+        rows: 2,
+        read: [All, All, All, All, All, All, All, All, All, All, All],
+        update: [All, No, No, No, No, No, No, No, No, No, No],
+        delete: [All, No, No, No, No, No, No, No, No, No, No],
+    },
+    IdentityTable {
+        name: "platform_settings",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Platform,
+        rows: 1,
+        read: [All, All, All, All, All, All, All, All, All, All, All],
+        update: [All, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, No, No, No, No],
     },
 ];
 
@@ -218,7 +282,7 @@ struct World {
 }
 
 impl World {
-    fn contexts(&self) -> [TxCtx; 10] {
+    fn contexts(&self) -> [TxCtx; N] {
         [
             TxCtx::Scope(Scope::Platform),
             TxCtx::Scope(Scope::Franchise { franchise: self.fa }),
@@ -233,6 +297,7 @@ impl World {
             TxCtx::Purge,
             TxCtx::Jobs,
             TxCtx::Throttle,
+            TxCtx::Voice,
         ]
     }
 
@@ -363,6 +428,100 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     })
     .await
     .unwrap();
+    // Voice: a session with a metered response and its turn (so a cost rollup), a tool call,
+    // a follow-up, an analysis and a budget alert.
+    let now = OffsetDateTime::now_utc();
+    let v = s
+        .start_session(
+            &sc,
+            g.id,
+            NewVoiceSession {
+                member_id: m.id,
+                kiosk_id: Some(k.id),
+                owner: InstanceId::new(),
+                lease: Duration::minutes(5),
+                model: "gpt-realtime-2.1-mini".into(),
+                transcription_model: None,
+                language: Locale::En,
+                max_duration_secs: 600,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    s.record_response(
+        &sc,
+        v.id,
+        ResponseUsage {
+            response_id: format!("resp-{name}"),
+            at: now,
+            usage: jarvis_core::cost::TokenUsage::default(),
+            cost_pico: 1_000,
+        },
+        Some(NewTurn::new(
+            StorageLevel::Full,
+            TurnRole::Assistant,
+            "hello",
+            now,
+        )),
+    )
+    .await
+    .unwrap();
+    s.record_tool_call(
+        &sc,
+        v.id,
+        NewToolCall::new(
+            StorageLevel::Full,
+            "call_1",
+            "get_member_profile",
+            serde_json::json!({}),
+            Ok(serde_json::json!({"first_name": "N"})),
+            3,
+            now,
+        ),
+    )
+    .await
+    .unwrap();
+    s.create_follow_up(
+        &sc,
+        &a,
+        g.id,
+        NewFollowUp {
+            member_id: Some(m.id),
+            session_id: Some(v.id),
+            reason: "call back".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.put_session_analysis(
+        &sc,
+        v.id,
+        NewSessionAnalysis {
+            summary: "short chat".into(),
+            sentiment: Sentiment::Neutral,
+            topics: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.budget_alert_once(
+            NewBudgetAlert {
+                scope: BudgetScope::Gym {
+                    franchise: f.id,
+                    gym: g.id
+                },
+                period: jarvis_core::cost::BudgetPeriod::of(now),
+                threshold: jarvis_core::cost::BudgetThreshold::Warn80,
+                spent_pico: 1,
+                budget_micros: 1,
+            },
+            vec![],
+        )
+        .await
+        .unwrap()
+    );
     let u = user(
         s,
         &format!("staff-{name}@x.test"),
@@ -514,6 +673,21 @@ async fn world(s: &dyn Store) -> World {
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
+    // A platform budget alert (no tenant: only the platform scope and the voice context).
+    assert!(
+        s.budget_alert_once(
+            NewBudgetAlert {
+                scope: BudgetScope::Platform,
+                period: jarvis_core::cost::BudgetPeriod::of(OffsetDateTime::now_utc()),
+                threshold: jarvis_core::cost::BudgetThreshold::Exhausted,
+                spent_pico: 1,
+                budget_micros: 1,
+            },
+            vec![],
+        )
+        .await
+        .unwrap()
+    );
     for key in ["pair:ip:192.0.2.1", "pair:ip:192.0.2.2"] {
         s.throttle_hit(key, 10, Duration::minutes(10))
             .await
@@ -737,8 +911,9 @@ mod postgres {
             .await
             .unwrap();
             assert!(
-                rows.len() >= 2,
-                "{name}: the fixture needs rows of two owners"
+                rows.len() >= t.rows,
+                "{name}: the fixture needs at least {} rows",
+                t.rows
             );
             let expect = |sees: Sees, i: usize| -> BTreeSet<String> {
                 rows.iter()
@@ -825,8 +1000,8 @@ mod postgres {
             }
             for (i, ctx) in contexts.iter().enumerate().take(4) {
                 let label = CONTEXTS[i];
-                if i == 0 && name == "users" {
-                    continue; // the platform creates users
+                if i == 0 && t.append == Append::Platform {
+                    continue; // the platform writes these
                 }
                 let mut tx = pg.begin_in(ctx).await.unwrap();
                 let r = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -836,12 +1011,180 @@ mod postgres {
                 .execute(&mut *tx)
                 .await;
                 match r {
-                    Ok(_) if t.may_append => {}
+                    Ok(_) if t.append == Append::Any => {}
                     Ok(_) => failures.push(format!("{name} in {label}: inserted a foreign row")),
                     Err(e) if is_rls_error(&e) => {}
                     Err(e) => failures.push(format!("{name} in {label}: insert failed with {e}")),
                 }
                 tx.rollback().await.unwrap();
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// What a named (non-tenant) context may do to a tenant table, beyond nothing: SQL over
+    /// the table (`$1` = user A) choosing the rows it reads, updates and deletes, and whether
+    /// it may insert a row of tenant B.
+    struct Exception {
+        table: &'static str,
+        context: &'static str,
+        read: &'static str,
+        update: &'static str,
+        delete: &'static str,
+        insert: bool,
+    }
+
+    const NOTHING: &str = "false";
+
+    const EXCEPTIONS: &[Exception] = &[
+        // Sign-in reads a user's memberships in their identity (and the policy from migration
+        // 0001 lets that identity delete them; no storage method does).
+        Exception {
+            table: "memberships",
+            context: "identity A",
+            read: "user_id = $1",
+            update: NOTHING,
+            delete: "user_id = $1",
+            insert: false,
+        },
+        // Invitation acceptance finds a pending invitation before any scope is known.
+        Exception {
+            table: "invitations",
+            context: "signin",
+            read: "true",
+            update: NOTHING,
+            delete: NOTHING,
+            insert: false,
+        },
+        // The voice system counts every tenant's slots, sums every rollup and fires alerts.
+        Exception {
+            table: "voice_sessions",
+            context: "voice",
+            read: "true",
+            update: NOTHING,
+            delete: NOTHING,
+            insert: false,
+        },
+        Exception {
+            table: "cost_daily",
+            context: "voice",
+            read: "true",
+            update: NOTHING,
+            delete: NOTHING,
+            insert: false,
+        },
+        Exception {
+            table: "budget_alerts",
+            context: "voice",
+            read: "true",
+            update: NOTHING,
+            delete: NOTHING,
+            insert: true,
+        },
+    ];
+
+    #[tokio::test]
+    async fn named_contexts_see_no_tenant_rows_but_their_exceptions() {
+        let db = TestDb::postgres().await.unwrap();
+        let pg = db.pg().unwrap();
+        let w = world(&*db.store()).await;
+        let contexts = w.contexts();
+        let mut failures = Vec::new();
+        for (table, fcol, _) in TENANT_TABLES {
+            let b_row: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT to_jsonb(t) FROM {table} t WHERE {fcol} = $1 LIMIT 1"
+            )))
+            .bind(w.fb.as_uuid())
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+            for i in 3..N {
+                let label = CONTEXTS[i];
+                let ex = EXCEPTIONS
+                    .iter()
+                    .find(|e| e.table == *table && e.context == label);
+                let (read, update, delete, insert) = match ex {
+                    Some(e) => (e.read, e.update, e.delete, e.insert),
+                    None => (NOTHING, NOTHING, NOTHING, false),
+                };
+                // What the context should reach, counted by the owner (no policies).
+                let want = |pred: &str| {
+                    let sql = format!(
+                        "SELECT count(*) FROM {table} WHERE ({pred}) AND $1::uuid IS NOT NULL"
+                    );
+                    async move {
+                        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                            .bind(w.ua.as_uuid())
+                            .fetch_one(pg.pool())
+                            .await
+                            .unwrap()
+                    }
+                };
+                let what = format!("{table} in {label}");
+                let expect_read = want(read).await;
+                if read != NOTHING && expect_read == 0 {
+                    failures.push(format!("{what}: the fixture gives nothing to see"));
+                }
+                let mut tx = pg.begin_in(&contexts[i]).await.unwrap();
+                let seen: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {table}"
+                )))
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                tx.rollback().await.unwrap();
+                if seen != expect_read {
+                    failures.push(format!(
+                        "{what}: reads {seen} rows, should read {expect_read}"
+                    ));
+                }
+                // Writes run one per transaction: a refusal is an error that ends it.
+                for (verb, sql, pred) in [
+                    (
+                        "updates",
+                        format!("UPDATE {table} SET {fcol} = {fcol}"),
+                        update,
+                    ),
+                    ("deletes", format!("DELETE FROM {table}"), delete),
+                ] {
+                    let mut tx = pg.begin_in(&contexts[i]).await.unwrap();
+                    let done = match sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *tx)
+                        .await
+                    {
+                        Ok(r) => r.rows_affected() as i64,
+                        Err(e) if is_rls_error(&e) => 0,
+                        Err(e) => panic!("{what}: {verb} failed with {e}"),
+                    };
+                    tx.rollback().await.unwrap();
+                    let may = want(pred).await;
+                    if done != may {
+                        failures.push(format!("{what}: {verb} {done} rows, may {verb} {may}"));
+                    }
+                }
+                // A copy of tenant B's row (fresh id where there is one).
+                let mut copy = b_row.clone();
+                if copy.get("id").is_some() {
+                    copy["id"] = serde_json::json!(uuid::Uuid::now_v7());
+                }
+                let mut tx = pg.begin_in(&contexts[i]).await.unwrap();
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, $1)"
+                )))
+                .bind(&copy)
+                .execute(&mut *tx)
+                .await;
+                tx.rollback().await.unwrap();
+                // Past the policies, a unique key may still refuse the copy: that is not the wall.
+                let passed = !matches!(&r, Err(e) if is_rls_error(e));
+                if passed != insert {
+                    failures.push(format!("{what}: inserting B's row gave {r:?}"));
+                }
             }
         }
         assert!(
