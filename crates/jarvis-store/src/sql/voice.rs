@@ -715,10 +715,12 @@ mod voice_sql {
             }
             let global_cap = read_platform_settings(&mut tx).await?.voice_session_cap;
 
-            // Count and insert with every other acquisition (any instance) held off, against
-            // the database's clock read once the lock is held.
-            let t = slot_lock(&mut tx, true).await?;
+            // Count (across tenants: the voice context) and insert (in the gym's scope) with
+            // every other acquisition, on any instance, held off; against the database's clock
+            // read once the lock is held. The count is a statement of its own after the lock,
+            // so its snapshot sees every acquisition committed before.
             set_ctx(&mut tx, &TxCtx::Voice).await?;
+            let t = slot_lock(&mut tx, true).await?;
             let (global_live, gym_live) = count_live(&mut tx, gym, t).await?;
             let refusal = |cap, limit: u32, live: i64| CapRefusal {
                 cap,
