@@ -76,6 +76,10 @@ impl PgStore {
         &self.pool
     }
 
+    /// Key of the transaction-level advisory lock that serializes voice slot acquisitions
+    /// (exclusive) against lease renewals (shared), across every instance on the database.
+    pub const VOICE_SLOT_LOCK: i64 = 0x4A52_5653_4C4F_5453;
+
     /// Begins a transaction as `jarvis_app` inside `scope`. Public so tests can run raw SQL with
     /// the application's filters deliberately left out and watch the policies hold.
     pub async fn begin_scoped(&self, scope: &jarvis_core::Scope) -> StoreResult<Tx> {
@@ -215,7 +219,7 @@ const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
 /// The advisory lock that serializes voice slot acquisitions across every instance sharing the
 /// database ("JRVSLOTS"; advisory locks are per database).
-const VOICE_SLOT_LOCK: i64 = 0x4A52_5653_4C4F_5453;
+const VOICE_SLOT_LOCK: i64 = PgStore::VOICE_SLOT_LOCK;
 
 /// Takes the voice slot lock for the rest of the transaction, then reads the database's clock.
 /// Acquisitions take it exclusive (count, then insert, with nobody else changing what counts);

@@ -1504,3 +1504,40 @@ both_backends!(
     platform_settings_are_seeded_and_platform_only,
     lifecycle_turns_tool_calls_follow_ups_and_retention,
 );
+
+/// PostgreSQL only: the slot lock orders lease renewals after an acquisition in progress.
+mod postgres_slot_lock {
+    use super::*;
+
+    /// An acquisition holds the slot lock (here: a raw transaction holding it) and has counted
+    /// a lease as expired; a renewal arriving meanwhile must wait for it and then find the lease
+    /// expired, not revive it behind the acquisition's back (the slot may already be reused).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_renewal_waits_for_an_acquisition_and_cannot_revive_its_count() {
+        let db = TestDb::postgres().await.unwrap();
+        let s = db.store();
+        let f = franchise(&s).await;
+        let g = gym_with_cap(&s, f, "A", 1).await;
+        let me = InstanceId::new();
+        let v = start(&s, &g, me, Duration::milliseconds(800))
+            .await
+            .unwrap();
+        let mut acquiring = db.pg().unwrap().pool().begin().await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PgStore::VOICE_SLOT_LOCK)
+            .execute(&mut *acquiring)
+            .await
+            .unwrap();
+        let renewal = {
+            let (s, scope) = (s.clone(), g.scope);
+            tokio::spawn(async move { s.renew_lease(&scope, v.id, me, LEASE).await.unwrap() })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert!(
+            !renewal.is_finished(),
+            "the renewal waits for the acquisition"
+        );
+        acquiring.commit().await.unwrap();
+        assert_eq!(renewal.await.unwrap(), Renewal::Lost);
+    }
+}
