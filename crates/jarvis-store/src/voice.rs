@@ -237,6 +237,15 @@ pub trait VoiceStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<ConversationTurn>>;
 
+    /// Responsiveness of a gym's assistant turns in `[from, to)` (the latest 100 000 measured).
+    async fn latency_stats(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<LatencyStats>;
+
     /// Tool calls of a session in order (at most 1000).
     async fn tool_calls(
         &self,

@@ -711,6 +711,35 @@ mod cases {
                 }
             }
         }
+        // Per-turn responsiveness for the dashboard: latencies 300..=499 ms on even responses.
+        let lat = one
+            .latency_stats(
+                &g.scope,
+                g.gym.id,
+                now - Duration::minutes(1),
+                now + Duration::minutes(1),
+            )
+            .await
+            .unwrap();
+        let mut want: Vec<u32> = (0..200).filter(|i| i % 2 == 0).map(|i| 300 + i).collect();
+        want.sort_unstable();
+        assert_eq!(lat, LatencyStats::from_samples(want));
+        assert_eq!(
+            (lat.count, lat.p50_ms, lat.p95_ms),
+            (100, Some(398), Some(488))
+        );
+        assert_eq!(
+            one.latency_stats(
+                &other.scope,
+                other.gym.id,
+                now - Duration::minutes(1),
+                now + Duration::minutes(1)
+            )
+            .await
+            .unwrap()
+            .count,
+            0
+        );
         // The rollups add up to the same: the gym's month, the platform's month, the day.
         let period = BudgetPeriod::of(now);
         let month = one.month_to_date(&g.scope, g.gym.id, period).await.unwrap();

@@ -614,6 +614,34 @@ impl NewToolCall {
     }
 }
 
+/// Responsiveness of a gym's conversations (member stops speaking → first assistant audio), as
+/// voice-agent platforms report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LatencyStats {
+    /// Turns measured.
+    pub count: u64,
+    /// Median, in milliseconds (`None` without samples).
+    pub p50_ms: Option<u32>,
+    /// 95th percentile, in milliseconds.
+    pub p95_ms: Option<u32>,
+}
+
+impl LatencyStats {
+    /// Nearest-rank percentiles of `samples` (the value at rank ⌈p·n⌉ once sorted).
+    pub fn from_samples(mut samples: Vec<u32>) -> Self {
+        samples.sort_unstable();
+        let n = samples.len();
+        let rank = |p: usize| -> Option<u32> {
+            (n > 0).then(|| samples[(p * n).div_ceil(100).clamp(1, n) - 1])
+        };
+        LatencyStats {
+            count: n as u64,
+            p50_ms: rank(50),
+            p95_ms: rank(95),
+        }
+    }
+}
+
 /// Whether a follow-up is still to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -1000,6 +1028,21 @@ mod tests {
             at,
         );
         assert_eq!(f.arguments(), Some(&args));
+    }
+
+    #[test]
+    fn latency_percentiles_by_nearest_rank() {
+        assert_eq!(LatencyStats::from_samples(vec![]), LatencyStats::default());
+        let one = LatencyStats::from_samples(vec![700]);
+        assert_eq!(
+            (one.count, one.p50_ms, one.p95_ms),
+            (1, Some(700), Some(700))
+        );
+        // 1..=100: p50 = 50, p95 = 95; order does not matter.
+        let s = LatencyStats::from_samples((1..=100).rev().collect());
+        assert_eq!((s.count, s.p50_ms, s.p95_ms), (100, Some(50), Some(95)));
+        let s = LatencyStats::from_samples(vec![300, 100, 200, 900]);
+        assert_eq!((s.p50_ms, s.p95_ms), (Some(200), Some(900)));
     }
 
     #[test]
