@@ -790,6 +790,12 @@ mod cases {
             control.iter().any(|h| h.starts_with("conversation_turns.")),
             "{control:?}"
         );
+        // Deleting a member (not an erasure request) takes their conversations too: nothing
+        // would find them afterwards. The session stays, unlinked, for costs.
+        s.delete_member(&sc, &a, g.id, keep.id).await.unwrap();
+        let control = db.find_text(&["Keeper"]).await.unwrap();
+        assert!(control.is_empty(), "{control:?}");
+        assert_eq!(s.voice_session(&sc, kept.id).await.unwrap().member_id, None);
         let audit = s
             .list_audit(
                 &sc,
