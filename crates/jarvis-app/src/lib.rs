@@ -1,0 +1,4 @@
+//! The JARVIS application layer: what the HTTP server, the CLI and background work share.
+//!
+//! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
+//! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
