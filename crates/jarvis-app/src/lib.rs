@@ -2,3 +2,7 @@
 //!
 //! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
 //! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
+
+pub mod instance;
+pub mod jobs;
+pub mod supervisor;
