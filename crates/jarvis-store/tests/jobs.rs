@@ -1018,10 +1018,7 @@ mod cases {
         let mut got_b = Vec::new();
         // Small batches, concurrently, until both come back empty.
         loop {
-            let (x, y) = tokio::join!(
-                one.claim_emails(a, 7, LEASE),
-                two.claim_emails(b, 7, LEASE)
-            );
+            let (x, y) = tokio::join!(one.claim_emails(a, 7, LEASE), two.claim_emails(b, 7, LEASE));
             let (x, y) = (x.unwrap(), y.unwrap());
             if x.is_empty() && y.is_empty() {
                 break;
@@ -1052,7 +1049,11 @@ mod cases {
         assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), [late]);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let again = one.claim_emails(a, 50, LEASE).await.unwrap();
-        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [late], "an expired claim is taken again");
+        assert_eq!(
+            again.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [late],
+            "an expired claim is taken again"
+        );
     }
 }
 
