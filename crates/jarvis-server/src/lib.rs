@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod areas;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod gyms;
 pub mod http;
 pub mod imports;
+pub mod jobs;
 pub mod kiosk_api;
 pub mod kiosks;
 pub mod members;

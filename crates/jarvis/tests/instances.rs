@@ -74,7 +74,11 @@ impl Serve {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = r.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_string();
+        let body = r
+            .split_once("\r\n\r\n")
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_string();
         (status, body)
     }
 
@@ -188,13 +192,17 @@ async fn postgres_a_job_killed_mid_run_is_finished_once_by_another_instance() {
 
     // A graceful stop marks the instance stopped; the killed one never said so.
     assert!(b.stop().success());
-    let alive = store.list_instances(time::Duration::hours(1)).await.unwrap();
-    assert_eq!(alive.iter().map(|i| i.id).collect::<Vec<_>>(), [owner_a], "B stopped");
-    let stale = store.stale_instances(time::Duration::ZERO).await.unwrap();
+    let alive = store
+        .list_instances(time::Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(
-        stale.iter().map(|i| i.id).collect::<Vec<_>>(),
-        [owner_a]
+        alive.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [owner_a],
+        "B stopped"
     );
+    let stale = store.stale_instances(time::Duration::ZERO).await.unwrap();
+    assert_eq!(stale.iter().map(|i| i.id).collect::<Vec<_>>(), [owner_a]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
