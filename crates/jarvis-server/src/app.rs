@@ -4,12 +4,13 @@
 //! grace period, give unfinished jobs back, mark the instance stopped. Every task is started
 //! through one `Supervisor`.
 
-use crate::config::Config;
 use crate::state::AppState;
+use jarvis_app::config::Config;
 use jarvis_app::jobs::{Runner, RunnerConfig};
+use jarvis_app::store::{OpenError, open_store};
 use jarvis_app::supervisor::{ShutdownOutcome, Supervisor};
 use jarvis_core::InstanceId;
-use jarvis_store::{ConnectOptions, Store, StoreError, redact_url};
+use jarvis_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,13 +21,8 @@ use tokio::net::TcpListener;
 #[derive(Debug, Error)]
 pub enum StartError {
     /// Storage could not be opened or migrated.
-    #[error("{context}: {source}")]
-    Store {
-        /// What was being done.
-        context: String,
-        /// The cause.
-        source: StoreError,
-    },
+    #[error(transparent)]
+    Store(#[from] OpenError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -47,27 +43,6 @@ pub enum StartError {
     /// A job kind is declared wrongly.
     #[error("cannot set up background jobs: {0}")]
     Jobs(String),
-}
-
-/// Opens storage and applies pending migrations, logging what it applied.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
-    let url = config.database_url.expose();
-    let mut opts = ConnectOptions::new(url);
-    opts.max_connections = config.database_max_connections;
-    let store = jarvis_store::connect(&opts)
-        .await
-        .map_err(|source| StartError::Store {
-            context: format!("cannot open database {}", redact_url(url)),
-            source,
-        })?;
-    let applied = store.migrate().await.map_err(|source| StartError::Store {
-        context: "cannot migrate the database".into(),
-        source,
-    })?;
-    for m in &applied {
-        tracing::info!(version = m.version, description = %m.description, "applied migration");
-    }
-    Ok(store)
 }
 
 /// A server running in the background (used by `serve` and by tests).
@@ -173,9 +148,11 @@ pub async fn start(
     let supervisor = Supervisor::new();
     let instance = jarvis_app::instance::register(state.store.as_ref())
         .await
-        .map_err(|source| StartError::Store {
-            context: "cannot register this instance".into(),
-            source,
+        .map_err(|source| {
+            StartError::Store(OpenError {
+                context: "cannot register this instance".into(),
+                source,
+            })
         })?;
     jarvis_app::instance::spawn_heartbeat(
         &supervisor,

@@ -37,6 +37,6 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
 }
 
 /// The kinds `jarvis jobs` and the operations page list for this configuration.
-pub fn specs(config: &crate::config::Config) -> Vec<JobSpec> {
+pub fn specs(config: &jarvis_app::config::Config) -> Vec<JobSpec> {
     builtin::catalog(config.jobs_diagnostics)
 }

@@ -1,10 +1,10 @@
 //! `jarvis`: the one binary. Serves the app and runs its maintenance commands.
 
 use clap::{Args, Parser, Subcommand};
+use jarvis_app::auth::password;
+use jarvis_app::config::{Config, Sources};
 use jarvis_core::Role;
 use jarvis_core::model::{Actor, Locale, MembershipTarget, NewUser};
-use jarvis_server::auth::password;
-use jarvis_server::config::{Config, Sources};
 use jarvis_store::Store;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -179,7 +179,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    jarvis_server::telemetry::init(&config);
+    jarvis_app::telemetry::init(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,7 +203,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve(args) => {
             if args.demo {
-                let store = jarvis_server::app::open_store(&config)
+                let store = jarvis_app::store::open_store(&config)
                     .await
                     .map_err(|e| e.to_string())?;
                 seed(&*store).await?;
@@ -219,7 +219,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Demo(DemoCommand::Seed) => {
-            let store = jarvis_server::app::open_store(&config)
+            let store = jarvis_app::store::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             let r = seed(&*store).await;
@@ -235,7 +235,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }) => members_import(&config, file, gym, dry_run, skip_bad_rows, map).await,
         Command::Keys(KeysCommand::Rotate) => keys_rotate(&config).await,
         Command::Jobs(cmd) => {
-            let store = jarvis_server::app::open_store(&config)
+            let store = jarvis_app::store::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             let specs = jarvis_app::jobs::builtin::catalog(config.jobs_diagnostics);
@@ -282,7 +282,7 @@ async fn migrate(config: &Config, dry_run: bool) -> Result<(), String> {
 
 async fn seed(store: &dyn Store) -> Result<(), String> {
     println!("seeding the demo tenant…");
-    let r = jarvis_server::demo::seed(store)
+    let r = jarvis_app::demo::seed(store)
         .await
         .map_err(|e| format!("demo seed failed: {e}"))?;
     println!(
@@ -301,9 +301,9 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
     println!(
         "demo sign-in ({} account(s) created now), password `{}`:",
         r.users_created,
-        jarvis_server::demo::DEMO_PASSWORD
+        jarvis_app::demo::DEMO_PASSWORD
     );
-    for (email, _, role, _) in jarvis_server::demo::DEMO_USERS {
+    for (email, _, role, _) in jarvis_app::demo::DEMO_USERS {
         let note = if role.requires_mfa() {
             " (enrols two-step verification at first sign-in)"
         } else {
@@ -315,15 +315,15 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
 }
 
 async fn keys_rotate(config: &Config) -> Result<(), String> {
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
-    let master = jarvis_server::auth::crypto::MasterKey::load_or_create(
+    let master = jarvis_app::auth::crypto::MasterKey::load_or_create(
         config.master_key.as_ref().map(|s| s.expose()),
         &config.data_dir,
     )
     .map_err(|e| e.to_string())?;
-    let r = jarvis_server::auth::keys::rotate(&store, &master, &jarvis_core::model::Actor::cli())
+    let r = jarvis_app::auth::keys::rotate(&store, &master, &jarvis_core::model::Actor::cli())
         .await
         .map_err(|e| e.to_string());
     store.close().await;
@@ -373,7 +373,7 @@ async fn admin_create(
     .map_err(|e| format!("invalid input: {e}"))?;
     let password = read_password()?;
     password::check_policy(&password)?;
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
     if store
@@ -424,7 +424,7 @@ async fn members_import(
         mapping.insert(field.trim().to_string(), column.trim().to_string());
     }
     let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
     let scope = jarvis_core::Scope::Platform;
