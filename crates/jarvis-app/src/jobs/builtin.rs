@@ -24,9 +24,12 @@ pub const SESSIONS_PURGE: JobSpec = JobSpec::new(
 )
 .schedule("*/10 * * * *");
 
-/// Marks imports whose runner died (crash, restart) failed instead of leaving them `running`.
+/// Marks imports whose runner died (crash, restart) failed instead of leaving them `running`;
+/// also right after each instance starts (a restart is when runners die).
 pub const IMPORTS_SWEEP: JobSpec =
-    JobSpec::new("imports.sweep", "mark interrupted CSV imports failed").schedule("* * * * *");
+    JobSpec::new("imports.sweep", "mark interrupted CSV imports failed")
+        .schedule("* * * * *")
+        .at_start();
 
 /// Deletes finished jobs, their runs and long-gone instances after the retention period.
 pub const JOBS_PURGE: JobSpec = JobSpec::new(

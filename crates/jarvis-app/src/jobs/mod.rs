@@ -66,6 +66,9 @@ pub struct JobSpec {
     pub cancellable: bool,
     /// Priority of the jobs it enqueues (higher first).
     pub priority: i32,
+    /// Whether each starting instance enqueues one job of it (key `start:<kind>:<instance>`),
+    /// for work a restart must trigger at once rather than at the next slot.
+    pub at_start: bool,
 }
 
 impl JobSpec {
@@ -84,6 +87,7 @@ impl JobSpec {
             schedule: None,
             cancellable: false,
             priority: 0,
+            at_start: false,
         }
     }
 
@@ -114,6 +118,12 @@ impl JobSpec {
     /// Lets shutdown interrupt it at once.
     pub const fn cancellable(mut self) -> Self {
         self.cancellable = true;
+        self
+    }
+
+    /// Makes each starting instance enqueue one job of it.
+    pub const fn at_start(mut self) -> Self {
+        self.at_start = true;
         self
     }
 

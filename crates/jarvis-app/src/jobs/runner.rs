@@ -100,11 +100,29 @@ impl Runner {
         self.wake.notify_one();
     }
 
-    /// Starts the worker loop (and the scheduler, if configured) under `sup`.
+    /// Starts the worker loop (and the scheduler, if configured) under `sup`, after enqueuing
+    /// one job of each kind declared `at_start`.
     pub fn start(&self, sup: &Supervisor) {
+        let start_jobs: Vec<NewJob> = self
+            .registry
+            .kinds()
+            .filter(|k| k.spec.at_start)
+            .map(|k| {
+                NewJob::new(k.spec.name, serde_json::json!({}))
+                    .with_idempotency_key(format!("start:{}:{}", k.spec.name, self.owner))
+                    .with_priority(k.spec.priority)
+                    .with_max_attempts(k.spec.retry.max_attempts)
+            })
+            .collect();
+        let store = self.store.clone();
         let me = self.clone();
         let s = sup.clone();
         sup.spawn("job-workers", move |signals| async move {
+            for job in start_jobs {
+                if let Err(e) = store.enqueue(job).await {
+                    tracing::warn!(error = %e, "cannot enqueue a start-up job");
+                }
+            }
             me.work(&s, signals).await;
         });
         if self.config.scheduler && self.registry.kinds().any(|k| k.schedule.is_some()) {

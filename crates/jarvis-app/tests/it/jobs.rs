@@ -108,7 +108,17 @@ async fn outcomes_and_retries(store: S) {
         },
     )
     .unwrap();
-    let (_r, sup) = runner(&store, reg).await;
+    let boots = Arc::new(AtomicU32::new(0));
+    let bc = boots.clone();
+    reg.register(
+        JobSpec::new("t.boot", "at start").at_start(),
+        move |_, _| {
+            bc.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        },
+    )
+    .unwrap();
+    let (r, sup) = runner(&store, reg).await;
 
     let ok = enqueue(&store, "t.ok", 5).await;
     let flaky = enqueue(&store, "t.flaky", 2).await;
@@ -148,6 +158,29 @@ async fn outcomes_and_retries(store: S) {
     );
     let j = finished(&store, flaky).await;
     assert_eq!((j.status, j.attempts), (JobStatus::Dead, 3));
+
+    // The start-up job: one per instance start, run once.
+    let boot = store
+        .list_jobs(
+            &JobFilter {
+                kind: Some("t.boot".into()),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(boot.len(), 1);
+    assert_eq!(
+        boot[0].idempotency_key.as_deref(),
+        Some(format!("start:t.boot:{}", r.owner()).as_str())
+    );
+    assert_eq!(
+        finished(&store, boot[0].id).await.status,
+        JobStatus::Succeeded
+    );
+    assert_eq!(boots.load(Ordering::SeqCst), 1);
     assert_eq!(
         sup.shutdown(StdDuration::from_secs(5)).await,
         ShutdownOutcome::Drained
