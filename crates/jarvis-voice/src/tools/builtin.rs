@@ -113,7 +113,7 @@ impl VoiceTool for GetClassSchedule {
         let (date, weekday) = schedule_day(ctx, &args)?;
         let all = ctx
             .store()
-            .list_classes(ctx.scope(), ctx.gym(), None, page(500)?)
+            .list_classes(ctx.scope(), ctx.gym(), None, page(200)?)
             .await?
             .items;
         let mut classes: Vec<_> = match (date, weekday) {
