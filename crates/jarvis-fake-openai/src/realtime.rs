@@ -810,6 +810,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
     let mut out_usage = TokenUsage::default();
     let mut new_items = Vec::new();
     let mut pend = Vec::new();
+    let mut audio_started = false;
     let mut say = |text: &str, output: &mut Vec<Value>, out_usage: &mut TokenUsage| {
         let text: String = if partial {
             let n = text.chars().count() / 2;
@@ -832,6 +833,16 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             json!({"type":"response.content_part.added","response_id":resp_id,"item_id":item_id,
             "output_index":output.len(),"content_index":0,"part":{"type":part_type}}),
         );
+        // WebRTC: the first assistant audio of a response starts the output buffer (the
+        // broker measures responsiveness up to this event).
+        if audio && !audio_started {
+            audio_started = true;
+            call.send(
+                shared,
+                None,
+                json!({"type":"output_audio_buffer.started","response_id":resp_id}),
+            );
+        }
         let chars: Vec<char> = text.chars().collect();
         let mid = chars.len() / 2;
         let halves = [
