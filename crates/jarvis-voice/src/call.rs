@@ -471,18 +471,15 @@ impl Call {
             Some(WireTranscriptionUsage::Tokens(t)) => {
                 Some(TranscriptionBilling::Tokens(t.to_token_usage()))
             }
-            Some(WireTranscriptionUsage::Duration { .. }) => usage
-                .and_then(|u| match u {
-                    WireTranscriptionUsage::Duration { seconds } => Some(*seconds),
-                    _ => None,
-                })
-                .map(|s| TranscriptionBilling::Duration {
-                    millis: if s.is_finite() && s > 0.0 {
-                        (s * 1000.0).round() as u64
-                    } else {
-                        0
-                    },
-                }),
+            Some(WireTranscriptionUsage::Duration { seconds }) => {
+                // Saturating float-to-int cast; nonsense durations bill nothing.
+                let millis = if seconds.is_finite() && *seconds > 0.0 {
+                    (seconds * 1000.0).round() as u64
+                } else {
+                    0
+                };
+                Some(TranscriptionBilling::Duration { millis })
+            }
             Some(WireTranscriptionUsage::Other(_)) | None => None,
         };
         let Some(billing) = billing else {
