@@ -307,7 +307,12 @@ impl VoiceBroker {
             .await?
             .items;
         let facts = store
-            .list_facts(&scope, gym.id, member.id, page(instructions::MAX_FACTS as u32)?)
+            .list_facts(
+                &scope,
+                gym.id,
+                member.id,
+                page(instructions::MAX_FACTS as u32)?,
+            )
             .await?
             .items;
         let last_summary = store.last_summary(&scope, gym.id, member.id).await?;
@@ -326,7 +331,8 @@ impl VoiceBroker {
         });
         let prices = store.price_table_at(now).await?;
 
-        let lease = time::Duration::try_from(inner.cfg.lease).unwrap_or(time::Duration::seconds(30));
+        let lease =
+            time::Duration::try_from(inner.cfg.lease).unwrap_or(time::Duration::seconds(30));
         let new = NewVoiceSession {
             member_id: member.id,
             kiosk_id: Some(kiosk.kiosk.id),
@@ -371,15 +377,22 @@ impl VoiceBroker {
             Ok(true) => {}
             Ok(false) => {
                 // The lease ran out while the provider answered (the reaper may have freed it).
-                self.abort_start(&scope, session.id, Some(&created.call_id)).await;
-                return Err(StartRefusal::ProviderUnavailable("slot lost while starting".into()).into());
+                self.abort_start(&scope, session.id, Some(&created.call_id))
+                    .await;
+                return Err(
+                    StartRefusal::ProviderUnavailable("slot lost while starting".into()).into(),
+                );
             }
             Err(e) => {
-                self.abort_start(&scope, session.id, Some(&created.call_id)).await;
+                self.abort_start(&scope, session.id, Some(&created.call_id))
+                    .await;
                 return Err(e.into());
             }
         }
-        let session = store.voice_session(&scope, session.id).await.unwrap_or(session);
+        let session = store
+            .voice_session(&scope, session.id)
+            .await
+            .unwrap_or(session);
 
         let storage = settings.storage_level_for(member.consent_transcripts);
         let settings = Arc::new(settings);
@@ -414,7 +427,9 @@ impl VoiceBroker {
             idle: inner
                 .cfg
                 .idle_override
-                .unwrap_or(Duration::from_secs(u64::from(settings.voice.idle_timeout_secs))),
+                .unwrap_or(Duration::from_secs(u64::from(
+                    settings.voice.idle_timeout_secs,
+                ))),
             max_duration: inner
                 .cfg
                 .max_duration_override
@@ -440,7 +455,12 @@ impl VoiceBroker {
     }
 
     /// Frees the slot of a start that failed after acquiring it.
-    async fn abort_start(&self, scope: &jarvis_core::Scope, id: VoiceSessionId, call_id: Option<&str>) {
+    async fn abort_start(
+        &self,
+        scope: &jarvis_core::Scope,
+        id: VoiceSessionId,
+        call_id: Option<&str>,
+    ) {
         if let Some(call_id) = call_id
             && let Err(e) = self.inner.client.hangup(call_id).await
         {
@@ -459,7 +479,11 @@ impl VoiceBroker {
 
     /// The kiosk's end button: ends one of its own sessions (`member_ended`). Ending a session
     /// that already ended is not an error.
-    pub async fn end(&self, kiosk: &KioskIdentity, session_id: VoiceSessionId) -> Result<(), EndError> {
+    pub async fn end(
+        &self,
+        kiosk: &KioskIdentity,
+        session_id: VoiceSessionId,
+    ) -> Result<(), EndError> {
         let scope = kiosk.scope();
         let session = match self.inner.store.voice_session(&scope, session_id).await {
             Ok(s) => s,
@@ -474,7 +498,10 @@ impl VoiceBroker {
         }
         let local = self.inner.calls().get(&session_id).cloned();
         if let Some(tx) = local
-            && tx.send(CallCommand::End(EndReason::MemberEnded)).await.is_ok()
+            && tx
+                .send(CallCommand::End(EndReason::MemberEnded))
+                .await
+                .is_ok()
         {
             return Ok(());
         }
@@ -482,7 +509,12 @@ impl VoiceBroker {
         // the lease gone on its next renewal and closes its socket.
         self.inner
             .store
-            .end_session(&scope, session_id, EndReason::MemberEnded, OffsetDateTime::now_utc())
+            .end_session(
+                &scope,
+                session_id,
+                EndReason::MemberEnded,
+                OffsetDateTime::now_utc(),
+            )
             .await?;
         if let Some(call_id) = session.provider_call_id.as_deref()
             && let Err(e) = self.inner.client.hangup(call_id).await
@@ -528,7 +560,9 @@ fn session_config(
     cfg.output_modalities = Some(vec!["audio".to_owned()]);
     cfg.audio = Some(AudioConfig {
         input: Some(AudioInput {
-            transcription: Some(json!({"model": transcription_model, "language": language.as_str()})),
+            transcription: Some(
+                json!({"model": transcription_model, "language": language.as_str()}),
+            ),
             noise_reduction: Some(json!({"type": "far_field"})),
             turn_detection: Some(json!({"type": "server_vad", "create_response": true,
                 "interrupt_response": true})),
@@ -585,7 +619,12 @@ pub async fn reap(
     let mut report = ReapReport::default();
     for s in sessions {
         if !store
-            .end_session(&s.scope(), s.id, EndReason::Reaped, OffsetDateTime::now_utc())
+            .end_session(
+                &s.scope(),
+                s.id,
+                EndReason::Reaped,
+                OffsetDateTime::now_utc(),
+            )
             .await?
         {
             continue;

@@ -77,7 +77,10 @@ pub(crate) async fn check(
         franchise: limits.franchise,
         gym: limits.gym,
     };
-    let gym_spent = store.month_to_date(&scope, limits.gym, period).await?.cost_pico;
+    let gym_spent = store
+        .month_to_date(&scope, limits.gym, period)
+        .await?
+        .cost_pico;
     let platform_spent = store.platform_month_to_date(period).await?.cost_pico;
     let gym = BudgetState::from(gym_spent, micros(limits.gym_budget_micros));
     let platform = BudgetState::from(platform_spent, micros(limits.platform_budget_micros));

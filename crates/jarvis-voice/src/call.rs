@@ -117,10 +117,8 @@ impl Call {
     async fn select_loop(&mut self, sb: &mut Sideband) -> EndReason {
         let started = Instant::now();
         let max_deadline = started + self.spec.max_duration;
-        let mut heartbeat = tokio::time::interval_at(
-            started + self.spec.heartbeat,
-            self.spec.heartbeat,
-        );
+        let mut heartbeat =
+            tokio::time::interval_at(started + self.spec.heartbeat, self.spec.heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut commands_open = true;
         loop {
@@ -339,11 +337,12 @@ impl Call {
                 }
             }
             // A failed response is not followed up blindly (the provider may hang on it).
-            if end.is_none() && response.status != "failed" {
-                if let Err(e) = sb.send(&ClientEvent::response_create()).await {
-                    tracing::warn!(session = %self.id, error = %e, "cannot ask for a response");
-                    return Some(EndReason::SidebandLost);
-                }
+            if end.is_none()
+                && response.status != "failed"
+                && let Err(e) = sb.send(&ClientEvent::response_create()).await
+            {
+                tracing::warn!(session = %self.id, error = %e, "cannot ask for a response");
+                return Some(EndReason::SidebandLost);
             }
         }
         if end == Some(EndReason::BudgetExhausted) {
@@ -463,7 +462,11 @@ impl Call {
         }
     }
 
-    async fn meter_transcription(&mut self, transcript: &str, usage: Option<&WireTranscriptionUsage>) {
+    async fn meter_transcription(
+        &mut self,
+        transcript: &str,
+        usage: Option<&WireTranscriptionUsage>,
+    ) {
         let now = OffsetDateTime::now_utc();
         let turn = NewTurn::new(self.spec.storage, TurnRole::Member, transcript, now);
         let model = self.transcription_model.clone().unwrap_or_default();
@@ -486,7 +489,12 @@ impl Call {
             VoiceMetrics::inc(&self.spec.metrics.unbilled_usages);
             tracing::error!(session = %self.id, ?usage,
                 "transcription without readable usage: stored as a turn, not billed");
-            if let Err(e) = self.spec.store.record_turn(&self.scope, self.id, turn).await {
+            if let Err(e) = self
+                .spec
+                .store
+                .record_turn(&self.scope, self.id, turn)
+                .await
+            {
                 VoiceMetrics::inc(&self.spec.metrics.store_errors);
                 tracing::error!(session = %self.id, error = %e, "cannot store a member turn");
             }

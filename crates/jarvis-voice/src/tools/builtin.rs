@@ -67,7 +67,10 @@ impl VoiceTool for GetMemberProfile {
 #[derive(Debug, Clone, Copy)]
 pub struct GetClassSchedule;
 
-fn schedule_day(ctx: &CallContext, args: &Value) -> Result<(Option<Date>, Option<Weekday>), ToolError> {
+fn schedule_day(
+    ctx: &CallContext,
+    args: &Value,
+) -> Result<(Option<Date>, Option<Weekday>), ToolError> {
     if let Some(wd) = str_arg(args, "weekday") {
         let wd = Weekday::parse(wd)
             .ok_or_else(|| ToolError::InvalidArguments("weekday must be mon..sun".into()))?;

@@ -186,7 +186,9 @@ impl From<jarvis_store::StoreError> for ToolError {
             jarvis_store::StoreError::Invalid { field, message } => {
                 ToolError::InvalidArguments(format!("{field}: {message}"))
             }
-            jarvis_store::StoreError::NotFound(what) => ToolError::Failed(format!("{what} not found")),
+            jarvis_store::StoreError::NotFound(what) => {
+                ToolError::Failed(format!("{what} not found"))
+            }
             _ => ToolError::Failed("storage unavailable, try again later".into()),
         }
     }
@@ -194,11 +196,10 @@ impl From<jarvis_store::StoreError> for ToolError {
 
 impl From<jarvis_core::ValidationErrors> for ToolError {
     fn from(e: jarvis_core::ValidationErrors) -> Self {
-        let msg: Vec<String> = e
-            .0
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect();
+        let msg: Vec<String> =
+            e.0.iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
         ToolError::InvalidArguments(msg.join("; "))
     }
 }

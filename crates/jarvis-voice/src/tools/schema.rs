@@ -36,7 +36,10 @@ fn check(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(v)
     {
-        return Err(format!("{path} must be one of {}", Value::Array(allowed.clone())));
+        return Err(format!(
+            "{path} must be one of {}",
+            Value::Array(allowed.clone())
+        ));
     }
     if let Some(s) = v.as_str() {
         let n = s.chars().count() as u64;
@@ -85,6 +88,7 @@ fn check(schema: &Value, v: &Value, path: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -96,12 +100,28 @@ mod tests {
                 "day":{"type":"string","enum":["today","tomorrow"]},
                 "goals":{"type":"array","maxItems":2,"items":{"type":"string"}}}});
         assert_eq!(validate_args(&s, &json!({"note":"ok"})), Ok(()));
-        assert!(validate_args(&s, &json!({})).unwrap_err().contains("note is required"));
-        assert!(validate_args(&s, &json!({"note":"toolong"})).unwrap_err().contains("at most 5"));
+        assert!(
+            validate_args(&s, &json!({}))
+                .unwrap_err()
+                .contains("note is required")
+        );
+        assert!(
+            validate_args(&s, &json!({"note":"toolong"}))
+                .unwrap_err()
+                .contains("at most 5")
+        );
         assert!(validate_args(&s, &json!({"note":""})).is_err());
-        assert!(validate_args(&s, &json!({"note":"a","x":1})).unwrap_err().contains("x is not"));
+        assert!(
+            validate_args(&s, &json!({"note":"a","x":1}))
+                .unwrap_err()
+                .contains("x is not")
+        );
         assert!(validate_args(&s, &json!({"note":"a","day":"monday"})).is_err());
-        assert!(validate_args(&s, &json!({"note":"a","goals":["a",2]})).unwrap_err().contains("goals[1]"));
+        assert!(
+            validate_args(&s, &json!({"note":"a","goals":["a",2]}))
+                .unwrap_err()
+                .contains("goals[1]")
+        );
         assert!(validate_args(&s, &json!({"note":"a","goals":["a","b","c"]})).is_err());
         assert!(validate_args(&s, &json!("str")).is_err());
         assert!(validate_args(&s, &json!({"note": 3})).is_err());

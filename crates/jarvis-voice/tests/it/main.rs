@@ -140,7 +140,14 @@ impl H {
             gym: gym.id,
         };
         let kiosk = s
-            .create_kiosk(&scope, &a, gym.id, NewKiosk { name: "Entrée".into() })
+            .create_kiosk(
+                &scope,
+                &a,
+                gym.id,
+                NewKiosk {
+                    name: "Entrée".into(),
+                },
+            )
             .await
             .unwrap();
         let member = self.member(&scope, &gym, "B-1", |_| {}).await;

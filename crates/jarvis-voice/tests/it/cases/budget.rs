@@ -27,7 +27,11 @@ pub async fn budget_crossing_hangs_up_within_one_response_and_alerts_once(db: Te
     assert_eq!(stats.responses, 1, "{stats:?}");
     assert!(stats.ended);
     assert_eq!(s.responses, 1);
-    assert_eq!(s.cost_pico, h.ledger_of(&call), "the crossing response is billed");
+    assert_eq!(
+        s.cost_pico,
+        h.ledger_of(&call),
+        "the crossing response is billed"
+    );
     assert_eq!(h.global_live(&fx).await, 0);
     assert_eq!(h.broker.metrics().snapshot().budget_stops, 1);
 
@@ -46,7 +50,12 @@ pub async fn budget_crossing_hangs_up_within_one_response_and_alerts_once(db: Te
     let mut pcts: Vec<u8> = alerts.items.iter().map(|a| a.threshold.percent()).collect();
     pcts.sort_unstable();
     assert_eq!(pcts, vec![80, 100], "{alerts:?}");
-    assert!(alerts.items.iter().all(|a| matches!(a.scope, BudgetScope::Gym { gym, .. } if gym == fx.gym.id)));
+    assert!(
+        alerts
+            .items
+            .iter()
+            .all(|a| matches!(a.scope, BudgetScope::Gym { gym, .. } if gym == fx.gym.id))
+    );
 
     // With the hard stop off, the same gym may talk (alerts only).
     h.store

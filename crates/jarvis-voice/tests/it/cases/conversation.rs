@@ -13,10 +13,16 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
                 ScriptedCall::new("get_member_profile", json!({})),
                 ScriptedCall::new("add_member_fact", json!({"note": "aime le <b>yoga</b>"})),
                 ScriptedCall::new("log_member_goal", json!({"goal": "courir 10 km"})),
-                ScriptedCall::new("hand_off_to_staff", json!({"reason": "question de facturation"})),
+                ScriptedCall::new(
+                    "hand_off_to_staff",
+                    json!({"reason": "question de facturation"}),
+                ),
                 ScriptedCall::new("get_class_schedule", json!({"day": "today"})),
                 // Arguments a tool refuses: the model gets an error, the call goes on.
-                ScriptedCall::new("add_member_fact", json!({"note": "", "member_id": "someone-else"})),
+                ScriptedCall::new(
+                    "add_member_fact",
+                    json!({"note": "", "member_id": "someone-else"}),
+                ),
             ],
         },
         Turn::Say("C'est noté, et le yoga est à 18h.".into()),
@@ -71,7 +77,10 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
     let session = h.fake.handle.session(&call_id).unwrap();
     let instructions = session["instructions"].as_str().unwrap();
     assert!(instructions.contains("Camille"), "{instructions}");
-    assert!(instructions.contains("préfère les séances du matin"), "{instructions}");
+    assert!(
+        instructions.contains("préfère les séances du matin"),
+        "{instructions}"
+    );
     assert!(instructions.contains("Yoga doux"), "{instructions}");
     let tools: Vec<&str> = session["tools"]
         .as_array()
@@ -81,7 +90,9 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
         .collect();
     assert!(tools.contains(&"end_conversation") && tools.contains(&"hand_off_to_staff"));
 
-    h.fake.handle.say(&call_id, "Bonjour, je veux courir 10 km.", 1.5);
+    h.fake
+        .handle
+        .say(&call_id, "Bonjour, je veux courir 10 km.", 1.5);
     // Response 1 (six calls) → outputs → response 2 (speech).
     h.responses(2).await;
     let outputs = h.fake.handle.function_outputs(&call_id);
@@ -101,34 +112,68 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
     );
     assert!(out[3]["follow_up_id"].is_string());
     assert_eq!(out[4]["classes"][0]["name"], "Yoga doux");
-    assert!(out[5]["error"].as_str().unwrap().contains("invalid arguments"));
+    assert!(
+        out[5]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid arguments")
+    );
     assert!(h.fake.handle.script_mismatches().is_empty());
 
     h.fake.handle.say(&call_id, "Merci, au revoir !", 1.0);
     let s = h.ended(&fx, started.session_id).await;
     assert_eq!(s.end_reason, Some(EndReason::AssistantEnded));
-    assert!(h.fake.handle.call_stats(&call_id).unwrap().ended, "hung up at the provider");
+    assert!(
+        h.fake.handle.call_stats(&call_id).unwrap().ended,
+        "hung up at the provider"
+    );
     assert_eq!(h.global_live(&fx).await, 0);
 
     // Effects, bound to the call's own member.
     let facts = h
         .store
-        .list_facts(&fx.scope, fx.gym.id, fx.member.id, PageRequest::new(Some(10), None).unwrap())
+        .list_facts(
+            &fx.scope,
+            fx.gym.id,
+            fx.member.id,
+            PageRequest::new(Some(10), None).unwrap(),
+        )
         .await
         .unwrap();
-    assert!(facts.items.iter().any(|f| f.note == "aime le <b>yoga</b>" && f.source == FactSource::Assistant));
-    let m = h.store.member(&fx.scope, fx.gym.id, fx.member.id).await.unwrap();
-    assert_eq!(m.goals, vec!["perdre 3 kg".to_string(), "courir 10 km".to_string()]);
+    assert!(
+        facts
+            .items
+            .iter()
+            .any(|f| f.note == "aime le <b>yoga</b>" && f.source == FactSource::Assistant)
+    );
+    let m = h
+        .store
+        .member(&fx.scope, fx.gym.id, fx.member.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        m.goals,
+        vec!["perdre 3 kg".to_string(), "courir 10 km".to_string()]
+    );
     let fu = h
         .store
-        .list_follow_ups(&fx.scope, fx.gym.id, None, PageRequest::new(Some(10), None).unwrap())
+        .list_follow_ups(
+            &fx.scope,
+            fx.gym.id,
+            None,
+            PageRequest::new(Some(10), None).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(fu.items.len(), 1);
     assert_eq!(fu.items[0].session_id, Some(started.session_id));
     assert_eq!(fu.items[0].member_id, Some(fx.member.id));
     // Every call audited, in order, errors included.
-    let calls = h.store.tool_calls(&fx.scope, started.session_id).await.unwrap();
+    let calls = h
+        .store
+        .tool_calls(&fx.scope, started.session_id)
+        .await
+        .unwrap();
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
@@ -146,13 +191,23 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
     // Both sides' turns, and the cost is exactly the provider's.
     let turns = h
         .store
-        .turns(&fx.scope, started.session_id, PageRequest::new(Some(50), None).unwrap())
+        .turns(
+            &fx.scope,
+            started.session_id,
+            PageRequest::new(Some(50), None).unwrap(),
+        )
         .await
         .unwrap();
     let roles: Vec<TurnRole> = turns.items.iter().map(|t| t.role).collect();
     assert!(roles.contains(&TurnRole::Member) && roles.contains(&TurnRole::Assistant));
-    assert!(turns.items.iter().any(|t| t.role == TurnRole::Assistant && t.latency_ms.is_some()),
-        "responsiveness measured: {:?}", turns.items);
+    assert!(
+        turns
+            .items
+            .iter()
+            .any(|t| t.role == TurnRole::Assistant && t.latency_ms.is_some()),
+        "responsiveness measured: {:?}",
+        turns.items
+    );
     assert_eq!(s.cost_pico, h.ledger_of(&call_id));
     assert!(s.cost_pico > 0);
     assert_eq!(s.responses, 3);

@@ -77,7 +77,10 @@ pub async fn every_fault_frees_the_slot_and_bills_every_response(db: TestDb) {
     let s = h.ended(&fx, started.session_id).await;
     assert_eq!(s.end_reason, Some(EndReason::SidebandLost));
     let call = s.provider_call_id.clone().unwrap();
-    assert!(fake.call_stats(&call).unwrap().ended, "hung up although never monitored");
+    assert!(
+        fake.call_stats(&call).unwrap().ended,
+        "hung up although never monitored"
+    );
     sessions.push(started.session_id);
 
     // The hang-up itself fails: the session still ends and frees its slot.
@@ -138,7 +141,10 @@ pub async fn every_fault_frees_the_slot_and_bills_every_response(db: TestDb) {
     }
     assert_eq!(total, fake.ledger_total_pico());
     let m = h.broker.metrics().snapshot();
-    assert_eq!((m.malformed_events, m.unbilled_usages, m.unpriced_usages), (0, 0, 0));
+    assert_eq!(
+        (m.malformed_events, m.unbilled_usages, m.unpriced_usages),
+        (0, 0, 0)
+    );
     h.tracker.close();
     tokio::time::timeout(Duration::from_secs(10), h.tracker.wait())
         .await

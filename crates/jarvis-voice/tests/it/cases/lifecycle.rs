@@ -58,21 +58,38 @@ pub async fn dead_owner_sessions_are_reaped_and_hung_up(db: TestDb) {
         .unwrap();
     let orphan = h
         .store
-        .start_session(&fx.scope, fx.gym.id, new(dead.id, time::Duration::minutes(10)))
+        .start_session(
+            &fx.scope,
+            fx.gym.id,
+            new(dead.id, time::Duration::minutes(10)),
+        )
         .await
         .unwrap()
         .unwrap();
-    assert!(h.store.activate(&fx.scope, orphan.id, dead.id, &created.call_id).await.unwrap());
+    assert!(
+        h.store
+            .activate(&fx.scope, orphan.id, dead.id, &created.call_id)
+            .await
+            .unwrap()
+    );
     // A live instance's call with a valid lease is left alone; one whose lease ran out is not.
     let healthy = h
         .store
-        .start_session(&fx.scope, fx.gym.id, new(alive.id, time::Duration::minutes(10)))
+        .start_session(
+            &fx.scope,
+            fx.gym.id,
+            new(alive.id, time::Duration::minutes(10)),
+        )
         .await
         .unwrap()
         .unwrap();
     let lapsed = h
         .store
-        .start_session(&fx.scope, fx.gym.id, new(alive.id, time::Duration::seconds(-1)))
+        .start_session(
+            &fx.scope,
+            fx.gym.id,
+            new(alive.id, time::Duration::seconds(-1)),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -86,8 +103,14 @@ pub async fn dead_owner_sessions_are_reaped_and_hung_up(db: TestDb) {
     assert_eq!((report.reaped, report.hung_up), (2, 1), "{report:?}");
     let s = h.session(&fx, orphan.id).await;
     assert_eq!(s.end_reason, Some(EndReason::Reaped));
-    assert!(h.fake.handle.call_stats(&created.call_id).unwrap().ended, "hung up at the provider");
-    assert_eq!(h.session(&fx, lapsed.id).await.end_reason, Some(EndReason::Reaped));
+    assert!(
+        h.fake.handle.call_stats(&created.call_id).unwrap().ended,
+        "hung up at the provider"
+    );
+    assert_eq!(
+        h.session(&fx, lapsed.id).await.end_reason,
+        Some(EndReason::Reaped)
+    );
     assert!(h.session(&fx, healthy.id).await.is_live());
     assert_eq!(h.global_live(&fx).await, 1);
     // Idempotent: a second pass (or another instance's) finds nothing.
@@ -104,22 +127,41 @@ pub async fn refusals_have_codes_and_cost_nothing(db: TestDb) {
         m.membership_status = MembershipStatus::Frozen
     })
     .await;
-    h.member(&fx.scope, &fx.gym, "B-NOCONSENT", |m| m.consent_voice = false)
-        .await;
+    h.member(&fx.scope, &fx.gym, "B-NOCONSENT", |m| {
+        m.consent_voice = false
+    })
+    .await;
     let code = |r: Result<Started, StartError>| match r {
         Err(StartError::Refused(r)) => r.code(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(code(h.broker.start(&fx.kiosk, "NOPE", OFFER).await), "member_not_found");
-    assert_eq!(code(h.broker.start(&fx.kiosk, "B-FROZEN", OFFER).await), "membership_inactive");
-    assert_eq!(code(h.broker.start(&fx.kiosk, "B-NOCONSENT", OFFER).await), "consent_missing");
+    assert_eq!(
+        code(h.broker.start(&fx.kiosk, "NOPE", OFFER).await),
+        "member_not_found"
+    );
+    assert_eq!(
+        code(h.broker.start(&fx.kiosk, "B-FROZEN", OFFER).await),
+        "membership_inactive"
+    );
+    assert_eq!(
+        code(h.broker.start(&fx.kiosk, "B-NOCONSENT", OFFER).await),
+        "consent_missing"
+    );
     // A badge of another gym is not found from this kiosk.
     let other = h.gym(json!({})).await;
     h.member(&other.scope, &other.gym, "B-OTHER", |_| {}).await;
-    assert_eq!(code(h.broker.start(&fx.kiosk, "B-OTHER", OFFER).await), "member_not_found");
+    assert_eq!(
+        code(h.broker.start(&fx.kiosk, "B-OTHER", OFFER).await),
+        "member_not_found"
+    );
     let none = h
         .store
-        .list_voice_sessions(&fx.scope, fx.gym.id, &SessionFilter::default(), PageRequest::new(Some(10), None).unwrap())
+        .list_voice_sessions(
+            &fx.scope,
+            fx.gym.id,
+            &SessionFilter::default(),
+            PageRequest::new(Some(10), None).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(none.total, 0, "refused before a slot: nothing stored");
@@ -136,10 +178,20 @@ pub async fn refusals_have_codes_and_cost_nothing(db: TestDb) {
     h.ended(&fx, st.session_id).await;
 
     let broke = h.gym(json!({"monthly_ai_budget_micros": 0})).await;
-    assert_eq!(code(h.broker.start(&broke.kiosk, "B-1", OFFER).await), "budget_exhausted");
+    assert_eq!(
+        code(h.broker.start(&broke.kiosk, "B-1", OFFER).await),
+        "budget_exhausted"
+    );
     let off = h.gym(json!({"features": {"voice": false}})).await;
-    assert_eq!(code(h.broker.start(&off.kiosk, "B-1", OFFER).await), "voice_disabled");
-    assert_eq!(h.fake.handle.requests_to("/v1/realtime/calls").len(), 1, "only the admitted call reached the provider");
+    assert_eq!(
+        code(h.broker.start(&off.kiosk, "B-1", OFFER).await),
+        "voice_disabled"
+    );
+    assert_eq!(
+        h.fake.handle.requests_to("/v1/realtime/calls").len(),
+        1,
+        "only the admitted call reached the provider"
+    );
     assert_eq!(h.fake.handle.ledger_total_pico(), 0);
     assert_eq!(h.global_live(&fx).await, 0);
     assert_eq!(h.broker.metrics().snapshot().starts_refused, 7);
@@ -150,7 +202,14 @@ pub async fn kiosk_ends_only_its_own_sessions(db: TestDb) {
     let fx = h.gym(json!({})).await;
     let second = h
         .store
-        .create_kiosk(&fx.scope, &Actor::cli(), fx.gym.id, NewKiosk { name: "Vestiaire".into() })
+        .create_kiosk(
+            &fx.scope,
+            &Actor::cli(),
+            fx.gym.id,
+            NewKiosk {
+                name: "Vestiaire".into(),
+            },
+        )
         .await
         .unwrap();
     let other_kiosk = KioskIdentity {
@@ -159,8 +218,14 @@ pub async fn kiosk_ends_only_its_own_sessions(db: TestDb) {
     };
     let foreign = h.gym(json!({})).await;
     let (st, call) = h.start(&fx, "B-1").await;
-    assert!(matches!(h.broker.end(&other_kiosk, st.session_id).await, Err(EndError::NotFound)));
-    assert!(matches!(h.broker.end(&foreign.kiosk, st.session_id).await, Err(EndError::NotFound)));
+    assert!(matches!(
+        h.broker.end(&other_kiosk, st.session_id).await,
+        Err(EndError::NotFound)
+    ));
+    assert!(matches!(
+        h.broker.end(&foreign.kiosk, st.session_id).await,
+        Err(EndError::NotFound)
+    ));
     assert!(h.session(&fx, st.session_id).await.is_live());
 
     // Ended through another instance (the kiosk's DELETE reached it): the owner notices at its

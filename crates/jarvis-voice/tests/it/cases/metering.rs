@@ -26,7 +26,10 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     let mut table = PriceTable::new();
     table.set("gpt-realtime-2.1-mini", realtime);
     table.set("gpt-4o-mini-transcribe", asr);
-    assert_ne!(table.get("gpt-realtime-2.1-mini"), PriceTable::default_2026().get("gpt-realtime-2.1-mini"));
+    assert_ne!(
+        table.get("gpt-realtime-2.1-mini"),
+        PriceTable::default_2026().get("gpt-realtime-2.1-mini")
+    );
     let script = Script {
         turns: vec![
             Turn::Say("D'accord.".into()),
@@ -41,7 +44,10 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     })
     .await;
     // The deployment's prices, as a super admin would set them.
-    for (model, price) in [("gpt-realtime-2.1-mini", realtime), ("gpt-4o-mini-transcribe", asr)] {
+    for (model, price) in [
+        ("gpt-realtime-2.1-mini", realtime),
+        ("gpt-4o-mini-transcribe", asr),
+    ] {
         h.store
             .set_model_price(
                 &Scope::Platform,
@@ -60,9 +66,11 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     let fx = h.gym(serde_json::json!({})).await;
     let (st, call) = h.start(&fx, "B-1").await;
     for i in 0..N {
-        h.fake
-            .handle
-            .say(&call, &format!("Phrase numéro {i}"), 0.3 + (i % 7) as f64 * 0.4);
+        h.fake.handle.say(
+            &call,
+            &format!("Phrase numéro {i}"),
+            0.3 + (i % 7) as f64 * 0.4,
+        );
         h.responses(i + 1).await;
     }
     let b = h.broker.clone();
@@ -74,9 +82,17 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     h.broker.end(&fx.kiosk, st.session_id).await.unwrap();
     let s = h.ended(&fx, st.session_id).await;
     let ledger = h.fake.handle.ledger();
-    assert_eq!(ledger.len() as u64, 2 * N, "one line per response and transcription");
+    assert_eq!(
+        ledger.len() as u64,
+        2 * N,
+        "one line per response and transcription"
+    );
     assert_eq!(s.responses as u64, N);
-    assert_eq!(s.cost_pico, h.ledger_of(&call), "session cost equals the ledger");
+    assert_eq!(
+        s.cost_pico,
+        h.ledger_of(&call),
+        "session cost equals the ledger"
+    );
     let asr_ledger: u64 = ledger
         .iter()
         .filter(|e| e.model == "gpt-4o-mini-transcribe")
@@ -85,7 +101,11 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     assert_eq!(s.transcription_cost_pico, asr_ledger);
     let month = h
         .store
-        .month_to_date(&fx.scope, fx.gym.id, BudgetPeriod::of(time::OffsetDateTime::now_utc()))
+        .month_to_date(
+            &fx.scope,
+            fx.gym.id,
+            BudgetPeriod::of(time::OffsetDateTime::now_utc()),
+        )
         .await
         .unwrap();
     assert_eq!(month.cost_pico, s.cost_pico, "daily rollups agree");
@@ -97,7 +117,9 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
             if e.audio_ms > 0 {
                 0
             } else {
-                PriceTable::default_2026().cost_pico(&e.model, &e.usage).unwrap()
+                PriceTable::default_2026()
+                    .cost_pico(&e.model, &e.usage)
+                    .unwrap()
             }
         })
         .sum();
@@ -105,15 +127,24 @@ pub async fn metered_cost_equals_the_ledger_with_custom_prices(db: TestDb) {
     // Cost per turn: every assistant turn carries its response's cost.
     let turns = h
         .store
-        .turns(&fx.scope, st.session_id, PageRequest::new(Some(200), None).unwrap())
+        .turns(
+            &fx.scope,
+            st.session_id,
+            PageRequest::new(Some(200), None).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(turns.total, 2 * N);
-    assert!(turns
-        .items
-        .iter()
-        .filter(|t| t.role == TurnRole::Assistant)
-        .all(|t| t.cost_pico.is_some_and(|c| c > 0) && t.usage.is_some()));
+    assert!(
+        turns
+            .items
+            .iter()
+            .filter(|t| t.role == TurnRole::Assistant)
+            .all(|t| t.cost_pico.is_some_and(|c| c > 0) && t.usage.is_some())
+    );
     let m = h.broker.metrics().snapshot();
-    assert_eq!((m.malformed_events, m.unbilled_usages, m.unpriced_usages), (0, 0, 0));
+    assert_eq!(
+        (m.malformed_events, m.unbilled_usages, m.unpriced_usages),
+        (0, 0, 0)
+    );
 }

@@ -22,7 +22,11 @@ async fn one_call(h: &H, fx: &Fx, badge: &str, n: u64) -> Vec<ConversationTurn> 
     h.broker.end(&fx.kiosk, st.session_id).await.unwrap();
     h.ended(fx, st.session_id).await;
     h.store
-        .turns(&fx.scope, st.session_id, PageRequest::new(Some(10), None).unwrap())
+        .turns(
+            &fx.scope,
+            st.session_id,
+            PageRequest::new(Some(10), None).unwrap(),
+        )
         .await
         .unwrap()
         .items
@@ -62,10 +66,18 @@ pub async fn transcripts_are_stored_at_the_gym_level_html_verbatim(db: TestDb) {
     assert!(turns.iter().all(|t| t.text.is_none()));
 
     // No consent to transcripts: metadata only, even in a gym that keeps everything.
-    h.member(&full.scope, &full.gym, "B-2", |m| m.consent_transcripts = false)
-        .await;
+    h.member(&full.scope, &full.gym, "B-2", |m| {
+        m.consent_transcripts = false
+    })
+    .await;
     let turns = one_call(&h, &full, "B-2", 4).await;
     assert!(turns.iter().all(|t| t.text.is_none()));
-    assert!(h.db.find_text(&["camille@example.test"]).await.unwrap().iter().all(|hit| hit.starts_with("conversation_turns")),
-        "the address is only in the full-level transcript");
+    assert!(
+        h.db.find_text(&["camille@example.test"])
+            .await
+            .unwrap()
+            .iter()
+            .all(|hit| hit.starts_with("conversation_turns")),
+        "the address is only in the full-level transcript"
+    );
 }
