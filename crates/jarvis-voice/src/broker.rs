@@ -435,6 +435,7 @@ impl VoiceBroker {
                 .max_duration_override
                 .unwrap_or(Duration::from_secs(u64::from(max_duration_secs))),
             drain: inner.cfg.drain,
+            max_context_items: settings.voice.max_context_turns as usize,
             storage,
             shutdown: inner.shutdown.child_token(),
             commands: rx,

@@ -4,6 +4,7 @@
 //! the session exactly once with one [`EndReason`] (freeing the slot) and hangs up at the
 //! provider.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,8 @@ pub(crate) struct CallSpec {
     pub idle: Duration,
     pub max_duration: Duration,
     pub drain: Duration,
+    /// Most conversation items kept in the provider's context (the gym's `max_context_turns`).
+    pub max_context_items: usize,
     pub storage: StorageLevel,
     pub shutdown: CancellationToken,
     pub commands: mpsc::Receiver<CallCommand>,
@@ -76,6 +79,8 @@ struct Call {
     speech_stopped_at: Option<Instant>,
     /// Responsiveness measured for the next assistant turn.
     pending_latency_ms: Option<u32>,
+    /// Conversation item ids in the provider's context, oldest first.
+    items: VecDeque<String>,
 }
 
 /// Runs the call to its end; returns the reason it ended with.
@@ -89,6 +94,7 @@ pub(crate) async fn run(spec: CallSpec) -> EndReason {
         last_activity: Instant::now(),
         speech_stopped_at: None,
         pending_latency_ms: None,
+        items: VecDeque::new(),
         spec,
     };
     VoiceMetrics::inc(&call.spec.metrics.calls_started);
@@ -266,8 +272,22 @@ impl Call {
     }
 
     /// Events the typed parser leaves alone: speech and audio timing.
-    fn on_other(&mut self, event_type: &str, _raw: &Value) {
+    fn on_other(&mut self, event_type: &str, raw: &Value) {
         match event_type {
+            // Every item that enters the context (member audio, assistant messages, function
+            // calls and their outputs), once.
+            "conversation.item.done" | "response.output_item.done" => {
+                if let Some(id) = raw.pointer("/item/id").and_then(Value::as_str)
+                    && !self.items.iter().any(|i| i == id)
+                {
+                    self.items.push_back(id.to_owned());
+                }
+            }
+            "conversation.item.deleted" => {
+                if let Some(id) = raw.get("item_id").and_then(Value::as_str) {
+                    self.items.retain(|i| i != id);
+                }
+            }
             "input_audio_buffer.speech_started" => self.last_activity = Instant::now(),
             "input_audio_buffer.speech_stopped" => {
                 let now = Instant::now();
@@ -295,7 +315,18 @@ impl Call {
         response: &RealtimeResponse,
         live: bool,
     ) -> Step {
+        // Trim first: the next response (asked for below, or by the member's next turn) then
+        // re-reads a bounded context.
+        let trimmed = if live {
+            self.bound_context(response.output.len(), sb).await
+        } else {
+            Ok(())
+        };
         self.meter_response(response).await;
+        if let Err(e) = trimmed {
+            tracing::warn!(session = %self.id, error = %e, "cannot trim the context");
+            return Some(EndReason::SidebandLost);
+        }
         if response.status == "failed" {
             tracing::warn!(session = %self.id, response = %response.id,
                 code = response.error_code().unwrap_or(""), "response failed");
@@ -349,6 +380,24 @@ impl Call {
             VoiceMetrics::inc(&self.spec.metrics.budget_stops);
         }
         end
+    }
+
+    /// Deletes the oldest items beyond the gym's bound, so every response re-reads (and bills)
+    /// a bounded context. The `protect` newest items (this response's own) always stay.
+    async fn bound_context(
+        &mut self,
+        protect: usize,
+        sb: &mut Sideband,
+    ) -> Result<(), jarvis_openai::OpenAiError> {
+        let keep = self.spec.max_context_items.max(protect);
+        while self.items.len() > keep {
+            let Some(id) = self.items.pop_front() else {
+                break;
+            };
+            sb.send(&ClientEvent::delete_item(id)).await?;
+            VoiceMetrics::inc(&self.spec.metrics.context_items_deleted);
+        }
+        Ok(())
     }
 
     /// What the assistant said in a response: the transcripts/texts of its messages.

@@ -19,6 +19,7 @@ pub struct VoiceMetrics {
     pub(crate) tool_calls: AtomicU64,
     pub(crate) tool_errors: AtomicU64,
     pub(crate) budget_stops: AtomicU64,
+    pub(crate) context_items_deleted: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -48,6 +49,8 @@ pub struct VoiceMetricsSnapshot {
     pub tool_errors: u64,
     /// Calls hung up because a budget ran out.
     pub budget_stops: u64,
+    /// Conversation items deleted to keep the context bounded.
+    pub context_items_deleted: u64,
 }
 
 impl VoiceMetrics {
@@ -71,6 +74,7 @@ impl VoiceMetrics {
             tool_calls: g(&self.tool_calls),
             tool_errors: g(&self.tool_errors),
             budget_stops: g(&self.budget_stops),
+            context_items_deleted: g(&self.context_items_deleted),
         }
     }
 }

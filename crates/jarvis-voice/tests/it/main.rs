@@ -316,4 +316,7 @@ both_backends!(
     transcripts_are_stored_at_the_gym_level_html_verbatim,
     refusals_have_codes_and_cost_nothing,
     kiosk_ends_only_its_own_sessions,
+    context_is_bounded_by_max_context_turns,
+    idle_max_duration_and_staff_hangups_end_the_call,
+    unparseable_events_are_counted_and_usage_salvaged,
 );

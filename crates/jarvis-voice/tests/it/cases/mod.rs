@@ -4,6 +4,7 @@ mod budget;
 mod conversation;
 mod faults;
 mod lifecycle;
+mod limits;
 mod metering;
 mod transcripts;
 
@@ -11,5 +12,6 @@ pub use budget::*;
 pub use conversation::*;
 pub use faults::*;
 pub use lifecycle::*;
+pub use limits::*;
 pub use metering::*;
 pub use transcripts::*;
