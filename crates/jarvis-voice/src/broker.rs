@@ -154,6 +154,24 @@ impl Inner {
     }
 }
 
+/// A start that holds its slot: what the rest of the start needs.
+struct Admitted {
+    scope: jarvis_core::Scope,
+    session: jarvis_core::model::VoiceSession,
+    member: jarvis_core::MemberId,
+    consent_transcripts: bool,
+    kiosk: jarvis_core::KioskId,
+    gym: jarvis_core::GymId,
+    settings: GymSettings,
+    language: Locale,
+    now: OffsetDateTime,
+    prices: PriceTable,
+    limits: BudgetLimits,
+    lease: time::Duration,
+    config: SessionConfig,
+    offer: String,
+}
+
 /// The voice broker of one instance. Cheap to clone.
 #[derive(Clone)]
 pub struct VoiceBroker {
@@ -353,7 +371,9 @@ impl VoiceBroker {
             Err(cap) => return Err(StartRefusal::CapacityReached(cap).into()),
         };
 
-        // From here the slot is held: every failure ends the session (`start_failed`).
+        // From here the slot is held: every failure ends the session (`start_failed`). The rest
+        // runs as a tracked task, so a caller that gives up (request timeout, client gone) cannot
+        // strand the slot or leave a provider call without its task.
         let config = session_config(
             &platform.realtime_model,
             &platform.transcription_model,
@@ -362,7 +382,54 @@ impl VoiceBroker {
             voice_name(settings.persona.voice),
             &inner.tools,
         );
-        let created = match inner.client.create_call(sdp_offer, &config).await {
+        let admitted = Admitted {
+            scope,
+            session,
+            member: member.id,
+            consent_transcripts: member.consent_transcripts,
+            kiosk: kiosk.kiosk.id,
+            gym: gym.id,
+            settings,
+            language,
+            now,
+            prices,
+            limits,
+            lease,
+            config,
+            offer: sdp_offer.to_owned(),
+        };
+        let me = self.clone();
+        match inner
+            .tracker
+            .spawn(async move { me.launch(admitted).await })
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => Err(StoreError::Internal(format!("voice start task: {e}")).into()),
+        }
+    }
+
+    /// Relays the offer, activates the session and spawns the call's task.
+    async fn launch(&self, a: Admitted) -> Result<Started, StartError> {
+        let inner = &self.inner;
+        let store = inner.store.as_ref();
+        let Admitted {
+            scope,
+            session,
+            member,
+            consent_transcripts,
+            kiosk,
+            gym,
+            settings,
+            language,
+            now,
+            prices,
+            limits,
+            lease,
+            config,
+            offer,
+        } = a;
+        let created = match inner.client.create_call(&offer, &config).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(session = %session.id, error = %e, "provider refused the call");
@@ -394,15 +461,15 @@ impl VoiceBroker {
             .await
             .unwrap_or(session);
 
-        let storage = settings.storage_level_for(member.consent_transcripts);
+        let storage = settings.storage_level_for(consent_transcripts);
         let settings = Arc::new(settings);
         let ctx = CallContext::new(CallBinding {
             store: inner.store.clone(),
             scope,
-            gym: gym.id,
-            member: member.id,
+            gym,
+            member,
             session: session.id,
-            kiosk: Some(kiosk.kiosk.id),
+            kiosk: Some(kiosk),
             language,
             today: now.date(),
             settings: settings.clone(),

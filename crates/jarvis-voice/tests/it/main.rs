@@ -319,4 +319,5 @@ both_backends!(
     context_is_bounded_by_max_context_turns,
     idle_max_duration_and_staff_hangups_end_the_call,
     unparseable_events_are_counted_and_usage_salvaged,
+    an_abandoned_start_still_completes_and_ends_cleanly,
 );

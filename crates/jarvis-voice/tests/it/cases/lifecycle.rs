@@ -251,3 +251,48 @@ pub async fn kiosk_ends_only_its_own_sessions(db: TestDb) {
     h.broker.end(&fx.kiosk, st.session_id).await.unwrap();
     assert_eq!(h.global_live(&fx).await, 0);
 }
+
+pub async fn an_abandoned_start_still_completes_and_ends_cleanly(db: TestDb) {
+    use jarvis_fake_openai::{Endpoint, Fault};
+    let h = H::new(db, Script::default()).await;
+    let fx = h.gym(json!({})).await;
+    // The caller gives up (request timeout, client gone) once the slot is held and while the
+    // provider is still answering.
+    h.fake
+        .handle
+        .inject(Endpoint::Calls, Fault::Latency(Duration::from_millis(1500)));
+    let (broker, kiosk) = (h.broker.clone(), fx.kiosk.clone());
+    let caller = tokio::spawn(async move { broker.start(&kiosk, "B-1", OFFER).await });
+    let (store, scope, gym) = (h.store.clone(), fx.scope, fx.gym.id);
+    eventually("slot held", || {
+        let store = store.clone();
+        async move {
+            !store
+                .live_voice_sessions(&scope, gym)
+                .await
+                .unwrap()
+                .is_empty()
+        }
+    })
+    .await;
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    // The start finished on its own: the call runs under its task, nothing is stranded.
+    let b = h.broker.clone();
+    eventually("call task running", || {
+        let b = b.clone();
+        async move { b.live_calls() == 1 }
+    })
+    .await;
+    let live = h
+        .store
+        .live_voice_sessions(&fx.scope, fx.gym.id)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1);
+    assert!(live[0].provider_call_id.is_some());
+    h.broker.end(&fx.kiosk, live[0].id).await.unwrap();
+    let s = h.ended(&fx, live[0].id).await;
+    assert_eq!(s.end_reason, Some(EndReason::MemberEnded));
+    assert_eq!(h.global_live(&fx).await, 0);
+}
