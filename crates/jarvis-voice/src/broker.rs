@@ -231,17 +231,21 @@ impl VoiceBroker {
                     inner: Arc::new(inner),
                 }
             }
-            // Only called while building, before any clone exists.
-            Err(inner) => VoiceBroker { inner },
+            // Builders are meant for construction time, before any clone exists.
+            Err(inner) => {
+                tracing::error!("VoiceBroker builder called on a shared broker: ignored");
+                VoiceBroker { inner }
+            }
         }
     }
 
-    /// Replaces the tools offered to every call (e.g. built-ins plus custom tools).
+    /// Replaces the tools offered to every call (e.g. built-ins plus custom tools). Call it
+    /// before cloning the broker.
     pub fn with_tools(self, tools: ToolRegistry) -> Self {
         self.rebuild(|i| i.tools = tools)
     }
 
-    /// Sets who builds the e-mails of budget alerts.
+    /// Sets who builds the e-mails of budget alerts. Call it before cloning the broker.
     pub fn with_alert_emails(self, alerts: Arc<dyn AlertEmails>) -> Self {
         self.rebuild(|i| i.alerts = alerts)
     }
