@@ -320,4 +320,5 @@ both_backends!(
     idle_max_duration_and_staff_hangups_end_the_call,
     unparseable_events_are_counted_and_usage_salvaged,
     an_abandoned_start_still_completes_and_ends_cleanly,
+    two_instances_never_exceed_the_global_cap,
 );

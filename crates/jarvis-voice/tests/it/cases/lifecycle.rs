@@ -296,3 +296,102 @@ pub async fn an_abandoned_start_still_completes_and_ends_cleanly(db: TestDb) {
     assert_eq!(s.end_reason, Some(EndReason::MemberEnded));
     assert_eq!(h.global_live(&fx).await, 0);
 }
+
+pub async fn two_instances_never_exceed_the_global_cap(db: TestDb) {
+    let h = H::new(db, Script::default()).await;
+    h.store
+        .set_platform_settings(
+            &Scope::Platform,
+            &Actor::cli(),
+            PlatformSettings {
+                voice_session_cap: 30,
+                ..PlatformSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Three gyms whose own caps (30 each) leave only the global cap to refuse.
+    let mut gyms = Vec::new();
+    for _ in 0..3 {
+        gyms.push(h.gym(json!({"voice_session_cap": 30})).await);
+    }
+    for fx in &gyms {
+        for i in 0..40 {
+            h.member(&fx.scope, &fx.gym, &format!("C-{i}"), |_| {})
+                .await;
+        }
+    }
+    let second_stop = CancellationToken::new();
+    let second_tracker = TaskTracker::new();
+    let second = VoiceBroker::new(
+        h.store.clone(),
+        h.client.clone(),
+        VoiceConfig::new(InstanceId::new()),
+        second_tracker.clone(),
+        second_stop.clone(),
+    );
+    let attempts: Vec<_> = (0..120)
+        .map(|i| {
+            let broker = if i % 2 == 0 {
+                h.broker.clone()
+            } else {
+                second.clone()
+            };
+            let kiosk = gyms[i % 3].kiosk.clone();
+            tokio::spawn(async move { broker.start(&kiosk, &format!("C-{}", i / 3), OFFER).await })
+        })
+        .collect();
+    let (mut admitted, mut refused) = (0, 0);
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(StartError::Refused(StartRefusal::CapacityReached(cap))) => {
+                assert_eq!((cap.cap, cap.limit), (Cap::Global, 30));
+                refused += 1;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((admitted, refused), (30, 90));
+    assert_eq!(h.global_live(&gyms[0]).await, 30);
+    assert_eq!(h.broker.live_calls() + second.live_calls(), 30);
+    // Both instances shut down: every call ends once, every slot is free.
+    h.shutdown.cancel();
+    second_stop.cancel();
+    h.tracker.close();
+    second_tracker.close();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        h.tracker.wait().await;
+        second_tracker.wait().await;
+    })
+    .await
+    .unwrap();
+    assert_eq!(h.global_live(&gyms[0]).await, 0);
+    let mut ended = 0;
+    for fx in &gyms {
+        let all = h
+            .store
+            .list_voice_sessions(
+                &fx.scope,
+                fx.gym.id,
+                &SessionFilter::default(),
+                PageRequest::new(Some(100), None).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            all.items
+                .iter()
+                .all(|s| s.end_reason == Some(EndReason::Shutdown))
+        );
+        ended += all.total;
+    }
+    assert_eq!(ended, 30);
+    assert!(
+        h.fake
+            .handle
+            .calls()
+            .iter()
+            .all(|c| h.fake.handle.call_stats(c).unwrap().ended)
+    );
+}
