@@ -131,7 +131,11 @@ pub async fn start(
     let outbox = tokio::spawn(async move {
         let mut ticks: u32 = 0;
         loop {
-            crate::auth::api::log_outbox(&outbox_state).await;
+            outbox_state
+                .auth
+                .accounts
+                .deliver_outbox(outbox_state.config.email_transport)
+                .await;
             // A key rotated by the CLI or another instance becomes the signing key here too.
             if ticks % 12 == 11
                 && let Err(e) = outbox_state.auth.keys.reload().await

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod areas;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -18,7 +19,5 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod state;
-pub mod team;
 pub mod tenants;
-pub mod users;
 pub mod web;
