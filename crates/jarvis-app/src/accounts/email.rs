@@ -2,7 +2,7 @@
 //! translated).
 
 use crate::outbox::Email;
-use jarvis_store::Invitation;
+use jarvis_core::model::Invitation;
 
 /// Escapes text for HTML e-mail bodies (names and e-mails are user-controlled).
 pub fn escape_html(s: &str) -> String {

@@ -7,10 +7,10 @@ use crate::auth::crypto::{new_token, token_hash};
 use crate::auth::password;
 use jarvis_core::authz::{Action, Decision, Principal, Resource};
 use jarvis_core::model::{Actor, Locale, MembershipTarget, User};
-use jarvis_core::{FranchiseId, GymId, Page, PageRequest, Role, Scope, UserId};
-use jarvis_store::{AuthEvent, AuthEventFilter, Invitation, NewInvitation};
+use jarvis_core::model::{AuthEvent, Invitation};
+use jarvis_core::{FranchiseId, GymId, InvitationId, Page, PageRequest, Role, Scope, UserId};
+use jarvis_store::{AuthEventFilter, NewInvitation};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// What an inviter asks for.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ impl Accounts {
     async fn managed_invitation(
         &self,
         principal: &Principal,
-        id: Uuid,
+        id: InvitationId,
     ) -> AccountsResult<(Scope, Invitation)> {
         let scope = match access::list_scope(principal, Action::InvitationManage) {
             Ok(s) => s,
@@ -160,7 +160,7 @@ impl Accounts {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: Uuid,
+        id: InvitationId,
     ) -> AccountsResult<Invitation> {
         let (scope, _) = self.managed_invitation(principal, id).await?;
         Ok(self.store.revoke_invitation(&scope, actor, id).await?)
@@ -171,7 +171,7 @@ impl Accounts {
         &self,
         principal: &Principal,
         actor: &Actor,
-        id: Uuid,
+        id: InvitationId,
     ) -> AccountsResult<Invitation> {
         let (scope, _) = self.managed_invitation(principal, id).await?;
         let token = new_token();

@@ -4,12 +4,13 @@
 use super::{Accounts, AccountsError, AccountsResult, Client};
 use crate::auth::crypto::token_hash;
 use crate::auth::totp;
+use jarvis_core::SessionId;
 use jarvis_core::UserId;
 use jarvis_core::authz::Principal;
+use jarvis_core::model::AuthSession;
 use jarvis_core::model::{Actor, User};
-use jarvis_store::{AuthSession, StoreError};
+use jarvis_store::StoreError;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// A TOTP enrolment in progress.
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
         code: Option<&str>,
         recovery: Option<&str>,
     ) -> AccountsResult<super::Tokens> {
@@ -100,7 +101,7 @@ impl Accounts {
         self.elevate_api(user, session).await
     }
 
-    async fn elevate_api(&self, user: UserId, session: Uuid) -> AccountsResult<super::Tokens> {
+    async fn elevate_api(&self, user: UserId, session: SessionId) -> AccountsResult<super::Tokens> {
         self.store.elevate_session(user, session, None).await?;
         let roles = self.roles_of(user).await?;
         self.tokens(user, session, 2, None, roles, (true, false))
@@ -177,7 +178,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
         code: &str,
     ) -> AccountsResult<(Vec<String>, super::Tokens)> {
         let codes = self.confirm_enrollment(client, user, code).await?;
@@ -197,13 +198,13 @@ impl Accounts {
     /// web session, so a reload shows the same secret without storing anything (a GET changes
     /// nothing, and a page reloaded, or opened by another site, cannot replace the secret being
     /// scanned). It is stored, sealed, only when a code confirms it.
-    fn web_secret(&self, user: UserId, session: Uuid) -> Vec<u8> {
+    fn web_secret(&self, user: UserId, session: SessionId) -> Vec<u8> {
         let input = format!("{user}:{session}");
         self.master.derive("totp enrolment", input.as_bytes())[..20].to_vec()
     }
 
     /// The enrolment the dashboard page shows (nothing is written).
-    pub fn web_enrollment(&self, user: &User, session: Uuid) -> AccountsResult<Enrollment> {
+    pub fn web_enrollment(&self, user: &User, session: SessionId) -> AccountsResult<Enrollment> {
         enrollment(&self.web_secret(user.id, session), user)
     }
 
@@ -213,7 +214,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
         code: &str,
     ) -> AccountsResult<Vec<String>> {
         let secret = self.web_secret(user, session);

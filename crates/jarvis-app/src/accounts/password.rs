@@ -4,12 +4,12 @@
 use super::{Accounts, AccountsError, AccountsResult, Client, record_in};
 use crate::auth::crypto::{MasterKey, new_token, token_hash};
 use crate::auth::password;
+use jarvis_core::SessionId;
 use jarvis_core::UserId;
 use jarvis_core::model::Actor;
 use jarvis_store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// A password-reset request waiting for the reset worker (no `Debug`: it holds an address).
 pub struct ResetJob {
@@ -73,7 +73,7 @@ impl Accounts {
         client: &Client,
         actor: &Actor,
         user: UserId,
-        keep_session: Uuid,
+        keep_session: SessionId,
         current: &str,
         new: String,
     ) -> AccountsResult<()> {

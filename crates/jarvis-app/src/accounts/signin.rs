@@ -4,13 +4,14 @@
 use super::{Accounts, AccountsError, AccountsResult, Client};
 use crate::auth::crypto::{new_token, token_hash};
 use crate::auth::keys::RoleClaim;
+use jarvis_core::SessionId;
 use jarvis_core::UserId;
 use jarvis_core::authz::{Aal, Grant, Principal};
+use jarvis_core::model::{AuthSession, SessionKind};
 use jarvis_core::model::{MembershipTarget, User};
-use jarvis_store::{AuthSession, LockoutPolicy, NewSession, RefreshOutcome, SessionKind, Store};
+use jarvis_store::{LockoutPolicy, NewSession, RefreshOutcome, Store};
 use std::sync::OnceLock;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// The outcome of a successful password check.
 pub struct SignedIn {
@@ -195,7 +196,7 @@ impl Accounts {
     pub(super) async fn tokens(
         &self,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
         aal: u8,
         refresh_token: Option<String>,
         roles: Vec<RoleClaim>,
@@ -311,7 +312,7 @@ impl Accounts {
     }
 
     /// Checks that an access token's session is live and its user enabled.
-    pub async fn api_session(&self, user: UserId, sid: Uuid) -> AccountsResult<AuthSession> {
+    pub async fn api_session(&self, user: UserId, sid: SessionId) -> AccountsResult<AuthSession> {
         let session = self
             .store
             .session(user, sid)
@@ -377,7 +378,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
         all: bool,
     ) -> AccountsResult<()> {
         if all {
@@ -412,7 +413,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        keep: Uuid,
+        keep: SessionId,
     ) -> AccountsResult<u64> {
         let n = self
             .store
@@ -428,7 +429,7 @@ impl Accounts {
         &self,
         client: &Client,
         user: UserId,
-        session: Uuid,
+        session: SessionId,
     ) -> AccountsResult<()> {
         if !self.store.revoke_session(user, session, "user").await? {
             return Err(AccountsError::NotFound("session"));

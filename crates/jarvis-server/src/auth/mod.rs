@@ -22,7 +22,7 @@ use jarvis_app::accounts::{Accounts, Client};
 use jarvis_app::auth::{crypto, keys, net};
 use jarvis_core::authz::{Aal, Action, Decision, Grant, Principal, Resource};
 use jarvis_core::model::Actor;
-use jarvis_core::{FranchiseId, GymId, Scope, UserId};
+use jarvis_core::{FranchiseId, GymId, Scope, SessionId, UserId};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -76,7 +76,7 @@ pub struct Caller {
     /// The signed-in user (none for kiosk devices).
     pub user_id: Option<UserId>,
     /// The session (its access tokens carry it as `sid`).
-    pub session_id: Option<Uuid>,
+    pub session_id: Option<SessionId>,
     /// Assurance level of this request's token.
     pub aal: Aal,
 }
@@ -263,7 +263,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         .parse::<Uuid>()
         .map(UserId::from)
         .map_err(|_| ApiError::unauthorized("invalid access token"))?;
-    let sid: Uuid = claims
+    let sid: SessionId = claims
         .sid
         .parse()
         .map_err(|_| ApiError::unauthorized("invalid access token"))?;

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use jarvis_app::accounts::Client;
 use jarvis_app::auth::crypto::{new_token, token_hash};
 use jarvis_core::authz::Aal;
+use jarvis_core::model::AuthSession;
 use jarvis_core::model::{Actor, Locale, User};
-use jarvis_store::AuthSession;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 

@@ -12,14 +12,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use jarvis_app::accounts::{Client, InvitationInput, Tokens};
+use jarvis_core::model::{AuthEvent, AuthSession, Invitation};
 use jarvis_core::model::{Locale, User};
-use jarvis_core::{FranchiseId, GymId, Role, UserId};
-use jarvis_store::{AuthEvent, AuthSession, Invitation};
+use jarvis_core::{FranchiseId, GymId, InvitationId, Role, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 /// Routes of this area.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -160,7 +159,7 @@ async fn mfa_verify(
 }
 
 /// The signed-in user and session of a caller (kiosk devices have none).
-fn ids(caller: &Caller) -> ApiResult<(UserId, Uuid)> {
+fn ids(caller: &Caller) -> ApiResult<(UserId, SessionId)> {
     match (caller.user_id, caller.session_id) {
         (Some(u), Some(s)) => Ok((u, s)),
         _ => Err(ApiError::forbidden("only signed-in users have sessions")),
@@ -354,7 +353,8 @@ pub struct SessionView {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionOut {
     /// Id.
-    pub id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub id: SessionId,
     /// `api` or `web`.
     pub kind: String,
     /// Assurance level.
@@ -432,7 +432,7 @@ async fn revoke_session(
     State(state): State<AppState>,
     caller: Caller,
     client: Client,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<SessionId>,
 ) -> ApiResult<StatusCode> {
     let (user, _) = ids(&caller)?;
     state
@@ -618,7 +618,7 @@ async fn list_invitations(
 async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<InvitationId>,
 ) -> ApiResult<Json<Invitation>> {
     Ok(Json(
         state
@@ -635,7 +635,7 @@ async fn revoke_invitation(
 async fn resend_invitation(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<InvitationId>,
 ) -> ApiResult<Json<Invitation>> {
     Ok(Json(
         state

@@ -388,7 +388,7 @@ struct MfaForm {
 /// Raises the web session to AAL2 with a new cookie token (privilege change = new id).
 async fn elevate(
     state: &AppState,
-    session: &jarvis_store::AuthSession,
+    session: &jarvis_core::model::AuthSession,
 ) -> Result<HeaderValue, ApiError> {
     let (token, left) = state.auth.accounts.elevate_web(session).await?;
     Ok(session_set_cookie(state, &token, left))
@@ -976,7 +976,7 @@ async fn revoke_session_submit(
     State(state): State<AppState>,
     me: PageUser,
     client: Client,
-    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+    axum::extract::Path(id): axum::extract::Path<jarvis_core::SessionId>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
     match state
