@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .merge(crate::pages::routes())
         .merge(crate::areas::accounts::team_pages::routes())
+        .merge(crate::areas::ops::page_routes())
         .merge(crate::areas::accounts::pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

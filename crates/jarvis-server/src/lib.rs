@@ -12,6 +12,7 @@ pub mod extract;
 pub mod gyms;
 pub mod http;
 pub mod imports;
+pub mod jobs;
 pub mod kiosk_api;
 pub mod kiosks;
 pub mod members;

@@ -44,6 +44,11 @@ fn every_command_has_help() {
         vec!["keys", "rotate", "--help"],
         vec!["members", "--help"],
         vec!["members", "import", "--help"],
+        vec!["jobs", "--help"],
+        vec!["jobs", "list", "--help"],
+        vec!["jobs", "run", "--help"],
+        vec!["jobs", "history", "--help"],
+        vec!["jobs", "retry", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));
