@@ -3,6 +3,8 @@
 //! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
 //! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
 
+pub mod access;
+pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod demo;

@@ -20,7 +20,5 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod state;
-pub mod team;
 pub mod tenants;
-pub mod users;
 pub mod web;
