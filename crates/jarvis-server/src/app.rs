@@ -142,6 +142,9 @@ pub async fn start(
     let auth = crate::auth::open(&config, store.clone())
         .await
         .map_err(StartError::Auth)?;
+    let heartbeats = crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
+    // Per-instance flusher; a plain task stopped after the server (no task supervisor yet).
+    let flusher = heartbeats.spawn_flusher(crate::heartbeats::FLUSH_INTERVAL);
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -150,6 +153,7 @@ pub async fn start(
         demo_mode,
         auth,
         started_at: time::OffsetDateTime::now_utc(),
+        heartbeats,
     };
     // Log transport of the e-mail outbox until the SMTP sender exists.
     let outbox_state = state.clone();
@@ -197,6 +201,8 @@ pub async fn start(
         })
         .await;
         outbox.abort();
+        // After the last request: heartbeats taken during the grace period are written too.
+        flusher.shutdown().await;
         r
     });
     tracing::info!(%addr, "listening");

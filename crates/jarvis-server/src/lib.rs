@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gyms;
+pub mod heartbeats;
 pub mod http;
 pub mod imports;
 pub mod kiosk_api;
