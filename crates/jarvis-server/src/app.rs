@@ -142,7 +142,8 @@ pub async fn start(
     let auth = crate::auth::open(&config, store.clone())
         .await
         .map_err(StartError::Auth)?;
-    let heartbeats = crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
+    let heartbeats =
+        crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
     // Per-instance flusher; a plain task stopped after the server (no task supervisor yet).
     let flusher = heartbeats.spawn_flusher(crate::heartbeats::FLUSH_INTERVAL);
     let state = AppState {

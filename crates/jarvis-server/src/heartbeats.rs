@@ -67,7 +67,9 @@ impl HeartbeatBuffer {
             received_at: now,
         };
         if self.write_through(kiosk.last_seen_at, now) {
-            self.store.record_heartbeats(std::slice::from_ref(&p)).await?;
+            self.store
+                .record_heartbeats(std::slice::from_ref(&p))
+                .await?;
             return Ok(());
         }
         self.keep(p);
@@ -154,7 +156,9 @@ impl HeartbeatBuffer {
             }
             match buffer.flush().await {
                 Ok(n) => tracing::debug!(kiosks = n, "wrote kiosk heartbeats on shutdown"),
-                Err(e) => tracing::warn!(error = %e, lost = buffer.len(), "cannot write kiosk heartbeats on shutdown"),
+                Err(e) => {
+                    tracing::warn!(error = %e, lost = buffer.len(), "cannot write kiosk heartbeats on shutdown")
+                }
             }
         });
         Flusher { stop, task }

@@ -8,7 +8,7 @@
 //! Tokens are `jk_bench_<1..=TOKENS>` (their SHA-256 is what the kiosks table holds) and badges
 //! `BENCH-<000001..=BADGES>`, as `bench/run` seeds them. Prints one `RESULT {json}` line.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,18 +34,23 @@ fn now() -> OffsetDateTime {
 /// The token check (`kiosk_by_token`): kiosk by token hash, then its gym, in a read transaction.
 async fn token_check(pool: &SqlitePool, hash: &str) -> sqlx::Result<(String, String, String)> {
     let mut tx = pool.begin().await?;
-    let k = sqlx::query(&format!(
+    let k = sqlx::query(AssertSqlSafe(format!(
         "SELECT {KIOSK_COLS} FROM kiosks WHERE device_token_hash = ?"
-    ))
+    )))
     .bind(hash)
     .fetch_one(&mut *tx)
     .await?;
-    let (id, gym, franchise): (String, String, String) =
-        (k.try_get("id")?, k.try_get("gym_id")?, k.try_get("franchise_id")?);
-    sqlx::query(&format!("SELECT {GYM_COLS} FROM gyms WHERE id = ?"))
-        .bind(&gym)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (id, gym, franchise): (String, String, String) = (
+        k.try_get("id")?,
+        k.try_get("gym_id")?,
+        k.try_get("franchise_id")?,
+    );
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT {GYM_COLS} FROM gyms WHERE id = ?"
+    )))
+    .bind(&gym)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((id, gym, franchise))
 }
@@ -53,14 +58,14 @@ async fn token_check(pool: &SqlitePool, hash: &str) -> sqlx::Result<(String, Str
 async fn badge(pool: &SqlitePool, hash: &str, badge: &str) -> sqlx::Result<()> {
     let (kiosk, gym, franchise) = token_check(pool, hash).await?;
     let mut tx = pool.begin().await?;
-    let m = sqlx::query(&format!("SELECT {MEMBER_COLS} FROM members WHERE gym_id = ? AND badge_id = ? AND franchise_id = ? AND gym_id = ?"))
+    let m = sqlx::query(AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE gym_id = ? AND badge_id = ? AND franchise_id = ? AND gym_id = ?")))
         .bind(&gym).bind(badge).bind(&franchise).bind(&gym)
         .fetch_one(&mut *tx)
         .await?;
     let member: String = m.try_get("id")?;
     tx.commit().await?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(&format!("SELECT {MEMBER_COLS} FROM members WHERE gym_id = ? AND id = ? AND franchise_id = ? AND gym_id = ?"))
+    sqlx::query(AssertSqlSafe(format!("SELECT {MEMBER_COLS} FROM members WHERE gym_id = ? AND id = ? AND franchise_id = ? AND gym_id = ?")))
         .bind(&gym).bind(&member).bind(&franchise).bind(&gym)
         .fetch_one(&mut *tx)
         .await?;
@@ -89,7 +94,7 @@ async fn heartbeat_write(pool: &SqlitePool, hash: &str) -> sqlx::Result<()> {
         .bind(&kiosk).bind("paired").bind(&franchise).bind(&gym)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(&format!("SELECT {KIOSK_COLS} FROM kiosks WHERE gym_id = ? AND id = ? AND franchise_id = ? AND gym_id = ?"))
+    sqlx::query(AssertSqlSafe(format!("SELECT {KIOSK_COLS} FROM kiosks WHERE gym_id = ? AND id = ? AND franchise_id = ? AND gym_id = ?")))
         .bind(&gym).bind(&kiosk).bind(&franchise).bind(&gym)
         .fetch_one(&mut *tx)
         .await?;

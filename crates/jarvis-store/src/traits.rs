@@ -406,7 +406,7 @@ pub trait KioskDeviceStore: Send + Sync {
 }
 
 /// A heartbeat received but not yet written (see [`KioskDeviceStore::record_heartbeats`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PendingHeartbeat {
     /// The kiosk.
     pub kiosk: KioskId,
