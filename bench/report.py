@@ -126,6 +126,7 @@ machine = {
     "cpu": cpu,
     "memory_gb": mem_gb,
     "kernel": platform.release(),
+    "load_average_at_start": facts.get(("machine", "load_average_at_start")),
     "load_average_at_end": os.getloadavg(),
     "postgresql": sh("psql", "--version"),
     "node": sh("node", "--version"),
