@@ -2,3 +2,10 @@
 //!
 //! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
 //! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod outbox;
+pub mod store;
+pub mod telemetry;

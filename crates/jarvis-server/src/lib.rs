@@ -6,8 +6,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod config;
-pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gyms;
@@ -22,7 +20,6 @@ pub mod ops;
 pub mod pages;
 pub mod state;
 pub mod team;
-pub mod telemetry;
 pub mod tenants;
 pub mod users;
 pub mod web;
