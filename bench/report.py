@@ -160,14 +160,15 @@ def fmt(v):
     return str(v)
 
 
-head = ["figure", "ours", "peer", "ratio", "target", "pass", "p99 ours/peer ms"]
+head = ["figure", "ours", "peer", "ratio", "target", "pass", "p99 ours/peer ms", "errors"]
 table = [head]
 for r in rows:
     p99 = ""
     if "ours_p99_ms" in r:
         p99 = f"{fmt(r['ours_p99_ms'])} / {fmt(r['peer_p99_ms'])}"
     table.append([r["figure"], f"{fmt(r['ours'])} {r['unit']}" if r["peer"] is None else fmt(r["ours"]),
-                  fmt(r["peer"]), fmt(r["ratio"]), r["target"], fmt(r["pass"]) if r["pass"] is not None else "info", p99])
+                  fmt(r["peer"]), fmt(r["ratio"]), r["target"], fmt(r["pass"]) if r["pass"] is not None else "info", p99,
+                  "/".join(str(v) for v in r.get("errors", {}).values())])
 w = [max(len(str(row[i])) for row in table) for i in range(len(head))]
 print()
 print(f"JARVIS bench ({params}; {machine['cpus']} CPUs {cpu})")

@@ -5,8 +5,16 @@ local tokens = c.lines(os.getenv("BENCH_TOKENS"))
 local badges = c.lines(os.getenv("BENCH_BADGES"))
 local n = 0
 
+-- Each wrk thread has its own Lua state: give each an id, its own random stream and token offset.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+
 function init(args)
-  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+  math.randomseed(os.time() * 1000 + id)
+  n = id * 7
 end
 
 function request()
