@@ -41,13 +41,16 @@ def throughput(backend, figure, peer, label, target):
     if ours is None or theirs is None:
         return
     ratio = round(ours / theirs, 2) if theirs else None
+    # Failed requests are fast: a contender answering errors does not get to pass.
+    total = sum(r["r"]["requests"] for r in raw if (r["backend"], r["figure"], r["who"]) == (backend, figure, "ours"))
+    clean = errors(backend, figure, "ours") <= 0.01 * max(total, 1)
     rows.append({
         "figure": label,
         "ours": ours,
         "peer": theirs,
         "ratio": ratio,
         "target": f">= {target:.2f}x peer" if target else "info",
-        "pass": (ratio is not None and ratio >= target) if target else None,
+        "pass": (ratio is not None and ratio >= target and clean) if target else None,
         "unit": "requests/s",
         "ours_p99_ms": med(backend, figure, "ours", "p99_ms"),
         "peer_p99_ms": med(backend, figure, peer, "p99_ms"),
