@@ -13,6 +13,28 @@ import subprocess
 import sys
 import time
 
+if len(sys.argv) == 3 and sys.argv[1] == "--markdown":
+    # The table of a results.json as Markdown (for docs/contributor/performance.md).
+    d = json.load(open(sys.argv[2]))
+
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, bool):
+            return "**pass**" if v else "**FAIL**"
+        if isinstance(v, float) and abs(v) >= 100:
+            return f"{v:,.0f}"
+        return str(v)
+
+    print("| figure | ours | peer | ratio | target | pass | p99 ours / peer (ms) |")
+    print("|---|---:|---:|---:|---|---|---:|")
+    for r in d["rows"]:
+        unit = "" if r["peer"] is not None else " " + r["unit"]
+        p99 = f"{cell(r['ours_p99_ms'])} / {cell(r['peer_p99_ms'])}" if "ours_p99_ms" in r else ""
+        passed = cell(r["pass"]) if r["pass"] is not None else "info"
+        print(f"| {r['figure']} | {cell(r['ours'])}{unit} | {cell(r['peer'])} | {cell(r['ratio'])} | {r['target']} | {passed} | {p99} |")
+    sys.exit(0)
+
 raw_path, facts_path, out_path, params, jarvis_version, commit = sys.argv[1:7]
 raw = [json.loads(l) for l in open(raw_path) if l.strip()]
 facts = {}
