@@ -369,7 +369,8 @@ async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAck>> {
     let hb = body.validate()?;
     KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
-    state.store.record_heartbeat(&device, hb).await?;
+    // Coalesced and written in batches (see `heartbeats`): the answer does not wait for a write.
+    state.heartbeats.submit(&device.kiosk, hb).await?;
     Ok(Json(HeartbeatAck {
         status: "ok".into(),
         server_time: OffsetDateTime::now_utc(),

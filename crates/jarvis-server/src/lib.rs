@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod gyms;
+pub mod heartbeats;
 pub mod http;
 pub mod imports;
 pub mod jobs;

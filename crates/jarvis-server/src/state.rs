@@ -22,4 +22,6 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
     /// When the process started.
     pub started_at: OffsetDateTime,
+    /// Kiosk heartbeats waiting to be written in the next batch.
+    pub heartbeats: Arc<crate::heartbeats::HeartbeatBuffer>,
 }
