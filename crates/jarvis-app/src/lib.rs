@@ -1,4 +1,12 @@
 //! The JARVIS application layer: what the HTTP server, the CLI and background work share.
 //!
 //! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
-//! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
+//! `jarvis` CLI parse, authorize and call these services. No HTTP types live here: services
+//! return [`AppError`], which the server maps to HTTP in one place.
+
+pub mod error;
+pub mod gyms;
+pub mod kiosks;
+pub mod members;
+
+pub use error::{AppError, AppResult};

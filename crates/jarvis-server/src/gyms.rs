@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_app::gyms;
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
@@ -53,23 +54,20 @@ async fn review_gym(
     ApiPath(id): ApiPath<GymId>,
     ApiJson(body): ApiJson<GymReview>,
 ) -> ApiResult<Json<Gym>> {
-    // Approving, rejecting, suspending and reactivating are super-admin decisions; a manager
-    // may resubmit a rejected gym, and archiving has its own permission.
-    let action = match body.status {
-        GymStatus::Pending => Action::GymUpdate,
-        GymStatus::Archived => Action::GymArchive,
-        GymStatus::Active | GymStatus::Rejected | GymStatus::Suspended => Action::GymApprove,
-    };
-    let scope = caller.gym(&state, id, action).await?;
-    let from = match body.expected_status {
-        Some(s) => s,
-        None => state.store.gym(&scope, id).await?.status,
-    };
+    let scope = caller
+        .gym(&state, id, gyms::review_action(body.status))
+        .await?;
     Ok(Json(
-        state
-            .store
-            .review_gym(&scope, &caller.actor, id, from, body.status, body.reason)
-            .await?,
+        gyms::review(
+            state.store.as_ref(),
+            &scope,
+            &caller.actor,
+            id,
+            body.expected_status,
+            body.status,
+            body.reason,
+        )
+        .await?,
     ))
 }
 

@@ -6,8 +6,8 @@
 use crate::auth::secrets_equal;
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
+use jarvis_app::AppError;
 use crate::imports::{ImportOptions, ImportTarget, MAX_UPLOAD_BYTES, job_view, spawn_import};
-use crate::kiosk_api::{hash_secret, new_pairing_code};
 use crate::state::AppState;
 use crate::web::page;
 use askama::Template;
@@ -247,6 +247,14 @@ impl Tr {
             ),
             "edit_class" => ("Modifier le cours", "Edit class"),
             "one_off_date" => ("Date (cours ponctuel)", "Date (one-off class)"),
+            "misconfigured" => (
+                "Les réglages enregistrés de cette salle sont invalides : bornes et assistant vocal sont refusés jusqu'à ce qu'ils soient enregistrés à nouveau.",
+                "This gym's stored settings are invalid: kiosks and the voice assistant are refused until they are saved again.",
+            ),
+            "gym_inactive" => (
+                "Seules les salles actives peuvent faire fonctionner des bornes.",
+                "Only active gyms can run kiosks.",
+            ),
             _ => ("?", "?"),
         };
         match self.0 {
@@ -492,6 +500,8 @@ struct GymPage {
     can_approve: bool,
     error: Option<String>,
     settings: GymSettings,
+    /// The stored settings do not validate: kiosks and voice refuse this gym until saved.
+    misconfigured: bool,
     can_edit: bool,
     /// May change the AI budget and voice-session cap (owner, super admin); else read-only.
     can_budget: bool,
@@ -574,8 +584,10 @@ fn slots_text(slots: &[TimeSlot]) -> String {
 }
 
 impl SettingsForm {
+    /// The form for a gym; a misconfigured gym's settings fields start from the defaults (the
+    /// page says the stored ones are invalid).
     fn of(g: &Gym) -> Self {
-        let s = GymSettings::from_json(&g.settings).unwrap_or_default();
+        let s = jarvis_app::gyms::settings_of(g).unwrap_or_default();
         let on = |b: bool| b.then(|| "on".to_string());
         let h = &s.opening_hours;
         Self {
@@ -612,7 +624,9 @@ impl SettingsForm {
     }
 
     /// The gym patch (settings validated later by `GymPatch::validate`), or form-level errors.
-    fn to_patch(&self) -> Result<GymPatch, BTreeMap<String, String>> {
+    /// `current` is the stored settings (none when they are corrupt): what the form does not
+    /// show (`voice`) is carried over unchanged, never reset.
+    fn to_patch(&self, current: Option<&GymSettings>) -> Result<GymPatch, BTreeMap<String, String>> {
         let mut errors = BTreeMap::new();
         let mut hours = serde_json::Map::new();
         for (day, text) in [
@@ -655,7 +669,9 @@ impl SettingsForm {
             return Err(errors);
         }
         let instructions = Some(self.instructions.trim()).filter(|s| !s.is_empty());
+        let voice = current.map(|c| c.voice).unwrap_or_default();
         let settings = serde_json::json!({
+            "voice": voice,
             "opening_hours": hours,
             "persona": { "name": self.persona_name, "voice": self.voice, "tone": self.tone, "instructions": instructions },
             "voice_session_cap": cap,
@@ -767,7 +783,8 @@ fn render_gym(
             &jarvis_core::authz::Resource::Gym(g.franchise_id, g.id),
         )
         .is_ok();
-    let settings = GymSettings::from_json(&g.settings).unwrap_or_default();
+    let misconfigured = jarvis_app::gyms::settings_of(&g).is_none();
+    let settings = jarvis_app::gyms::settings_of(&g).unwrap_or_default();
     let form = form.unwrap_or_else(|| SettingsForm::of(&g));
     page(
         GymPage {
@@ -776,6 +793,7 @@ fn render_gym(
             can_approve,
             error,
             settings,
+            misconfigured,
             can_edit,
             can_budget,
             form,
@@ -797,46 +815,46 @@ async fn gym_settings(
     };
     let t = c.t;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    let errors = match form.to_patch().map(GymPatch::validate) {
-        Ok(Ok(patch)) => {
-            // The same rule as the API: a manager's change to the spending limits is refused,
-            // next to the field.
-            match crate::tenants::budget_guard(&state, &u.caller, &scope, gym, &patch).await {
-                Ok(()) => match state
-                    .store
-                    .update_gym(&scope, &u.caller.actor, gym, patch)
-                    .await
-                {
-                    Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
-                    Err(e @ jarvis_store::StoreError::Conflict { .. }) => {
-                        let (field, msg) = store_message(t, &e);
-                        BTreeMap::from([(field, msg)])
-                    }
-                    Err(e) => return error_page(t, e.into()),
-                },
-                Err(e) if e.code == "field_forbidden" => {
-                    status = StatusCode::FORBIDDEN;
-                    let fields = e.details["fields"].as_array().cloned().unwrap_or_default();
-                    fields
-                        .iter()
-                        .filter_map(|f| f["field"].as_str())
-                        .map(|f| {
-                            let fe = FieldError::new(f, "forbidden", e.message.clone());
-                            (settings_field(f), field_message(t, &fe))
-                        })
-                        .collect()
+    // Settings the form does not show (voice) are carried over from what is stored.
+    let current = c.gym.as_ref().and_then(jarvis_app::gyms::settings_of);
+    let errors = match form.to_patch(current.as_ref()) {
+        // The same service as the API: a manager's change to the spending limits is refused,
+        // next to the field.
+        Ok(patch) => match jarvis_app::gyms::update(
+            state.store.as_ref(),
+            &u.caller.principal,
+            &scope,
+            &u.caller.actor,
+            gym,
+            patch,
+        )
+        .await
+        {
+            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
+            Err(AppError::Store(e @ jarvis_store::StoreError::Conflict { .. })) => {
+                let (field, msg) = store_message(t, &e);
+                BTreeMap::from([(field, msg)])
+            }
+            Err(AppError::FieldForbidden { fields, message }) => {
+                status = StatusCode::FORBIDDEN;
+                fields
+                    .iter()
+                    .map(|f| {
+                        let fe = FieldError::new(*f, "forbidden", message.clone());
+                        (settings_field(f), field_message(t, &fe))
+                    })
+                    .collect()
+            }
+            Err(AppError::Invalid(v)) => {
+                let mut m = BTreeMap::new();
+                for e in v.0 {
+                    m.entry(settings_field(&e.field))
+                        .or_insert_with(|| field_message(t, &e));
                 }
-                Err(e) => return error_page(t, e),
+                m
             }
-        }
-        Ok(Err(v)) => {
-            let mut m = BTreeMap::new();
-            for e in v.0 {
-                m.entry(settings_field(&e.field))
-                    .or_insert_with(|| field_message(t, &e));
-            }
-            m
-        }
+            Err(e) => return error_page(t, e.into()),
+        },
         Err(m) => m,
     };
     render_gym(&u, c, None, true, Some(form), errors, status)
@@ -864,29 +882,28 @@ async fn gym_status(
             ApiError::bad_request("status", "unknown status"),
         );
     };
-    let action = match to {
-        GymStatus::Pending => Action::GymUpdate,
-        GymStatus::Archived => Action::GymArchive,
-        _ => Action::GymApprove,
-    };
+    let action = GymStatus::review_action(to);
     let (scope, c) = match gym_scope(&state, &u, gym, action).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let reason = Some(f.reason).filter(|r| !r.trim().is_empty());
-    let Some(from) = GymStatus::parse(&f.from).or(c.gym.as_ref().map(|g| g.status)) else {
-        return error_page(c.t, ApiError::not_found("gym"));
-    };
-    match state
-        .store
-        .review_gym(&scope, &u.caller.actor, gym, from, to, reason)
-        .await
+    let from = GymStatus::parse(&f.from).or(c.gym.as_ref().map(|g| g.status));
+    match jarvis_app::gyms::review(
+        state.store.as_ref(),
+        &scope,
+        &u.caller.actor,
+        gym,
+        from,
+        to,
+        Some(f.reason),
+    )
+    .await
     {
         Ok(_) => Redirect::to(&format!("/app/gyms/{gym}")).into_response(),
-        Err(
+        Err(AppError::Store(
             e @ (jarvis_store::StoreError::Conflict { .. }
             | jarvis_store::StoreError::Invalid { .. }),
-        ) => {
+        )) => {
             let status = if matches!(e, jarvis_store::StoreError::Conflict { .. }) {
                 StatusCode::CONFLICT
             } else {
@@ -1519,36 +1536,17 @@ async fn render_kiosks(
     {
         Ok(p) => {
             let can_manage = u.caller.gym(state, gym, Action::KioskManage).await.is_ok();
-            // Move targets: other gyms of the franchise, when the caller manages kiosks there.
-            let mut targets = Vec::new();
-            if let (Some(g), Ok(fscope)) = (
-                c.gym.as_ref(),
-                c.gym.as_ref().map_or(Err(ApiError::not_found("gym")), |g| {
-                    u.caller.franchise(g.franchise_id, Action::KioskManage)
-                }),
-            ) {
-                let filter = GymFilter {
-                    franchise_id: Some(g.franchise_id),
-                    status: Some(GymStatus::Active),
-                    q: None,
-                };
-                if let Ok(p) = state
-                    .store
-                    .list_gyms(
-                        &fscope,
-                        &filter,
-                        PageRequest::new(Some(200), None).unwrap_or_default(),
-                    )
+            // Move targets: the service's answer (other gyms of the franchise that may run
+            // kiosks, when the caller manages kiosks franchise-wide).
+            let targets = match c.gym.as_ref() {
+                Some(g) => jarvis_app::kiosks::move_targets(state.store.as_ref(), &u.caller.principal, g)
                     .await
-                {
-                    targets = p
-                        .items
-                        .into_iter()
-                        .filter(|x| x.id != g.id)
-                        .map(|x| (x.id, x.name))
-                        .collect();
-                }
-            }
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|x| (x.id, x.name))
+                    .collect(),
+                None => Vec::new(),
+            };
             page(
                 KiosksPage {
                     c,
@@ -1592,16 +1590,14 @@ async fn kiosk_create(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let err = match (NewKiosk { name: f.name }).validate() {
-        Ok(n) => match state
-            .store
-            .create_kiosk(&scope, &u.caller.actor, gym, n)
-            .await
-        {
-            Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
-            Err(e) => store_message(c.t, &e).1,
-        },
-        Err(v) => form_errors_text(c.t, &v),
+    let new = NewKiosk { name: f.name };
+    let err = match jarvis_app::kiosks::create(state.store.as_ref(), &scope, &u.caller.actor, gym, new)
+        .await
+    {
+        Ok(_) => return Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
+        Err(AppError::Store(e)) => store_message(c.t, &e).1,
+        Err(AppError::Invalid(v)) => form_errors_text(c.t, &v),
+        Err(e) => return error_page(c.t, e.into()),
     };
     render_kiosks(
         &state,
@@ -1627,34 +1623,34 @@ async fn kiosk_update(
     Path((gym, id)): Path<(GymId, KioskId)>,
     CsrfForm(f): CsrfForm<KioskEditForm>,
 ) -> Response {
-    let (mut scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
+    let (scope, c) = match gym_scope(&state, &u, gym, Action::KioskManage).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let to: Option<GymId> = f.gym_id.trim().parse().ok().filter(|g| *g != gym);
-    if let (Some(_), Some(g)) = (to, c.gym.as_ref()) {
-        // A move touches two gyms: kiosk rights on the whole franchise, as in the API.
-        scope = match u.caller.franchise(g.franchise_id, Action::KioskManage) {
-            Ok(s) => s,
-            Err(e) => return error_page(c.t, e),
-        };
-    }
     let patch = KioskPatch {
         name: Some(f.name),
-        gym_id: to,
+        gym_id: f.gym_id.trim().parse().ok(),
     };
-    let err = match patch.validate() {
-        Ok(p) => match state
-            .store
-            .update_kiosk(&scope, &u.caller.actor, gym, id, p)
-            .await
-        {
-            Ok(k) => {
-                return Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response();
-            }
-            Err(e) => store_message(c.t, &e).1,
-        },
-        Err(v) => form_errors_text(c.t, &v),
+    // The API's service: a move is authorized there, once.
+    let err = match jarvis_app::kiosks::update(
+        state.store.as_ref(),
+        &u.caller.principal,
+        &scope,
+        &u.caller.actor,
+        gym,
+        id,
+        patch,
+    )
+    .await
+    {
+        Ok(k) => {
+            return Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response();
+        }
+        Err(AppError::Store(e @ (jarvis_store::StoreError::Conflict { .. } | jarvis_store::StoreError::Invalid { .. }))) => {
+            store_message(c.t, &e).1
+        }
+        Err(AppError::Invalid(v)) => form_errors_text(c.t, &v),
+        Err(e) => return error_page(c.t, e.into()),
     };
     render_kiosks(
         &state,
@@ -1677,31 +1673,26 @@ async fn kiosk_pair(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if c.gym
-        .as_ref()
-        .is_some_and(|g| g.status != GymStatus::Active)
+    match jarvis_app::kiosks::issue_pairing_code(
+        state.store.as_ref(),
+        &scope,
+        &u.caller.actor,
+        gym,
+        id,
+    )
+    .await
     {
-        let msg = c.t.s("forbidden").to_string();
-        return render_kiosks(&state, &u, gym, None, Some(msg), StatusCode::CONFLICT).await;
-    }
-    let code = match new_pairing_code() {
-        Ok(c) => c,
-        Err(e) => return error_page(c.t, e),
-    };
-    let expires = OffsetDateTime::now_utc() + PAIRING_TTL;
-    match state
-        .store
-        .set_pairing_code(
-            &scope,
-            &u.caller.actor,
-            gym,
-            id,
-            &hash_secret(&code),
-            expires,
-        )
-        .await
-    {
-        Ok(k) => render_kiosks(&state, &u, gym, Some((k.name, code)), None, StatusCode::OK).await,
+        Ok((k, code)) => {
+            let shown = Some((k.name, code.code));
+            render_kiosks(&state, &u, gym, shown, None, StatusCode::OK).await
+        }
+        Err(AppError::GymNotReady(n)) => {
+            let msg = match n {
+                GymNotReady::Inactive(_) => c.t.s("gym_inactive"),
+                GymNotReady::Misconfigured(_) => c.t.s("misconfigured"),
+            };
+            render_kiosks(&state, &u, gym, None, Some(msg.to_string()), StatusCode::CONFLICT).await
+        }
         Err(e) => error_page(c.t, e.into()),
     }
 }
@@ -1743,11 +1734,7 @@ async fn revoke_submit(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match state
-        .store
-        .revoke_kiosk(&scope, &u.caller.actor, gym, id)
-        .await
-    {
+    match jarvis_app::kiosks::revoke(state.store.as_ref(), &scope, &u.caller.actor, gym, id).await {
         Ok(_) => Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response(),
         Err(e) => error_page(c.t, e.into()),
     }

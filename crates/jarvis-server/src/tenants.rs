@@ -186,19 +186,14 @@ async fn create_gym(
 ) -> ApiResult<(StatusCode, Json<Gym>)> {
     let new = body.validate()?;
     let scope = caller.franchise(new.franchise_id, Action::GymCreate)?;
-    // Whoever may approve gyms creates them ready to run; anyone else's gym waits for approval.
-    let status = if caller
-        .franchise(new.franchise_id, Action::GymApprove)
-        .is_ok()
-    {
-        GymStatus::Active
-    } else {
-        GymStatus::Pending
-    };
-    let g = state
-        .store
-        .create_gym(&scope, &caller.actor, new, status)
-        .await?;
+    let g = jarvis_app::gyms::create(
+        state.store.as_ref(),
+        &caller.principal,
+        &scope,
+        &caller.actor,
+        new,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -227,54 +222,20 @@ async fn update_gym(
     ApiJson(body): ApiJson<GymPatch>,
 ) -> ApiResult<Json<Gym>> {
     let patch = body.validate()?;
-    // Settings (persona, caps, budget, features) are a separate permission from name/address.
-    let action = if patch.settings.is_some() {
-        Action::GymSettingsUpdate
-    } else {
-        Action::GymUpdate
-    };
-    let scope = caller.gym(&state, id, action).await?;
-    budget_guard(&state, &caller, &scope, id, &patch).await?;
+    let scope = caller
+        .gym(&state, id, jarvis_app::gyms::update_action(&patch))
+        .await?;
     Ok(Json(
-        state
-            .store
-            .update_gym(&scope, &caller.actor, id, patch)
-            .await?,
+        jarvis_app::gyms::update(
+            state.store.as_ref(),
+            &caller.principal,
+            &scope,
+            &caller.actor,
+            id,
+            patch,
+        )
+        .await?,
     ))
-}
-
-/// Refuses a settings replacement that changes what the gym may spend (AI budget, voice-session
-/// cap) unless the caller holds `GymBudgetWrite` (franchise owner, super admin): 403
-/// `field_forbidden` naming each field. Sending the current values back is fine. Shared by the
-/// API and the settings page.
-pub async fn budget_guard(
-    state: &AppState,
-    caller: &Caller,
-    scope: &Scope,
-    id: GymId,
-    patch: &GymPatch,
-) -> ApiResult<()> {
-    let Some(new) = patch.settings.as_ref() else {
-        return Ok(());
-    };
-    let new = GymSettings::from_json(new)?;
-    let current = state.store.gym(scope, id).await?;
-    let current = GymSettings::from_json(&current.settings).unwrap_or_default();
-    let changed = current.budget_changes(&new);
-    if changed.is_empty() || caller.gym(state, id, Action::GymBudgetWrite).await.is_ok() {
-        return Ok(());
-    }
-    let message = "only the franchise owner or a super admin may change a gym's AI budget and voice-session cap";
-    let fields: Vec<serde_json::Value> = changed
-        .iter()
-        .map(|f| serde_json::json!({ "field": f, "code": "forbidden", "message": message }))
-        .collect();
-    Err(crate::error::ApiError::new(
-        StatusCode::FORBIDDEN,
-        "field_forbidden",
-        format!("{}: {message}", changed.join(", ")),
-    )
-    .with_details(serde_json::json!({ "fields": fields })))
 }
 
 #[utoipa::path(delete, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),
@@ -287,9 +248,6 @@ async fn archive_gym(
 ) -> ApiResult<Json<Gym>> {
     let scope = caller.gym(&state, id, Action::GymArchive).await?;
     Ok(Json(
-        state
-            .store
-            .set_gym_status(&scope, &caller.actor, id, GymStatus::Archived)
-            .await?,
+        jarvis_app::gyms::archive(state.store.as_ref(), &scope, &caller.actor, id).await?,
     ))
 }
