@@ -4,8 +4,10 @@
 //! `jarvis` CLI parse, authorize and call these services. No HTTP types live here: services
 //! return [`AppError`], which the server maps to HTTP in one place.
 
+pub mod classes;
 pub mod error;
 pub mod gyms;
+pub mod imports;
 pub mod kiosks;
 pub mod members;
 
