@@ -76,9 +76,7 @@ pub async fn review(
         Some(s) => s,
         None => store.gym(scope, id).await?.status,
     };
-    Ok(store
-        .review_gym(scope, actor, id, from, to, reason)
-        .await?)
+    Ok(store.review_gym(scope, actor, id, from, to, reason).await?)
 }
 
 /// The permission a change needs: settings (persona, caps, budget, features) are a separate

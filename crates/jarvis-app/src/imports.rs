@@ -344,7 +344,6 @@ fn to_json(r: &ImportReport) -> serde_json::Value {
     serde_json::to_value(r).unwrap_or_default()
 }
 
-
 /// Creates the job row and runs the import in the background under [`spawn_import`]'s
 /// supervision; returns the queued job at once.
 pub async fn start(
@@ -388,4 +387,3 @@ fn with_live(mut j: ImportJob) -> ImportJob {
     }
     j
 }
-

@@ -104,7 +104,7 @@ pub async fn update(
     let mut patch = patch.validate()?;
     patch.gym_id = patch.gym_id.filter(|to| *to != gym);
     let scope = match patch.gym_id {
-        None => scope.clone(),
+        None => *scope,
         Some(to) => {
             let from = store.gym(scope, gym).await?;
             let franchise = match authz::authorize(

@@ -151,7 +151,11 @@ impl KioskDevice {
 /// The device's refusal when its gym may not run kiosks (403 `gym_inactive` or
 /// `gym_misconfigured`); the rule itself is `Gym::kiosk_readiness`.
 fn gym_not_ready(not_ready: &GymNotReady) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, not_ready.code(), not_ready.to_string())
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        not_ready.code(),
+        not_ready.to_string(),
+    )
 }
 
 /// Failed pairing attempts allowed per client address and window before 429.
@@ -347,8 +351,7 @@ async fn config(kiosk: KioskDevice) -> ApiResult<Json<KioskConfig>> {
     kiosk.allow(Action::KioskHeartbeat)?;
     let device = kiosk.0;
     // The extractor already refused a gym that is not ready; this only hands over the settings.
-    let settings =
-        jarvis_app::gyms::kiosk_readiness(&device.gym).map_err(|e| gym_not_ready(&e))?;
+    let settings = jarvis_app::gyms::kiosk_readiness(&device.gym).map_err(|e| gym_not_ready(&e))?;
     Ok(Json(KioskConfig {
         kiosk_id: device.kiosk.id,
         kiosk_name: device.kiosk.name,

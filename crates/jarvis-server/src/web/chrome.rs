@@ -43,10 +43,7 @@ pub struct PageError {
 impl PageError {
     /// The error `e` shown in the language of `t`.
     pub fn new(t: Tr, e: impl Into<ApiError>) -> Self {
-        Self {
-            t,
-            error: e.into(),
-        }
+        Self { t, error: e.into() }
     }
 }
 

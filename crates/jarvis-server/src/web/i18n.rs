@@ -176,10 +176,28 @@ catalogue! {
     LogOutEverywhere => ("Se déconnecter partout", "Log out everywhere"),
 }
 
+/// A message by value or by reference (templates hand loop bindings over by reference).
+pub trait AsMsg {
+    /// The message.
+    fn msg(&self) -> Msg;
+}
+
+impl AsMsg for Msg {
+    fn msg(&self) -> Msg {
+        *self
+    }
+}
+
+impl<T: AsMsg + ?Sized> AsMsg for &T {
+    fn msg(&self) -> Msg {
+        (**self).msg()
+    }
+}
+
 impl Tr {
     /// The text of `m` in this language.
-    pub fn get(&self, m: Msg) -> &'static str {
-        let (fr, en) = m.texts();
+    pub fn get(&self, m: impl AsMsg) -> &'static str {
+        let (fr, en) = m.msg().texts();
         self.pick(fr, en)
     }
     /// `fr` or `en`.

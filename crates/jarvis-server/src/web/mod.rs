@@ -7,7 +7,6 @@ pub mod csrf;
 pub mod i18n;
 
 use crate::state::AppState;
-use i18n::{Msg, Tr};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -15,6 +14,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use i18n::{Msg, Tr};
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 

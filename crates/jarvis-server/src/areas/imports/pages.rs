@@ -179,4 +179,3 @@ async fn import_js() -> impl IntoResponse {
         include_str!("../../../assets/import.js"),
     )
 }
-

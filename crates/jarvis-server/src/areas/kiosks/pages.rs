@@ -121,9 +121,7 @@ async fn kiosk_create(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
     let new = NewKiosk { name: f.name };
-    let err = match kiosks::create(state.store.as_ref(), &scope, &u.caller.actor, gym, new)
-        .await
-    {
+    let err = match kiosks::create(state.store.as_ref(), &scope, &u.caller.actor, gym, new).await {
         Ok(_) => return Ok(Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response()),
         Err(AppError::Store(e)) => store_message(c.t, &e).1,
         Err(AppError::Invalid(v)) => form_errors_text(c.t, &v),
@@ -197,15 +195,7 @@ async fn kiosk_pair(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
-    match kiosks::issue_pairing_code(
-        state.store.as_ref(),
-        &scope,
-        &u.caller.actor,
-        gym,
-        id,
-    )
-    .await
-    {
+    match kiosks::issue_pairing_code(state.store.as_ref(), &scope, &u.caller.actor, gym, id).await {
         Ok((k, code)) => {
             let shown = Some((k.name, code.code));
             render_kiosks(&state, &u, gym, shown, None, StatusCode::OK).await
@@ -215,7 +205,15 @@ async fn kiosk_pair(
                 GymNotReady::Inactive(_) => c.t.get(Msg::GymInactive),
                 GymNotReady::Misconfigured(_) => c.t.get(Msg::Misconfigured),
             };
-            render_kiosks(&state, &u, gym, None, Some(msg.to_string()), StatusCode::CONFLICT).await
+            render_kiosks(
+                &state,
+                &u,
+                gym,
+                None,
+                Some(msg.to_string()),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => Err(PageError::new(c.t, e)),
     }
@@ -253,7 +251,6 @@ async fn revoke_submit(
         .in_page(c.t)?;
     Ok(Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response())
 }
-
 
 #[derive(Template)]
 #[template(path = "gmk/kiosk.html")]

@@ -5,8 +5,8 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageError, PageResult, Pager,
-    form_errors_text, gym_scope, pager, query_part,
+    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageError, PageResult, Pager, form_errors_text,
+    gym_scope, pager, query_part,
 };
 use crate::web::i18n::{Msg, field_message, store_message};
 use crate::web::page;
@@ -203,7 +203,14 @@ async fn member_create(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, Action::MemberWrite).await?;
     let mut errors = BTreeMap::new();
-    match members::create(state.store.as_ref(), &scope, &u.caller.actor, gym, form.to_new()).await
+    match members::create(
+        state.store.as_ref(),
+        &scope,
+        &u.caller.actor,
+        gym,
+        form.to_new(),
+    )
+    .await
     {
         Ok(m) => {
             let to = format!("/app/gyms/{gym}/members/{}", m.id);
@@ -444,8 +451,15 @@ async fn member_update(
     let (scope, c) = gym_scope(&state, &u, gym, Action::MemberWrite).await?;
     let errors = match form.to_patch() {
         Ok(patch) => {
-            match members::update(state.store.as_ref(), &scope, &u.caller.actor, gym, id, patch)
-                .await
+            match members::update(
+                state.store.as_ref(),
+                &scope,
+                &u.caller.actor,
+                gym,
+                id,
+                patch,
+            )
+            .await
             {
                 Ok(_) => {
                     let to = format!("/app/gyms/{gym}/members/{id}");
@@ -585,4 +599,3 @@ pub fn form_value<'a>(f: &'a MemberForm, field: &str) -> &'a str {
         _ => "",
     }
 }
-

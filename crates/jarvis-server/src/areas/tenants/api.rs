@@ -226,9 +226,7 @@ async fn update_gym(
     ApiJson(body): ApiJson<GymPatch>,
 ) -> ApiResult<Json<Gym>> {
     let patch = body.validate()?;
-    let scope = caller
-        .gym(&state, id, gyms::update_action(&patch))
-        .await?;
+    let scope = caller.gym(&state, id, gyms::update_action(&patch)).await?;
     Ok(Json(
         gyms::update(
             state.store.as_ref(),

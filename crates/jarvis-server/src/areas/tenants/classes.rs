@@ -273,18 +273,20 @@ async fn class_update(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, Action::ScheduleWrite).await?;
     let k = state.store.class(&scope, gym, id).await.in_page(c.t)?;
-    Ok(match save_class(&state, &u, c.t, &scope, gym, Some(id), &f).await {
-        Ok(()) => Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
-        Err(errors) => page(
-            ClassPage {
-                c,
-                k,
-                form: f,
-                errors,
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    })
+    Ok(
+        match save_class(&state, &u, c.t, &scope, gym, Some(id), &f).await {
+            Ok(()) => Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response(),
+            Err(errors) => page(
+                ClassPage {
+                    c,
+                    k,
+                    form: f,
+                    errors,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        },
+    )
 }
 
 async fn class_delete(
@@ -299,4 +301,3 @@ async fn class_delete(
         .in_page(c.t)?;
     Ok(Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response())
 }
-

@@ -210,7 +210,10 @@ impl SettingsForm {
     /// The gym patch (settings validated later by `GymPatch::validate`), or form-level errors.
     /// `current` is the stored settings (none when they are corrupt): what the form does not
     /// show (`voice`) is carried over unchanged, never reset.
-    fn to_patch(&self, current: Option<&GymSettings>) -> Result<GymPatch, BTreeMap<String, String>> {
+    fn to_patch(
+        &self,
+        current: Option<&GymSettings>,
+    ) -> Result<GymPatch, BTreeMap<String, String>> {
         let mut errors = BTreeMap::new();
         let mut hours = serde_json::Map::new();
         for (day, text) in [
@@ -492,4 +495,3 @@ async fn gym_status(
         Err(e) => Err(PageError::new(c.t, e)),
     }
 }
-
