@@ -4,11 +4,17 @@
 //! `jarvis` CLI parse, authorize and call these services. No HTTP types live here: services
 //! return [`AppError`], which the server maps to HTTP in one place.
 
+pub mod auth;
 pub mod classes;
+pub mod config;
+pub mod demo;
 pub mod error;
 pub mod gyms;
 pub mod imports;
 pub mod kiosks;
 pub mod members;
+pub mod outbox;
+pub mod store;
+pub mod telemetry;
 
 pub use error::{AppError, AppResult};

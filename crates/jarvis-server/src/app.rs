@@ -1,9 +1,10 @@
 //! Starting and stopping the server: open storage, migrate, choose OpenAI or the demo fake, bind,
 //! serve, and on SIGTERM/ctrl-c let in-flight requests finish within the grace period.
 
-use crate::config::Config;
 use crate::state::AppState;
-use jarvis_store::{ConnectOptions, Store, StoreError, redact_url};
+use jarvis_app::config::Config;
+use jarvis_app::store::{OpenError, open_store};
+use jarvis_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,13 +17,8 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Error)]
 pub enum StartError {
     /// Storage could not be opened or migrated.
-    #[error("{context}: {source}")]
-    Store {
-        /// What was being done.
-        context: String,
-        /// The cause.
-        source: StoreError,
-    },
+    #[error(transparent)]
+    Store(#[from] OpenError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -40,27 +36,6 @@ pub enum StartError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(String),
-}
-
-/// Opens storage and applies pending migrations, logging what it applied.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
-    let url = config.database_url.expose();
-    let mut opts = ConnectOptions::new(url);
-    opts.max_connections = config.database_max_connections;
-    let store = jarvis_store::connect(&opts)
-        .await
-        .map_err(|source| StartError::Store {
-            context: format!("cannot open database {}", redact_url(url)),
-            source,
-        })?;
-    let applied = store.migrate().await.map_err(|source| StartError::Store {
-        context: "cannot migrate the database".into(),
-        source,
-    })?;
-    for m in &applied {
-        tracing::info!(version = m.version, description = %m.description, "applied migration");
-    }
-    Ok(store)
 }
 
 /// A server running in the background (used by `serve` and by tests).

@@ -182,6 +182,15 @@ impl From<jarvis_app::AppError> for ApiError {
     }
 }
 
+impl From<jarvis_app::outbox::OutboxError> for ApiError {
+    fn from(e: jarvis_app::outbox::OutboxError) -> Self {
+        match e {
+            jarvis_app::outbox::OutboxError::Store(e) => e.into(),
+            e @ jarvis_app::outbox::OutboxError::Seal(_) => ApiError::internal(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self.details["retry_after_secs"].as_u64();

@@ -72,7 +72,7 @@ fn bearer_device_token(headers: &axum::http::HeaderMap) -> Option<&str> {
 fn charge_address(parts: &Parts, state: &AppState) -> ApiResult<()> {
     let ip = crate::auth::client_ip(parts, state)
         .and_then(|ip| ip.parse().ok())
-        .map(crate::auth::net::rate_key)
+        .map(jarvis_app::auth::net::rate_key)
         .unwrap_or_else(|| "unknown".into());
     state
         .auth
@@ -206,7 +206,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(
             crate::auth::client_ip(parts, state)
                 .and_then(|ip| ip.parse().ok())
-                .map(crate::auth::net::rate_key)
+                .map(jarvis_app::auth::net::rate_key)
                 .unwrap_or_else(|| "unknown".into()),
         ))
     }

@@ -9,8 +9,6 @@ pub mod api;
 pub mod app;
 pub mod areas;
 pub mod auth;
-pub mod config;
-pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod http;
@@ -19,7 +17,6 @@ pub mod openapi;
 pub mod ops;
 pub mod state;
 pub mod team;
-pub mod telemetry;
 pub mod users;
 pub mod web;
 

@@ -1,6 +1,6 @@
 //! Shared application state handed to every handler.
 
-use crate::config::Config;
+use jarvis_app::config::Config;
 use jarvis_store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;

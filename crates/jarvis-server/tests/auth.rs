@@ -7,10 +7,10 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, MASTER_KEY, PASSWORD, TestApp, link_token, send, totp_code};
+use jarvis_app::auth::crypto::MasterKey;
+use jarvis_app::auth::keys::{AUDIENCE, Claims, KeyRing};
 use jarvis_core::Role;
 use jarvis_core::model::MembershipTarget;
-use jarvis_server::auth::crypto::MasterKey;
-use jarvis_server::auth::keys::{AUDIENCE, Claims, KeyRing};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -868,13 +868,10 @@ async fn jwks_and_key_rotation(b: Backend) {
     assert!(jwks["keys"][0].get("d").is_none(), "no private parts");
     // Rotate (as `jarvis keys rotate` does): old tokens keep working, new ones use the new kid.
     let master = MasterKey::parse(MASTER_KEY).unwrap();
-    let kid = jarvis_server::auth::keys::rotate(
-        &app.db.store(),
-        &master,
-        &jarvis_core::model::Actor::cli(),
-    )
-    .await
-    .unwrap();
+    let kid =
+        jarvis_app::auth::keys::rotate(&app.db.store(), &master, &jarvis_core::model::Actor::cli())
+            .await
+            .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
         app.get("/api/v1/franchises").await.0,
@@ -1488,10 +1485,10 @@ async fn outbox_holds_no_readable_token_before_or_after_sending(b: Backend) {
     assert!(queued[0].body_text.starts_with("v1.") && queued[0].body_html.starts_with("v1."));
     // Sent (log transport): the bodies are wiped, the metadata stays.
     let master = MasterKey::parse(MASTER_KEY).unwrap();
-    let sent = jarvis_server::auth::outbox::deliver(
+    let sent = jarvis_app::outbox::deliver(
         app.db.store().as_ref(),
         &master,
-        jarvis_server::config::EmailTransport::Log,
+        jarvis_app::config::EmailTransport::Log,
     )
     .await;
     assert_eq!(sent, 2);
@@ -1682,10 +1679,10 @@ async fn logs_name_no_recipient_and_no_badge(b: Backend) {
         .await;
     assert_eq!(s, 201);
     let master = MasterKey::parse(MASTER_KEY).unwrap();
-    let sent = jarvis_server::auth::outbox::deliver(
+    let sent = jarvis_app::outbox::deliver(
         app.db.store().as_ref(),
         &master,
-        jarvis_server::config::EmailTransport::Log,
+        jarvis_app::config::EmailTransport::Log,
     )
     .await;
     assert_eq!(sent, 2);

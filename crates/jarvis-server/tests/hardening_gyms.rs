@@ -94,7 +94,7 @@ async fn user_with_locale(
     locale: Locale,
     grant: (Role, MembershipTarget),
 ) {
-    let hash = jarvis_server::auth::password::hash(common::PASSWORD.into())
+    let hash = jarvis_app::auth::password::hash(common::PASSWORD.into())
         .await
         .unwrap();
     app.db

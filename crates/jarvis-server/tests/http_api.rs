@@ -440,7 +440,7 @@ async fn slow_requests_time_out_with_json(b: Backend) {
 async fn demo_seed_is_idempotent_and_served(b: Backend) {
     let Some(app) = app(b).await else { return };
     let store = app.db.store();
-    let first = jarvis_server::demo::seed(&*store).await.unwrap();
+    let first = jarvis_app::demo::seed(&*store).await.unwrap();
     assert!(first.franchise_created);
     assert_eq!(
         (
@@ -450,7 +450,7 @@ async fn demo_seed_is_idempotent_and_served(b: Backend) {
         ),
         (2, 200, 4)
     );
-    let again = jarvis_server::demo::seed(&*store).await.unwrap();
+    let again = jarvis_app::demo::seed(&*store).await.unwrap();
     assert_eq!(
         (
             again.gyms_created,
@@ -490,7 +490,7 @@ both_backends!(
 #[tokio::test]
 async fn unreachable_database_at_start_is_a_clear_error() {
     let cfg = common::config("postgres://jarvis@127.0.0.1:1/jarvis", &[]);
-    let err = jarvis_server::app::open_store(&cfg)
+    let err = jarvis_app::store::open_store(&cfg)
         .await
         .err()
         .expect("must fail")

@@ -527,7 +527,7 @@ async fn the_team_page_disables_after_a_confirmation(b: Backend) {
                 display_name: "Chef".into(),
                 locale: jarvis_core::model::Locale::Fr,
                 password_hash: Some(
-                    jarvis_server::auth::password::hash(PASSWORD.into())
+                    jarvis_app::auth::password::hash(PASSWORD.into())
                         .await
                         .unwrap(),
                 ),

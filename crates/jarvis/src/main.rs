@@ -1,10 +1,10 @@
 //! `jarvis`: the one binary. Serves the app and runs its maintenance commands.
 
 use clap::{Args, Parser, Subcommand};
+use jarvis_app::auth::password;
+use jarvis_app::config::{Config, Sources};
 use jarvis_core::Role;
 use jarvis_core::model::{Actor, Locale, MembershipTarget, NewUser};
-use jarvis_server::auth::password;
-use jarvis_server::config::{Config, Sources};
 use jarvis_store::Store;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    jarvis_server::telemetry::init(&config);
+    jarvis_app::telemetry::init(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -197,7 +197,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve(args) => {
             if args.demo {
-                let store = jarvis_server::app::open_store(&config)
+                let store = jarvis_app::store::open_store(&config)
                     .await
                     .map_err(|e| e.to_string())?;
                 seed(&*store).await?;
@@ -213,7 +213,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Demo(DemoCommand::Seed) => {
-            let store = jarvis_server::app::open_store(&config)
+            let store = jarvis_app::store::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             let r = seed(&*store).await;
@@ -267,7 +267,7 @@ async fn migrate(config: &Config, dry_run: bool) -> Result<(), String> {
 
 async fn seed(store: &dyn Store) -> Result<(), String> {
     println!("seeding the demo tenant…");
-    let r = jarvis_server::demo::seed(store)
+    let r = jarvis_app::demo::seed(store)
         .await
         .map_err(|e| format!("demo seed failed: {e}"))?;
     println!(
@@ -286,9 +286,9 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
     println!(
         "demo sign-in ({} account(s) created now), password `{}`:",
         r.users_created,
-        jarvis_server::demo::DEMO_PASSWORD
+        jarvis_app::demo::DEMO_PASSWORD
     );
-    for (email, _, role, _) in jarvis_server::demo::DEMO_USERS {
+    for (email, _, role, _) in jarvis_app::demo::DEMO_USERS {
         let note = if role.requires_mfa() {
             " (enrols two-step verification at first sign-in)"
         } else {
@@ -300,15 +300,15 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
 }
 
 async fn keys_rotate(config: &Config) -> Result<(), String> {
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
-    let master = jarvis_server::auth::crypto::MasterKey::load_or_create(
+    let master = jarvis_app::auth::crypto::MasterKey::load_or_create(
         config.master_key.as_ref().map(|s| s.expose()),
         &config.data_dir,
     )
     .map_err(|e| e.to_string())?;
-    let r = jarvis_server::auth::keys::rotate(&store, &master, &jarvis_core::model::Actor::cli())
+    let r = jarvis_app::auth::keys::rotate(&store, &master, &jarvis_core::model::Actor::cli())
         .await
         .map_err(|e| e.to_string());
     store.close().await;
@@ -358,7 +358,7 @@ async fn admin_create(
     .map_err(|e| format!("invalid input: {e}"))?;
     let password = read_password()?;
     password::check_policy(&password)?;
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
     if store
@@ -396,7 +396,7 @@ async fn members_import(
     skip_bad_rows: bool,
     map: Vec<String>,
 ) -> Result<(), String> {
-    use jarvis_server::imports::{ImportOptions, ImportTarget, run_import};
+    use jarvis_app::imports::{ImportOptions, ImportTarget, run_import};
     let gym: jarvis_core::GymId = gym
         .trim()
         .parse()
@@ -409,7 +409,7 @@ async fn members_import(
         mapping.insert(field.trim().to_string(), column.trim().to_string());
     }
     let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let store = jarvis_server::app::open_store(config)
+    let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
     let scope = jarvis_core::Scope::Platform;

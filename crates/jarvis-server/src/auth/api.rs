@@ -1,10 +1,7 @@
 //! The auth API: sign-in, MFA, token refresh, sessions, password change/reset, invitations,
 //! auth events and the JWKS. The sign-in logic here is shared with the dashboard pages (`web`).
 
-use super::crypto::{MasterKey, new_token, token_hash};
-use super::keys::RoleClaim;
-use super::outbox::{self, Email};
-use super::{Caller, SessionCaller, client_ip, password, too_many, totp, user_agent};
+use super::{Caller, SessionCaller, client_ip, too_many, user_agent};
 use crate::api::PageBody;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -14,6 +11,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
+use jarvis_app::auth::crypto::{MasterKey, new_token, token_hash};
+use jarvis_app::auth::keys::RoleClaim;
+use jarvis_app::auth::{password, totp};
+use jarvis_app::outbox::{self, Email};
 use jarvis_core::authz::{Aal, Action, Resource};
 use jarvis_core::model::{Actor, Locale, MembershipTarget, User};
 use jarvis_core::{FranchiseId, GymId, PageRequest, Role, Scope, UserId};
@@ -76,7 +77,7 @@ impl ClientInfo {
         self.ip
             .as_deref()
             .and_then(|i| i.parse().ok())
-            .map(super::net::rate_key)
+            .map(jarvis_app::auth::net::rate_key)
             .unwrap_or_else(|| "unknown".into())
     }
 
@@ -963,7 +964,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// The base of links in e-mails: the public URL, else the listen address.
-pub fn public_base(config: &crate::config::Config) -> String {
+pub fn public_base(config: &jarvis_app::config::Config) -> String {
     config
         .public_url
         .clone()

@@ -9,13 +9,7 @@
 //! See `docs/contributor/auth-for-handlers.md`.
 
 pub mod api;
-pub mod crypto;
-pub mod keys;
-pub mod net;
-pub mod outbox;
-pub mod password;
 pub mod ratelimit;
-pub mod totp;
 pub mod web;
 
 use crate::error::ApiError;
@@ -24,6 +18,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
+use jarvis_app::auth::{crypto, keys, net};
 use jarvis_core::authz::{self, Aal, Action, Decision, Grant, Principal, Resource};
 use jarvis_core::model::{Actor, MembershipTarget};
 use jarvis_core::{FranchiseId, GymId, Scope, UserId};
@@ -52,7 +47,7 @@ const RESET_QUEUE: usize = 256;
 
 /// Loads the master key and the signing keys (creating the first key on a fresh database).
 pub async fn open(
-    config: &crate::config::Config,
+    config: &jarvis_app::config::Config,
     store: Arc<dyn jarvis_store::Store>,
 ) -> Result<Arc<AuthState>, String> {
     let master = crypto::MasterKey::load_or_create(

@@ -10,8 +10,7 @@
 //! (no open redirect), and no page changes anything on GET.
 
 use super::api::{self, ClientInfo};
-use super::crypto::{new_token, token_hash};
-use super::{AuthState, Caller, home_scope, secrets_equal, totp, user_principal};
+use super::{AuthState, Caller, home_scope, secrets_equal, user_principal};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
@@ -22,6 +21,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use jarvis_app::auth::crypto::{new_token, token_hash};
+use jarvis_app::auth::totp;
 use jarvis_core::authz::Aal;
 use jarvis_core::model::{Actor, Locale, User};
 use jarvis_store::{AuthSession, NewSession, SessionKind};

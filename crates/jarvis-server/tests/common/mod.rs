@@ -4,10 +4,10 @@
 //! users of any role the same way.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use jarvis_app::config::{Config, Sources};
 use jarvis_core::Role;
 use jarvis_core::model::{Actor, Locale, MembershipTarget, NewUser};
 use jarvis_server::app::{RunningServer, start};
-use jarvis_server::config::{Config, Sources};
 use jarvis_store::testing::TestDb;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -127,7 +127,7 @@ impl TestApp {
         email: &str,
         grant: Option<(Role, MembershipTarget)>,
     ) -> String {
-        let hash = jarvis_server::auth::password::hash(PASSWORD.into())
+        let hash = jarvis_app::auth::password::hash(PASSWORD.into())
             .await
             .unwrap();
         let u = self
@@ -250,19 +250,15 @@ impl TestApp {
 impl TestApp {
     /// The e-mails queued for `address`, newest first, opened with the test master key; waits
     /// (up to 20 s) until there are at least `n` (password resets are queued by a worker).
-    pub async fn mails_to(
-        &self,
-        address: &str,
-        n: usize,
-    ) -> Vec<jarvis_server::auth::outbox::OpenedEmail> {
-        let master = jarvis_server::auth::crypto::MasterKey::parse(MASTER_KEY).unwrap();
+    pub async fn mails_to(&self, address: &str, n: usize) -> Vec<jarvis_app::outbox::OpenedEmail> {
+        let master = jarvis_app::auth::crypto::MasterKey::parse(MASTER_KEY).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let mails = self.db.store().emails_to(address, 20).await.unwrap();
             if mails.len() >= n {
                 return mails
                     .iter()
-                    .map(|m| jarvis_server::auth::outbox::open(&master, m).unwrap())
+                    .map(|m| jarvis_app::outbox::open(&master, m).unwrap())
                     .collect();
             }
             assert!(
@@ -290,7 +286,7 @@ pub fn link_token(body: &str) -> String {
 /// earlier one was used, within the ±1 step skew).
 pub fn totp_code(secret: &[u8], steps: i64) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp() + steps * 30;
-    jarvis_server::auth::totp::code_at(secret, u64::try_from(now).unwrap()).unwrap()
+    jarvis_app::auth::totp::code_at(secret, u64::try_from(now).unwrap()).unwrap()
 }
 
 /// RFC 4648 base32 (no padding) decoding of the enrolment secret.

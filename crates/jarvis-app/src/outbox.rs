@@ -6,11 +6,22 @@
 //! metadata (operators need them to answer "did the e-mail leave?") and hold no secret; the
 //! subjects are fixed texts.
 
-use super::crypto::{CryptoError, MasterKey};
+use crate::auth::crypto::{CryptoError, MasterKey};
 use crate::config::EmailTransport;
-use crate::error::{ApiError, ApiResult};
-use jarvis_store::{NewEmail, OutboxEmail, Store};
+use jarvis_store::{NewEmail, OutboxEmail, Store, StoreError};
+use thiserror::Error;
 use uuid::Uuid;
+
+/// Why an e-mail could not be queued.
+#[derive(Debug, Error)]
+pub enum OutboxError {
+    /// Sealing the bodies failed.
+    #[error("cannot seal the e-mail: {0}")]
+    Seal(CryptoError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// An e-mail before sealing (no `Debug`: its body holds a single-use link).
 #[derive(Clone)]
@@ -53,13 +64,17 @@ fn purpose(id: Uuid, to: &str, part: &str) -> String {
 }
 
 /// Seals the bodies and queues the e-mail; answers its row id.
-pub async fn enqueue(store: &dyn Store, master: &MasterKey, email: Email) -> ApiResult<Uuid> {
+pub async fn enqueue(
+    store: &dyn Store,
+    master: &MasterKey,
+    email: Email,
+) -> Result<Uuid, OutboxError> {
     let id = Uuid::now_v7();
     let to = normalize(&email.to);
     let seal = |part: &str, body: &str| {
         master
             .seal(&purpose(id, &to, part), body.as_bytes())
-            .map_err(ApiError::internal)
+            .map_err(OutboxError::Seal)
     };
     let body_text = seal("text", &email.text)?;
     let body_html = seal("html", &email.html)?;
