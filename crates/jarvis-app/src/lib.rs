@@ -16,5 +16,6 @@ pub mod members;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;
+pub mod tenants;
 
 pub use error::{AppError, AppResult};

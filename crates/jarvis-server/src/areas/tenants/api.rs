@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use jarvis_app::{classes, gyms};
+use jarvis_app::{classes, gyms, tenants};
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
@@ -80,11 +80,7 @@ async fn create_franchise(
     ApiJson(body): ApiJson<NewFranchise>,
 ) -> ApiResult<(StatusCode, Json<Franchise>)> {
     let scope = caller.platform(Action::FranchiseCreate)?;
-    let new = body.validate()?;
-    let f = state
-        .store
-        .create_franchise(&scope, &caller.actor, new)
-        .await?;
+    let f = tenants::create_franchise(state.store.as_ref(), &scope, &caller.actor, body).await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -110,12 +106,8 @@ async fn update_franchise(
     ApiJson(body): ApiJson<FranchisePatch>,
 ) -> ApiResult<Json<Franchise>> {
     let scope = caller.franchise(id, Action::FranchiseUpdate)?;
-    let patch = body.validate()?;
     Ok(Json(
-        state
-            .store
-            .update_franchise(&scope, &caller.actor, id, patch)
-            .await?,
+        tenants::update_franchise(state.store.as_ref(), &scope, &caller.actor, id, body).await?,
     ))
 }
 
@@ -129,10 +121,7 @@ async fn archive_franchise(
 ) -> ApiResult<Json<Franchise>> {
     let scope = caller.franchise(id, Action::FranchiseArchive)?;
     Ok(Json(
-        state
-            .store
-            .archive_franchise(&scope, &caller.actor, id)
-            .await?,
+        tenants::archive_franchise(state.store.as_ref(), &scope, &caller.actor, id).await?,
     ))
 }
 
