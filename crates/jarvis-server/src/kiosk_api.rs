@@ -268,15 +268,12 @@ async fn pair(
         Ok(i) => i,
         Err(StoreError::NotFound(_)) => return Err(bad_code()),
         Err(StoreError::Invalid {
-            field: "code",
+            field: code @ ("gym_inactive" | "gym_misconfigured"),
             message,
         }) => {
-            // The code is kept: it still works once the gym is approved (until it expires).
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "gym_inactive",
-                message,
-            ));
+            // The code is kept: it still works once the gym is approved or repaired (until it
+            // expires).
+            return Err(ApiError::new(StatusCode::FORBIDDEN, code, message));
         }
         Err(e) => return Err(e.into()),
     };

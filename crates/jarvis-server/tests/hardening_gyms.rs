@@ -1525,8 +1525,33 @@ async fn misconfigured_gyms_run_no_kiosks(backend: Backend) {
     };
     let (s, _) = config().await;
     assert_eq!(s, 200);
+    // A second kiosk gets its code while the gym is fine.
+    let (_, k2) = app
+        .post(&format!("/api/v1/gyms/{g}/kiosks"), json!({"name": "Door"}))
+        .await;
+    let (s, code) = app
+        .post(
+            &format!(
+                "/api/v1/gyms/{g}/kiosks/{}/pairing-code",
+                k2["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{code}");
     corrupt_settings(&app, gid, r#"{"voice_session_cap": "lots"}"#).await;
     let (s, body) = config().await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("gym_misconfigured")),
+        "{body}"
+    );
+    let (s, body) = send(
+        app.client
+            .post(app.url("/api/v1/kiosk/pair"))
+            .json(&json!({ "code": code["code"] })),
+    )
+    .await;
     assert_eq!(
         (s, body["error"]["code"].as_str()),
         (403, Some("gym_misconfigured")),

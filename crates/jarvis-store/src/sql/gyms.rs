@@ -284,8 +284,9 @@ impl KioskDeviceStore for ThisStore {
         }
         // The one rule (`Gym::kiosk_readiness`): active, with valid settings.
         if let Err(not_ready) = id.gym.kiosk_readiness() {
+            // The field names the refusal (`gym_inactive`, `gym_misconfigured`).
             return Err(StoreError::Invalid {
-                field: "code",
+                field: not_ready.code(),
                 message: not_ready.to_string(),
             });
         }
