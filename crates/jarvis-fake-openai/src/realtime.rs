@@ -43,10 +43,14 @@ pub struct CallStats {
     pub responses: u64,
     /// Call ended (hangup, expiry or drop).
     pub ended: bool,
+    /// Conversation items removed by `conversation.item.delete`.
+    pub items_deleted: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct ItemTokens {
+    /// The conversation item's id (`conversation.item.delete` removes it from the context).
+    id: String,
     text: u64,
     audio: u64,
 }
@@ -362,6 +366,7 @@ pub(crate) fn handle_client_event(shared: &Shared, call: &Call, socket: u64, tex
     match kind {
         "session.update" => session_update(shared, call, socket, &ev, cid),
         "conversation.item.create" => item_create(shared, call, socket, &ev, cid),
+        "conversation.item.delete" => item_delete(shared, call, socket, &ev, cid),
         "response.create" => run_response(shared, call, ev.get("response")),
         "response.cancel" => call.send(
             shared,
@@ -385,7 +390,6 @@ pub(crate) fn handle_client_event(shared: &Shared, call: &Call, socket: u64, tex
         "input_audio_buffer.commit"
         | "input_audio_buffer.clear"
         | "output_audio_buffer.clear"
-        | "conversation.item.delete"
         | "conversation.item.truncate"
         | "conversation.item.retrieve" => {}
         other => call.send(
@@ -513,6 +517,40 @@ fn session_update(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Op
     );
 }
 
+fn item_delete(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Option<&str>) {
+    let id = ev.get("item_id").and_then(Value::as_str).unwrap_or("");
+    let removed = {
+        let mut st = call.state();
+        match st.items.iter().position(|i| i.id == id) {
+            Some(p) => {
+                st.items.remove(p);
+                st.stats.items_deleted += 1;
+                true
+            }
+            None => false,
+        }
+    };
+    if removed {
+        call.send(
+            shared,
+            None,
+            json!({"type":"conversation.item.deleted","item_id":id}),
+        );
+    } else {
+        call.send(
+            shared,
+            Some(socket),
+            error_event(
+                "invalid_request_error",
+                "item_delete_invalid_item_id",
+                &format!("Item with item_id '{id}' not found."),
+                Some("item_id"),
+                cid,
+            ),
+        );
+    }
+}
+
 fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Option<&str>) {
     let Some(item) = ev.get("item").filter(|i| i.is_object()) else {
         call.send(
@@ -532,7 +570,7 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
     let mut out = item.clone();
     let item_id = shared.new_id("item_");
     if let Some(o) = out.as_object_mut() {
-        o.insert("id".into(), Value::String(item_id));
+        o.insert("id".into(), Value::String(item_id.clone()));
         o.insert("object".into(), json!("realtime.item"));
         o.insert("status".into(), json!("completed"));
     }
@@ -550,6 +588,7 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
                 })
                 .unwrap_or_default();
             call.state().items.push(ItemTokens {
+                id: item_id.clone(),
                 text: text_tokens(&text) + 4,
                 audio: 0,
             });
@@ -575,6 +614,7 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
             };
             st.outputs.push((call_id.to_owned(), output.to_owned()));
             st.items.push(ItemTokens {
+                id: item_id.clone(),
                 text: text_tokens(output) + 4,
                 audio: 0,
             });
@@ -589,7 +629,11 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
             }
         }
         "function_call" => {
-            call.state().items.push(ItemTokens { text: 8, audio: 0 });
+            call.state().items.push(ItemTokens {
+                id: item_id.clone(),
+                text: 8,
+                audio: 0,
+            });
         }
         other => {
             call.send(
@@ -654,6 +698,7 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
         let mut st = call.state();
         st.stats.audio_ms_in += ms;
         st.items.push(ItemTokens {
+            id: item_id.clone(),
             text: 4,
             audio: audio_tokens,
         });
@@ -741,7 +786,11 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         if st.pending_audio_ms > 0 {
             // WebRTC/WS audio since the last response becomes a member audio item (10 tokens/s).
             let a = st.pending_audio_ms.div_ceil(100);
-            st.items.push(ItemTokens { text: 4, audio: a });
+            st.items.push(ItemTokens {
+                id: shared.new_id("item_"),
+                text: 4,
+                audio: a,
+            });
             st.pending_audio_ms = 0;
         }
         let turn = script.turn(st.turn_index);
@@ -810,6 +859,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
     let mut out_usage = TokenUsage::default();
     let mut new_items = Vec::new();
     let mut pend = Vec::new();
+    let mut audio_started = false;
     let mut say = |text: &str, output: &mut Vec<Value>, out_usage: &mut TokenUsage| {
         let text: String = if partial {
             let n = text.chars().count() / 2;
@@ -832,6 +882,16 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             json!({"type":"response.content_part.added","response_id":resp_id,"item_id":item_id,
             "output_index":output.len(),"content_index":0,"part":{"type":part_type}}),
         );
+        // WebRTC: the first assistant audio of a response starts the output buffer (the
+        // broker measures responsiveness up to this event).
+        if audio && !audio_started {
+            audio_started = true;
+            call.send(
+                shared,
+                None,
+                json!({"type":"output_audio_buffer.started","response_id":resp_id}),
+            );
+        }
         let chars: Vec<char> = text.chars().collect();
         let mid = chars.len() / 2;
         let halves = [
@@ -892,6 +952,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         out_usage.output_text += t;
         out_usage.output_audio += a;
         new_items.push(ItemTokens {
+            id: item_id.clone(),
             text: t + 4,
             audio: a,
         });
@@ -923,6 +984,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
                     let t = text_tokens(&c.name) + text_tokens(&args);
                     out_usage.output_text += t;
                     new_items.push(ItemTokens {
+                        id: item_id.clone(),
                         text: t + 4,
                         audio: 0,
                     });

@@ -1015,6 +1015,16 @@ pub enum ClientEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         response: Option<Value>,
     },
+    /// Remove an item from the conversation (keeps the context, re-read by every response,
+    /// bounded).
+    #[serde(rename = "conversation.item.delete")]
+    ConversationItemDelete {
+        /// Our id, echoed in errors.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+        /// The item to remove.
+        item_id: String,
+    },
     /// Cancel the in-progress response.
     #[serde(rename = "response.cancel")]
     ResponseCancel {
@@ -1044,6 +1054,14 @@ impl ClientEvent {
                 role: "user".to_owned(),
                 content: vec![ContentPart::InputText { text: text.into() }],
             },
+        }
+    }
+
+    /// `conversation.item.delete` of `item_id`.
+    pub fn delete_item(item_id: impl Into<String>) -> Self {
+        ClientEvent::ConversationItemDelete {
+            event_id: None,
+            item_id: item_id.into(),
         }
     }
 
