@@ -11,10 +11,13 @@ pub mod demo;
 pub mod error;
 pub mod gyms;
 pub mod imports;
+pub mod instance;
+pub mod jobs;
 pub mod kiosks;
 pub mod members;
 pub mod outbox;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
 pub mod tenants;
 

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod jobs;
 pub mod kiosk_api;
 pub mod openapi;
 pub mod ops;

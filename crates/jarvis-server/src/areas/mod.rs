@@ -6,6 +6,7 @@
 pub mod imports;
 pub mod kiosks;
 pub mod members;
+pub mod ops;
 pub mod tenants;
 
 use crate::state::AppState;
