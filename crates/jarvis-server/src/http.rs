@@ -29,11 +29,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::ops::routes())
         .merge(crate::areas::accounts::api::routes())
-        .merge(crate::tenants::routes())
-        .merge(crate::members::routes())
-        .merge(crate::kiosks::routes())
-        .merge(crate::gyms::routes())
-        .merge(crate::imports::routes())
+        .merge(crate::areas::api_routes())
         .merge(crate::kiosk_api::routes())
         .merge(crate::areas::accounts::users_api::routes())
         .split_for_parts();
@@ -61,7 +57,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json.clone()) }),
         )
         .merge(crate::web::routes())
-        .merge(crate::pages::routes())
+        .merge(crate::areas::page_routes())
         .merge(crate::areas::accounts::team_pages::routes())
         .merge(crate::areas::ops::page_routes())
         .merge(crate::areas::accounts::pages::routes())

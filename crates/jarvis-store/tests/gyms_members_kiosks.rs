@@ -373,7 +373,13 @@ mod cases {
             .unwrap();
         let r = s.pair_kiosk("pending-code", "t").await;
         assert!(
-            matches!(r, Err(StoreError::Invalid { field: "code", .. })),
+            matches!(
+                r,
+                Err(StoreError::Invalid {
+                    field: "gym_inactive",
+                    ..
+                })
+            ),
             "{r:?}"
         );
         assert_eq!(

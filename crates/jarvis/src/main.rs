@@ -391,7 +391,7 @@ async fn members_import(
     skip_bad_rows: bool,
     map: Vec<String>,
 ) -> Result<(), String> {
-    use jarvis_server::imports::{ImportOptions, ImportTarget, run_import};
+    use jarvis_app::imports::{ImportOptions, ImportTarget, run_import};
     let gym: jarvis_core::GymId = gym
         .trim()
         .parse()

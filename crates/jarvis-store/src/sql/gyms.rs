@@ -282,13 +282,12 @@ impl KioskDeviceStore for ThisStore {
             tx.commit().await.map_err(map_db_err)?;
             return Err(StoreError::NotFound("pairing code"));
         }
-        if id.gym.status != GymStatus::Active {
+        // The one rule (`Gym::kiosk_readiness`): active, with valid settings.
+        if let Err(not_ready) = id.gym.kiosk_readiness() {
+            // The field names the refusal (`gym_inactive`, `gym_misconfigured`).
             return Err(StoreError::Invalid {
-                field: "code",
-                message: format!(
-                    "this kiosk's gym is {}; only active gyms can run kiosks",
-                    id.gym.status.as_str()
-                ),
+                field: not_ready.code(),
+                message: not_ready.to_string(),
             });
         }
         // The WHERE repeats the code hash so two concurrent exchanges cannot both win.
