@@ -1,16 +1,18 @@
-//! Member CSV import: the job runner shared by the API, the dashboard and `jarvis members
-//! import`.
+//! Member CSV import: the runner shared by the API, the dashboard and `jarvis members import`.
 //!
-//! A job is a `member_imports` row: queued → running → succeeded/failed, with progress and a
-//! report (per-row errors: line, column, reason). [`start`] creates the row and runs the work in
-//! the background, so a 100k-row file never holds the request.
+//! An import is a `member_imports` row: queued → running → succeeded/failed, with progress and
+//! a report (per-row errors: line, column, reason). [`start`] creates the row with the uploaded
+//! file and enqueues an `imports.run` job on the durable queue (payload: ids only; key
+//! `import:<id>`), so a 100k-row file never holds the request and any instance may run it.
+//! [`run_job`] is that job's handler; the CLI calls [`execute`] inline instead.
 //!
-//! Supervision, the same for every caller: a running import bumps its row (`updated_at`,
-//! progress) every [`IMPORT_HEARTBEAT`]; [`spawn_import`] marks the job failed when the run
-//! errors or panics; and [`sweep_stale_imports`] (at start and every minute) fails any queued or
-//! running job silent for [`IMPORT_STALE_AFTER`], whose runner died with its process. Another
-//! live instance's imports keep moving, so they are never swept. Readers ([`job_view`],
-//! [`list_jobs`]) merge in this process's live insert progress.
+//! Supervision: the queue's lease and retries. A running import bumps its row (`updated_at`,
+//! progress) every [`IMPORT_HEARTBEAT`], so progress is visible from every instance. A worker
+//! that dies loses its lease and another claims the job: the run starts again from the stored
+//! file unless the rows were already written (the bulk insert wipes the file in its own
+//! transaction), in which case it only finishes the row: nothing is inserted twice. The last
+//! failed attempt marks the import failed; [`sweep_stale_imports`] fails what is still
+//! `running` long after its heartbeat stopped (its job was dead-lettered, or no instance ran).
 
 use crate::error::AppResult;
 use jarvis_core::csv_import::{self, ImportReport, RowError};
@@ -49,10 +51,10 @@ pub const IMPORT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs
 pub const IMPORT_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The failure shown for an import the sweep found interrupted.
-pub const INTERRUPTED: &str = "the import was interrupted: the server running it stopped (crash or restart) before it finished. Rows are written all at once at the end, so most likely nothing was imported; check the member list, then import the file again";
+pub const INTERRUPTED: &str = "the import was interrupted: the servers running it stopped (crash or restart) and it could not be retried. Rows are written all at once at the end, so most likely nothing was imported; check the member list, then import the file again";
 
-/// Marks failed every queued or running import whose row has not moved for
-/// [`IMPORT_STALE_AFTER`]; returns how many.
+/// Marks failed every running import whose row has not moved for [`IMPORT_STALE_AFTER`] (its
+/// `imports.run` job died for good, or no instance ran it again in time); returns how many.
 pub async fn sweep_stale_imports(store: &dyn Store) -> Result<u64, jarvis_store::StoreError> {
     let stale_before = time::OffsetDateTime::now_utc()
         - time::Duration::try_from(IMPORT_STALE_AFTER).unwrap_or(time::Duration::minutes(2));
@@ -110,71 +112,6 @@ fn heartbeat(
     }))
 }
 
-/// Runs an import in the background and makes sure its job ends `succeeded` or `failed`: a
-/// storage error or a panic of the run marks it failed. The one supervisor of the API's and
-/// the dashboard's uploads.
-pub fn spawn_import(
-    store: Arc<dyn Store>,
-    target: ImportTarget,
-    data: Vec<u8>,
-    opts: ImportOptions,
-) -> tokio::task::JoinHandle<()> {
-    let run = run_import(
-        store.clone(),
-        target.clone(),
-        data,
-        opts,
-        Arc::new(|_, _| {}),
-    );
-    supervise(store, target, run)
-}
-
-/// Awaits `run` in a task of its own and, when it errors or panics, marks the job failed.
-pub fn supervise<F>(
-    store: Arc<dyn Store>,
-    target: ImportTarget,
-    run: F,
-) -> tokio::task::JoinHandle<()>
-where
-    F: std::future::Future<Output = Result<ImportReport, jarvis_store::StoreError>>
-        + Send
-        + 'static,
-{
-    tokio::spawn(async move {
-        let failure = match tokio::spawn(run).await {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => {
-                tracing::error!(job = %target.job, error = %e, "member import failed");
-                Some("the import stopped on a storage error; nothing was imported")
-            }
-            Err(e) => {
-                tracing::error!(job = %target.job, error = %e, "member import crashed");
-                Some("the import stopped on an internal error; nothing was imported")
-            }
-        };
-        set_live(target.job, None);
-        if let Some(failure) = failure {
-            let report = ImportReport {
-                failure: Some(failure.into()),
-                ..Default::default()
-            };
-            if let Err(e) = store
-                .finish_import_job(
-                    &target.scope,
-                    target.gym,
-                    target.job,
-                    ImportStatus::Failed,
-                    to_json(&report),
-                )
-                .await
-            {
-                // The stale sweep will still end it.
-                tracing::error!(job = %target.job, error = %e, "cannot mark the import failed");
-            }
-        }
-    })
-}
-
 /// A job as the API and the dashboard show it: with the live insert progress of this process
 /// merged in (the row lags while SQLite's single writer is busy inserting).
 pub async fn job_view(
@@ -210,8 +147,8 @@ pub struct ImportTarget {
     pub job: ImportJobId,
 }
 
-/// Runs one import job to completion and returns its report; the job row ends succeeded or
-/// failed. `on_progress(processed, total)` sees parsing/checking and inserting.
+/// Runs one import to completion from `data` and returns its report; the row ends succeeded
+/// or failed unless storage fails (then the caller decides: retry or fail). `on_progress(processed, total)` sees parsing/checking and inserting.
 pub async fn run_import(
     store: Arc<dyn Store>,
     target: ImportTarget,
@@ -344,8 +281,100 @@ fn to_json(r: &ImportReport) -> serde_json::Value {
     serde_json::to_value(r).unwrap_or_default()
 }
 
-/// Creates the job row and runs the import in the background under [`spawn_import`]'s
-/// supervision; returns the queued job at once.
+/// The `imports.run` job kind: runs one uploaded import from the durable queue. Retried after
+/// a crash (see the module docs); concurrency 2 per instance so one large file does not hold up
+/// every other gym's import.
+pub const IMPORTS_RUN: crate::jobs::JobSpec =
+    crate::jobs::JobSpec::new("imports.run", "run an uploaded CSV member import")
+        .concurrency(2)
+        .retry(jarvis_core::model::RetryPolicy {
+            max_attempts: 3,
+            base_delay: time::Duration::seconds(5),
+            max_delay: time::Duration::minutes(1),
+        });
+
+/// What the job needs besides the file, kept with the upload (never in the job payload, which
+/// operators read).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct UploadMeta {
+    mapping: BTreeMap<String, String>,
+    actor_kind: String,
+    actor_user: Option<UserId>,
+}
+
+impl UploadMeta {
+    fn actor(&self) -> Actor {
+        // `Actor::kind` is a closed set of static names.
+        let kind = ["user", "bootstrap", "cli", "kiosk"]
+            .into_iter()
+            .find(|k| *k == self.actor_kind)
+            .unwrap_or("system");
+        Actor {
+            kind,
+            user_id: self.actor_user,
+            ..Default::default()
+        }
+    }
+}
+
+/// Creates the import row and keeps the file and options with it, ready for [`execute`].
+pub async fn create(
+    store: &dyn Store,
+    scope: Scope,
+    actor: &Actor,
+    gym: GymId,
+    data: &[u8],
+    opts: &ImportOptions,
+) -> AppResult<ImportJob> {
+    let job = store
+        .create_import_job(&scope, actor, gym, opts.dry_run, opts.skip_bad_rows)
+        .await?;
+    let meta = UploadMeta {
+        mapping: opts.mapping.clone(),
+        actor_kind: actor.kind.to_string(),
+        actor_user: actor.user_id,
+    };
+    let saved = store
+        .save_import_upload(
+            &scope,
+            gym,
+            job.id,
+            data,
+            serde_json::to_value(&meta).unwrap_or_default(),
+        )
+        .await;
+    if let Err(e) = saved {
+        fail(
+            store,
+            &scope,
+            gym,
+            job.id,
+            "the upload could not be stored; nothing was imported",
+        )
+        .await;
+        return Err(e.into());
+    }
+    Ok(job)
+}
+
+/// The `imports.run` job of an import: ids only, one job per import.
+pub fn run_job_of(job: &ImportJob) -> jarvis_core::model::NewJob {
+    jarvis_core::model::NewJob::new(
+        IMPORTS_RUN.name,
+        serde_json::json!({
+            "import": job.id,
+            "franchise": job.franchise_id,
+            "gym": job.gym_id,
+        }),
+    )
+    .with_idempotency_key(format!("import:{}", job.id))
+    .with_tenant(job.franchise_id, Some(job.gym_id))
+    .with_priority(IMPORTS_RUN.priority)
+    .with_max_attempts(IMPORTS_RUN.retry.max_attempts)
+}
+
+/// Creates the import (row and file) and enqueues its `imports.run` job; returns the queued
+/// import at once.
 pub async fn start(
     store: Arc<dyn Store>,
     scope: Scope,
@@ -354,17 +383,137 @@ pub async fn start(
     data: Vec<u8>,
     opts: ImportOptions,
 ) -> AppResult<ImportJob> {
-    let job = store
-        .create_import_job(&scope, &actor, gym, opts.dry_run, opts.skip_bad_rows)
-        .await?;
+    let job = create(store.as_ref(), scope, &actor, gym, &data, &opts).await?;
+    if let Err(e) = store.enqueue(run_job_of(&job)).await {
+        fail(
+            store.as_ref(),
+            &scope,
+            gym,
+            job.id,
+            "the import could not be queued; nothing was imported",
+        )
+        .await;
+        return Err(e.into());
+    }
+    Ok(job)
+}
+
+/// Ends a queued or running import as failed with `why` (logged when storage refuses).
+pub async fn fail(store: &dyn Store, scope: &Scope, gym: GymId, id: ImportJobId, why: &str) {
+    let report = ImportReport {
+        failure: Some(why.into()),
+        ..Default::default()
+    };
+    if let Err(e) = store
+        .finish_import_job(scope, gym, id, ImportStatus::Failed, to_json(&report))
+        .await
+    {
+        // The stale sweep ends it if it was running; a queued row keeps its reason in the logs.
+        tracing::error!(job = %id, error = %e, "cannot mark the import failed");
+    }
+}
+
+/// Runs a created import to its end from the file kept with it, and returns its report (`None`
+/// when it had already finished). Idempotent: a rerun after a crash that came after the rows
+/// were written only finishes the row (with what the store recorded), never inserts again.
+pub async fn execute(
+    store: Arc<dyn Store>,
+    scope: Scope,
+    gym: GymId,
+    id: ImportJobId,
+    on_progress: Arc<dyn Fn(u64, u64) + Send + Sync>,
+) -> Result<Option<ImportReport>, jarvis_store::StoreError> {
+    let row = store.import_job(&scope, gym, id).await?;
+    if matches!(row.status, ImportStatus::Succeeded | ImportStatus::Failed) {
+        return Ok(None);
+    }
+    let (data, meta) = store.import_upload(&scope, gym, id).await?;
+    let meta: UploadMeta = meta
+        .and_then(|m| serde_json::from_value(m).ok())
+        .unwrap_or_default();
+    let Some(data) = data else {
+        let mut report = ImportReport {
+            dry_run: row.dry_run,
+            total_rows: u64::try_from(row.total_rows).unwrap_or(0),
+            ..Default::default()
+        };
+        let status = if row.status == ImportStatus::Running {
+            // A previous attempt wrote the rows (wiping the file with them) and died before
+            // finishing the row: they are in; only the per-row details are lost.
+            report.inserted = u64::try_from(row.processed_rows).unwrap_or(0);
+            report.valid_rows = report.inserted;
+            report.skipped = report.total_rows.saturating_sub(report.inserted);
+            report.failure = None;
+            ImportStatus::Succeeded
+        } else {
+            report.failure = Some("the uploaded file is missing; nothing was imported".into());
+            ImportStatus::Failed
+        };
+        store
+            .finish_import_job(&scope, gym, id, status, to_json(&report))
+            .await?;
+        return Ok(Some(report));
+    };
     let target = ImportTarget {
         scope,
-        actor,
+        actor: meta.actor(),
         gym,
-        job: job.id,
+        job: id,
     };
-    spawn_import(store, target, data, opts);
-    Ok(job)
+    let opts = ImportOptions {
+        dry_run: row.dry_run,
+        skip_bad_rows: row.skip_bad_rows,
+        mapping: meta.mapping,
+    };
+    run_import(store, target, data, opts, on_progress)
+        .await
+        .map(Some)
+}
+
+#[derive(serde::Deserialize)]
+struct RunPayload {
+    import: ImportJobId,
+    franchise: FranchiseId,
+    gym: GymId,
+}
+
+/// The `imports.run` handler: [`execute`] in the import's gym scope. A storage error is
+/// retried; on the last attempt the import is marked failed instead.
+pub async fn run_job(
+    store: Arc<dyn Store>,
+    ctx: crate::jobs::JobCtx,
+    payload: serde_json::Value,
+) -> Result<(), crate::jobs::JobError> {
+    use crate::jobs::JobError;
+    let p: RunPayload = serde_json::from_value(payload).map_err(JobError::permanent)?;
+    let scope = Scope::Gym {
+        franchise: p.franchise,
+        gym: p.gym,
+    };
+    let result = execute(store.clone(), scope, p.gym, p.import, Arc::new(|_, _| {})).await;
+    set_live(p.import, None);
+    match result {
+        Ok(_) => Ok(()),
+        Err(jarvis_store::StoreError::NotFound(_)) => {
+            // The gym or the import was deleted meanwhile: nothing left to do.
+            Err(JobError::permanent("the import no longer exists"))
+        }
+        Err(e) => {
+            tracing::error!(job = %p.import, attempt = ctx.job.attempts, error = %e, "member import failed");
+            if ctx.job.attempts >= ctx.job.max_attempts {
+                fail(
+                    store.as_ref(),
+                    &scope,
+                    p.gym,
+                    p.import,
+                    "the import stopped on a storage error, several times; nothing was imported",
+                )
+                .await;
+                return Err(JobError::permanent(e));
+            }
+            Err(JobError::retryable(e))
+        }
+    }
 }
 
 /// The latest jobs of a gym, with live progress merged in (as [`job_view`]).

@@ -570,15 +570,17 @@ pub trait ImportStore: Send + Sync {
         total_rows: u64,
         processed_rows: u64,
     ) -> StoreResult<bool>;
-    /// Marks failed, with `report`, every queued or running job (any tenant) whose
-    /// `updated_at` is before `stale_before`: its runner died (crash, restart) since live runs
-    /// bump it every few seconds. Returns how many.
+    /// Marks failed, with `report`, every running job (any tenant) whose `updated_at` is
+    /// before `stale_before`: its runner died (crash, restart) since live runs bump it every
+    /// few seconds, and the queue did not run it again. Queued jobs wait for their queue job
+    /// and are left alone. Returns how many.
     async fn fail_stale_imports(
         &self,
         stale_before: time::OffsetDateTime,
         report: serde_json::Value,
     ) -> StoreResult<u64>;
-    /// Finishes a job with its report.
+    /// Finishes a queued or running job with its report and wipes its upload; a job already
+    /// finished keeps its first outcome. Returns the job as stored.
     async fn finish_import_job(
         &self,
         scope: &Scope,
@@ -587,6 +589,24 @@ pub trait ImportStore: Send + Sync {
         status: ImportStatus,
         report: serde_json::Value,
     ) -> StoreResult<ImportJob>;
+    /// Keeps the uploaded file and its run options (`meta`) with a queued or running job,
+    /// until its rows are written or it ends. `NotFound` when the job is not queued or running.
+    async fn save_import_upload(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+        data: &[u8],
+        meta: serde_json::Value,
+    ) -> StoreResult<()>;
+    /// The file and run options kept with a job: the file is `None` once the job's rows were
+    /// written (the bulk insert wipes it in its transaction) or the job ended.
+    async fn import_upload(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+    ) -> StoreResult<(Option<Vec<u8>>, Option<serde_json::Value>)>;
     /// Every badge id already used in a gym (to report duplicates per row before writing).
     async fn member_badges(&self, scope: &Scope, gym: GymId) -> StoreResult<Vec<String>>;
     /// Inserts validated members in one transaction (all or nothing) with one audit row;

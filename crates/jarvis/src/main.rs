@@ -391,7 +391,7 @@ async fn members_import(
     skip_bad_rows: bool,
     map: Vec<String>,
 ) -> Result<(), String> {
-    use jarvis_app::imports::{ImportOptions, ImportTarget, run_import};
+    use jarvis_app::imports::{ImportOptions, create, execute};
     let gym: jarvis_core::GymId = gym
         .trim()
         .parse()
@@ -411,10 +411,16 @@ async fn members_import(
     let actor = Actor::cli();
     let result = async {
         let g = store.gym(&scope, gym).await.map_err(|e| e.to_string())?;
-        let job = store
-            .create_import_job(&scope, &actor, gym, dry_run, skip_bad_rows)
+        let opts = ImportOptions {
+            dry_run,
+            skip_bad_rows,
+            mapping,
+        };
+        // The same path as an upload, run here instead of on the server's job queue.
+        let job = create(store.as_ref(), scope, &actor, gym, &data, &opts)
             .await
             .map_err(|e| e.to_string())?;
+        drop(data);
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -429,24 +435,16 @@ async fn members_import(
             b.set_length(total);
             b.set_position(done);
         });
-        let report = run_import(
-            store.clone(),
-            ImportTarget {
-                scope,
-                actor: actor.clone(),
-                gym,
-                job: job.id,
-            },
-            data,
-            ImportOptions {
-                dry_run,
-                skip_bad_rows,
-                mapping,
-            },
-            progress,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let report = match execute(store.clone(), scope, gym, job.id, progress).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(format!("import {} had already finished", job.id)),
+            Err(e) => {
+                // No queue retries it here: end the row now rather than leave it running.
+                let why = "the import stopped on a storage error; check the member list";
+                jarvis_app::imports::fail(store.as_ref(), &scope, gym, job.id, why).await;
+                return Err(e.to_string());
+            }
+        };
         bar.finish_and_clear();
         println!(
             "{} rows, {} valid, {} imported, {} skipped, {} error(s){}",

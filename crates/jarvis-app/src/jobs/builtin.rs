@@ -24,8 +24,9 @@ pub const SESSIONS_PURGE: JobSpec = JobSpec::new(
 )
 .schedule("*/10 * * * *");
 
-/// Marks imports whose runner died (crash, restart) failed instead of leaving them `running`;
-/// also right after each instance starts (a restart is when runners die).
+/// Marks imports failed whose `imports.run` job could not bring them to an end (dead-lettered,
+/// or no instance ran it again in time) instead of leaving them `running`; also right after
+/// each instance starts.
 pub const IMPORTS_SWEEP: JobSpec =
     JobSpec::new("imports.sweep", "mark interrupted CSV imports failed")
         .schedule("* * * * *")
@@ -53,7 +54,13 @@ pub const JOBS_RETENTION: Duration = Duration::days(30);
 
 /// The shipped kinds, plus the diagnostic ones when `diagnostics` is on.
 pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
-    let mut v = vec![MAIL_DRAIN, SESSIONS_PURGE, IMPORTS_SWEEP, JOBS_PURGE];
+    let mut v = vec![
+        MAIL_DRAIN,
+        SESSIONS_PURGE,
+        crate::imports::IMPORTS_RUN,
+        IMPORTS_SWEEP,
+        JOBS_PURGE,
+    ];
     if diagnostics {
         v.push(DIAG_SLEEP);
     }
@@ -61,7 +68,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
 }
 
 /// Registers the built-in kinds whose handlers need only storage: `sessions.purge`,
-/// `jobs.purge`, and `diag.sleep` when `diag_lease` is given (diagnostics on).
+/// `imports.run`, `jobs.purge`, and `diag.sleep` when `diag_lease` is given (diagnostics on).
 pub fn register_store_kinds(
     registry: &mut super::Registry,
     store: std::sync::Arc<dyn jarvis_store::Store>,
@@ -81,6 +88,10 @@ pub fn register_store_kinds(
             }
             Ok(())
         }
+    })?;
+    let s = store.clone();
+    registry.register(crate::imports::IMPORTS_RUN, move |ctx, payload| {
+        crate::imports::run_job(s.clone(), ctx, payload)
     })?;
     let s = store;
     registry.register(JOBS_PURGE, move |ctx, _| {

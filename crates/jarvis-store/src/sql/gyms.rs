@@ -1025,7 +1025,8 @@ impl ImportStore for ThisStore {
             .push_bind(t)
             .push(", updated_at = ")
             .push_bind(t)
-            .push(" WHERE status IN ('queued', 'running') AND updated_at < ")
+            .push(", upload = NULL, upload_meta = NULL")
+            .push(" WHERE status = 'running' AND updated_at < ")
             .push_bind(stale_before);
         let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
         tx.commit().await.map_err(map_db_err)?;
@@ -1046,19 +1047,74 @@ impl ImportStore for ThisStore {
         qb.push_bind(status.as_str())
             .push(", report = ")
             .push_bind(Json(report))
-            .push(", processed_rows = total_rows, finished_at = ")
+            .push(
+                ", processed_rows = total_rows, upload = NULL, upload_meta = NULL, finished_at = ",
+            )
             .push_bind(t)
             .push(", updated_at = ")
             .push_bind(t)
             .push(" WHERE gym_id = ")
             .push_bind(db(gym))
             .push(" AND id = ")
-            .push_bind(db(id));
+            .push_bind(db(id))
+            // The first outcome stands (a retried run finishing late changes nothing).
+            .push(" AND status IN ('queued', 'running')");
         push_scope(&mut qb, scope, "franchise_id", "gym_id");
         qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
         let j = fetch_import(&mut tx, scope, gym, id).await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(j)
+    }
+
+    async fn save_import_upload(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+        data: &[u8],
+        meta: serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+        let mut qb = QueryBuilder::<Db>::new("UPDATE member_imports SET upload = ");
+        qb.push_bind(data.to_vec())
+            .push(", upload_meta = ")
+            .push_bind(Json(meta))
+            .push(", updated_at = ")
+            .push_bind(now())
+            .push(" WHERE gym_id = ")
+            .push_bind(db(gym))
+            .push(" AND id = ")
+            .push_bind(db(id))
+            .push(" AND status IN ('queued', 'running')");
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        let done = qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound("import job"));
+        }
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(())
+    }
+
+    async fn import_upload(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        id: ImportJobId,
+    ) -> StoreResult<(Option<Vec<u8>>, Option<serde_json::Value>)> {
+        let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT upload, upload_meta FROM member_imports WHERE gym_id = ",
+        );
+        qb.push_bind(db(gym)).push(" AND id = ").push_bind(db(id));
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        let row: Option<(Option<Vec<u8>>, Option<Json<serde_json::Value>>)> = qb
+            .build_query_as()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+        tx.commit().await.map_err(map_db_err)?;
+        let (data, meta) = row.ok_or(StoreError::NotFound("import job"))?;
+        Ok((data, meta.map(|m| m.0)))
     }
 
     async fn member_badges(&self, scope: &Scope, gym: GymId) -> StoreResult<Vec<String>> {
@@ -1127,9 +1183,11 @@ impl ImportStore for ThisStore {
             // The job row is touched last, in this transaction: the commit carries a fresh
             // `updated_at` (SQLite blocks other writers, heartbeats included, until then), and
             // a job already declared interrupted by the stale sweep writes nothing.
+            // Wiping the upload here marks, atomically with the rows, that they were written:
+            // a retry after a crash before the job finished knows not to insert them again.
             let mut qb = QueryBuilder::<Db>::new("UPDATE member_imports SET processed_rows = ");
             qb.push_bind(i64::try_from(written).unwrap_or(i64::MAX))
-                .push(", updated_at = ")
+                .push(", upload = NULL, updated_at = ")
                 .push_bind(now())
                 .push(" WHERE gym_id = ")
                 .push_bind(db(gym))
