@@ -144,6 +144,7 @@ async fn jobs_page(b: Backend) {
     for kind in [
         "mail.drain",
         "sessions.purge",
+        "imports.run",
         "imports.sweep",
         "jobs.purge",
     ] {

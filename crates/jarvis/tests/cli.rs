@@ -345,6 +345,7 @@ fn jobs_list_run_and_history() {
     for kind in [
         "mail.drain",
         "sessions.purge",
+        "imports.run",
         "imports.sweep",
         "jobs.purge",
     ] {
