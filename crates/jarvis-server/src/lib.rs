@@ -20,6 +20,6 @@ pub mod ops;
 pub mod state;
 pub mod web;
 
-/// The import runner under its former path (`crate::imports::sweep_stale_imports`, the CLI's
-/// `jarvis_server::imports::run_import`): it is `jarvis_app::imports` now.
+/// The import runner under its former path (`crate::imports::sweep_stale_imports`, tests'
+/// `jarvis_server::imports::run_job`): it is `jarvis_app::imports` now.
 pub use jarvis_app::imports;
