@@ -166,6 +166,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "kiosk_voice_starts_per_min",
+        help: "voice call starts per minute per kiosk, counted in the database across instances, 1-10000",
+        default: Some("30"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -336,6 +342,8 @@ pub struct Config {
     pub kiosk_offline_after: Duration,
     /// Badge lookups per minute per kiosk.
     pub kiosk_lookup_per_min: u32,
+    /// Voice call starts per minute per kiosk (shared by every instance).
+    pub kiosk_voice_starts_per_min: u32,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -722,6 +730,12 @@ impl Config {
                 10_000,
                 "an integer from 1 to 10000",
             )? as u32,
+            kiosk_voice_starts_per_min: p.ranged(
+                "kiosk_voice_starts_per_min",
+                1,
+                10_000,
+                "an integer from 1 to 10000",
+            )? as u32,
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -778,6 +792,7 @@ impl Config {
                 "openai_base_url" => self.openai_base_url.clone(),
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
+                "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

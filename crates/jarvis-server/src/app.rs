@@ -45,6 +45,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
     grace: std::time::Duration,
+    voice_stop: tokio_util::sync::CancellationToken,
+    voice_tasks: tokio_util::task::TaskTracker,
     // Keeps the demo fake alive as long as the server.
     #[cfg(feature = "demo")]
     _fake: Option<jarvis_fake_openai::FakeOpenAi>,
@@ -58,7 +60,16 @@ impl RunningServer {
 
     /// Stops accepting connections and waits for in-flight requests up to the grace period.
     pub async fn shutdown(self) -> Result<(), StartError> {
+        // Running calls end as `shutdown` (hung up, billed, slot freed) while requests finish.
+        self.voice_stop.cancel();
+        self.voice_tasks.close();
         let _ = self.shutdown.send(true);
+        if tokio::time::timeout(self.grace, self.voice_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("voice calls did not end within the grace period");
+        }
         match tokio::time::timeout(self.grace, self.task).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(StartError::Serve(e.to_string())),
@@ -117,7 +128,17 @@ pub async fn start(
     let auth = crate::auth::open(&config, store.clone())
         .await
         .map_err(StartError::Auth)?;
+    let voice_stop = tokio_util::sync::CancellationToken::new();
+    let voice_tasks = tokio_util::task::TaskTracker::new();
+    let voice = jarvis_voice::VoiceBroker::new(
+        store.clone(),
+        openai.as_ref().clone(),
+        jarvis_voice::VoiceConfig::new(jarvis_core::InstanceId::new()),
+        voice_tasks.clone(),
+        voice_stop.clone(),
+    );
     let state = AppState {
+        voice,
         store,
         config: Arc::new(config),
         openai_base_url,
@@ -180,6 +201,8 @@ pub async fn start(
         shutdown: tx,
         task,
         grace,
+        voice_stop,
+        voice_tasks,
         #[cfg(feature = "demo")]
         _fake: fake,
     })

@@ -35,6 +35,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::gyms::routes())
         .merge(crate::imports::routes())
         .merge(crate::kiosk_api::routes())
+        .merge(crate::voice_api::routes())
         .merge(crate::users::routes())
         .split_for_parts();
     crate::openapi::complete(&mut doc);

@@ -21,4 +21,5 @@ pub mod state;
 pub mod team;
 pub mod tenants;
 pub mod users;
+pub mod voice_api;
 pub mod web;

@@ -103,6 +103,8 @@ const DEVICE: &[(&str, &str)] = &[
     ("POST", "/api/v1/kiosk/heartbeat"),
     ("GET", "/api/v1/kiosk/config"),
     ("GET", "/api/v1/kiosk/members/by-badge/{badge}"),
+    ("POST", "/api/v1/kiosk/voice/sessions"),
+    ("DELETE", "/api/v1/kiosk/voice/sessions/{id}"),
 ];
 
 /// Expected outcome.
@@ -673,7 +675,9 @@ async fn routes_by_role_and_tenant(b: Backend) {
     }
     for (m, template) in DEVICE {
         let m: Method = m.parse().unwrap();
-        let path = template.replace("{badge}", "B1");
+        let path = template
+            .replace("{badge}", "B1")
+            .replace("{id}", "00000000-0000-0000-0000-000000000000");
         for (role, u) in &users {
             let got = outcome(&app, &doc, &u.token, (&m, template), &path, Body::None).await;
             check(
