@@ -172,6 +172,30 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "jobs_workers",
+        help: "whether this instance runs background jobs and their schedules (true or false)",
+        default: Some("true"),
+        secret: false,
+    },
+    Key {
+        name: "jobs_poll_ms",
+        help: "how often an idle instance looks for due jobs, in milliseconds (50-60000)",
+        default: Some("1000"),
+        secret: false,
+    },
+    Key {
+        name: "jobs_diagnostics",
+        help: "registers the diagnostic job kind diag.sleep (tests only; true or false)",
+        default: Some("false"),
+        secret: false,
+    },
+    Key {
+        name: "jobs_diag_lease_secs",
+        help: "lease of the diagnostic job kind, in seconds (1-3600)",
+        default: Some("60"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -344,6 +368,14 @@ pub struct Config {
     pub kiosk_lookup_per_min: u32,
     /// Voice call starts per minute per kiosk (shared by every instance).
     pub kiosk_voice_starts_per_min: u32,
+    /// Whether this instance runs background jobs and their schedules.
+    pub jobs_workers: bool,
+    /// How often an idle instance looks for due jobs.
+    pub jobs_poll: Duration,
+    /// Whether the diagnostic job kind `diag.sleep` is registered.
+    pub jobs_diagnostics: bool,
+    /// Lease of the diagnostic job kind.
+    pub jobs_diag_lease: Duration,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -736,6 +768,20 @@ impl Config {
                 10_000,
                 "an integer from 1 to 10000",
             )? as u32,
+            jobs_workers: p.parse("jobs_workers", "true or false")?,
+            jobs_poll: Duration::from_millis(p.ranged(
+                "jobs_poll_ms",
+                50,
+                60_000,
+                "milliseconds from 50 to 60000",
+            )?),
+            jobs_diagnostics: p.parse("jobs_diagnostics", "true or false")?,
+            jobs_diag_lease: Duration::from_secs(p.ranged(
+                "jobs_diag_lease_secs",
+                1,
+                3600,
+                "seconds from 1 to 3600",
+            )?),
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -793,6 +839,10 @@ impl Config {
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
                 "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),
+                "jobs_workers" => self.jobs_workers.to_string(),
+                "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
+                "jobs_diagnostics" => self.jobs_diagnostics.to_string(),
+                "jobs_diag_lease_secs" => self.jobs_diag_lease.as_secs().to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

@@ -6,6 +6,9 @@
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod instance;
+pub mod jobs;
 pub mod outbox;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;

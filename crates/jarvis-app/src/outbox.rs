@@ -88,6 +88,14 @@ pub async fn enqueue(
             kind: email.kind,
         })
         .await?;
+    // Sent by the next `mail.drain` run on any instance; this job makes that run now rather
+    // than at the next scheduled minute. If it cannot be queued the schedule still sends it.
+    let drain = jarvis_core::model::NewJob::new("mail.drain", serde_json::json!({}))
+        .with_idempotency_key(format!("mail:{id}"))
+        .with_priority(10);
+    if let Err(e) = store.enqueue(drain).await {
+        tracing::warn!(error = %e, "cannot queue an e-mail drain; the schedule will send it");
+    }
     Ok(id)
 }
 
@@ -109,13 +117,18 @@ pub fn open(master: &MasterKey, m: &OutboxEmail) -> Result<OpenedEmail, CryptoEr
     })
 }
 
+/// How long a drain holds the e-mails it claimed (far longer than sending a batch takes).
+const CLAIM_LEASE: time::Duration = time::Duration::minutes(2);
+
 /// Sends what is queued with `transport`; each sent e-mail is marked sent, which wipes its
-/// bodies. Answers how many left. Logs never name the recipient: a keyed tag stands for it.
+/// bodies. Answers how many left. E-mails are claimed first, so drains running at once (on
+/// several instances) never send one twice. Logs never name the recipient: a keyed tag stands
+/// for it.
 pub async fn deliver(store: &dyn Store, master: &MasterKey, transport: EmailTransport) -> usize {
     if transport == EmailTransport::None {
         return 0;
     }
-    let mails = match store.pending_emails(50).await {
+    let mails = match store.claim_emails(Uuid::now_v7(), 50, CLAIM_LEASE).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read e-mail outbox");

@@ -1,17 +1,21 @@
-//! Starting and stopping the server: open storage, migrate, choose OpenAI or the demo fake, bind,
-//! serve, and on SIGTERM/ctrl-c let in-flight requests finish within the grace period.
+//! Starting and stopping the server: open storage, migrate, choose OpenAI or the demo fake,
+//! register the instance, start the job runner and the per-instance tasks, bind, serve; and on
+//! SIGTERM/ctrl-c stop taking work, let in-flight requests and running jobs finish within the
+//! grace period, give unfinished jobs back, mark the instance stopped. Every task is started
+//! through one `Supervisor`.
 
 use crate::state::AppState;
 use jarvis_app::config::Config;
+use jarvis_app::jobs::{Runner, RunnerConfig};
 use jarvis_app::store::{OpenError, open_store};
+use jarvis_app::supervisor::{ShutdownOutcome, Supervisor};
+use jarvis_core::InstanceId;
 use jarvis_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, Error)]
@@ -36,17 +40,20 @@ pub enum StartError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(String),
+    /// A job kind is declared wrongly.
+    #[error("cannot set up background jobs: {0}")]
+    Jobs(String),
 }
 
 /// A server running in the background (used by `serve` and by tests).
 pub struct RunningServer {
     /// Bound address.
     pub addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<std::io::Result<()>>,
+    supervisor: Supervisor,
+    store: Arc<dyn Store>,
+    instance: InstanceId,
     grace: std::time::Duration,
-    voice_stop: tokio_util::sync::CancellationToken,
-    voice_tasks: tokio_util::task::TaskTracker,
+    serve_error: Arc<Mutex<Option<String>>>,
     // Keeps the demo fake alive as long as the server.
     #[cfg(feature = "demo")]
     _fake: Option<jarvis_fake_openai::FakeOpenAi>,
@@ -58,29 +65,30 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections and waits for in-flight requests up to the grace period.
+    /// This process's instance id (the lease owner of the jobs it claims).
+    pub fn instance(&self) -> InstanceId {
+        self.instance
+    }
+
+    /// Stops accepting connections and claiming jobs, lets in-flight requests and running jobs
+    /// finish up to the grace period, gives unfinished jobs back to the queue, and marks the
+    /// instance stopped.
     pub async fn shutdown(self) -> Result<(), StartError> {
-        // Running calls end as `shutdown` (hung up, billed, slot freed) while requests finish.
-        self.voice_stop.cancel();
-        self.voice_tasks.close();
-        let _ = self.shutdown.send(true);
-        if tokio::time::timeout(self.grace, self.voice_tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("voice calls did not end within the grace period");
-        }
-        match tokio::time::timeout(self.grace, self.task).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(StartError::Serve(e.to_string())),
-            Ok(Err(e)) => Err(StartError::Serve(e.to_string())),
-            Err(_) => {
-                tracing::warn!(
-                    grace_secs = self.grace.as_secs(),
-                    "in-flight requests did not finish within the grace period"
-                );
-                Ok(())
+        match self.supervisor.shutdown(self.grace).await {
+            ShutdownOutcome::Drained => {}
+            ShutdownOutcome::Aborted => tracing::warn!(
+                grace_secs = self.grace.as_secs(),
+                "work still running at the end of the grace period was interrupted"
+            ),
+            ShutdownOutcome::Stuck => {
+                tracing::error!("some tasks did not stop; exiting anyway");
             }
+        }
+        jarvis_app::instance::stopped(self.store.as_ref(), self.instance).await;
+        let err = self.serve_error.lock().ok().and_then(|mut e| e.take());
+        match err {
+            Some(e) => Err(StartError::Serve(e)),
+            None => Ok(()),
         }
     }
 }
@@ -128,81 +136,101 @@ pub async fn start(
     let auth = crate::auth::open(&config, store.clone())
         .await
         .map_err(StartError::Auth)?;
-    let voice_stop = tokio_util::sync::CancellationToken::new();
-    let voice_tasks = tokio_util::task::TaskTracker::new();
+    let supervisor = Supervisor::new();
+    let instance = jarvis_app::instance::register(store.as_ref())
+        .await
+        .map_err(|source| {
+            StartError::Store(OpenError {
+                context: "cannot register this instance".into(),
+                source,
+            })
+        })?;
+    // Calls are owned by this registered instance (its heartbeat keeps them from the reaper),
+    // tracked by the supervisor, and end as `shutdown` as soon as shutdown begins.
     let voice = jarvis_voice::VoiceBroker::new(
         store.clone(),
         openai.as_ref().clone(),
-        jarvis_voice::VoiceConfig::new(jarvis_core::InstanceId::new()),
-        voice_tasks.clone(),
-        voice_stop.clone(),
+        jarvis_voice::VoiceConfig::new(instance),
+        supervisor.tracker(),
+        supervisor.signals().stop_token(),
     );
     let state = AppState {
-        voice,
         store,
         config: Arc::new(config),
         openai_base_url,
         openai,
         demo_mode,
         auth,
+        voice,
         started_at: time::OffsetDateTime::now_utc(),
     };
-    // Log transport of the e-mail outbox until the SMTP sender exists.
-    let outbox_state = state.clone();
-    let outbox = tokio::spawn(async move {
-        let mut ticks: u32 = 0;
-        loop {
-            crate::auth::api::log_outbox(&outbox_state).await;
-            // A key rotated by the CLI or another instance becomes the signing key here too.
-            if ticks % 12 == 11
-                && let Err(e) = outbox_state.auth.keys.reload().await
-            {
-                tracing::warn!(error = %e, "cannot reload signing keys");
-            }
-            // At start and every minute: imports whose runner died (crash, restart) end failed
-            // instead of staying `running`; live ones, here or on another instance, keep moving.
-            if ticks.is_multiple_of(12) {
-                match crate::imports::sweep_stale_imports(outbox_state.store.as_ref()).await {
-                    Ok(n) if n > 0 => tracing::warn!(jobs = n, "marked interrupted imports failed"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot sweep interrupted imports"),
+    jarvis_app::instance::spawn_heartbeat(
+        &supervisor,
+        state.store.clone(),
+        instance,
+        jarvis_app::instance::HEARTBEAT_EVERY,
+    );
+    // Per instance, not a job: each process holds its own key ring, so a key rotated by the CLI
+    // or another instance must be reloaded by every process (a job would run on one only).
+    let keys = state.auth.keys.clone();
+    supervisor.spawn_periodic(
+        "signing-key-reload",
+        std::time::Duration::from_secs(60),
+        false,
+        move || {
+            let keys = keys.clone();
+            async move {
+                if let Err(e) = keys.reload().await {
+                    tracing::warn!(error = %e, "cannot reload signing keys");
                 }
             }
-            // Every 10 minutes, drop sessions, tokens and e-mails that ended over a week ago.
-            if ticks % 120 == 60 {
-                let before = time::OffsetDateTime::now_utc() - time::Duration::days(7);
-                match outbox_state.store.purge_expired(before).await {
-                    Ok(n) if n > 0 => tracing::info!(rows = n, "purged ended sessions and tokens"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot purge ended sessions"),
-                }
-            }
-            ticks = ticks.wrapping_add(1);
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        }
-    });
+        },
+    );
+    let registry = crate::jobs::registry(&state).map_err(|e| StartError::Jobs(e.to_string()))?;
+    if state.config.jobs_workers {
+        let runner = Runner::new(
+            state.store.clone(),
+            Arc::new(registry),
+            instance,
+            RunnerConfig {
+                poll_interval: state.config.jobs_poll,
+                ..RunnerConfig::default()
+            },
+        );
+        runner.start(&supervisor);
+    }
+    let store = state.store.clone();
     let app = crate::http::router(state);
-    let (tx, mut rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        let r = axum::serve(
+    let serve_error = Arc::new(Mutex::new(None));
+    let err_slot = serve_error.clone();
+    supervisor.spawn("http", move |signals| async move {
+        let stop = signals.stop_token();
+        let serve = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        })
-        .await;
-        outbox.abort();
-        r
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+        tokio::select! {
+            r = serve => {
+                if let Err(e) = r
+                    && let Ok(mut slot) = err_slot.lock()
+                {
+                    *slot = Some(e.to_string());
+                }
+            }
+            () = signals.aborting() => {
+                tracing::warn!("in-flight requests did not finish within the grace period");
+            }
+        }
     });
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {
         addr,
-        shutdown: tx,
-        task,
+        supervisor,
+        store,
+        instance,
         grace,
-        voice_stop,
-        voice_tasks,
+        serve_error,
         #[cfg(feature = "demo")]
         _fake: fake,
     })
@@ -245,7 +273,7 @@ pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), S
         })?;
     let server = start(config, store.clone(), listener).await?;
     stop.await;
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down: finishing in-flight requests and running jobs");
     let result = server.shutdown().await;
     store.close().await;
     tracing::info!("stopped");

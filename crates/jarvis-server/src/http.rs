@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .merge(crate::pages::routes())
         .merge(crate::team::routes())
+        .merge(crate::areas::ops::page_routes())
         .merge(crate::auth::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -208,33 +208,37 @@ fn gym_inactive(status: GymStatus) -> ApiError {
 /// Failed pairing attempts allowed per client address and window before 429.
 const PAIR_FAILURES: u32 = 10;
 /// The window of [`PAIR_FAILURES`].
-const PAIR_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+const PAIR_WINDOW: time::Duration = time::Duration::minutes(10);
 
-/// Failed exchanges per client address: guessing codes costs a 10-minute wait every 10 tries.
-static PAIR_ATTEMPTS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
-> = std::sync::LazyLock::new(Default::default);
-
-/// How long the client must wait before its next exchange, if it is over the limit.
-fn pair_blocked(ip: &str) -> Option<std::time::Duration> {
-    let map = PAIR_ATTEMPTS.lock().ok()?;
-    let (since, n) = map.get(ip)?;
-    let elapsed = since.elapsed();
-    (*n >= PAIR_FAILURES && elapsed < PAIR_WINDOW).then(|| PAIR_WINDOW - elapsed)
+/// The shared throttle of an address's failed exchanges. It lives in the database
+/// (`ThrottleStore`), so the limit holds across every instance behind a load balancer: guessing
+/// codes costs a 10-minute wait every 10 tries, whichever instances the guesses reach.
+fn pair_key(ip: &str) -> String {
+    format!("kiosk.pair:{ip}")
 }
 
-fn pair_failed(ip: &str) {
-    if let Ok(mut map) = PAIR_ATTEMPTS.lock() {
-        if map.len() > 10_000 {
-            map.retain(|_, (since, _)| since.elapsed() < PAIR_WINDOW);
-        }
-        let e = map
-            .entry(ip.to_string())
-            .or_insert((std::time::Instant::now(), 0));
-        if e.0.elapsed() >= PAIR_WINDOW {
-            *e = (std::time::Instant::now(), 0);
-        }
-        e.1 += 1;
+/// How long the client must wait before its next exchange, if it is over the limit.
+async fn pair_blocked(state: &AppState, ip: &str) -> ApiResult<Option<std::time::Duration>> {
+    match state
+        .store
+        .throttle_check(&pair_key(ip), PAIR_FAILURES)
+        .await?
+    {
+        jarvis_store::ThrottleVerdict::Allowed { .. } => Ok(None),
+        jarvis_store::ThrottleVerdict::Limited { retry_after } => Ok(Some(
+            std::time::Duration::try_from(retry_after).unwrap_or(std::time::Duration::from_secs(1)),
+        )),
+    }
+}
+
+/// Counts a failed exchange (atomically, across instances).
+async fn pair_failed(state: &AppState, ip: &str) {
+    if let Err(e) = state
+        .store
+        .throttle_hit(&pair_key(ip), PAIR_FAILURES, PAIR_WINDOW)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot count a failed pairing attempt");
     }
 }
 
@@ -291,12 +295,11 @@ async fn pair(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<PairRequest>,
 ) -> ApiResult<Response> {
-    if let Some(wait) = pair_blocked(&ip) {
+    if let Some(wait) = pair_blocked(&state, &ip).await? {
         return Err(crate::auth::too_many(wait));
     }
     let code = normalize_pairing_code(&body.code);
     let bad_code = || {
-        pair_failed(&ip);
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_pairing_code",
@@ -304,6 +307,7 @@ async fn pair(
         )
     };
     if code.len() != PAIRING_CODE_LEN {
+        pair_failed(&state, &ip).await;
         return Err(bad_code());
     }
     let token = new_device_token()?;
@@ -313,7 +317,10 @@ async fn pair(
         .await
     {
         Ok(i) => i,
-        Err(StoreError::NotFound(_)) => return Err(bad_code()),
+        Err(StoreError::NotFound(_)) => {
+            pair_failed(&state, &ip).await;
+            return Err(bad_code());
+        }
         Err(StoreError::Invalid {
             field: "code",
             message,

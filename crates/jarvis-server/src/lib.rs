@@ -5,12 +5,14 @@
 
 pub mod api;
 pub mod app;
+pub mod areas;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod gyms;
 pub mod http;
 pub mod imports;
+pub mod jobs;
 pub mod kiosk_api;
 pub mod kiosks;
 pub mod members;

@@ -1,6 +1,6 @@
 //! Guessing pairing codes is throttled: 10 failed exchanges from one address within 10 minutes
-//! answer 429, even for a right code. (Its own test binary: the limiter is process-wide and the
-//! other tests share 127.0.0.1.)
+//! answer 429, even for a right code. The count lives in the database (shared by every instance;
+//! `crates/jarvis/tests/instances.rs` runs two processes against one PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

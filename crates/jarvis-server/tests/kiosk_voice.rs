@@ -193,7 +193,24 @@ async fn kiosk_voice_sessions_start_and_end_for_their_own_kiosk(backend: Backend
     );
     let (s, _) = start(&app, Some(&w.kiosk_b), "B-UNKNOWN").await;
     assert_eq!(s, 404);
-    app.stop().await;
+
+    // A graceful shutdown ends the running calls as `shutdown` (slot freed, one end reason).
+    let (s, live) = start(&app, Some(&w.kiosk_b), "B-OK").await;
+    assert_eq!(s, 201, "{live}");
+    let sid: VoiceSessionId = live["session_id"].as_str().unwrap().parse().unwrap();
+    let mut app = app;
+    app.stop_server().await;
+    let s = store.voice_session(&scope, sid).await.unwrap();
+    assert_eq!(s.end_reason, Some(EndReason::Shutdown));
+    assert_eq!(
+        store
+            .slot_usage(&scope, w.gym.parse().unwrap())
+            .await
+            .unwrap()
+            .gym_live,
+        0,
+        "no slot left held"
+    );
 }
 
 both_backends!(kiosk_voice_sessions_start_and_end_for_their_own_kiosk);

@@ -467,6 +467,16 @@ pub trait AccountStore: Send + Sync {
     async fn enqueue_email(&self, email: NewEmail) -> StoreResult<Uuid>;
     /// Unsent e-mails, oldest first.
     async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
+    /// Claims up to `limit` unsent e-mails for `owner`, oldest first, for `lease`: each
+    /// e-mail is claimed by one caller at a time, however many instances drain at once
+    /// (concurrent claimers skip each other's rows). A claim whose lease expired (the sender
+    /// died before marking the e-mail sent) can be taken again.
+    async fn claim_emails(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        lease: time::Duration,
+    ) -> StoreResult<Vec<OutboxEmail>>;
     /// Latest e-mails to one address, newest first (operators and tests).
     async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
     /// Marks an e-mail sent and wipes its bodies (they held single-use links); recipient,

@@ -992,6 +992,69 @@ mod cases {
             "the live window stays"
         );
     }
+
+    /// Two instances draining the outbox at once: every e-mail is claimed by exactly one of
+    /// them; a claim whose lease expired (its sender died) is taken again; sent ones never are.
+    pub async fn email_claims_are_exclusive_across_instances(db: &TestDb) {
+        let one = db.store();
+        let two = second_handle(db).await;
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            ids.push(
+                one.enqueue_email(NewEmail {
+                    id: uuid::Uuid::now_v7(),
+                    to_address: format!("m{i}@x.test"),
+                    subject: "s".into(),
+                    body_text: "t".into(),
+                    body_html: "h".into(),
+                    kind: "k".into(),
+                })
+                .await
+                .unwrap(),
+            );
+        }
+        let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let mut got_a = Vec::new();
+        let mut got_b = Vec::new();
+        // Small batches, concurrently, until both come back empty.
+        loop {
+            let (x, y) = tokio::join!(one.claim_emails(a, 7, LEASE), two.claim_emails(b, 7, LEASE));
+            let (x, y) = (x.unwrap(), y.unwrap());
+            if x.is_empty() && y.is_empty() {
+                break;
+            }
+            got_a.extend(x.into_iter().map(|m| m.id));
+            got_b.extend(y.into_iter().map(|m| m.id));
+        }
+        let mut all: Vec<_> = got_a.iter().chain(&got_b).copied().collect();
+        all.sort();
+        let mut expected = ids.clone();
+        expected.sort();
+        assert_eq!(all, expected, "each e-mail claimed once, none missed");
+
+        // Claims held: nothing to take. One sent; one claim expires: only that one comes back.
+        assert!(one.claim_emails(a, 50, LEASE).await.unwrap().is_empty());
+        one.mark_email_sent(ids[0]).await.unwrap();
+        let c = uuid::Uuid::now_v7();
+        let mail = one.enqueue_email(NewEmail {
+            id: uuid::Uuid::now_v7(),
+            to_address: "late@x.test".into(),
+            subject: "s".into(),
+            body_text: "t".into(),
+            body_html: "h".into(),
+            kind: "k".into(),
+        });
+        let late = mail.await.unwrap();
+        let taken = two.claim_emails(c, 50, EXPIRED).await.unwrap();
+        assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), [late]);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let again = one.claim_emails(a, 50, LEASE).await.unwrap();
+        assert_eq!(
+            again.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [late],
+            "an expired claim is taken again"
+        );
+    }
 }
 
 /// An instant at the precision both backends keep (microseconds).
@@ -1036,4 +1099,5 @@ both_backends!(
     purge_removes_what_ended_in_batches,
     instances_heartbeat_and_liveness,
     throttles_are_shared_by_instances,
+    email_claims_are_exclusive_across_instances,
 );

@@ -11,6 +11,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod jobs;
+
 /// JARVIS — self-hosted AI voice companion for gyms.
 ///
 /// Configuration comes from defaults, then `jarvis.toml` (or --config), then JARVIS_* environment
@@ -68,6 +70,10 @@ enum Command {
     /// Access-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Background jobs: list the kinds with their schedule, last and next run; run one now;
+    /// show the run history; retry a dead job. Running servers do the work.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
 }
 
 #[derive(Subcommand)]
@@ -228,6 +234,15 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             map,
         }) => members_import(&config, file, gym, dry_run, skip_bad_rows, map).await,
         Command::Keys(KeysCommand::Rotate) => keys_rotate(&config).await,
+        Command::Jobs(cmd) => {
+            let store = jarvis_app::store::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let specs = jarvis_app::jobs::builtin::catalog(config.jobs_diagnostics);
+            let r = jobs::run(cmd, store.as_ref(), &specs).await;
+            store.close().await;
+            r
+        }
         Command::Admin(AdminCommand::Create {
             email,
             name,

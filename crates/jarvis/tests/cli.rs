@@ -44,6 +44,11 @@ fn every_command_has_help() {
         vec!["keys", "rotate", "--help"],
         vec!["members", "--help"],
         vec!["members", "import", "--help"],
+        vec!["jobs", "--help"],
+        vec!["jobs", "list", "--help"],
+        vec!["jobs", "run", "--help"],
+        vec!["jobs", "history", "--help"],
+        vec!["jobs", "retry", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));
@@ -327,4 +332,78 @@ fn keys_rotate_adds_a_sealed_key_and_demo_prints_accounts() {
         t.contains("jarvis-demo-password") && t.contains("3 account(s) created"),
         "{t}"
     );
+}
+
+#[test]
+fn jobs_list_run_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = jarvis(dir.path()).args(["migrate"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = jarvis(dir.path()).args(["jobs", "list"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for kind in [
+        "mail.drain",
+        "sessions.purge",
+        "imports.sweep",
+        "jobs.purge",
+        "voice.reap",
+    ] {
+        assert!(t.contains(kind), "{kind} listed: {t}");
+    }
+    assert!(
+        t.contains("*/10 * * * *") && !t.contains("diag.sleep"),
+        "{t}"
+    );
+    let purge_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("sessions.purge"))
+            .unwrap()
+            .split_whitespace()
+            .rev()
+            .nth(3)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(purge_line(&t), "0", "nothing due yet: {t}");
+
+    let o = jarvis(dir.path())
+        .args(["jobs", "run", "sessions.purge"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("queued sessions.purge job"),
+        "{}",
+        text(&o)
+    );
+    let o = jarvis(dir.path()).args(["jobs", "list"]).output().unwrap();
+    assert_eq!(purge_line(&text(&o)), "1", "one due: {}", text(&o));
+
+    let o = jarvis(dir.path())
+        .args(["jobs", "run", "no.such"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("unknown job kind `no.such`"),
+        "{}",
+        text(&o)
+    );
+    let o = jarvis(dir.path())
+        .args(["jobs", "history", "sessions.purge"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && text(&o).contains("no runs yet"),
+        "{}",
+        text(&o)
+    );
+    // The diagnostic kind exists only when enabled.
+    let o = jarvis(dir.path())
+        .env("JARVIS_JOBS_DIAGNOSTICS", "true")
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("diag.sleep"), "{}", text(&o));
 }

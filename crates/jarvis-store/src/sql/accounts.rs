@@ -1320,6 +1320,43 @@ mod accounts_sql {
             Ok(rows.into_iter().map(EmailRow::into_domain).collect())
         }
 
+        async fn claim_emails(
+            &self,
+            owner: Uuid,
+            limit: u32,
+            lease: time::Duration,
+        ) -> StoreResult<Vec<OutboxEmail>> {
+            let t = now();
+            let mut tx = self.begin(&TxCtx::Mailer, true).await?;
+            // Pick (skipping rows another claimer holds, on PostgreSQL), then take them in one
+            // statement; SQLite serializes writers, which gives the same semantics.
+            let mut qb = QueryBuilder::<Db>::new(
+                "WITH picked AS MATERIALIZED (SELECT id FROM email_outbox WHERE sent_at IS NULL \
+                 AND (claim_expires_at IS NULL OR claim_expires_at < ",
+            );
+            qb.push_bind(crate::dbtime::DbTime::new(t))
+                .push(") ORDER BY created_at, id LIMIT ")
+                .push_bind(i64::from(limit.min(500)))
+                .push(FOR_UPDATE_SKIP_LOCKED)
+                .push(") UPDATE email_outbox SET claimed_by = ")
+                .push_bind(DbUuid(owner))
+                .push(", claim_expires_at = ")
+                .push_bind(crate::dbtime::DbTime::new(t + lease))
+                .push(format!(
+                    " WHERE id IN (SELECT id FROM picked) RETURNING {EMAIL_COLS}"
+                ));
+            let rows: Vec<EmailRow> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)?;
+            let mut mails: Vec<OutboxEmail> = rows.into_iter().map(EmailRow::into_domain).collect();
+            // RETURNING keeps no order.
+            mails.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+            Ok(mails)
+        }
+
         async fn emails_to(&self, address: &str, limit: u32) -> StoreResult<Vec<OutboxEmail>> {
             let mut tx = self.begin(&TxCtx::Mailer, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(

@@ -1,0 +1,153 @@
+//! The job kinds JARVIS ships, declared here once so the server (which binds their handlers)
+//! and the CLI (which lists them) agree. A new kind adds its spec here and to [`catalog`], and
+//! its handler where the server builds its registry.
+
+use super::JobSpec;
+use jarvis_core::model::RetryPolicy;
+use time::Duration;
+
+/// Sends the queued e-mails (claimed rows: two instances never send one twice). Also enqueued
+/// right after an e-mail is queued; the schedule is the safety net.
+pub const MAIL_DRAIN: JobSpec = JobSpec::new("mail.drain", "send queued e-mails")
+    .schedule("* * * * *")
+    .priority(10)
+    .retry(RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::seconds(5),
+        max_delay: Duration::minutes(1),
+    });
+
+/// Deletes sessions, tokens, resets, sent e-mails and throttle windows that ended a week ago.
+pub const SESSIONS_PURGE: JobSpec = JobSpec::new(
+    "sessions.purge",
+    "delete sessions, tokens and e-mails that ended over a week ago",
+)
+.schedule("*/10 * * * *");
+
+/// Marks imports whose runner died (crash, restart) failed instead of leaving them `running`;
+/// also right after each instance starts (a restart is when runners die).
+pub const IMPORTS_SWEEP: JobSpec =
+    JobSpec::new("imports.sweep", "mark interrupted CSV imports failed")
+        .schedule("* * * * *")
+        .at_start();
+
+/// Ends the voice calls of dead instances (`reaped`): sessions whose owner has not
+/// heart-beaten for [`VOICE_REAP_STALE_AFTER`] or whose slot lease expired. Cron has minute
+/// precision, so each run makes two passes 30 s apart: a `kill -9`'d owner's calls are reaped
+/// within 60 s + 30 s. Cancellable: a pass is idempotent, the next run does the rest.
+pub const VOICE_REAP: JobSpec = JobSpec::new(
+    "voice.reap",
+    "end the voice calls of instances that stopped heart-beating",
+)
+.schedule("* * * * *")
+.lease(Duration::minutes(2))
+.cancellable()
+.at_start();
+
+/// Silence after which an instance's voice calls are reaped.
+pub const VOICE_REAP_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Time between the two reaper passes of one `voice.reap` run.
+pub const VOICE_REAP_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Deletes finished jobs, their runs and long-gone instances after the retention period.
+pub const JOBS_PURGE: JobSpec = JobSpec::new(
+    "jobs.purge",
+    "delete finished jobs and their runs after 30 days",
+)
+.schedule("17 3 * * *");
+
+/// Diagnostics only (never in the default catalog): sleeps `{"secs": n}` seconds, checking its
+/// lease, to test crash recovery and draining on a real process.
+pub const DIAG_SLEEP: JobSpec = JobSpec::new("diag.sleep", "diagnostics: sleep for `secs` seconds")
+    .cancellable()
+    .retry(RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::seconds(1),
+        max_delay: Duration::seconds(5),
+    });
+
+/// How long finished jobs and their runs are kept.
+pub const JOBS_RETENTION: Duration = Duration::days(30);
+
+/// The shipped kinds, plus the diagnostic ones when `diagnostics` is on.
+pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
+    let mut v = vec![
+        MAIL_DRAIN,
+        SESSIONS_PURGE,
+        IMPORTS_SWEEP,
+        JOBS_PURGE,
+        VOICE_REAP,
+    ];
+    if diagnostics {
+        v.push(DIAG_SLEEP);
+    }
+    v
+}
+
+/// Registers the built-in kinds whose handlers need only storage: `sessions.purge`,
+/// `jobs.purge`, and `diag.sleep` when `diag_lease` is given (diagnostics on).
+pub fn register_store_kinds(
+    registry: &mut super::Registry,
+    store: std::sync::Arc<dyn jarvis_store::Store>,
+    diag_lease: Option<Duration>,
+) -> Result<(), super::RegistryError> {
+    let s = store.clone();
+    registry.register(SESSIONS_PURGE, move |_, _| {
+        let s = s.clone();
+        async move {
+            let before = time::OffsetDateTime::now_utc() - Duration::days(7);
+            let n = s
+                .purge_expired(before)
+                .await
+                .map_err(super::JobError::retryable)?;
+            if n > 0 {
+                tracing::info!(rows = n, "purged ended sessions and tokens");
+            }
+            Ok(())
+        }
+    })?;
+    let s = store;
+    registry.register(JOBS_PURGE, move |ctx, _| {
+        let s = s.clone();
+        async move {
+            let before = time::OffsetDateTime::now_utc() - JOBS_RETENTION;
+            let mut total = 0;
+            // Bounded batches; stop between them when told to.
+            while !ctx.is_cancelled() {
+                let n = s
+                    .purge_jobs(before, 500)
+                    .await
+                    .map_err(super::JobError::retryable)?;
+                total += n;
+                if n == 0 {
+                    break;
+                }
+            }
+            if total > 0 {
+                tracing::info!(rows = total, "purged finished jobs");
+            }
+            Ok(())
+        }
+    })?;
+    if let Some(lease) = diag_lease {
+        registry.register(DIAG_SLEEP.lease(lease), diag_sleep)?;
+    }
+    Ok(())
+}
+
+/// `diag.sleep`: sleeps `secs` (at most an hour), stopping early when cancelled.
+async fn diag_sleep(ctx: super::JobCtx, payload: serde_json::Value) -> Result<(), super::JobError> {
+    let secs = payload
+        .get("secs")
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(1.0)
+        .clamp(0.0, 3600.0);
+    tracing::info!(job = %ctx.job.id, attempt = ctx.job.attempts, secs, "diag.sleep started");
+    tokio::select! {
+        () = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
+        () = ctx.cancelled() => return Err(super::JobError::retryable("cancelled")),
+    }
+    tracing::info!(job = %ctx.job.id, attempt = ctx.job.attempts, "diag.sleep finished");
+    Ok(())
+}

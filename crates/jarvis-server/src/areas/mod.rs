@@ -1,0 +1,3 @@
+//! The areas of the HTTP layer, one folder each.
+
+pub mod ops;

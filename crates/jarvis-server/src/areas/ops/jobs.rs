@@ -1,0 +1,218 @@
+//! The background-jobs page (super admins only, French and English): every job kind with its
+//! schedule, last and next run and queue counts, the dead letters with a Retry button, and the
+//! latest runs. Same data and actions as `jarvis jobs` (`jarvis_app::jobs::service`).
+
+use crate::auth::web::{CsrfForm, PageUser};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jarvis_app::jobs::service::{self, KindOverview};
+use jarvis_core::authz::{Action, Resource};
+use jarvis_core::model::{Job, JobRun, JobStatus, Locale};
+use jarvis_core::{JobId, PageRequest};
+use jarvis_store::JobFilter;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+/// Routes of this page.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/ops/jobs", get(jobs_page))
+        .route("/app/ops/jobs/{id}/retry", post(retry))
+        .route("/app/ops/jobs/kinds/{kind}/run", post(run_now))
+}
+
+/// Strings of this page.
+#[derive(Clone, Copy)]
+pub struct T(Locale);
+
+impl T {
+    /// The string for `key`, in the page's language.
+    pub fn s(&self, key: &str) -> &'static str {
+        let (fr, en) = match key {
+            "jobs" => ("Tâches de fond", "Background jobs"),
+            "intro" => (
+                "Les tâches de fond tournent sur n'importe quelle instance ; chaque créneau planifié (UTC) ne s'exécute qu'une fois. Mêmes informations que `jarvis jobs`.",
+                "Background jobs run on any instance; each scheduled slot (UTC) runs once. Same as `jarvis jobs`.",
+            ),
+            "kind" => ("Type", "Kind"),
+            "schedule" => ("Planification", "Schedule"),
+            "on_demand" => ("à la demande", "on demand"),
+            "last_run" => ("Dernière exécution", "Last run"),
+            "next_run" => ("Prochaine", "Next run"),
+            "queue" => (
+                "File (dues / en cours / échouées / mortes)",
+                "Queue (due / running / failed / dead)",
+            ),
+            "run_now" => ("Lancer", "Run now"),
+            "dead" => ("Tâches mortes", "Dead jobs"),
+            "none" => ("Aucune.", "None."),
+            "attempts" => ("Essais", "Attempts"),
+            "error" => ("Erreur", "Error"),
+            "retry" => ("Relancer", "Retry"),
+            "runs" => ("Dernières exécutions", "Latest runs"),
+            "started" => ("Début", "Started"),
+            "duration" => ("Durée (ms)", "Duration (ms)"),
+            "outcome" => ("Résultat", "Outcome"),
+            "running" => ("en cours", "running"),
+            "forbidden" => ("Réservé aux super administrateurs.", "Super admins only."),
+            "not_possible" => ("Action impossible", "Not possible"),
+            "back" => ("Retour", "Back"),
+            _ => ("?", "?"),
+        };
+        match self.0 {
+            Locale::Fr => fr,
+            Locale::En => en,
+        }
+    }
+
+    /// `fr` or `en`.
+    pub fn lang(&self) -> &'static str {
+        self.0.as_str()
+    }
+
+    /// A time for the tables (UTC, to the second), or a dash.
+    pub fn when(&self, t: &Option<OffsetDateTime>) -> String {
+        t.as_ref().map_or_else(|| "—".into(), |t| self.at(t))
+    }
+
+    /// A time for the tables (UTC, to the second).
+    pub fn at(&self, t: &OffsetDateTime) -> String {
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        t.to_offset(time::UtcOffset::UTC)
+            .format(&fmt)
+            .map_or_else(|_| "—".into(), |s| format!("{s} UTC"))
+    }
+
+    /// How a run ended.
+    pub fn outcome(&self, r: &JobRun) -> &'static str {
+        r.outcome.map_or(self.s("running"), |o| o.as_str())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ops/jobs.html")]
+struct JobsPage {
+    t: T,
+    csrf: String,
+    kinds: Vec<KindOverview>,
+    dead: Vec<Job>,
+    runs: Vec<JobRun>,
+}
+
+#[derive(Template)]
+#[template(path = "ops/message.html")]
+struct MessagePage {
+    t: T,
+    message: String,
+}
+
+fn error_page(t: T, e: ApiError) -> Response {
+    let msg = match e.status {
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => t.s("forbidden").to_string(),
+        _ => e.message.clone(),
+    };
+    page(MessagePage { t, message: msg }, e.status)
+}
+
+/// Super admins only (the queue is system data across every tenant).
+fn authorize(u: &PageUser) -> Result<(), ApiError> {
+    u.caller
+        .authorize(Action::PlatformAdmin, &Resource::Platform)
+        .map(|_| ())
+}
+
+async fn jobs_page(State(state): State<AppState>, u: PageUser) -> Response {
+    let t = T(u.locale);
+    if let Err(e) = authorize(&u) {
+        return error_page(t, e);
+    }
+    let specs = crate::jobs::specs(&state.config);
+    let store = state.store.as_ref();
+    let loaded = async {
+        let kinds = service::overview(store, &specs, OffsetDateTime::now_utc()).await?;
+        let dead = store
+            .list_jobs(
+                &JobFilter {
+                    status: Some(JobStatus::Dead),
+                    ..Default::default()
+                },
+                PageRequest {
+                    limit: 50,
+                    offset: 0,
+                },
+            )
+            .await?
+            .items;
+        let runs = service::history(store, None, 30).await?;
+        Ok::<_, jarvis_store::StoreError>((kinds, dead, runs))
+    }
+    .await;
+    match loaded {
+        Ok((kinds, dead, runs)) => page(
+            JobsPage {
+                t,
+                csrf: u.csrf.clone(),
+                kinds,
+                dead,
+                runs,
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => error_page(t, e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn retry(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(id): Path<JobId>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let t = T(u.locale);
+    if let Err(e) = authorize(&u) {
+        return error_page(t, e);
+    }
+    match service::retry(state.store.as_ref(), id).await {
+        Ok(true) => Redirect::to("/app/ops/jobs").into_response(),
+        Ok(false) => error_page(
+            t,
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "not_retryable",
+                "this job is not dead, failed or cancelled",
+            ),
+        ),
+        Err(e) => error_page(t, e.into()),
+    }
+}
+
+async fn run_now(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(kind): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let t = T(u.locale);
+    if let Err(e) = authorize(&u) {
+        return error_page(t, e);
+    }
+    let specs = crate::jobs::specs(&state.config);
+    let Some(spec) = service::find(&specs, &kind) else {
+        return error_page(t, ApiError::not_found("job kind"));
+    };
+    match service::run_now(state.store.as_ref(), spec).await {
+        Ok(_) => Redirect::to("/app/ops/jobs").into_response(),
+        Err(e) => error_page(t, e.into()),
+    }
+}

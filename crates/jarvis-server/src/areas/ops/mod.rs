@@ -1,0 +1,11 @@
+//! Operations pages for super admins.
+
+pub mod jobs;
+
+use crate::state::AppState;
+use axum::Router;
+
+/// The page routes of this area.
+pub fn page_routes() -> Router<AppState> {
+    jobs::routes()
+}

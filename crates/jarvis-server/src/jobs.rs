@@ -1,0 +1,72 @@
+//! The job kinds this server runs: the built-in declarations of `jarvis_app::jobs::builtin`
+//! bound to their handlers. Kinds whose handlers need only storage are bound in `jarvis-app`;
+//! the ones below still need server pieces (the e-mail outbox, the import sweep, the voice
+//! reaper's OpenAI client).
+
+use crate::state::AppState;
+use jarvis_app::jobs::{JobError, JobSpec, Registry, RegistryError, builtin};
+
+/// The registry of every kind this configuration runs.
+pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
+    let mut r = Registry::new();
+    let diag_lease = state.config.jobs_diagnostics.then(|| {
+        time::Duration::try_from(state.config.jobs_diag_lease).unwrap_or(time::Duration::MINUTE)
+    });
+    builtin::register_store_kinds(&mut r, state.store.clone(), diag_lease)?;
+    let st = state.clone();
+    r.register(builtin::MAIL_DRAIN, move |_, _| {
+        let st = st.clone();
+        async move {
+            crate::auth::api::log_outbox(&st).await;
+            Ok(())
+        }
+    })?;
+    let store = state.store.clone();
+    r.register(builtin::IMPORTS_SWEEP, move |_, _| {
+        let store = store.clone();
+        async move {
+            let n = crate::imports::sweep_stale_imports(store.as_ref())
+                .await
+                .map_err(JobError::retryable)?;
+            if n > 0 {
+                tracing::warn!(jobs = n, "marked interrupted imports failed");
+            }
+            Ok(())
+        }
+    })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    r.register(builtin::VOICE_REAP, move |ctx, _| {
+        let (store, openai) = (store.clone(), openai.clone());
+        async move {
+            for pass in 0..2 {
+                if pass > 0 {
+                    tokio::select! {
+                        () = tokio::time::sleep(builtin::VOICE_REAP_PASS_EVERY) => {}
+                        () = ctx.cancelled() => return Ok(()),
+                    }
+                }
+                let report = jarvis_voice::reap(
+                    store.as_ref(),
+                    openai.as_ref(),
+                    builtin::VOICE_REAP_STALE_AFTER,
+                )
+                .await
+                .map_err(JobError::retryable)?;
+                if report.reaped > 0 {
+                    tracing::warn!(
+                        reaped = report.reaped,
+                        hung_up = report.hung_up,
+                        "reaped voice calls of dead instances"
+                    );
+                }
+            }
+            Ok(())
+        }
+    })?;
+    Ok(r)
+}
+
+/// The kinds `jarvis jobs` and the operations page list for this configuration.
+pub fn specs(config: &jarvis_app::config::Config) -> Vec<JobSpec> {
+    builtin::catalog(config.jobs_diagnostics)
+}
