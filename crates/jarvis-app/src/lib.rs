@@ -1,14 +1,26 @@
 //! The JARVIS application layer: what the HTTP server, the CLI and background work share.
 //!
 //! Each area owns one service module with its rules; `jarvis-server` (HTTP API and pages) and the
-//! `jarvis` CLI parse, authorize and call these services. No HTTP types live here.
+//! `jarvis` CLI parse, authorize and call these services. No HTTP types live here: services
+//! return [`AppError`], which the server maps to HTTP in one place.
 
+pub mod access;
+pub mod accounts;
 pub mod auth;
+pub mod classes;
 pub mod config;
 pub mod demo;
+pub mod error;
+pub mod gyms;
+pub mod imports;
 pub mod instance;
 pub mod jobs;
+pub mod kiosks;
+pub mod members;
 pub mod outbox;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
+pub mod tenants;
+
+pub use error::{AppError, AppResult};

@@ -88,6 +88,19 @@ id_type!(
 );
 
 id_type!(
+    /// Id of a sign-in session (the `sid` claim of its access tokens).
+    SessionId
+);
+id_type!(
+    /// Id of an invitation to a role.
+    InvitationId
+);
+id_type!(
+    /// Id of a sign-in or security event.
+    AuthEventId
+);
+
+id_type!(
     /// Id of a weekly class on a gym's schedule.
     ClassScheduleId
 );

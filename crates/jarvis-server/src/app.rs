@@ -136,6 +136,10 @@ pub async fn start(
     let auth = crate::auth::open(&config, store.clone())
         .await
         .map_err(StartError::Auth)?;
+    let heartbeats =
+        crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
+    // Per-instance flusher; the supervised HTTP task stops it after the last request.
+    let flusher = heartbeats.spawn_flusher(crate::heartbeats::FLUSH_INTERVAL);
     let supervisor = Supervisor::new();
     let instance = jarvis_app::instance::register(store.as_ref())
         .await
@@ -162,6 +166,7 @@ pub async fn start(
         demo_mode,
         auth,
         voice,
+        heartbeats,
         started_at: time::OffsetDateTime::now_utc(),
     };
     jarvis_app::instance::spawn_heartbeat(
@@ -222,6 +227,8 @@ pub async fn start(
                 tracing::warn!("in-flight requests did not finish within the grace period");
             }
         }
+        // After the last request: heartbeats taken during the grace period are written too.
+        flusher.shutdown().await;
     });
     tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {

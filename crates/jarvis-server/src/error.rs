@@ -154,6 +154,34 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The services' answers, mapped here once for the API and the pages.
+impl From<jarvis_app::AppError> for ApiError {
+    fn from(e: jarvis_app::AppError) -> Self {
+        use jarvis_app::AppError;
+        match e {
+            AppError::Store(e) => e.into(),
+            AppError::Invalid(v) => v.into(),
+            AppError::Denied { decision, what } => crate::auth::decision_error(decision, what),
+            AppError::FieldForbidden { fields, message } => {
+                let details: Vec<Value> = fields
+                    .iter()
+                    .map(|f| json!({ "field": f, "code": "forbidden", "message": message }))
+                    .collect();
+                Self::new(
+                    StatusCode::FORBIDDEN,
+                    "field_forbidden",
+                    format!("{}: {message}", fields.join(", ")),
+                )
+                .with_details(json!({ "fields": details }))
+            }
+            // Staff asking for something only a running gym does (a pairing code): the gym's
+            // state conflicts. The device API answers its own 403 for the same rule.
+            AppError::GymNotReady(n) => Self::new(StatusCode::CONFLICT, n.code(), n.to_string()),
+            AppError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
 impl From<jarvis_app::outbox::OutboxError> for ApiError {
     fn from(e: jarvis_app::outbox::OutboxError) -> Self {
         match e {

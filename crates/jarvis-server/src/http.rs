@@ -28,15 +28,11 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::ops::routes())
-        .merge(crate::auth::api::routes())
-        .merge(crate::tenants::routes())
-        .merge(crate::members::routes())
-        .merge(crate::kiosks::routes())
-        .merge(crate::gyms::routes())
-        .merge(crate::imports::routes())
+        .merge(crate::areas::accounts::api::routes())
+        .merge(crate::areas::api_routes())
         .merge(crate::kiosk_api::routes())
         .merge(crate::voice_api::routes())
-        .merge(crate::users::routes())
+        .merge(crate::areas::accounts::users_api::routes())
         .split_for_parts();
     crate::openapi::complete(&mut doc);
     (router, doc)
@@ -62,10 +58,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json.clone()) }),
         )
         .merge(crate::web::routes())
-        .merge(crate::pages::routes())
-        .merge(crate::team::routes())
+        .merge(crate::areas::page_routes())
+        .merge(crate::areas::accounts::team_pages::routes())
         .merge(crate::areas::ops::page_routes())
-        .merge(crate::auth::web::routes())
+        .merge(crate::areas::accounts::pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -17,7 +17,10 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
     r.register(builtin::MAIL_DRAIN, move |_, _| {
         let st = st.clone();
         async move {
-            crate::auth::api::log_outbox(&st).await;
+            st.auth
+                .accounts
+                .deliver_outbox(st.config.email_transport)
+                .await;
             Ok(())
         }
     })?;

@@ -14,20 +14,16 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use jarvis_core::authz::{self, Action, Decision, Principal, Resource};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{KioskIdentity, StoreError};
-use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Prefix of device tokens, so a leaked one is recognizable in logs and secret scanners.
-pub const TOKEN_PREFIX: &str = "jk_";
+pub use jarvis_app::kiosks::{TOKEN_PREFIX, hash_secret, new_device_token, new_pairing_code};
 
 /// A badge scanned again within this window is the same visit (also when scanned at once on
 /// two kiosks: the store decides atomically).
@@ -40,48 +36,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(heartbeat))
         .routes(routes!(config))
         .routes(routes!(member_by_badge))
-}
-
-/// SHA-256 of a secret, hex-encoded: what the database keeps instead of the secret.
-pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn os_random(buf: &mut [u8]) -> ApiResult<()> {
-    rand::rngs::OsRng
-        .try_fill_bytes(buf)
-        .map_err(|e| ApiError::internal(format!("OS random generator failed: {e}")))
-}
-
-/// A fresh pairing code: 8 characters, uniform over [`PAIRING_ALPHABET`] (rejection sampling
-/// keeps every character equally likely).
-pub fn new_pairing_code() -> ApiResult<String> {
-    let n = PAIRING_ALPHABET.len();
-    let limit = (256 / n * n) as u8;
-    let mut out = String::with_capacity(PAIRING_CODE_LEN);
-    while out.len() < PAIRING_CODE_LEN {
-        let mut buf = [0_u8; 16];
-        os_random(&mut buf)?;
-        for b in buf {
-            if b < limit && out.len() < PAIRING_CODE_LEN {
-                out.push(char::from(PAIRING_ALPHABET[usize::from(b) % n]));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A fresh device token: `jk_` + 32 random bytes, base64url.
-pub fn new_device_token() -> ApiResult<String> {
-    let mut buf = [0_u8; 32];
-    os_random(&mut buf)?;
-    Ok(format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-    ))
 }
 
 /// An authenticated kiosk device: the token resolved to its kiosk and gym.
@@ -166,8 +120,8 @@ impl FromRequestParts<AppState> for KioskDevice {
                 )
                 .map_err(crate::auth::too_many)?;
         }
-        if identity.gym.status != GymStatus::Active {
-            return Err(gym_inactive(identity.gym.status));
+        if let Err(not_ready) = jarvis_app::gyms::kiosk_readiness(&identity.gym) {
+            return Err(gym_not_ready(&not_ready));
         }
         Ok(KioskDevice(identity))
     }
@@ -194,14 +148,13 @@ impl KioskDevice {
     }
 }
 
-fn gym_inactive(status: GymStatus) -> ApiError {
+/// The device's refusal when its gym may not run kiosks (403 `gym_inactive` or
+/// `gym_misconfigured`); the rule itself is `Gym::kiosk_readiness`.
+fn gym_not_ready(not_ready: &GymNotReady) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "gym_inactive",
-        format!(
-            "this gym is {}; only active gyms can run kiosks",
-            status.as_str()
-        ),
+        not_ready.code(),
+        not_ready.to_string(),
     )
 }
 
@@ -322,15 +275,12 @@ async fn pair(
             return Err(bad_code());
         }
         Err(StoreError::Invalid {
-            field: "code",
+            field: code @ ("gym_inactive" | "gym_misconfigured"),
             message,
         }) => {
-            // The code is kept: it still works once the gym is approved (until it expires).
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "gym_inactive",
-                message,
-            ));
+            // The code is kept: it still works once the gym is approved or repaired (until it
+            // expires).
+            return Err(ApiError::new(StatusCode::FORBIDDEN, code, message));
         }
         Err(e) => return Err(e.into()),
     };
@@ -374,7 +324,8 @@ async fn heartbeat(
         // per-turn latency the dashboard shows.
         tracing::info!(kiosk = %device.kiosk.id, gym = %device.gym.id, heard_latency_ms = ms, "kiosk voice latency");
     }
-    state.store.record_heartbeat(&device, hb).await?;
+    // Coalesced and written in batches (see `heartbeats`): the answer does not wait for a write.
+    state.heartbeats.submit(&device.kiosk, hb).await?;
     Ok(Json(HeartbeatAck {
         status: "ok".into(),
         server_time: OffsetDateTime::now_utc(),
@@ -409,7 +360,8 @@ pub struct KioskConfig {
 async fn config(kiosk: KioskDevice) -> ApiResult<Json<KioskConfig>> {
     kiosk.allow(Action::KioskHeartbeat)?;
     let device = kiosk.0;
-    let settings = GymSettings::from_json(&device.gym.settings).unwrap_or_default();
+    // The extractor already refused a gym that is not ready; this only hands over the settings.
+    let settings = jarvis_app::gyms::kiosk_readiness(&device.gym).map_err(|e| gym_not_ready(&e))?;
     Ok(Json(KioskConfig {
         kiosk_id: device.kiosk.id,
         kiosk_name: device.kiosk.name,

@@ -1,7 +1,9 @@
 //! The JARVIS HTTP server: JSON API, server-rendered pages, and their middleware.
 //!
-//! Areas own their routes and handlers (`tenants`, `members`, `kiosks`, `ops`, `web`); handlers
-//! stay thin: parse → authorize → call storage → render.
+//! Areas own their routes and handlers (`areas::{tenants, members, kiosks, imports}`, each with
+//! `api.rs` and `pages.rs`; accounts in `areas::accounts`; `ops`); the shared page chrome,
+//! CSRF helpers and the one fr/en catalogue are in `web`. Handlers stay thin: parse → authorize
+//! → call the area's service in `jarvis_app` → render.
 
 pub mod api;
 pub mod app;
@@ -9,19 +11,16 @@ pub mod areas;
 pub mod auth;
 pub mod error;
 pub mod extract;
-pub mod gyms;
+pub mod heartbeats;
 pub mod http;
-pub mod imports;
 pub mod jobs;
 pub mod kiosk_api;
-pub mod kiosks;
-pub mod members;
 pub mod openapi;
 pub mod ops;
-pub mod pages;
 pub mod state;
-pub mod team;
-pub mod tenants;
-pub mod users;
 pub mod voice_api;
 pub mod web;
+
+/// The import runner under its former path (`crate::imports::sweep_stale_imports`, the CLI's
+/// `jarvis_server::imports::run_import`): it is `jarvis_app::imports` now.
+pub use jarvis_app::imports;

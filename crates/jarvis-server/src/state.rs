@@ -24,4 +24,6 @@ pub struct AppState {
     pub voice: jarvis_voice::VoiceBroker,
     /// When the process started.
     pub started_at: OffsetDateTime,
+    /// Kiosk heartbeats waiting to be written in the next batch.
+    pub heartbeats: Arc<crate::heartbeats::HeartbeatBuffer>,
 }

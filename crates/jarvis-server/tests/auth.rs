@@ -1443,7 +1443,7 @@ fn token_forms(token: &str) -> Vec<String> {
             }
         })
         .collect();
-    let html = jarvis_server::auth::api::escape_html(token);
+    let html = jarvis_app::accounts::escape_html(token);
     vec![token.to_string(), url, html]
 }
 

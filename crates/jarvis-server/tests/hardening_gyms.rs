@@ -1480,6 +1480,158 @@ async fn classes_are_edited_on_their_page(backend: Backend) {
     app.stop().await;
 }
 
+// ---------- issue 10: one rule per area ----------
+
+/// Overwrites a gym's stored settings behind the store's back (a corrupt or hand-edited row).
+async fn corrupt_settings(app: &TestApp, gym: GymId, settings: &str) {
+    match app.db.pg() {
+        Some(pg) => {
+            sqlx::query("UPDATE gyms SET settings = $1::jsonb WHERE id = $2")
+                .bind(settings)
+                .bind(uuid::Uuid::from(gym))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+        }
+        None => {
+            let pool = sqlx::SqlitePool::connect(app.db.url()).await.unwrap();
+            sqlx::query("UPDATE gyms SET settings = ? WHERE id = ?")
+                .bind(settings)
+                .bind(gym.to_string())
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// A gym whose stored settings no longer validate runs no kiosks (device API 403
+/// `gym_misconfigured`, no new pairing codes) instead of running on default limits; its page
+/// says so; saving valid settings repairs it.
+async fn misconfigured_gyms_run_no_kiosks(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (f, g) = tenant(&app).await;
+    let (fid, gid) = ids(&f, &g);
+    let (kid, token) = paired_kiosk(&app, &g, "Hall").await;
+    let config = || {
+        send(
+            app.client
+                .get(app.url("/api/v1/kiosk/config"))
+                .bearer_auth(&token),
+        )
+    };
+    let (s, _) = config().await;
+    assert_eq!(s, 200);
+    // A second kiosk gets its code while the gym is fine.
+    let (_, k2) = app
+        .post(&format!("/api/v1/gyms/{g}/kiosks"), json!({"name": "Door"}))
+        .await;
+    let (s, code) = app
+        .post(
+            &format!(
+                "/api/v1/gyms/{g}/kiosks/{}/pairing-code",
+                k2["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{code}");
+    corrupt_settings(&app, gid, r#"{"voice_session_cap": "lots"}"#).await;
+    let (s, body) = config().await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("gym_misconfigured")),
+        "{body}"
+    );
+    let (s, body) = send(
+        app.client
+            .post(app.url("/api/v1/kiosk/pair"))
+            .json(&json!({ "code": code["code"] })),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("gym_misconfigured")),
+        "{body}"
+    );
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/gyms/{g}/kiosks/{kid}/pairing-code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("gym_misconfigured")),
+        "{body}"
+    );
+    app.create_user(
+        "misconfigured-web@example.com",
+        Some((Role::GymManager, MembershipTarget::Gym(fid, gid))),
+    )
+    .await;
+    let w = web::login(&app, "misconfigured-web@example.com", &g).await;
+    let (s, html) = w.get(&format!("/app/gyms/{g}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"gym-misconfigured\""), "{html}");
+    let (s, _, html) = w
+        .post(&format!("/app/gyms/{g}/kiosks/{kid}/pair"), &[])
+        .await;
+    assert_eq!(s, 409, "{html}");
+    // The super admin saves valid settings: the kiosk runs again.
+    let (s, body) = app
+        .patch(&format!("/api/v1/gyms/{g}"), json!({"settings": {}}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _) = config().await;
+    assert_eq!(s, 200);
+    app.stop().await;
+}
+
+/// The settings form shows no voice settings; saving it keeps `settings.voice` as stored.
+async fn settings_form_keeps_voice_settings(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (f, g) = tenant(&app).await;
+    let (fid, gid) = ids(&f, &g);
+    let path = format!("/api/v1/gyms/{g}");
+    let voice = json!({"storage": "full", "transcript_retention_days": 30, "max_context_turns": 12, "max_call_secs": 900, "idle_timeout_secs": 45});
+    let (s, body) = app
+        .patch(&path, json!({"settings": {"voice": voice}}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    app.create_user(
+        "voice-web@example.com",
+        Some((Role::GymManager, MembershipTarget::Gym(fid, gid))),
+    )
+    .await;
+    let w = web::login(&app, "voice-web@example.com", &g).await;
+    let (s, _, html) = w
+        .post(
+            &format!("/app/gyms/{g}/settings"),
+            &[
+                ("name", "Lyon"),
+                ("timezone", "Europe/Paris"),
+                ("locale", "fr"),
+                ("persona_name", "Coach"),
+                ("voice", "marin"),
+                ("tone", "calm"),
+                ("voice_session_cap", "3"),
+                ("budget", "100.00"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303, "{html}");
+    let (_, now) = app.get(&path).await;
+    assert_eq!(now["settings"]["persona"]["name"], "Coach");
+    assert_eq!(now["settings"]["voice"], voice, "{now}");
+    app.stop().await;
+}
+
 both_backends!(
     kiosk_refusals_and_visits,
     managers_cannot_change_the_gym_budget,
@@ -1490,4 +1642,6 @@ both_backends!(
     import_page_shows_live_progress,
     french_pages_are_french,
     classes_are_edited_on_their_page,
+    misconfigured_gyms_run_no_kiosks,
+    settings_form_keeps_voice_settings,
 );

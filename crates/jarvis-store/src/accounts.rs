@@ -7,7 +7,6 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use jarvis_core::model::*;
 use jarvis_core::*;
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -28,65 +27,6 @@ pub struct SigningKeyRecord {
     pub created_at: OffsetDateTime,
     /// When a newer key replaced it for signing (kept to verify tokens until they expire).
     pub retired_at: Option<OffsetDateTime>,
-}
-
-/// Whether a session is a bearer-token (API) or a cookie (dashboard) session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKind {
-    /// JWT access tokens plus rotating refresh tokens.
-    Api,
-    /// Dashboard cookie.
-    Web,
-}
-
-impl SessionKind {
-    /// Stable storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            SessionKind::Api => "api",
-            SessionKind::Web => "web",
-        }
-    }
-}
-
-/// A signed-in session (one refresh-token family, or one dashboard cookie).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct AuthSession {
-    /// Id (also the `sid` claim of its access tokens).
-    pub id: Uuid,
-    /// The user.
-    #[schema(value_type = String, format = Uuid)]
-    pub user_id: UserId,
-    /// API or dashboard.
-    pub kind: SessionKind,
-    /// Assurance level reached: 1 (password) or 2 (password + second factor).
-    pub aal: u8,
-    /// When it started.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// When it was last used.
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_seen_at: OffsetDateTime,
-    /// Absolute end.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// When it was revoked.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
-    /// Why it was revoked (`logout`, `reuse`, `password_change`, `user`).
-    pub revoked_reason: Option<String>,
-    /// Client IP at sign-in.
-    pub ip: Option<String>,
-    /// Client user agent at sign-in.
-    pub user_agent: Option<String>,
-}
-
-impl AuthSession {
-    /// Whether it can still be used at `now` given an idle timeout.
-    pub fn is_live(&self, now: OffsetDateTime, idle: time::Duration) -> bool {
-        self.revoked_at.is_none() && now < self.expires_at && now < self.last_seen_at + idle
-    }
 }
 
 /// Input for a new session.
@@ -137,37 +77,6 @@ pub struct TotpFactor {
     pub confirmed_at: Option<OffsetDateTime>,
     /// Last accepted time step (replay guard).
     pub last_used_step: Option<i64>,
-}
-
-/// A sign-in or security event.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct AuthEvent {
-    /// Id.
-    pub id: Uuid,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// `login.success`, `login.failure`, `login.locked`, `mfa.enrolled`, `mfa.failure`,
-    /// `refresh.reuse`, `password.reset`, `session.revoked`, …
-    pub event: String,
-    /// The user concerned, if known.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub user_id: Option<UserId>,
-    /// The e-mail given, if any.
-    pub email: Option<String>,
-    /// Tenant franchise, if any.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub franchise_id: Option<FranchiseId>,
-    /// Tenant gym, if any.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub gym_id: Option<GymId>,
-    /// Client IP (trusted proxies only).
-    pub ip: Option<String>,
-    /// Client user agent.
-    pub user_agent: Option<String>,
-    /// Extra structured details (never secrets); `null` when the event has none.
-    #[schema(value_type = Option<Object>)]
-    pub details: serde_json::Value,
 }
 
 /// Input for an auth event.
@@ -238,52 +147,6 @@ pub struct NewEmail {
     pub kind: String,
 }
 
-/// A pending or past invitation.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Invitation {
-    /// Id.
-    pub id: Uuid,
-    /// Invitee e-mail.
-    pub email: String,
-    /// Invitee name.
-    pub display_name: String,
-    /// Role to grant.
-    pub role: Role,
-    /// Franchise of the role.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub franchise_id: Option<FranchiseId>,
-    /// Gym of the role.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub gym_id: Option<GymId>,
-    /// Who invited.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub invited_by: Option<UserId>,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Expiry.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// When accepted.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub accepted_at: Option<OffsetDateTime>,
-    /// When revoked.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
-impl Invitation {
-    /// Where the invited role applies.
-    pub fn target(&self) -> Option<MembershipTarget> {
-        match (self.franchise_id, self.gym_id) {
-            (None, None) => Some(MembershipTarget::Platform),
-            (Some(f), None) => Some(MembershipTarget::Franchise(f)),
-            (Some(f), Some(g)) => Some(MembershipTarget::Gym(f, g)),
-            (None, Some(_)) => None,
-        }
-    }
-}
-
 /// Input for an invitation.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
@@ -325,7 +188,7 @@ pub trait AccountStore: Send + Sync {
     /// Starts a session.
     async fn create_session(&self, new: NewSession) -> StoreResult<AuthSession>;
     /// One of the user's sessions by id (the `sub` and `sid` of a verified access token).
-    async fn session(&self, user: UserId, id: Uuid) -> StoreResult<Option<AuthSession>>;
+    async fn session(&self, user: UserId, id: SessionId) -> StoreResult<Option<AuthSession>>;
     /// The web session whose cookie token hashes to `hash`.
     async fn session_by_token_hash(&self, hash: &str) -> StoreResult<Option<AuthSession>>;
     /// Rotates a refresh token: the old one becomes used, `new_hash` becomes current. A token
@@ -343,20 +206,20 @@ pub trait AccountStore: Send + Sync {
     async fn elevate_session(
         &self,
         user: UserId,
-        id: Uuid,
+        id: SessionId,
         new_token_hash: Option<String>,
     ) -> StoreResult<()>;
     /// Marks one of the user's sessions as used now.
-    async fn touch_session(&self, user: UserId, id: Uuid) -> StoreResult<()>;
+    async fn touch_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
     /// A user's sessions that are not revoked nor expired, newest first.
     async fn list_sessions(&self, user: UserId) -> StoreResult<Vec<AuthSession>>;
     /// Revokes one of the user's sessions; false when it is not theirs or already revoked.
-    async fn revoke_session(&self, user: UserId, id: Uuid, reason: &str) -> StoreResult<bool>;
+    async fn revoke_session(&self, user: UserId, id: SessionId, reason: &str) -> StoreResult<bool>;
     /// Revokes every live session of a user except `keep`; returns how many.
     async fn revoke_user_sessions(
         &self,
         user: UserId,
-        keep: Option<Uuid>,
+        keep: Option<SessionId>,
         reason: &str,
     ) -> StoreResult<u64>;
 
@@ -424,20 +287,20 @@ pub trait AccountStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<Invitation>>;
     /// One invitation the scope can see.
-    async fn invitation(&self, scope: &Scope, id: Uuid) -> StoreResult<Invitation>;
+    async fn invitation(&self, scope: &Scope, id: InvitationId) -> StoreResult<Invitation>;
     /// Revokes a pending invitation (audited).
     async fn revoke_invitation(
         &self,
         scope: &Scope,
         actor: &Actor,
-        id: Uuid,
+        id: InvitationId,
     ) -> StoreResult<Invitation>;
     /// Replaces the token of a pending invitation and extends it (resend; audited).
     async fn renew_invitation(
         &self,
         scope: &Scope,
         actor: &Actor,
-        id: Uuid,
+        id: InvitationId,
         token_hash: &str,
         expires_at: OffsetDateTime,
     ) -> StoreResult<Invitation>;

@@ -398,6 +398,36 @@ pub trait KioskDeviceStore: Send + Sync {
     async fn kiosk_by_token(&self, token_hash: &str) -> StoreResult<KioskIdentity>;
     /// Records a heartbeat.
     async fn record_heartbeat(&self, device: &KioskIdentity, hb: Heartbeat) -> StoreResult<Kiosk>;
+    /// Writes coalesced heartbeats in one transaction. A kiosk's row only moves forward: it is
+    /// updated when the heartbeat is newer than its stored `last_seen_at` (two instances flushing
+    /// the same kiosk: the latest heartbeat wins) and the kiosk is still paired. Returns how many
+    /// kiosks were updated.
+    async fn record_heartbeats(&self, batch: &[PendingHeartbeat]) -> StoreResult<u64>;
+}
+
+/// A heartbeat received but not yet written (see [`KioskDeviceStore::record_heartbeats`]).
+#[derive(Debug, Clone)]
+pub struct PendingHeartbeat {
+    /// The kiosk.
+    pub kiosk: KioskId,
+    /// Its gym.
+    pub gym: GymId,
+    /// The gym's franchise.
+    pub franchise: FranchiseId,
+    /// What the kiosk reported.
+    pub heartbeat: Heartbeat,
+    /// When the server received it: becomes `last_seen_at`.
+    pub received_at: time::OffsetDateTime,
+}
+
+impl PendingHeartbeat {
+    /// The tenant scope of the write: the kiosk's own gym.
+    pub fn scope(&self) -> Scope {
+        Scope::Gym {
+            franchise: self.franchise,
+            gym: self.gym,
+        }
+    }
 }
 
 /// Visits and member facts.

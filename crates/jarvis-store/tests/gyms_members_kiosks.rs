@@ -268,6 +268,99 @@ mod cases {
         ));
     }
 
+    pub async fn batched_heartbeats_only_move_presence_forward(s: S) {
+        let a = Actor::cli();
+        let (g, other) = setup(&s, GymStatus::Active).await;
+        let paired = |gym: Gym, name: &'static str, token: &'static str| {
+            let s = s.clone();
+            let a = a.clone();
+            async move {
+                let sc = scope(&gym);
+                let k = s
+                    .create_kiosk(&sc, &a, gym.id, NewKiosk { name: name.into() })
+                    .await
+                    .unwrap();
+                let soon = OffsetDateTime::now_utc() + time::Duration::minutes(15);
+                let code = format!("code-{token}");
+                s.set_pairing_code(&sc, &a, gym.id, k.id, &code, soon)
+                    .await
+                    .unwrap();
+                s.pair_kiosk(&code, token).await.unwrap().kiosk
+            }
+        };
+        let k1 = paired(g.clone(), "K1", "hb-token-1").await;
+        let k2 = paired(other.clone(), "K2", "hb-token-2").await;
+        let k3 = paired(g.clone(), "K3", "hb-token-3").await;
+        s.revoke_kiosk(&scope(&g), &a, g.id, k3.id).await.unwrap();
+        let hb = |v: &str| Heartbeat {
+            app_version: v.into(),
+            uptime_secs: 7,
+            mic_status: MicStatus::Ok,
+            network_quality: NetworkQuality::Fair,
+            voice_latency_ms: None,
+        };
+        let pending = |k: &Kiosk, v: &str, at: OffsetDateTime| PendingHeartbeat {
+            kiosk: k.id,
+            gym: k.gym_id,
+            franchise: k.franchise_id,
+            heartbeat: hb(v),
+            received_at: at,
+        };
+        // A whole second and half a second later: SQLite compares them as text.
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let t1 = t0 + time::Duration::milliseconds(500);
+        let seen = |k: Kiosk| {
+            let s = s.clone();
+            async move { s.kiosk(&Scope::Platform, k.gym_id, k.id).await.unwrap() }
+        };
+
+        // One batch across two gyms (two tenant contexts in one transaction); the revoked
+        // kiosk is skipped without failing the others.
+        let n = s
+            .record_heartbeats(&[
+                pending(&k1, "1.0", t1),
+                pending(&k3, "1.0", t1),
+                pending(&k2, "1.0", t1),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let v1 = seen(k1.clone()).await;
+        assert_eq!(v1.last_seen_at, Some(t1));
+        assert_eq!(v1.app_version.as_deref(), Some("1.0"));
+        assert_eq!(v1.network_quality, Some(NetworkQuality::Fair));
+        assert_eq!(seen(k2.clone()).await.last_seen_at, Some(t1));
+        assert_eq!(seen(k3.clone()).await.last_seen_at, None);
+
+        // Another instance flushing an older heartbeat later: latest wins.
+        assert_eq!(
+            s.record_heartbeats(&[pending(&k1, "0.9", t0)])
+                .await
+                .unwrap(),
+            0
+        );
+        let v1 = seen(k1.clone()).await;
+        assert_eq!(
+            (v1.last_seen_at, v1.app_version.as_deref()),
+            (Some(t1), Some("1.0"))
+        );
+        let t2 = t1 + time::Duration::seconds(30);
+        assert_eq!(
+            s.record_heartbeats(&[pending(&k1, "1.1", t2)])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(seen(k1.clone()).await.last_seen_at, Some(t2));
+
+        // A heartbeat claiming another gym than its kiosk's writes nothing.
+        let mut wrong = pending(&k2, "x", t2);
+        wrong.gym = g.id;
+        assert_eq!(s.record_heartbeats(&[wrong]).await.unwrap(), 0);
+        assert_eq!(seen(k2).await.last_seen_at, Some(t1));
+        assert_eq!(s.record_heartbeats(&[]).await.unwrap(), 0);
+    }
+
     pub async fn pairing_never_activates_a_gym(s: S) {
         let a = Actor::cli();
         let (g, _) = setup(&s, GymStatus::Pending).await;
@@ -282,7 +375,13 @@ mod cases {
             .unwrap();
         let r = s.pair_kiosk("pending-code", "t").await;
         assert!(
-            matches!(r, Err(StoreError::Invalid { field: "code", .. })),
+            matches!(
+                r,
+                Err(StoreError::Invalid {
+                    field: "gym_inactive",
+                    ..
+                })
+            ),
             "{r:?}"
         );
         assert_eq!(
@@ -848,6 +947,7 @@ macro_rules! cases {
 cases!(
     gym_approval_workflow,
     kiosk_pairing_is_single_use_expiring_and_revocable,
+    batched_heartbeats_only_move_presence_forward,
     pairing_never_activates_a_gym,
     kiosks_move_and_rename_within_the_franchise,
     visits_and_facts,

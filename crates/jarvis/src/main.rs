@@ -1,10 +1,9 @@
 //! `jarvis`: the one binary. Serves the app and runs its maintenance commands.
 
 use clap::{Args, Parser, Subcommand};
-use jarvis_app::auth::password;
+use jarvis_app::accounts;
 use jarvis_app::config::{Config, Sources};
-use jarvis_core::Role;
-use jarvis_core::model::{Actor, Locale, MembershipTarget, NewUser};
+use jarvis_core::model::{Actor, Locale};
 use jarvis_store::Store;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -362,42 +361,23 @@ async fn admin_create(
 ) -> Result<(), String> {
     let locale = Locale::parse(&locale)
         .ok_or_else(|| format!("--locale must be fr or en, got `{locale}`"))?;
-    // Validate before asking for a password, so a typo does not cost a prompt.
-    let probe = NewUser {
-        email: email.clone(),
-        display_name: name.clone(),
+    let admin = accounts::NewAdmin {
+        email,
+        display_name: name,
         locale,
-        password_hash: None,
-    }
-    .validate()
-    .map_err(|e| format!("invalid input: {e}"))?;
+    };
+    // Validate before asking for a password, so a typo does not cost a prompt.
+    accounts::check_new_admin(&admin).map_err(|e| e.to_string())?;
     let password = read_password()?;
-    password::check_policy(&password)?;
     let store = jarvis_app::store::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
-    if store
-        .user_by_email(&probe.email)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
-        return Err(format!("a user with e-mail {} already exists", probe.email));
-    }
-    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
-    let grant = Some((Role::SuperAdmin, MembershipTarget::Platform));
-    let user = store
-        .create_user(
-            &Actor::cli(),
-            NewUser {
-                password_hash: Some(hash),
-                ..probe
-            },
-            grant,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let created = accounts::create_super_admin(&*store, &Actor::cli(), admin, password).await;
     store.close().await;
+    let user = created.map_err(|e| match e {
+        accounts::AccountsError::WeakPassword { message, .. } => message,
+        e => e.to_string(),
+    })?;
     let _ = std::io::stdout().flush();
     println!("created super admin {} ({})", user.email, user.id);
     Ok(())
@@ -411,7 +391,7 @@ async fn members_import(
     skip_bad_rows: bool,
     map: Vec<String>,
 ) -> Result<(), String> {
-    use jarvis_server::imports::{ImportOptions, ImportTarget, run_import};
+    use jarvis_app::imports::{ImportOptions, ImportTarget, run_import};
     let gym: jarvis_core::GymId = gym
         .trim()
         .parse()

@@ -1,5 +1,6 @@
 use super::Locale;
 use super::voice::{MAX_CALL_SECS, StorageLevel};
+use crate::authz::Action;
 use crate::ids::{FranchiseId, GymId};
 use crate::validate::{FieldError, ValidationErrors, is_timezone};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,16 @@ impl GymStatus {
     /// Whether a move to `to` needs a written reason (rejection and suspension do).
     pub fn needs_reason(to: GymStatus) -> bool {
         matches!(to, GymStatus::Rejected | GymStatus::Suspended)
+    }
+    /// The permission a move to `to` needs, for the API and the pages alike: approving,
+    /// rejecting, suspending and reactivating are super-admin decisions; a manager may resubmit
+    /// a rejected gym (`pending`); archiving has its own permission.
+    pub fn review_action(to: GymStatus) -> Action {
+        match to {
+            GymStatus::Pending => Action::GymUpdate,
+            GymStatus::Archived => Action::GymArchive,
+            GymStatus::Active | GymStatus::Rejected | GymStatus::Suspended => Action::GymApprove,
+        }
     }
     /// The stable storage name.
     pub fn as_str(&self) -> &'static str {
@@ -92,6 +103,59 @@ pub struct Gym {
     /// When it was last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// Why a gym may not run kiosks (pair, heartbeat, look up badges) or voice sessions now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GymNotReady {
+    /// Only active gyms run kiosks; this one is pending, rejected, suspended or archived.
+    Inactive(GymStatus),
+    /// The stored settings do not pass validation (a corrupt or hand-edited row): the gym runs
+    /// nothing until someone saves valid settings, rather than running on guessed defaults.
+    Misconfigured(ValidationErrors),
+}
+
+impl GymNotReady {
+    /// The stable error code (`gym_inactive`, `gym_misconfigured`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            GymNotReady::Inactive(_) => "gym_inactive",
+            GymNotReady::Misconfigured(_) => "gym_misconfigured",
+        }
+    }
+}
+
+impl std::fmt::Display for GymNotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GymNotReady::Inactive(s) => write!(
+                f,
+                "this gym is {}; only active gyms can run kiosks",
+                s.as_str()
+            ),
+            GymNotReady::Misconfigured(_) => f.write_str(
+                "this gym's stored settings are invalid; an administrator must save them again",
+            ),
+        }
+    }
+}
+
+impl Gym {
+    /// The gym's settings as the typed, validated value. A stored document that no longer
+    /// validates is an error, never silently replaced by defaults (a default budget and cap
+    /// would let a broken gym spend).
+    pub fn typed_settings(&self) -> Result<GymSettings, ValidationErrors> {
+        GymSettings::from_json(&self.settings)
+    }
+
+    /// The one answer to "may this gym run kiosks now": it is active and its settings are
+    /// valid. Returns the settings the kiosk runs with.
+    pub fn kiosk_readiness(&self) -> Result<GymSettings, GymNotReady> {
+        if self.status != GymStatus::Active {
+            return Err(GymNotReady::Inactive(self.status));
+        }
+        self.typed_settings().map_err(GymNotReady::Misconfigured)
+    }
 }
 
 /// Input to create a gym.
@@ -725,6 +789,54 @@ mod tests {
         assert_eq!(cur.budget_changes(&new), ["settings.voice_session_cap"]);
         new.monthly_ai_budget_micros += 1;
         assert_eq!(cur.budget_changes(&new), BUDGET_FIELDS.to_vec());
+    }
+
+    #[test]
+    fn review_needs_one_permission_per_target() {
+        use GymStatus::*;
+        assert_eq!(GymStatus::review_action(Pending), Action::GymUpdate);
+        assert_eq!(GymStatus::review_action(Archived), Action::GymArchive);
+        for to in [Active, Rejected, Suspended] {
+            assert_eq!(GymStatus::review_action(to), Action::GymApprove);
+        }
+    }
+
+    fn gym(status: GymStatus, settings: serde_json::Value) -> Gym {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        Gym {
+            id: GymId::new(),
+            franchise_id: FranchiseId::new(),
+            name: "G".into(),
+            address: None,
+            timezone: "UTC".into(),
+            locale: Locale::Fr,
+            status,
+            status_reason: None,
+            settings,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn only_active_well_configured_gyms_run_kiosks() {
+        assert!(gym(GymStatus::Active, json!({})).kiosk_readiness().is_ok());
+        for s in [
+            GymStatus::Pending,
+            GymStatus::Rejected,
+            GymStatus::Suspended,
+            GymStatus::Archived,
+        ] {
+            let r = gym(s, json!({})).kiosk_readiness();
+            assert_eq!(r.err().map(|e| e.code()), Some("gym_inactive"), "{s:?}");
+        }
+        let corrupt = gym(GymStatus::Active, json!({"voice_session_cap": "lots"}));
+        assert!(corrupt.typed_settings().is_err());
+        assert_eq!(
+            corrupt.kiosk_readiness().err().map(|e| e.code()),
+            Some("gym_misconfigured"),
+            "a corrupt row is refused, not run on defaults"
+        );
     }
 
     #[test]

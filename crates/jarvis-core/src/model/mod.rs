@@ -1,5 +1,6 @@
 //! Domain entities of the tenancy core and their validated inputs.
 
+mod account;
 mod activity;
 mod audit;
 mod franchise;
@@ -12,6 +13,7 @@ mod schedule;
 mod user;
 mod voice;
 
+pub use account::*;
 pub use activity::*;
 pub use audit::*;
 pub use franchise::*;

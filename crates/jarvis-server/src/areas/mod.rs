@@ -1,3 +1,35 @@
-//! The areas of the HTTP layer, one folder each.
+//! The areas of the HTTP layer, one folder each: `api.rs` (JSON API, OpenAPI-documented) and
+//! `pages.rs` (dashboard pages) over one service of `jarvis-app`. Handlers parse → authorize
+//! (`jarvis_core::authz` via `crate::auth::Caller`) → call the area's service in `jarvis_app` →
+//! render. Rules live in the service (or, when pure, on the `jarvis_core` types), never in a
+//! handler.
 
+pub mod accounts;
+pub mod imports;
+pub mod kiosks;
+pub mod members;
 pub mod ops;
+pub mod tenants;
+
+use crate::state::AppState;
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The JSON API routes of these areas.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(tenants::api::routes())
+        .merge(members::api::routes())
+        .merge(kiosks::api::routes())
+        .merge(imports::api::routes())
+}
+
+/// The dashboard page routes of these areas.
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .merge(tenants::pages::routes())
+        .merge(tenants::classes::routes())
+        .merge(members::pages::routes())
+        .merge(kiosks::pages::routes())
+        .merge(imports::pages::routes())
+}

@@ -8,7 +8,6 @@
 //! action; all of them go through the one permission function, `jarvis_core::authz::authorize`.
 //! See `docs/contributor/auth-for-handlers.md`.
 
-pub mod api;
 pub mod ratelimit;
 pub mod web;
 
@@ -18,10 +17,12 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
+use jarvis_app::access::AccessError;
+use jarvis_app::accounts::{Accounts, Client};
 use jarvis_app::auth::{crypto, keys, net};
-use jarvis_core::authz::{self, Aal, Action, Decision, Grant, Principal, Resource};
-use jarvis_core::model::{Actor, MembershipTarget};
-use jarvis_core::{FranchiseId, GymId, Scope, UserId};
+use jarvis_core::authz::{Aal, Action, Decision, Grant, Principal, Resource};
+use jarvis_core::model::Actor;
+use jarvis_core::{FranchiseId, GymId, Scope, SessionId, UserId};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,51 +39,27 @@ pub struct AuthState {
     pub limiter: ratelimit::RateLimiter,
     /// Whether cookies get `Secure` and responses HSTS (public URL is https).
     pub secure_cookies: bool,
-    /// Password-reset requests for the reset worker (see [`api::request_reset`]).
-    pub reset_queue: tokio::sync::mpsc::Sender<api::ResetJob>,
+    /// The accounts service (sign-in, sessions, MFA, passwords, invitations, team).
+    pub accounts: Accounts,
 }
-
-/// Reset requests that may wait for the worker; more are dropped (the answer stays 202).
-const RESET_QUEUE: usize = 256;
 
 /// Loads the master key and the signing keys (creating the first key on a fresh database).
 pub async fn open(
     config: &jarvis_app::config::Config,
     store: Arc<dyn jarvis_store::Store>,
 ) -> Result<Arc<AuthState>, String> {
-    let master = crypto::MasterKey::load_or_create(
-        config.master_key.as_ref().map(|s| s.expose()),
-        &config.data_dir,
-    )
-    .map_err(|e| e.0)?;
-    let issuer = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "jarvis".to_string());
-    let keys = keys::KeyRing::open(
-        store.clone(),
-        master.clone(),
-        issuer,
-        config.access_token_ttl,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let (reset_queue, queued) = tokio::sync::mpsc::channel(RESET_QUEUE);
-    let worker = api::ResetWorker {
-        store,
-        master: master.clone(),
-        base: api::public_base(config),
-    };
-    tokio::spawn(worker.run(queued));
+    let accounts = Accounts::open(config, store)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Arc::new(AuthState {
-        keys,
-        master,
+        keys: accounts.keys().clone(),
+        master: accounts.master().clone(),
         limiter: ratelimit::RateLimiter::default(),
         secure_cookies: config
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
-        reset_queue,
+        accounts,
     }))
 }
 
@@ -99,7 +76,7 @@ pub struct Caller {
     /// The signed-in user (none for kiosk devices).
     pub user_id: Option<UserId>,
     /// The session (its access tokens carry it as `sid`).
-    pub session_id: Option<Uuid>,
+    pub session_id: Option<SessionId>,
     /// Assurance level of this request's token.
     pub aal: Aal,
 }
@@ -130,15 +107,11 @@ fn mfa_required() -> ApiError {
 impl Caller {
     /// Decides `action` on `resource`; the scope to pass to storage, or the HTTP error.
     pub fn authorize(&self, action: Action, resource: &Resource) -> Result<Scope, ApiError> {
-        let what = match resource {
-            Resource::Platform => "resource",
-            Resource::Franchise(_) => "franchise",
-            Resource::Gym(..) => "gym",
-        };
-        match authz::authorize(&self.principal, action, resource) {
-            Decision::Allow(scope) => Ok(scope),
-            d => Err(decision_error(d, what)),
-        }
+        Ok(jarvis_app::access::authorize(
+            &self.principal,
+            action,
+            resource,
+        )?)
     }
 
     /// The scope for `action` on a gym known only by id (looks up its franchise when no grant
@@ -149,32 +122,10 @@ impl Caller {
         gym: GymId,
         action: Action,
     ) -> Result<Scope, ApiError> {
-        let direct = match &self.principal {
-            Principal::User { grants, .. } => grants.iter().find_map(|g| match g.target {
-                MembershipTarget::Gym(f, gg) if gg == gym => Some(f),
-                _ => None,
-            }),
-            Principal::Kiosk {
-                franchise, gym: kg, ..
-            } => (*kg == gym).then_some(*franchise),
-        };
-        let franchise = match direct {
-            Some(f) => f,
-            None => {
-                // MFA first: an AAL1 admin learns nothing, not even whether the gym exists.
-                if self.principal.needs_step_up() {
-                    return Err(mfa_required());
-                }
-                match state.store.gym(&Scope::Platform, gym).await {
-                    Ok(g) => g.franchise_id,
-                    Err(jarvis_store::StoreError::NotFound(_)) => {
-                        return Err(ApiError::not_found("gym"));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        self.authorize(action, &Resource::Gym(franchise, gym))
+        Ok(
+            jarvis_app::access::gym_scope(state.store.as_ref(), &self.principal, gym, action)
+                .await?,
+        )
     }
 
     /// The scope for `action` on a franchise (or on its gyms collection, e.g. creating a gym).
@@ -189,8 +140,40 @@ impl Caller {
 
     /// The broadest scope in which the caller may do `action`, for lists without a target.
     pub fn list(&self, action: Action) -> Result<Scope, ApiError> {
-        authz::list_scope(&self.principal, action).map_err(|d| decision_error(d, "resource"))
+        Ok(jarvis_app::access::list_scope(&self.principal, action)?)
     }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Denied { decision, what } => decision_error(decision, what),
+            AccessError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Request metadata for audit rows and throttles.
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Client {
+            ip: client_ip(parts, state),
+            user_agent: user_agent(parts),
+        })
+    }
+}
+
+/// Applies the strict per-client limit of auth endpoints (`what` names the endpoint family).
+pub fn limit_auth(state: &AppState, client: &Client, what: &str) -> Result<(), ApiError> {
+    state
+        .auth
+        .limiter
+        .check(
+            &format!("{what}:{}", client.ip_key()),
+            state.config.rate_limit_auth_per_min,
+        )
+        .map_err(too_many)
 }
 
 /// Client IP honouring only configured trusted proxies.
@@ -230,44 +213,6 @@ pub fn secrets_equal(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes())
         .ct_eq(&Sha256::digest(b.as_bytes()))
         .into()
-}
-
-/// Builds the principal of a user from storage: memberships and MFA enrolment.
-pub async fn user_principal(
-    state: &AppState,
-    user: UserId,
-    aal: Aal,
-) -> Result<(Principal, bool), ApiError> {
-    let memberships = state.store.memberships_of_user(user).await?;
-    let grants: Vec<Grant> = memberships
-        .iter()
-        .filter_map(|m| {
-            let target = match (m.franchise_id, m.gym_id) {
-                (None, None) => MembershipTarget::Platform,
-                (Some(f), None) => MembershipTarget::Franchise(f),
-                (Some(f), Some(g)) => MembershipTarget::Gym(f, g),
-                (None, Some(_)) => return None,
-            };
-            Some(Grant {
-                role: m.role,
-                target,
-            })
-        })
-        .collect();
-    let enrolled = state
-        .store
-        .totp_factor(user)
-        .await?
-        .is_some_and(|f| f.confirmed_at.is_some());
-    Ok((
-        Principal::User {
-            user_id: user,
-            grants,
-            aal,
-            mfa_enrolled: enrolled,
-        },
-        enrolled,
-    ))
 }
 
 /// The scope of the most powerful grant (the `Caller::scope` field).
@@ -318,31 +263,11 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         .parse::<Uuid>()
         .map(UserId::from)
         .map_err(|_| ApiError::unauthorized("invalid access token"))?;
-    let sid: Uuid = claims
+    let sid: SessionId = claims
         .sid
         .parse()
         .map_err(|_| ApiError::unauthorized("invalid access token"))?;
-    let session = state
-        .store
-        .session(user, sid)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("session ended"))?;
-    let idle =
-        time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::days(3));
-    if !session.is_live(time::OffsetDateTime::now_utc(), idle) {
-        return Err(ApiError::unauthorized("session ended"));
-    }
-    let u = match state.store.user(user).await {
-        Ok(u) => u,
-        // A deleted user's token is just an invalid token.
-        Err(jarvis_store::StoreError::NotFound(_)) => {
-            return Err(ApiError::unauthorized("session ended"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if u.disabled_at.is_some() {
-        return Err(ApiError::unauthorized("account disabled"));
-    }
+    let session = state.auth.accounts.api_session(user, sid).await?;
     if let Err(wait) = state
         .auth
         .limiter
@@ -351,7 +276,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, Api
         return Err(too_many(wait));
     }
     let aal = Aal::from_u8(claims.aal.min(session.aal)).unwrap_or(Aal::Aal1);
-    let (principal, _) = user_principal(state, user, aal).await?;
+    let (principal, _) = state.auth.accounts.principal(user, aal).await?;
     Ok(Caller {
         scope: home_scope(&principal),
         actor: Actor::user(user, client_ip(parts, state), user_agent(parts)),

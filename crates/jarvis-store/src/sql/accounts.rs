@@ -47,7 +47,7 @@ mod accounts_sql {
     impl SessionRow {
         fn into_domain(self) -> StoreResult<AuthSession> {
             Ok(AuthSession {
-                id: self.id.0,
+                id: self.id.0.into(),
                 user_id: self.user_id.0.into(),
                 kind: match self.kind.as_str() {
                     "api" => SessionKind::Api,
@@ -87,7 +87,7 @@ mod accounts_sql {
     impl InvitationRow {
         fn into_domain(self) -> StoreResult<Invitation> {
             Ok(Invitation {
-                id: self.id.0,
+                id: self.id.0.into(),
                 email: self.email,
                 display_name: self.display_name,
                 role: self
@@ -322,7 +322,8 @@ mod accounts_sql {
             Ok(session)
         }
 
-        async fn session(&self, user: UserId, id: Uuid) -> StoreResult<Option<AuthSession>> {
+        async fn session(&self, user: UserId, id: SessionId) -> StoreResult<Option<AuthSession>> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Identity(user), false).await?;
             let s = fetch_session(&mut tx, id).await?;
             tx.commit().await.map_err(map_db_err)?;
@@ -432,9 +433,10 @@ mod accounts_sql {
         async fn elevate_session(
             &self,
             user: UserId,
-            id: Uuid,
+            id: SessionId,
             new_token_hash: Option<String>,
         ) -> StoreResult<()> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb =
                 QueryBuilder::<Db>::new("UPDATE auth_sessions SET aal = 2, last_seen_at = ");
@@ -450,7 +452,8 @@ mod accounts_sql {
             tx.commit().await.map_err(map_db_err)
         }
 
-        async fn touch_session(&self, user: UserId, id: Uuid) -> StoreResult<()> {
+        async fn touch_session(&self, user: UserId, id: SessionId) -> StoreResult<()> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET last_seen_at = ");
             qb.push_bind(now())
@@ -480,7 +483,13 @@ mod accounts_sql {
             rows.into_iter().map(SessionRow::into_domain).collect()
         }
 
-        async fn revoke_session(&self, user: UserId, id: Uuid, reason: &str) -> StoreResult<bool> {
+        async fn revoke_session(
+            &self,
+            user: UserId,
+            id: SessionId,
+            reason: &str,
+        ) -> StoreResult<bool> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET revoked_at = ");
             qb.push_bind(now())
@@ -503,9 +512,10 @@ mod accounts_sql {
         async fn revoke_user_sessions(
             &self,
             user: UserId,
-            keep: Option<Uuid>,
+            keep: Option<SessionId>,
             reason: &str,
         ) -> StoreResult<u64> {
+            let keep = keep.map(|k| k.0);
             let mut tx = self.begin(&TxCtx::Identity(user), true).await?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE auth_sessions SET revoked_at = ");
             qb.push_bind(now())
@@ -1002,7 +1012,8 @@ mod accounts_sql {
             })
         }
 
-        async fn invitation(&self, scope: &Scope, id: Uuid) -> StoreResult<Invitation> {
+        async fn invitation(&self, scope: &Scope, id: InvitationId) -> StoreResult<Invitation> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
             let inv = fetch_invitation(&mut tx, scope, id).await?;
             tx.commit().await.map_err(map_db_err)?;
@@ -1013,8 +1024,9 @@ mod accounts_sql {
             &self,
             scope: &Scope,
             actor: &Actor,
-            id: Uuid,
+            id: InvitationId,
         ) -> StoreResult<Invitation> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let inv = fetch_invitation(&mut tx, scope, id).await?;
             if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
@@ -1050,10 +1062,11 @@ mod accounts_sql {
             &self,
             scope: &Scope,
             actor: &Actor,
-            id: Uuid,
+            id: InvitationId,
             token_hash: &str,
             expires_at: OffsetDateTime,
         ) -> StoreResult<Invitation> {
+            let id = id.0;
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let inv = fetch_invitation(&mut tx, scope, id).await?;
             if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
@@ -1174,7 +1187,7 @@ mod accounts_sql {
             let mut qb = QueryBuilder::<Db>::new("UPDATE invitations SET accepted_at = ");
             qb.push_bind(t)
                 .push(" WHERE id = ")
-                .push_bind(DbUuid(inv.id));
+                .push_bind(DbUuid(inv.id.0));
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             let actor = Actor {
                 user_id: Some(user.id),
@@ -1267,7 +1280,7 @@ mod accounts_sql {
                 items: rows
                     .into_iter()
                     .map(|r| AuthEvent {
-                        id: r.id.0,
+                        id: r.id.0.into(),
                         at: r.at,
                         event: r.event,
                         user_id: r.user_id.map(|u| u.0.into()),

@@ -282,13 +282,12 @@ impl KioskDeviceStore for ThisStore {
             tx.commit().await.map_err(map_db_err)?;
             return Err(StoreError::NotFound("pairing code"));
         }
-        if id.gym.status != GymStatus::Active {
+        // The one rule (`Gym::kiosk_readiness`): active, with valid settings.
+        if let Err(not_ready) = id.gym.kiosk_readiness() {
+            // The field names the refusal (`gym_inactive`, `gym_misconfigured`).
             return Err(StoreError::Invalid {
-                field: "code",
-                message: format!(
-                    "this kiosk's gym is {}; only active gyms can run kiosks",
-                    id.gym.status.as_str()
-                ),
+                field: not_ready.code(),
+                message: not_ready.to_string(),
             });
         }
         // The WHERE repeats the code hash so two concurrent exchanges cannot both win.
@@ -364,6 +363,53 @@ impl KioskDeviceStore for ThisStore {
         let k = fetch_kiosk(&mut tx, &scope, device.kiosk.gym_id, device.kiosk.id).await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(k)
+    }
+
+    async fn record_heartbeats(&self, batch: &[PendingHeartbeat]) -> StoreResult<u64> {
+        let Some(first) = batch.first() else {
+            return Ok(0);
+        };
+        // One transaction for the batch: on SQLite one turn of the single writer lock instead of
+        // one per heartbeat, which is what made heartbeats queue behind each other.
+        let mut scope = first.scope();
+        let mut tx = self.begin(&TxCtx::Scope(scope), true).await?;
+        let mut updated = 0;
+        for p in batch {
+            if p.scope() != scope {
+                scope = p.scope();
+                set_ctx(&mut tx, &TxCtx::Scope(scope)).await?;
+            }
+            let hb = &p.heartbeat;
+            // Fixed-width text on SQLite, so `<` orders it like time (see `dbtime`).
+            let at = crate::dbtime::DbTime::new(p.received_at);
+            let mut qb = QueryBuilder::<Db>::new("UPDATE kiosks SET last_seen_at = ");
+            qb.push_bind(at)
+                .push(", app_version = ")
+                .push_bind(hb.app_version.clone())
+                .push(", uptime_secs = ")
+                .push_bind(hb.uptime_secs)
+                .push(", mic_status = ")
+                .push_bind(hb.mic_status.as_str())
+                .push(", network_quality = ")
+                .push_bind(hb.network_quality.as_str())
+                .push(" WHERE id = ")
+                .push_bind(db(p.kiosk))
+                .push(" AND status = ")
+                .push_bind(KioskStatus::Paired.as_str())
+                // Latest wins: an instance flushing an older heartbeat never moves presence back.
+                .push(" AND (last_seen_at IS NULL OR last_seen_at < ")
+                .push_bind(at)
+                .push(")");
+            push_scope(&mut qb, &scope, "franchise_id", "gym_id");
+            updated += qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(updated)
     }
 }
 

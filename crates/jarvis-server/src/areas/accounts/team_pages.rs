@@ -1,12 +1,11 @@
 //! The dashboard's team page (French and English): the users holding a role in the caller's
 //! tenant, with disable / re-enable / revoke-a-role actions. Every action goes through a
-//! confirmation page and a CSRF-checked POST, and through the same rules and storage calls as the
-//! JSON API (`crate::users`).
+//! confirmation page and a CSRF-checked POST, and through the same accounts service as the JSON
+//! API (`users_api`).
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::users;
 use crate::web::page;
 use askama::Template;
 use axum::Router;
@@ -14,10 +13,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use jarvis_core::authz::Action;
 use jarvis_core::model::{Locale, Membership, TeamMember};
 use jarvis_core::{MembershipId, PageRequest, Role, UserId};
-use jarvis_store::UserFilter;
 use serde::Deserialize;
 
 /// Page routes of this area.
@@ -212,19 +209,18 @@ async fn team_page(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let t = T(u.locale);
-    let scope = match u.caller.list(Action::UserRead) {
-        Ok(s) => s,
-        Err(e) => return error_page(t, e),
-    };
     let req = match PageRequest::new(Some(50), q.offset) {
         Ok(r) => r,
         Err(e) => return error_page(t, ApiError::bad_request("invalid_query", e.to_string())),
     };
     let search = q.q.clone().unwrap_or_default();
-    let filter = UserFilter {
-        q: q.q.filter(|s| !s.trim().is_empty()),
-    };
-    let p = match state.store.list_users(&scope, &filter, req).await {
+    let filter = q.q.filter(|s| !s.trim().is_empty());
+    let p = match state
+        .auth
+        .accounts
+        .team(&u.caller.principal, filter, req)
+        .await
+    {
         Ok(p) => p,
         Err(e) => return error_page(t, e.into()),
     };
@@ -272,9 +268,14 @@ async fn confirm(
     if let Err(e) = check {
         return error_page(t, e);
     }
-    let who = match users::view(state, &u.caller, id).await {
+    let who = match state
+        .auth
+        .accounts
+        .team_member(&u.caller.principal, id)
+        .await
+    {
         Ok(v) => v.member.user,
-        Err(e) => return error_page(t, e),
+        Err(e) => return error_page(t, e.into()),
     };
     page(
         ConfirmPage {
@@ -293,9 +294,13 @@ async fn disable_confirm(
     u: PageUser,
     Path(id): Path<UserId>,
 ) -> Response {
-    let check = users::disable_scope(&state, &u.caller, id)
+    let check = state
+        .auth
+        .accounts
+        .disable_scope(&u.caller.principal, id)
         .await
-        .map(|_| ());
+        .map(|_| ())
+        .map_err(ApiError::from);
     let q = T(u.locale).s("disable_q");
     confirm(&state, &u, id, q, format!("/app/team/{id}/disable"), check).await
 }
@@ -305,9 +310,13 @@ async fn enable_confirm(
     u: PageUser,
     Path(id): Path<UserId>,
 ) -> Response {
-    let check = users::disable_scope(&state, &u.caller, id)
+    let check = state
+        .auth
+        .accounts
+        .disable_scope(&u.caller.principal, id)
         .await
-        .map(|_| ());
+        .map(|_| ())
+        .map_err(ApiError::from);
     let q = T(u.locale).s("enable_q");
     confirm(&state, &u, id, q, format!("/app/team/{id}/enable"), check).await
 }
@@ -317,9 +326,13 @@ async fn revoke_confirm(
     u: PageUser,
     Path((id, mid)): Path<(UserId, MembershipId)>,
 ) -> Response {
-    let check = users::revoke_scope(&state, &u.caller, id, mid)
+    let check = state
+        .auth
+        .accounts
+        .revoke_scope(&u.caller.principal, id, mid)
         .await
-        .map(|_| ());
+        .map(|_| ())
+        .map_err(ApiError::from);
     let q = T(u.locale).s("revoke_q");
     let action = format!("/app/team/{id}/memberships/{mid}/revoke");
     confirm(&state, &u, id, q, action, check).await
@@ -338,8 +351,12 @@ async fn disable_submit(
     Path(id): Path<UserId>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
-    let r = users::set_disabled(&state, &u.caller, id, true).await;
-    done(T(u.locale), r.map(|_| ()))
+    let r = state
+        .auth
+        .accounts
+        .set_disabled(&u.caller.principal, &u.caller.actor, id, true)
+        .await;
+    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn enable_submit(
@@ -348,8 +365,12 @@ async fn enable_submit(
     Path(id): Path<UserId>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
-    let r = users::set_disabled(&state, &u.caller, id, false).await;
-    done(T(u.locale), r.map(|_| ()))
+    let r = state
+        .auth
+        .accounts
+        .set_disabled(&u.caller.principal, &u.caller.actor, id, false)
+        .await;
+    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn revoke_submit(
@@ -358,6 +379,10 @@ async fn revoke_submit(
     Path((id, mid)): Path<(UserId, MembershipId)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
-    let r = users::revoke(&state, &u.caller, id, mid).await;
-    done(T(u.locale), r.map(|_| ()))
+    let r = state
+        .auth
+        .accounts
+        .revoke_membership(&u.caller.principal, &u.caller.actor, id, mid)
+        .await;
+    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }

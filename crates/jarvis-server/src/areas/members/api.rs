@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_app::members;
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
@@ -103,11 +104,7 @@ async fn create_member(
     ApiJson(body): ApiJson<NewMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
-    let new = body.validate()?;
-    let m = state
-        .store
-        .create_member(&scope, &caller.actor, gym, new)
-        .await?;
+    let m = members::create(state.store.as_ref(), &scope, &caller.actor, gym, body).await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
@@ -135,12 +132,8 @@ async fn update_member(
     ApiJson(body): ApiJson<MemberPatch>,
 ) -> ApiResult<Json<Member>> {
     let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
-    let patch = body.validate()?;
     Ok(Json(
-        state
-            .store
-            .update_member(&scope, &caller.actor, gym, id, patch)
-            .await?,
+        members::update(state.store.as_ref(), &scope, &caller.actor, gym, id, body).await?,
     ))
 }
 
@@ -153,10 +146,7 @@ async fn delete_member(
     ApiPath((gym, id)): ApiPath<(GymId, MemberId)>,
 ) -> ApiResult<StatusCode> {
     let scope = caller.gym(&state, gym, Action::MemberDelete).await?;
-    state
-        .store
-        .delete_member(&scope, &caller.actor, gym, id)
-        .await?;
+    members::delete(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,31 +162,7 @@ async fn export_members(
 ) -> ApiResult<axum::response::Response> {
     let scope = caller.gym(&state, gym, Action::MemberImport).await?;
     use axum::response::IntoResponse;
-    let g = state.store.gym(&scope, gym).await?;
-    let mut out = jarvis_core::csv_import::export_header();
-    out.push('\n');
-    let mut offset = 0_u64;
-    loop {
-        let page = PageRequest::new(Some(jarvis_core::page::MAX_LIMIT), Some(offset))
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let rows = state
-            .store
-            .list_members(&scope, gym, &MemberFilter::default(), page)
-            .await?;
-        for m in &rows.items {
-            out.push_str(&jarvis_core::csv_import::export_row(m));
-            out.push('\n');
-        }
-        offset += rows.items.len() as u64;
-        if rows.items.is_empty() || offset >= rows.total {
-            break;
-        }
-    }
-    let filename: String = g
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let csv = members::export_csv(state.store.as_ref(), &scope, gym).await?;
     Ok((
         [
             (
@@ -205,11 +171,11 @@ async fn export_members(
             ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"members-{filename}.csv\""),
+                format!("attachment; filename=\"{}\"", csv.filename),
             ),
             (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        out,
+        csv.body,
     )
         .into_response())
 }
@@ -244,10 +210,7 @@ async fn add_fact(
     ApiJson(body): ApiJson<NewMemberFact>,
 ) -> ApiResult<(StatusCode, Json<MemberFact>)> {
     let scope = caller.gym(&state, gym, Action::MemberWrite).await?;
-    let f = state
-        .store
-        .add_fact(&scope, &caller.actor, gym, id, body.validate()?)
-        .await?;
+    let f = members::add_fact(state.store.as_ref(), &scope, &caller.actor, gym, id, body).await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -297,10 +260,7 @@ async fn gdpr_export(
 ) -> ApiResult<axum::response::Response> {
     let scope = caller.gym(&state, gym, Action::MemberPrivacy).await?;
     use axum::response::IntoResponse;
-    let export = state
-        .store
-        .export_member(&scope, &caller.actor, gym, id)
-        .await?;
+    let export = members::gdpr_export(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
     Ok((
         [
             (
@@ -325,9 +285,6 @@ async fn gdpr_erase(
 ) -> ApiResult<Json<Erasure>> {
     let scope = caller.gym(&state, gym, Action::MemberPrivacy).await?;
     Ok(Json(
-        state
-            .store
-            .erase_member(&scope, &caller.actor, gym, id)
-            .await?,
+        members::gdpr_erase(state.store.as_ref(), &scope, &caller.actor, gym, id).await?,
     ))
 }

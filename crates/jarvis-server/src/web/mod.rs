@@ -1,4 +1,10 @@
-//! The dashboard's entry page (in the signed-in user's language) and shared assets.
+//! The dashboard's shared web layer: the entry page (in the signed-in user's language), shared
+//! assets, the page renderer with its security headers, and the modules every area's pages use:
+//! [`chrome`] (header, page errors, paging), [`csrf`] and [`i18n`] (the one fr/en catalogue).
+
+pub mod chrome;
+pub mod csrf;
+pub mod i18n;
 
 use crate::state::AppState;
 use askama::Template;
@@ -8,6 +14,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use i18n::{Msg, Tr};
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
@@ -22,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    fr: bool,
+    t: Tr,
     demo_mode: bool,
     backend: &'static str,
     version: &'static str,
@@ -56,16 +63,14 @@ pub fn page(t: impl Template, status: StatusCode) -> Response {
 }
 
 async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> Response {
+    let t = Tr(me.locale);
     let roles = match state.store.memberships_of_user(me.user.id).await {
-        Ok(ms) => ms
-            .iter()
-            .map(|m| m.role.as_str().replace('_', " "))
-            .collect(),
+        Ok(ms) => ms.iter().map(|m| t.role(&m.role).to_string()).collect(),
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
     page(
         HomePage {
-            fr: me.locale == jarvis_core::model::Locale::Fr,
+            t,
             demo_mode: state.demo_mode,
             backend: state.store.backend().name(),
             version: env!("CARGO_PKG_VERSION"),
@@ -90,6 +95,6 @@ async fn css() -> impl IntoResponse {
             (CONTENT_TYPE, "text/css; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../assets/app.css"),
+        include_str!("../../assets/app.css"),
     )
 }

@@ -1,12 +1,15 @@
-//! Franchises and gyms: the tenancy tree's API.
+//! The tenants area's JSON API: franchises, gyms (with the approval workflow and settings) and
+//! class schedules. Handlers parse, authorize and call `jarvis_app::{gyms, classes}`.
 
-use crate::api::PageBody;
+use crate::api::{PageBody, Paging};
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_app::{classes, gyms, tenants};
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
@@ -22,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_franchise, update_franchise, archive_franchise))
         .routes(routes!(list_gyms, create_gym))
         .routes(routes!(get_gym, update_gym, archive_gym))
+        .merge(gym_routes())
 }
 
 /// Filters of the franchise list.
@@ -76,11 +80,7 @@ async fn create_franchise(
     ApiJson(body): ApiJson<NewFranchise>,
 ) -> ApiResult<(StatusCode, Json<Franchise>)> {
     let scope = caller.platform(Action::FranchiseCreate)?;
-    let new = body.validate()?;
-    let f = state
-        .store
-        .create_franchise(&scope, &caller.actor, new)
-        .await?;
+    let f = tenants::create_franchise(state.store.as_ref(), &scope, &caller.actor, body).await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -106,12 +106,8 @@ async fn update_franchise(
     ApiJson(body): ApiJson<FranchisePatch>,
 ) -> ApiResult<Json<Franchise>> {
     let scope = caller.franchise(id, Action::FranchiseUpdate)?;
-    let patch = body.validate()?;
     Ok(Json(
-        state
-            .store
-            .update_franchise(&scope, &caller.actor, id, patch)
-            .await?,
+        tenants::update_franchise(state.store.as_ref(), &scope, &caller.actor, id, body).await?,
     ))
 }
 
@@ -125,10 +121,7 @@ async fn archive_franchise(
 ) -> ApiResult<Json<Franchise>> {
     let scope = caller.franchise(id, Action::FranchiseArchive)?;
     Ok(Json(
-        state
-            .store
-            .archive_franchise(&scope, &caller.actor, id)
-            .await?,
+        tenants::archive_franchise(state.store.as_ref(), &scope, &caller.actor, id).await?,
     ))
 }
 
@@ -186,19 +179,14 @@ async fn create_gym(
 ) -> ApiResult<(StatusCode, Json<Gym>)> {
     let new = body.validate()?;
     let scope = caller.franchise(new.franchise_id, Action::GymCreate)?;
-    // Whoever may approve gyms creates them ready to run; anyone else's gym waits for approval.
-    let status = if caller
-        .franchise(new.franchise_id, Action::GymApprove)
-        .is_ok()
-    {
-        GymStatus::Active
-    } else {
-        GymStatus::Pending
-    };
-    let g = state
-        .store
-        .create_gym(&scope, &caller.actor, new, status)
-        .await?;
+    let g = gyms::create(
+        state.store.as_ref(),
+        &caller.principal,
+        &scope,
+        &caller.actor,
+        new,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -227,54 +215,18 @@ async fn update_gym(
     ApiJson(body): ApiJson<GymPatch>,
 ) -> ApiResult<Json<Gym>> {
     let patch = body.validate()?;
-    // Settings (persona, caps, budget, features) are a separate permission from name/address.
-    let action = if patch.settings.is_some() {
-        Action::GymSettingsUpdate
-    } else {
-        Action::GymUpdate
-    };
-    let scope = caller.gym(&state, id, action).await?;
-    budget_guard(&state, &caller, &scope, id, &patch).await?;
+    let scope = caller.gym(&state, id, gyms::update_action(&patch)).await?;
     Ok(Json(
-        state
-            .store
-            .update_gym(&scope, &caller.actor, id, patch)
-            .await?,
+        gyms::update(
+            state.store.as_ref(),
+            &caller.principal,
+            &scope,
+            &caller.actor,
+            id,
+            patch,
+        )
+        .await?,
     ))
-}
-
-/// Refuses a settings replacement that changes what the gym may spend (AI budget, voice-session
-/// cap) unless the caller holds `GymBudgetWrite` (franchise owner, super admin): 403
-/// `field_forbidden` naming each field. Sending the current values back is fine. Shared by the
-/// API and the settings page.
-pub async fn budget_guard(
-    state: &AppState,
-    caller: &Caller,
-    scope: &Scope,
-    id: GymId,
-    patch: &GymPatch,
-) -> ApiResult<()> {
-    let Some(new) = patch.settings.as_ref() else {
-        return Ok(());
-    };
-    let new = GymSettings::from_json(new)?;
-    let current = state.store.gym(scope, id).await?;
-    let current = GymSettings::from_json(&current.settings).unwrap_or_default();
-    let changed = current.budget_changes(&new);
-    if changed.is_empty() || caller.gym(state, id, Action::GymBudgetWrite).await.is_ok() {
-        return Ok(());
-    }
-    let message = "only the franchise owner or a super admin may change a gym's AI budget and voice-session cap";
-    let fields: Vec<serde_json::Value> = changed
-        .iter()
-        .map(|f| serde_json::json!({ "field": f, "code": "forbidden", "message": message }))
-        .collect();
-    Err(crate::error::ApiError::new(
-        StatusCode::FORBIDDEN,
-        "field_forbidden",
-        format!("{}: {message}", changed.join(", ")),
-    )
-    .with_details(serde_json::json!({ "fields": fields })))
 }
 
 #[utoipa::path(delete, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),
@@ -287,9 +239,154 @@ async fn archive_gym(
 ) -> ApiResult<Json<Gym>> {
     let scope = caller.gym(&state, id, Action::GymArchive).await?;
     Ok(Json(
+        gyms::archive(state.store.as_ref(), &scope, &caller.actor, id).await?,
+    ))
+}
+
+/// Routes of the approval workflow and the class schedule.
+fn gym_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(review_gym))
+        .routes(routes!(list_classes, create_class))
+        .routes(routes!(get_class, update_class, delete_class))
+}
+
+/// A move along the approval workflow.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GymReview {
+    /// Target status: `active` (approve or reactivate), `rejected`, `suspended`, `pending`
+    /// (resubmit after a rejection) or `archived`.
+    pub status: GymStatus,
+    /// Required for `rejected` and `suspended` (at most 500 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The status the reviewer decided on (optimistic concurrency): when the gym is no longer
+    /// in it, nothing changes and the answer is 409 `status_changed`. Without it, the status
+    /// read at the start of the request is used.
+    #[serde(default)]
+    pub expected_status: Option<GymStatus>,
+}
+
+#[utoipa::path(post, path = "/api/v1/gyms/{id}/status", tag = "tenants", params(("id" = GymId, Path)),
+    request_body = GymReview,
+    description = "Approval workflow: pending → active | rejected (reason); rejected → pending; active ⇄ suspended (reason); any → archived. Compare-and-set: of two concurrent reviews one wins and the other gets 409 `status_changed`.",
+    responses((status = 200, body = Gym), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`status_changed`: the gym left the expected status meanwhile"),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_gym(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<GymId>,
+    ApiJson(body): ApiJson<GymReview>,
+) -> ApiResult<Json<Gym>> {
+    let scope = caller
+        .gym(&state, id, gyms::review_action(body.status))
+        .await?;
+    Ok(Json(
+        gyms::review(
+            state.store.as_ref(),
+            &scope,
+            &caller.actor,
+            id,
+            body.expected_status,
+            body.status,
+            body.reason,
+        )
+        .await?,
+    ))
+}
+
+/// Filters of the class list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ClassQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u64>,
+    /// Only weekly classes on this day.
+    pub weekday: Option<Weekday>,
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/classes", tag = "classes", params(("gym_id" = GymId, Path), ClassQuery),
+    responses((status = 200, body = PageBody<ClassSchedule>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_classes(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(gym): ApiPath<GymId>,
+    ApiQuery(q): ApiQuery<ClassQuery>,
+) -> ApiResult<Json<PageBody<ClassSchedule>>> {
+    let scope = caller.gym(&state, gym, Action::ScheduleRead).await?;
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .request()?;
+    Ok(Json(
         state
             .store
-            .set_gym_status(&scope, &caller.actor, id, GymStatus::Archived)
-            .await?,
+            .list_classes(&scope, gym, q.weekday, page)
+            .await?
+            .into(),
     ))
+}
+
+#[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/classes", tag = "classes", params(("gym_id" = GymId, Path)),
+    request_body = NewClassSchedule,
+    responses((status = 201, body = ClassSchedule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_class(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(gym): ApiPath<GymId>,
+    ApiJson(body): ApiJson<NewClassSchedule>,
+) -> ApiResult<(StatusCode, Json<ClassSchedule>)> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
+    let c = classes::create(state.store.as_ref(), &scope, &caller.actor, gym, body).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/classes/{class_id}", tag = "classes",
+    params(("gym_id" = GymId, Path), ("class_id" = ClassScheduleId, Path)),
+    responses((status = 200, body = ClassSchedule), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_class(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
+) -> ApiResult<Json<ClassSchedule>> {
+    let scope = caller.gym(&state, gym, Action::ScheduleRead).await?;
+    Ok(Json(state.store.class(&scope, gym, id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/gyms/{gym_id}/classes/{class_id}", tag = "classes",
+    params(("gym_id" = GymId, Path), ("class_id" = ClassScheduleId, Path)), request_body = NewClassSchedule,
+    responses((status = 200, body = ClassSchedule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_class(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
+    ApiJson(body): ApiJson<NewClassSchedule>,
+) -> ApiResult<Json<ClassSchedule>> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
+    Ok(Json(
+        classes::update(state.store.as_ref(), &scope, &caller.actor, gym, id, body).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/gyms/{gym_id}/classes/{class_id}", tag = "classes",
+    params(("gym_id" = GymId, Path), ("class_id" = ClassScheduleId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_class(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((gym, id)): ApiPath<(GymId, ClassScheduleId)>,
+) -> ApiResult<StatusCode> {
+    let scope = caller.gym(&state, gym, Action::ScheduleWrite).await?;
+    classes::delete(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -3,18 +3,16 @@
 
 use crate::api::{PageBody, Paging};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::kiosk_api::{hash_secret, new_pairing_code};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jarvis_app::kiosks;
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,22 +25,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_kiosk))
 }
 
-/// A kiosk with its live presence (online / offline / revoked / unpaired).
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct KioskView {
-    /// The kiosk.
-    #[serde(flatten)]
-    pub kiosk: Kiosk,
-    /// Presence now, from the last heartbeat and the offline threshold.
-    pub presence: KioskPresence,
-}
+pub use jarvis_app::kiosks::{KioskView, PairingCode};
 
 /// Presence of a kiosk now, with the configured offline threshold.
 pub fn view(state: &AppState, kiosk: Kiosk) -> KioskView {
-    let threshold = time::Duration::try_from(state.config.kiosk_offline_after)
-        .unwrap_or(time::Duration::minutes(2));
-    let presence = kiosk.presence(OffsetDateTime::now_utc(), threshold);
-    KioskView { kiosk, presence }
+    kiosks::view(kiosk, state.config.kiosk_offline_after)
 }
 
 #[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/kiosks", tag = "kiosks", params(("gym_id" = GymId, Path), Paging),
@@ -74,10 +61,7 @@ async fn create_kiosk(
     ApiJson(body): ApiJson<NewKiosk>,
 ) -> ApiResult<(StatusCode, Json<Kiosk>)> {
     let scope = caller.gym(&state, gym, Action::KioskManage).await?;
-    let k = state
-        .store
-        .create_kiosk(&scope, &caller.actor, gym, body.validate()?)
-        .await?;
+    let k = kiosks::create(state.store.as_ref(), &scope, &caller.actor, gym, body).await?;
     Ok((StatusCode::CREATED, Json(k)))
 }
 
@@ -106,31 +90,18 @@ async fn update_kiosk(
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
     ApiJson(body): ApiJson<KioskPatch>,
 ) -> ApiResult<Json<KioskView>> {
-    let mut scope = caller.gym(&state, gym, Action::KioskManage).await?;
-    let patch = body.validate()?;
-    if let Some(to) = patch.gym_id.filter(|to| *to != gym) {
-        // A move touches two gyms: it needs kiosk rights on the whole franchise.
-        let g = state.store.gym(&scope, gym).await?;
-        caller.gym(&state, to, Action::KioskManage).await?;
-        scope = caller.franchise(g.franchise_id, Action::KioskManage)?;
-    }
-    let k = state
-        .store
-        .update_kiosk(&scope, &caller.actor, gym, id, patch)
-        .await?;
+    let scope = caller.gym(&state, gym, Action::KioskManage).await?;
+    let k = kiosks::update(
+        state.store.as_ref(),
+        &caller.principal,
+        &scope,
+        &caller.actor,
+        gym,
+        id,
+        body,
+    )
+    .await?;
     Ok(Json(view(&state, k)))
-}
-
-/// A pairing code, shown once to the manager who asked for it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PairingCode {
-    /// The kiosk to pair.
-    pub kiosk_id: KioskId,
-    /// 8 characters to type on the kiosk (valid once, for 15 minutes).
-    pub code: String,
-    /// When it stops working.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
 }
 
 #[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}/pairing-code", tag = "kiosks",
@@ -144,38 +115,9 @@ async fn pairing_code(
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
 ) -> ApiResult<(StatusCode, Json<PairingCode>)> {
     let scope = caller.gym(&state, gym, Action::KioskManage).await?;
-    let g = state.store.gym(&scope, gym).await?;
-    if g.status != GymStatus::Active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "gym_inactive",
-            format!(
-                "this gym is {}; only active gyms can run kiosks",
-                g.status.as_str()
-            ),
-        ));
-    }
-    let code = new_pairing_code()?;
-    let expires_at = OffsetDateTime::now_utc() + PAIRING_TTL;
-    state
-        .store
-        .set_pairing_code(
-            &scope,
-            &caller.actor,
-            gym,
-            id,
-            &hash_secret(&code),
-            expires_at,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PairingCode {
-            kiosk_id: id,
-            code,
-            expires_at,
-        }),
-    ))
+    let (_, code) =
+        kiosks::issue_pairing_code(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
+    Ok((StatusCode::CREATED, Json(code)))
 }
 
 #[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}/revoke", tag = "kiosks",
@@ -188,9 +130,6 @@ async fn revoke_kiosk(
     ApiPath((gym, id)): ApiPath<(GymId, KioskId)>,
 ) -> ApiResult<Json<KioskView>> {
     let scope = caller.gym(&state, gym, Action::KioskManage).await?;
-    let k = state
-        .store
-        .revoke_kiosk(&scope, &caller.actor, gym, id)
-        .await?;
+    let k = kiosks::revoke(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
     Ok(Json(view(&state, k)))
 }

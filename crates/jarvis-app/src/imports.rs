@@ -1,35 +1,24 @@
-//! Member CSV import: the job runner (shared with `jarvis members import`) and its API.
+//! Member CSV import: the job runner shared by the API, the dashboard and `jarvis members
+//! import`.
 //!
 //! A job is a `member_imports` row: queued → running → succeeded/failed, with progress and a
-//! report (per-row errors: line, column, reason). The upload returns at once (202) and the work
-//! runs in the background, so a 100k-row file never holds the request.
+//! report (per-row errors: line, column, reason). [`start`] creates the row and runs the work in
+//! the background, so a 100k-row file never holds the request.
 //!
-//! Supervision, the same for the API, the dashboard page and the CLI: a running import bumps
-//! its row (`updated_at`, progress) every [`IMPORT_HEARTBEAT`]; [`spawn_import`] marks the job
-//! failed when the run errors or panics; and [`sweep_stale_imports`] (at start and every
-//! minute, see `app.rs`) fails any queued or running job silent for [`IMPORT_STALE_AFTER`],
-//! whose runner died with its process. Another live instance's imports keep moving, so they
-//! are never swept.
+//! Supervision, the same for every caller: a running import bumps its row (`updated_at`,
+//! progress) every [`IMPORT_HEARTBEAT`]; [`spawn_import`] marks the job failed when the run
+//! errors or panics; and [`sweep_stale_imports`] (at start and every minute) fails any queued or
+//! running job silent for [`IMPORT_STALE_AFTER`], whose runner died with its process. Another
+//! live instance's imports keep moving, so they are never swept. Readers ([`job_view`],
+//! [`list_jobs`]) merge in this process's live insert progress.
 
-use crate::api::{PageBody, Paging};
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery};
-use crate::state::AppState;
-use axum::Json;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::StatusCode;
-use jarvis_core::authz::Action;
+use crate::error::AppResult;
 use jarvis_core::csv_import::{self, ImportReport, RowError};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::Store;
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Largest accepted CSV upload (100k rows of a typical export is about 10 MiB).
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
@@ -355,97 +344,39 @@ fn to_json(r: &ImportReport) -> serde_json::Value {
     serde_json::to_value(r).unwrap_or_default()
 }
 
-/// Routes of this area.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(start_import))
-        .routes(routes!(list_imports))
-        .routes(routes!(get_import))
-}
-
-/// Options of an upload.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ImportQuery {
-    /// Check only; report what would happen (default false).
-    #[serde(default)]
-    pub dry_run: bool,
-    /// Import the good rows and report the bad ones (default false: all or nothing).
-    #[serde(default)]
-    pub skip_bad_rows: bool,
-    /// Header mapping as JSON, field → column, e.g. `{"first_name":"Given name"}`. Columns not
-    /// mapped (explicitly or by a known header) are ignored.
-    pub mapping: Option<String>,
-}
-
-#[utoipa::path(post, path = "/api/v1/gyms/{gym_id}/members/import", tag = "members",
-    params(("gym_id" = GymId, Path), ImportQuery),
-    request_body(content = crate::openapi::CsvFile, content_type = "text/csv", description = "The CSV file (UTF-8 with or without BOM, or Windows-1252; `;` or `,`)"),
-    description = "Starts an import job and answers at once; poll the job for progress and the report.",
-    responses((status = 202, body = ImportJob), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn start_import(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(gym): ApiPath<GymId>,
-    ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<ImportJob>)> {
-    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
-    let mapping: BTreeMap<String, String> = match q.mapping.as_deref() {
-        None | Some("") => BTreeMap::new(),
-        Some(m) => serde_json::from_str(m).map_err(|e| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("`mapping` must be a JSON object of field → column: {e}"),
-            )
-            .with_details(serde_json::json!({ "field": "mapping" }))
-        })?,
-    };
-    if let Some(f) = mapping
-        .keys()
-        .find(|f| csv_import::Field::parse(f).is_none())
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("`mapping` names unknown member field `{f}`"),
-        )
-        .with_details(serde_json::json!({ "field": "mapping" })));
-    }
-    let data = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the CSV file must be at most {MAX_UPLOAD_BYTES} bytes"),
-            )
-        })?;
-    if data.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_file",
-            "send the CSV file as the request body",
-        ));
-    }
-    let job = state
-        .store
-        .create_import_job(&scope, &caller.actor, gym, q.dry_run, q.skip_bad_rows)
+/// Creates the job row and runs the import in the background under [`spawn_import`]'s
+/// supervision; returns the queued job at once.
+pub async fn start(
+    store: Arc<dyn Store>,
+    scope: Scope,
+    actor: Actor,
+    gym: GymId,
+    data: Vec<u8>,
+    opts: ImportOptions,
+) -> AppResult<ImportJob> {
+    let job = store
+        .create_import_job(&scope, &actor, gym, opts.dry_run, opts.skip_bad_rows)
         .await?;
     let target = ImportTarget {
         scope,
-        actor: caller.actor.clone(),
+        actor,
         gym,
         job: job.id,
     };
-    let opts = ImportOptions {
-        dry_run: q.dry_run,
-        skip_bad_rows: q.skip_bad_rows,
-        mapping,
-    };
-    spawn_import(state.store.clone(), target, data.to_vec(), opts);
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    spawn_import(store, target, data, opts);
+    Ok(job)
+}
+
+/// The latest jobs of a gym, with live progress merged in (as [`job_view`]).
+pub async fn list_jobs(
+    store: &dyn Store,
+    scope: &Scope,
+    gym: GymId,
+    page: PageRequest,
+) -> AppResult<Page<ImportJob>> {
+    let mut p = store.list_import_jobs(scope, gym, page).await?;
+    p.items = p.items.into_iter().map(with_live).collect();
+    Ok(p)
 }
 
 fn with_live(mut j: ImportJob) -> ImportJob {
@@ -455,37 +386,4 @@ fn with_live(mut j: ImportJob) -> ImportJob {
         j.processed_rows = i64::try_from(p).unwrap_or(i64::MAX);
     }
     j
-}
-
-#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/imports", tag = "members", params(("gym_id" = GymId, Path), Paging),
-    responses((status = 200, body = PageBody<ImportJob>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_imports(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(gym): ApiPath<GymId>,
-    ApiQuery(p): ApiQuery<Paging>,
-) -> ApiResult<Json<PageBody<ImportJob>>> {
-    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
-    let page = state
-        .store
-        .list_import_jobs(&scope, gym, p.request()?)
-        .await?;
-    Ok(Json(PageBody {
-        items: page.items.into_iter().map(with_live).collect(),
-        total: page.total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
-}
-
-#[utoipa::path(get, path = "/api/v1/gyms/{gym_id}/imports/{import_id}", tag = "members",
-    params(("gym_id" = GymId, Path), ("import_id" = ImportJobId, Path)),
-    responses((status = 200, body = ImportJob), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_import(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((gym, id)): ApiPath<(GymId, ImportJobId)>,
-) -> ApiResult<Json<ImportJob>> {
-    let scope = caller.gym(&state, gym, Action::MemberImport).await?;
-    Ok(Json(job_view(state.store.as_ref(), &scope, gym, id).await?))
 }

@@ -1,0 +1,276 @@
+//! Dashboard pages of the kiosks area (staff side): the gym's kiosks with their presence,
+//! create, rename or move, pairing code, revoke with confirmation; and the kiosk device's own
+//! page. Handlers parse the form, authorize, call `jarvis_app::kiosks` and render.
+
+use crate::auth::web::{CsrfForm, PageUser};
+use crate::state::AppState;
+use crate::web::chrome::{
+    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, form_errors_text, gym_scope,
+};
+use crate::web::i18n::{Msg, store_message};
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jarvis_app::AppError;
+use jarvis_app::kiosks::{self, KioskView};
+use jarvis_core::authz::Action;
+use jarvis_core::model::*;
+use jarvis_core::*;
+use jarvis_store::StoreError;
+use serde::Deserialize;
+
+/// Page routes of the kiosks.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/app/gyms/{gym}/kiosks",
+            get(kiosks_page).post(kiosk_create),
+        )
+        .route("/app/gyms/{gym}/kiosks/{id}/pair", post(kiosk_pair))
+        .route("/app/gyms/{gym}/kiosks/{id}/update", post(kiosk_update))
+        .route(
+            "/app/gyms/{gym}/kiosks/{id}/revoke",
+            get(revoke_confirm).post(revoke_submit),
+        )
+        .route("/kiosk", get(kiosk_page))
+        .route("/assets/kiosk.js", get(kiosk_js))
+}
+
+#[derive(Template)]
+#[template(path = "gmk/kiosks.html")]
+struct KiosksPage {
+    c: Chrome,
+    /// Gyms of the franchise the kiosk may move to (id, name).
+    targets: Vec<(GymId, String)>,
+    kiosks: Vec<KioskView>,
+    code: Option<(String, String)>,
+    error: Option<String>,
+    can_manage: bool,
+}
+
+async fn render_kiosks(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    code: Option<(String, String)>,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let (scope, c) = gym_scope(state, u, gym, Action::KioskRead).await?;
+    let p = state
+        .store
+        .list_kiosks(
+            &scope,
+            gym,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
+        .await
+        .in_page(c.t)?;
+    let can_manage = u.caller.gym(state, gym, Action::KioskManage).await.is_ok();
+    // Move targets: the service's answer (other gyms of the franchise that may run kiosks,
+    // when the caller manages kiosks franchise-wide).
+    let targets = match c.gym.as_ref() {
+        Some(g) => kiosks::move_targets(state.store.as_ref(), &u.caller.principal, g)
+            .await
+            .in_page(c.t)?
+            .into_iter()
+            .map(|x| (x.id, x.name))
+            .collect(),
+        None => Vec::new(),
+    };
+    let offline_after = state.config.kiosk_offline_after;
+    Ok(page(
+        KiosksPage {
+            c,
+            targets,
+            kiosks: p
+                .items
+                .into_iter()
+                .map(|k| kiosks::view(k, offline_after))
+                .collect(),
+            code,
+            error,
+            can_manage,
+        },
+        status,
+    ))
+}
+
+async fn kiosks_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> PageResult {
+    render_kiosks(&state, &u, gym, None, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+async fn kiosk_create(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(f): CsrfForm<NameForm>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
+    let new = NewKiosk { name: f.name };
+    let err = match kiosks::create(state.store.as_ref(), &scope, &u.caller.actor, gym, new).await {
+        Ok(_) => return Ok(Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response()),
+        Err(AppError::Store(e)) => store_message(c.t, &e).1,
+        Err(AppError::Invalid(v)) => form_errors_text(c.t, &v),
+        Err(e) => return Err(PageError::new(c.t, e)),
+    };
+    render_kiosks(
+        &state,
+        &u,
+        gym,
+        None,
+        Some(err),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct KioskEditForm {
+    name: String,
+    #[serde(default)]
+    gym_id: String,
+}
+
+async fn kiosk_update(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(f): CsrfForm<KioskEditForm>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
+    let patch = KioskPatch {
+        name: Some(f.name),
+        gym_id: f.gym_id.trim().parse().ok(),
+    };
+    // The API's service: a move is authorized there, once.
+    let err = match kiosks::update(
+        state.store.as_ref(),
+        &u.caller.principal,
+        &scope,
+        &u.caller.actor,
+        gym,
+        id,
+        patch,
+    )
+    .await
+    {
+        Ok(k) => {
+            return Ok(Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response());
+        }
+        Err(AppError::Store(e @ (StoreError::Conflict { .. } | StoreError::Invalid { .. }))) => {
+            store_message(c.t, &e).1
+        }
+        Err(AppError::Invalid(v)) => form_errors_text(c.t, &v),
+        Err(e) => return Err(PageError::new(c.t, e)),
+    };
+    render_kiosks(
+        &state,
+        &u,
+        gym,
+        None,
+        Some(err),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+async fn kiosk_pair(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
+    match kiosks::issue_pairing_code(state.store.as_ref(), &scope, &u.caller.actor, gym, id).await {
+        Ok((k, code)) => {
+            let shown = Some((k.name, code.code));
+            render_kiosks(&state, &u, gym, shown, None, StatusCode::OK).await
+        }
+        Err(AppError::GymNotReady(n)) => {
+            let msg = match n {
+                GymNotReady::Inactive(_) => c.t.get(Msg::GymInactive),
+                GymNotReady::Misconfigured(_) => c.t.get(Msg::Misconfigured),
+            };
+            render_kiosks(
+                &state,
+                &u,
+                gym,
+                None,
+                Some(msg.to_string()),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::new(c.t, e)),
+    }
+}
+
+async fn revoke_confirm(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
+    let k = state.store.kiosk(&scope, gym, id).await.in_page(c.t)?;
+    let question = c.t.get(Msg::RevokeConfirm);
+    Ok(page(
+        ConfirmPage {
+            c,
+            question,
+            subject: k.name,
+            action: format!("/app/gyms/{gym}/kiosks/{id}/revoke"),
+            back: format!("/app/gyms/{gym}/kiosks"),
+        },
+        StatusCode::OK,
+    ))
+}
+
+async fn revoke_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, KioskId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, Action::KioskManage).await?;
+    kiosks::revoke(state.store.as_ref(), &scope, &u.caller.actor, gym, id)
+        .await
+        .in_page(c.t)?;
+    Ok(Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "gmk/kiosk.html")]
+struct KioskPage;
+
+/// The kiosk device's page: pairing, heartbeat and badge greeting (no sign-in; the device token
+/// lives in the browser's local storage).
+async fn kiosk_page() -> Response {
+    page(KioskPage, StatusCode::OK)
+}
+
+async fn kiosk_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../../assets/kiosk.js"),
+    )
+}

@@ -1,0 +1,478 @@
+//! The dashboard's one translation catalogue, French and English, typed: every page string is
+//! a [`Msg`] (a missing or misspelt one does not compile, in Rust or in a template), and words
+//! that come from the domain (statuses, sort options, tones, weekdays, fact sources, validation
+//! and conflict messages) are methods of [`Tr`] on the domain types. The API speaks English and
+//! stable codes; the pages translate by code here (English pages show the API's own message).
+
+use jarvis_core::FieldError;
+use jarvis_core::model::*;
+use jarvis_store::StoreError;
+
+/// The page language: picks the French or English text of every message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tr(pub Locale);
+
+macro_rules! catalogue {
+    ($($key:ident => ($fr:expr, $en:expr),)*) => {
+        /// Every fixed page string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Msg {
+            $(
+                #[doc = $en]
+                $key,
+            )*
+        }
+
+        impl Msg {
+            /// The French and English texts.
+            pub fn texts(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Msg::$key => ($fr, $en),)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    Gyms => ("Salles", "Gyms"),
+    Members => ("Membres", "Members"),
+    Kiosks => ("Bornes", "Kiosks"),
+    Classes => ("Cours", "Classes"),
+    Import => ("Import CSV", "CSV import"),
+    Search => ("Rechercher", "Search"),
+    Name => ("Nom", "Name"),
+    Status => ("Statut", "Status"),
+    Reason => ("Motif", "Reason"),
+    Approve => ("Approuver", "Approve"),
+    Reject => ("Refuser", "Reject"),
+    Suspend => ("Suspendre", "Suspend"),
+    Reactivate => ("Réactiver", "Reactivate"),
+    Resubmit => ("Soumettre à nouveau", "Resubmit"),
+    Previous => ("Précédent", "Previous"),
+    Next => ("Suivant", "Next"),
+    Of => ("sur", "of"),
+    Badge => ("Badge", "Badge"),
+    FirstName => ("Prénom", "First name"),
+    LastName => ("Nom", "Last name"),
+    Email => ("E-mail", "E-mail"),
+    Phone => ("Téléphone", "Phone"),
+    Language => ("Langue", "Language"),
+    MembershipType => ("Abonnement", "Membership"),
+    Visits => ("Visites", "Visits"),
+    LastVisit => ("Dernière visite", "Last visit"),
+    AddMember => ("Ajouter un membre", "Add a member"),
+    Add => ("Ajouter", "Add"),
+    Save => ("Enregistrer", "Save"),
+    All => ("Tous", "All"),
+    Facts => ("Notes", "Facts"),
+    Note => ("Note", "Note"),
+    Source => ("Source", "Source"),
+    Date => ("Date", "Date"),
+    Gdpr => ("RGPD", "GDPR"),
+    ExportJson => ("Exporter ses données (JSON)", "Export their data (JSON)"),
+    ExportCsv => ("Exporter les membres (CSV)", "Export members (CSV)"),
+    Erase => ("Effacer définitivement", "Erase permanently"),
+    EraseConfirm => ("Effacer ce membre et toutes ses données personnelles ? Les visites restent comptées de façon anonyme. Cette action est irréversible.", "Erase this member and all their personal data? Visits stay as anonymous counts. This cannot be undone."),
+    Cancel => ("Annuler", "Cancel"),
+    Confirm => ("Confirmer", "Confirm"),
+    Presence => ("État", "State"),
+    Online => ("en ligne", "online"),
+    Offline => ("hors ligne", "offline"),
+    Revoked => ("révoquée", "revoked"),
+    Unpaired => ("non appairée", "unpaired"),
+    LastSeen => ("Vue", "Last seen"),
+    Version => ("Version", "Version"),
+    Pair => ("Code d'appairage", "Pairing code"),
+    PairIntro => ("Saisissez ce code sur la borne (page /kiosk). Il est valable 15 minutes, une seule fois.", "Type this code on the kiosk (page /kiosk). It works once, for 15 minutes."),
+    Revoke => ("Révoquer", "Revoke"),
+    RevokeConfirm => ("Révoquer cette borne ? Elle sera déconnectée immédiatement et devra être appairée à nouveau.", "Revoke this kiosk? It is cut off at once and must be paired again."),
+    NewKiosk => ("Nouvelle borne", "New kiosk"),
+    Coach => ("Coach", "Coach"),
+    Room => ("Salle", "Room"),
+    Weekday => ("Jour", "Day"),
+    Start => ("Début", "Start"),
+    Duration => ("Durée (min)", "Duration (min)"),
+    Capacity => ("Places", "Capacity"),
+    Delete => ("Supprimer", "Delete"),
+    NewClass => ("Nouveau cours hebdomadaire", "New weekly class"),
+    Upload => ("Importer", "Upload"),
+    File => ("Fichier CSV", "CSV file"),
+    DryRun => ("Vérifier seulement (aucune écriture)", "Check only (write nothing)"),
+    SkipBad => ("Ignorer les lignes en erreur", "Skip bad rows"),
+    ImportIntro => ("En-têtes reconnus : badge, prénom, nom, e-mail, téléphone, date de naissance, langue, abonnement… Séparateur ; ou , — UTF-8 ou Windows-1252. Par défaut tout ou rien.", "Recognized headers: badge, first name, last name, e-mail, phone, birth date, language, membership… Delimiter ; or , — UTF-8 or Windows-1252. All or nothing by default."),
+    Job => ("Import", "Import"),
+    Progress => ("Progression", "Progress"),
+    Rows => ("lignes", "rows"),
+    Inserted => ("importées", "imported"),
+    Skipped => ("ignorées", "skipped"),
+    Errors => ("erreurs", "errors"),
+    Line => ("Ligne", "Line"),
+    Column => ("Colonne", "Column"),
+    IgnoredColumns => ("Colonnes ignorées", "Ignored columns"),
+    Forbidden => ("Accès refusé.", "Access denied."),
+    NotFound => ("Introuvable.", "Not found."),
+    Error => ("Erreur", "Error"),
+    Back => ("Retour", "Back"),
+    Settings => ("Réglages", "Settings"),
+    Timezone => ("Fuseau horaire", "Time zone"),
+    Address => ("Adresse", "Address"),
+    Edit => ("Modifier", "Edit"),
+    SeenWithin => ("Vus depuis (jours)", "Seen within (days)"),
+    Rename => ("Renommer / déplacer", "Rename / move"),
+    PersonaName => ("Nom de l'assistant", "Assistant name"),
+    Voice => ("Voix", "Voice"),
+    Tone => ("Ton", "Tone"),
+    Instructions => ("Consignes supplémentaires", "Extra instructions"),
+    VoiceSessionCap => ("Sessions vocales simultanées max.", "Max concurrent voice sessions"),
+    Budget => ("Budget IA mensuel ($)", "Monthly AI budget ($)"),
+    OpeningHours => ("Horaires (ex. 06:00-22:00)", "Opening hours (e.g. 06:00-22:00)"),
+    Features => ("Fonctions", "Features"),
+    FVoice => ("Conversations vocales", "Voice conversations"),
+    FTranscripts => ("Transcriptions", "Transcripts"),
+    FClassSchedule => ("Planning des cours", "Class schedule"),
+    FKnowledgeBase => ("Base de connaissances", "Knowledge base"),
+    FCustomTools => ("Outils personnalisés", "Custom tools"),
+    FWeeklyReports => ("Rapports hebdomadaires", "Weekly reports"),
+    HoursMon => ("Lundi", "Monday"),
+    HoursTue => ("Mardi", "Tuesday"),
+    HoursWed => ("Mercredi", "Wednesday"),
+    HoursThu => ("Jeudi", "Thursday"),
+    HoursFri => ("Vendredi", "Friday"),
+    HoursSat => ("Samedi", "Saturday"),
+    HoursSun => ("Dimanche", "Sunday"),
+    MembershipStatus => ("Statut de l'abonnement", "Membership status"),
+    MembershipEndDate => ("Fin d'abonnement", "Membership ends"),
+    Goals => ("Objectifs (séparés par |)", "Goals (separated by |)"),
+    Limitations => ("Blessures / limitations", "Injuries / limitations"),
+    ConsentVoice => ("Accepte les conversations vocales", "Agrees to voice conversations"),
+    ConsentTranscripts => ("Accepte la conservation des transcriptions", "Agrees to keeping transcripts"),
+    Sort => ("Tri", "Sort"),
+    Persona => ("Assistant", "Persona"),
+    Tagline => ("Compagnon vocal IA pour salles de sport", "AI voice companion for gyms"),
+    Footer => ("JARVIS — auto-hébergé", "JARVIS — self-hosted"),
+    DryRunTag => ("(vérification seulement)", "(dry run)"),
+    BudgetLocked => ("Fixé par le propriétaire de la franchise ou un super administrateur.", "Set by the franchise owner or a super admin."),
+    EditClass => ("Modifier le cours", "Edit class"),
+    OneOffDate => ("Date (cours ponctuel)", "Date (one-off class)"),
+    Misconfigured => ("Les réglages enregistrés de cette salle sont invalides : bornes et assistant vocal sont refusés jusqu'à ce qu'ils soient enregistrés à nouveau.", "This gym's stored settings are invalid: kiosks and the voice assistant are refused until they are saved again."),
+    GymInactive => ("Seules les salles actives peuvent faire fonctionner des bornes.", "Only active gyms can run kiosks."),
+    HomeTitle => ("Tableau de bord", "Dashboard"),
+    DemoModeTitle => ("Mode démo", "Demo mode"),
+    DemoModeText => (" — aucune clé OpenAI n'est configurée : le faux OpenAI intégré répond à toutes les demandes vocales et d'IA. Rien ne quitte cette machine.", " — no OpenAI key is configured, so the built-in fake OpenAI answers every voice and AI request. Nothing leaves this machine."),
+    Welcome => ("Bienvenue sur JARVIS", "Welcome to JARVIS"),
+    SignedInAs => ("Connecté en tant que", "Signed in as"),
+    GymsTile => ("Membres, bornes, cours, import CSV, réglages", "Members, kiosks, classes, CSV import, settings"),
+    Team => ("Équipe", "Team"),
+    TeamTile => ("Comptes et rôles de votre périmètre : désactiver, réactiver, retirer un rôle", "Accounts and roles in your area: disable, re-enable, remove a role"),
+    AccountSecurity => ("Sécurité du compte", "Account security"),
+    SecurityTile => ("Sessions, vérification en deux étapes, journal de connexion", "Sessions, two-step verification, sign-in log"),
+    Database => ("Base de données", "Database"),
+    TokensFrom => ("jetons d'accès via", "access tokens from"),
+    Health => ("État", "Health"),
+    Liveness => ("vivant", "liveness"),
+    Readiness => ("prêt", "readiness"),
+    LogOut => ("Se déconnecter", "Log out"),
+    LogOutEverywhere => ("Se déconnecter partout", "Log out everywhere"),
+}
+
+/// A message by value or by reference (templates hand loop bindings over by reference).
+pub trait AsMsg {
+    /// The message.
+    fn msg(&self) -> Msg;
+}
+
+impl AsMsg for Msg {
+    fn msg(&self) -> Msg {
+        *self
+    }
+}
+
+impl<T: AsMsg + ?Sized> AsMsg for &T {
+    fn msg(&self) -> Msg {
+        (**self).msg()
+    }
+}
+
+impl Tr {
+    /// The text of `m` in this language.
+    pub fn get(&self, m: impl AsMsg) -> &'static str {
+        let (fr, en) = m.msg().texts();
+        self.pick(fr, en)
+    }
+    /// `fr` or `en`.
+    pub fn lang(&self) -> &'static str {
+        self.0.as_str()
+    }
+    /// Whether the page is French.
+    pub fn is_fr(&self) -> bool {
+        self.0 == Locale::Fr
+    }
+}
+
+impl Tr {
+    fn pick(&self, fr: &'static str, en: &'static str) -> &'static str {
+        match self.0 {
+            Locale::Fr => fr,
+            Locale::En => en,
+        }
+    }
+
+    /// A membership status.
+    pub fn membership(&self, s: &MembershipStatus) -> &'static str {
+        match s {
+            MembershipStatus::Active => self.pick("actif", "active"),
+            MembershipStatus::Frozen => self.pick("gelé", "frozen"),
+            MembershipStatus::Expired => self.pick("expiré", "expired"),
+            MembershipStatus::Cancelled => self.pick("résilié", "cancelled"),
+        }
+    }
+
+    /// A membership status given by its storage name (select boxes).
+    pub fn membership_str(&self, s: &str) -> &'static str {
+        MembershipStatus::parse(s).map_or("?", |s| self.membership(&s))
+    }
+
+    /// A gym status.
+    pub fn gym_status(&self, s: &GymStatus) -> &'static str {
+        match s {
+            GymStatus::Pending => self.pick("en attente", "pending"),
+            GymStatus::Active => self.pick("active", "active"),
+            GymStatus::Rejected => self.pick("refusée", "rejected"),
+            GymStatus::Suspended => self.pick("suspendue", "suspended"),
+            GymStatus::Archived => self.pick("archivée", "archived"),
+        }
+    }
+
+    /// An import job status.
+    pub fn import_status(&self, s: &ImportStatus) -> &'static str {
+        match s {
+            ImportStatus::Queued => self.pick("en attente", "queued"),
+            ImportStatus::Running => self.pick("en cours", "running"),
+            ImportStatus::Succeeded => self.pick("terminé", "succeeded"),
+            ImportStatus::Failed => self.pick("échoué", "failed"),
+        }
+    }
+
+    /// An import job status given by its storage name (the job page's live labels).
+    pub fn import_status_str(&self, s: &str) -> &'static str {
+        ImportStatus::parse(s).map_or("?", |s| self.import_status(&s))
+    }
+
+    /// A role.
+    pub fn role(&self, r: &jarvis_core::Role) -> &'static str {
+        match r {
+            jarvis_core::Role::SuperAdmin => self.pick("super administrateur", "super admin"),
+            jarvis_core::Role::FranchiseOwner => {
+                self.pick("propriétaire de franchise", "franchise owner")
+            }
+            jarvis_core::Role::GymManager => self.pick("gérant de salle", "gym manager"),
+            jarvis_core::Role::GymStaff => self.pick("équipe de salle", "gym staff"),
+        }
+    }
+
+    /// A kiosk presence.
+    pub fn presence(&self, p: &KioskPresence) -> &'static str {
+        self.get(match p {
+            KioskPresence::Online => Msg::Online,
+            KioskPresence::Offline => Msg::Offline,
+            KioskPresence::Revoked => Msg::Revoked,
+            KioskPresence::Unpaired => Msg::Unpaired,
+        })
+    }
+
+    /// A weekday, short.
+    pub fn weekday(&self, d: &Weekday) -> &'static str {
+        match d {
+            Weekday::Mon => self.pick("lun.", "Mon"),
+            Weekday::Tue => self.pick("mar.", "Tue"),
+            Weekday::Wed => self.pick("mer.", "Wed"),
+            Weekday::Thu => self.pick("jeu.", "Thu"),
+            Weekday::Fri => self.pick("ven.", "Fri"),
+            Weekday::Sat => self.pick("sam.", "Sat"),
+            Weekday::Sun => self.pick("dim.", "Sun"),
+        }
+    }
+
+    /// A weekday given by its storage name (select boxes).
+    pub fn weekday_str(&self, d: &str) -> &'static str {
+        Weekday::parse(d).map_or("?", |d| self.weekday(&d))
+    }
+
+    /// A member list sort option.
+    pub fn sort(&self, key: &str) -> &'static str {
+        match key {
+            "name" => self.pick("nom", "name"),
+            "created_desc" => self.pick("plus récents", "newest"),
+            "last_visit_desc" => self.pick("dernière visite", "last visit"),
+            "badge" => self.pick("badge", "badge"),
+            _ => "?",
+        }
+    }
+
+    /// The assistant's tone.
+    pub fn tone(&self, key: &str) -> &'static str {
+        match key {
+            "friendly" => self.pick("chaleureux", "friendly"),
+            "motivating" => self.pick("motivant", "motivating"),
+            "calm" => self.pick("calme", "calm"),
+            "professional" => self.pick("professionnel", "professional"),
+            _ => "?",
+        }
+    }
+
+    /// Who wrote a member fact.
+    pub fn source(&self, s: &FactSource) -> &'static str {
+        match s {
+            FactSource::Staff => self.pick("équipe", "staff"),
+            FactSource::Assistant => self.pick("assistant", "assistant"),
+            FactSource::Import => self.pick("import", "import"),
+        }
+    }
+}
+
+/// The numbers in an English message, in order ("must be between 1 and 50" → 1, 50).
+fn numbers(message: &str) -> Vec<&str> {
+    message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// A validation error in the page's language, by its stable code (and field where the code
+/// alone does not say enough).
+pub fn field_message(t: Tr, e: &FieldError) -> String {
+    if t.0 == Locale::En {
+        return e.message.clone();
+    }
+    let field = e.field.trim_start_matches("settings.");
+    let hours = field.starts_with("opening_hours");
+    let n = numbers(&e.message);
+    let fr: String = match e.code.as_str() {
+        "required" => match field {
+            "weekday" => "un cours hebdomadaire a besoin d'un jour".into(),
+            "date" => "un cours ponctuel a besoin d'une date".into(),
+            _ => "obligatoire".into(),
+        },
+        "too_long" => match n.first() {
+            Some(max) => format!("{max} caractères au plus"),
+            None => "trop long".into(),
+        },
+        "too_large" => "trop volumineux".into(),
+        "invalid_characters" => "ne doit pas contenir de caractères de contrôle".into(),
+        "invalid_format" => match field {
+            "email" => "doit être une adresse e-mail comme nom@exemple.fr".into(),
+            "phone" => "doit être un numéro de téléphone comme +33 6 12 34 56 78".into(),
+            "badge_id" => "lettres, chiffres, « - », « _ » et « : » uniquement".into(),
+            "membership_type" => "lettres, chiffres, « - » et « _ » uniquement".into(),
+            "timezone" => "doit être un fuseau horaire IANA, comme Europe/Paris ou UTC".into(),
+            "start_time" => "format HH:MM, entre 00:00 et 23:59".into(),
+            _ if hours => "heures au format HH:MM (00:00-24:00)".into(),
+            _ => "format invalide".into(),
+        },
+        "too_many" => match (field, n.first()) {
+            (f, Some(max)) if f.starts_with("goals") => format!("{max} objectifs au plus"),
+            (_, Some(max)) if hours => format!("{max} créneaux par jour au plus"),
+            _ => "trop d'éléments".into(),
+        },
+        "out_of_range" => match field {
+            "birth_date" => "doit être entre le 01/01/1900 et aujourd'hui".into(),
+            "monthly_ai_budget_micros" => "doit être entre 0 et 1 000 000 $".into(),
+            "uptime_secs" => "ne doit pas être négatif".into(),
+            _ if hours => "la fermeture doit suivre l'ouverture".into(),
+            _ => match n.as_slice() {
+                [lo, hi, ..] => format!("doit être entre {lo} et {hi}"),
+                _ => "hors limites".into(),
+            },
+        },
+        "forbidden" => {
+            "seul le propriétaire de la franchise ou un super administrateur peut le modifier"
+                .into()
+        }
+        _ => "valeur invalide".into(),
+    };
+    fr
+}
+
+/// A storage refusal shown on a form, in the page's language: the form field it belongs to and
+/// the message. Conflicts are translated by constraint, rule breaks by field.
+pub fn store_message(t: Tr, e: &StoreError) -> (String, String) {
+    let (field, english) = match e {
+        StoreError::Conflict { field, message, .. } | StoreError::Invalid { field, message } => {
+            (field.to_string(), message.clone())
+        }
+        other => ("".to_string(), other.to_string()),
+    };
+    if t.0 == Locale::En {
+        return (field, english);
+    }
+    let fr = match e {
+        StoreError::Conflict { constraint, .. } => match *constraint {
+            "members_gym_badge_key" => {
+                // The English message names the badge between backticks.
+                match english.split('`').nth(1) {
+                    Some(b) => format!("le badge « {b} » est déjà utilisé par un autre membre de cette salle"),
+                    None => "ce badge est déjà utilisé par un autre membre de cette salle".into(),
+                }
+            }
+            "kiosks_gym_name_key" => "cette salle a déjà une borne de ce nom".into(),
+            "gyms_franchise_name_key" => "cette franchise a déjà une salle de ce nom".into(),
+            "gyms_status_changed" => {
+                "le statut de la salle a changé entre-temps ; rechargez la page et décidez à nouveau"
+                    .into()
+            }
+            _ => "cette valeur est déjà utilisée".into(),
+        },
+        StoreError::Invalid { field, .. } => match *field {
+            "reason" if english.contains("required") => {
+                "un motif est obligatoire pour refuser ou suspendre une salle".into()
+            }
+            "reason" => "500 caractères au plus".into(),
+            "status" => "ce changement de statut n'est pas possible".into(),
+            "gym_id" => "une borne ne peut rejoindre qu'une salle de sa franchise".into(),
+            _ => "valeur refusée".into(),
+        },
+        StoreError::NotFound(_) => "introuvable".into(),
+        _ => "l'opération a échoué ; réessayez".into(),
+    };
+    (field, fr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_messages_follow_the_code() {
+        let fr = Tr(Locale::Fr);
+        let m = |field: &str, code: &str, msg: &str| {
+            field_message(fr, &FieldError::new(field, code, msg))
+        };
+        assert_eq!(
+            m("first_name", "too_long", "must be at most 80 characters"),
+            "80 caractères au plus"
+        );
+        assert_eq!(
+            m(
+                "settings.voice_session_cap",
+                "out_of_range",
+                "must be between 1 and 50"
+            ),
+            "doit être entre 1 et 50"
+        );
+        assert_eq!(
+            m(
+                "settings.opening_hours.mon[0]",
+                "out_of_range",
+                "must close after it opens"
+            ),
+            "la fermeture doit suivre l'ouverture"
+        );
+        assert!(m("email", "invalid_format", "x").contains("adresse e-mail"));
+        let en = Tr(Locale::En);
+        assert_eq!(
+            field_message(en, &FieldError::new("x", "required", "must not be empty")),
+            "must not be empty"
+        );
+    }
+}
