@@ -31,7 +31,6 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::areas::accounts::api::routes())
         .merge(crate::areas::api_routes())
         .merge(crate::kiosk_api::routes())
-        .merge(crate::voice_api::routes())
         .merge(crate::areas::accounts::users_api::routes())
         .split_for_parts();
     crate::openapi::complete(&mut doc);

@@ -18,7 +18,6 @@ pub mod kiosk_api;
 pub mod openapi;
 pub mod ops;
 pub mod state;
-pub mod voice_api;
 pub mod web;
 
 /// The import runner under its former path (`crate::imports::sweep_stale_imports`, the CLI's
