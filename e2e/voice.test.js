@@ -142,6 +142,10 @@ test('a member badges in and talks with the assistant over real WebRTC, then han
     assert.equal(await page.locator('#transcript b').count(), 0, 'transcripts are shown as text');
     const assistant = await page.locator('#transcript p.assistant').allTextContents();
     assert.ok(assistant.length >= 2 && assistant.some((x) => /Bonjour|Hello|noté|goal/.test(x)), JSON.stringify(assistant));
+    // The heard latency (end of speech -> first audible assistant audio), sent with the heartbeat.
+    const heard = await page.evaluate(() => window.jarvisCall.lastLatencyMs);
+    // The fake streams Opus silence, so nothing is audible here and no sample is taken (logged only).
+    console.log('heard latency (ms):', heard);
     const st = await stats();
     assert.ok(st.webrtc_connected, 'media over real WebRTC');
 

@@ -178,7 +178,7 @@
       for (var i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
       if (Math.sqrt(sum / buf.length) > 0.01) {
         latencies.push(performance.now() - c.speechStoppedAt);
-        c.lastLatency = latencies[latencies.length - 1];
+        if (window.jarvisCall) window.jarvisCall.lastLatencyMs = latencies[latencies.length - 1];
         c.speechStoppedAt = null;
       }
     }, 10);
