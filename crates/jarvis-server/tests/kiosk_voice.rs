@@ -123,6 +123,23 @@ async fn kiosk_voice_sessions_start_and_end_for_their_own_kiosk(backend: Backend
         .try_init();
     let w = world(&app).await;
 
+    // Super admins edit the price table over the API (the matrix checks nobody else may).
+    let price = json!({"model": "gpt-realtime-test", "effective_from": "2026-01-01T00:00:00Z",
+        "price": {"text_in": 4, "text_cached": 1, "text_out": 16, "audio_in": 32, "audio_cached": 1,
+                  "audio_out": 64, "image_in": 0, "image_cached": 0, "per_minute": 0}});
+    let (s, set) = app.post("/api/v1/model-prices", price).await;
+    assert_eq!(s, 201, "{set}");
+    let (s, list) = app.get("/api/v1/model-prices").await;
+    assert_eq!(s, 200);
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["model"] == "gpt-realtime-test" && p["price"]["audio_out"] == 64),
+        "{list}"
+    );
+
     // Regression: a badge alone (no device token, or a user's token) starts nothing.
     let (s, body) = start(&app, None, "B-OK").await;
     assert_eq!(

@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(start_session))
         .routes(routes!(end_session))
+        .routes(routes!(list_model_prices, set_model_price))
 }
 
 /// A call request from the kiosk.
@@ -172,6 +173,53 @@ async fn end_session(
         Err(EndError::NotFound) => Err(ApiError::not_found("voice session")),
         Err(EndError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The model price table.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelPriceList {
+    /// Every price row, per model and effective date.
+    pub items: Vec<jarvis_core::model::ModelPriceEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/model-prices", tag = "voice",
+    description = "The model price table (pico-USD per token, per minute for duration-billed transcription), every model and effective date. Super admins only.",
+    responses((status = 200, body = ModelPriceList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_model_prices(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+) -> ApiResult<Json<ModelPriceList>> {
+    caller.authorize(
+        Action::PlatformAdmin,
+        &jarvis_core::authz::Resource::Platform,
+    )?;
+    Ok(Json(ModelPriceList {
+        items: state.store.list_model_prices().await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/model-prices", tag = "voice",
+    request_body = jarvis_core::model::NewModelPrice,
+    description = "Sets a model's prices from a date (replaces the row of the same model and date). Calls price with the table in effect when they started. Super admins only; audited.",
+    responses((status = 201, body = jarvis_core::model::ModelPriceEntry), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn set_model_price(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    ApiJson(body): ApiJson<jarvis_core::model::NewModelPrice>,
+) -> ApiResult<(StatusCode, Json<jarvis_core::model::ModelPriceEntry>)> {
+    let scope = caller.authorize(
+        Action::PlatformAdmin,
+        &jarvis_core::authz::Resource::Platform,
+    )?;
+    let new = body.validate()?;
+    let entry = state
+        .store
+        .set_model_price(&scope, &caller.actor, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry)))
 }
 
 #[cfg(test)]
