@@ -166,6 +166,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "kiosk_voice_starts_per_min",
+        help: "voice call starts per minute per kiosk, counted in the database across instances, 1-10000",
+        default: Some("30"),
+        secret: false,
+    },
+    Key {
         name: "jobs_workers",
         help: "whether this instance runs background jobs and their schedules (true or false)",
         default: Some("true"),
@@ -360,6 +366,8 @@ pub struct Config {
     pub kiosk_offline_after: Duration,
     /// Badge lookups per minute per kiosk.
     pub kiosk_lookup_per_min: u32,
+    /// Voice call starts per minute per kiosk (shared by every instance).
+    pub kiosk_voice_starts_per_min: u32,
     /// Whether this instance runs background jobs and their schedules.
     pub jobs_workers: bool,
     /// How often an idle instance looks for due jobs.
@@ -754,6 +762,12 @@ impl Config {
                 10_000,
                 "an integer from 1 to 10000",
             )? as u32,
+            kiosk_voice_starts_per_min: p.ranged(
+                "kiosk_voice_starts_per_min",
+                1,
+                10_000,
+                "an integer from 1 to 10000",
+            )? as u32,
             jobs_workers: p.parse("jobs_workers", "true or false")?,
             jobs_poll: Duration::from_millis(p.ranged(
                 "jobs_poll_ms",
@@ -824,6 +838,7 @@ impl Config {
                 "openai_base_url" => self.openai_base_url.clone(),
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
+                "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),
                 "jobs_workers" => self.jobs_workers.to_string(),
                 "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
                 "jobs_diagnostics" => self.jobs_diagnostics.to_string(),

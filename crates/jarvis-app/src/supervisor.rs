@@ -121,6 +121,12 @@ impl Supervisor {
         });
     }
 
+    /// The tracker itself, for components that spawn their own tracked tasks (the voice broker's
+    /// one task per call); `shutdown` waits for those too.
+    pub fn tracker(&self) -> TaskTracker {
+        self.tracker.clone()
+    }
+
     /// Number of tracked tasks still running.
     pub fn len(&self) -> usize {
         self.tracker.len()

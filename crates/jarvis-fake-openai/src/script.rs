@@ -98,7 +98,7 @@ pub fn demo_script() -> Script {
         turns: vec![
             Turn::Say(
                 "Bonjour et bienvenue à la salle ! Hello and welcome! Je suis JARVIS, votre coach \
-                 virtuel. I can check the class schedule or book a class for you."
+                 virtuel. I can check the class schedule and note your goals."
                     .to_owned(),
             ),
             Turn::Call {
@@ -110,18 +110,20 @@ pub fn demo_script() -> Script {
             },
             Turn::Say(
                 "Aujourd'hui il y a du yoga à 18h et du cross-training à 19h. Today there is yoga \
-                 at 6 pm and cross-training at 7 pm. Voulez-vous réserver ? Shall I book one?"
+                 at 6 pm and cross-training at 7 pm. Quel est votre objectif ? What is your goal?"
                     .to_owned(),
             ),
             Turn::Call {
-                preamble: Some("Parfait, je réserve. Booking it now.".to_owned()),
+                // A built-in tool of the broker, so the demo's call has a visible effect (the
+                // member's goals on the dashboard).
+                preamble: Some("Parfait, je le note. Noting your goal.".to_owned()),
                 calls: vec![ScriptedCall::new(
-                    "book_class",
-                    json!({"class_id": "yoga-18h"}),
+                    "log_member_goal",
+                    json!({"goal": "Courir 10 km / run a 10k"}),
                 )],
             },
             Turn::Say(
-                "C'est réservé ! You're booked for yoga at 6 pm. Bonne séance, have a great \
+                "C'est noté ! Your goal is saved: run a 10k. Bonne séance, have a great \
                  workout!"
                     .to_owned(),
             ),

@@ -140,18 +140,8 @@ pub async fn start(
         crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
     // Per-instance flusher; the supervised HTTP task stops it after the last request.
     let flusher = heartbeats.spawn_flusher(crate::heartbeats::FLUSH_INTERVAL);
-    let state = AppState {
-        store,
-        config: Arc::new(config),
-        openai_base_url,
-        openai,
-        demo_mode,
-        auth,
-        started_at: time::OffsetDateTime::now_utc(),
-        heartbeats,
-    };
     let supervisor = Supervisor::new();
-    let instance = jarvis_app::instance::register(state.store.as_ref())
+    let instance = jarvis_app::instance::register(store.as_ref())
         .await
         .map_err(|source| {
             StartError::Store(OpenError {
@@ -159,6 +149,26 @@ pub async fn start(
                 source,
             })
         })?;
+    // Calls are owned by this registered instance (its heartbeat keeps them from the reaper),
+    // tracked by the supervisor, and end as `shutdown` as soon as shutdown begins.
+    let voice = jarvis_voice::VoiceBroker::new(
+        store.clone(),
+        openai.as_ref().clone(),
+        jarvis_voice::VoiceConfig::new(instance),
+        supervisor.tracker(),
+        supervisor.signals().stop_token(),
+    );
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        openai_base_url,
+        openai,
+        demo_mode,
+        auth,
+        voice,
+        heartbeats,
+        started_at: time::OffsetDateTime::now_utc(),
+    };
     jarvis_app::instance::spawn_heartbeat(
         &supervisor,
         state.store.clone(),

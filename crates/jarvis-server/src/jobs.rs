@@ -1,6 +1,7 @@
 //! The job kinds this server runs: the built-in declarations of `jarvis_app::jobs::builtin`
 //! bound to their handlers. Kinds whose handlers need only storage are bound in `jarvis-app`;
-//! the ones below still need server pieces (the e-mail outbox, the import sweep).
+//! the ones below still need server pieces (the e-mail outbox, the import sweep, the voice
+//! reaper's OpenAI client).
 
 use crate::state::AppState;
 use jarvis_app::jobs::{JobError, JobSpec, Registry, RegistryError, builtin};
@@ -32,6 +33,35 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
                 .map_err(JobError::retryable)?;
             if n > 0 {
                 tracing::warn!(jobs = n, "marked interrupted imports failed");
+            }
+            Ok(())
+        }
+    })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    r.register(builtin::VOICE_REAP, move |ctx, _| {
+        let (store, openai) = (store.clone(), openai.clone());
+        async move {
+            for pass in 0..2 {
+                if pass > 0 {
+                    tokio::select! {
+                        () = tokio::time::sleep(builtin::VOICE_REAP_PASS_EVERY) => {}
+                        () = ctx.cancelled() => return Ok(()),
+                    }
+                }
+                let report = jarvis_voice::reap(
+                    store.as_ref(),
+                    openai.as_ref(),
+                    builtin::VOICE_REAP_STALE_AFTER,
+                )
+                .await
+                .map_err(JobError::retryable)?;
+                if report.reaped > 0 {
+                    tracing::warn!(
+                        reaped = report.reaped,
+                        hung_up = report.hung_up,
+                        "reaped voice calls of dead instances"
+                    );
+                }
             }
             Ok(())
         }

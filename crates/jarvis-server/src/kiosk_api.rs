@@ -319,6 +319,11 @@ async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAck>> {
     let hb = body.validate()?;
     KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
+    if let Some(ms) = hb.voice_latency_ms {
+        // Not stored yet: operators read it in the logs (per kiosk) next to the server-side
+        // per-turn latency the dashboard shows.
+        tracing::info!(kiosk = %device.kiosk.id, gym = %device.gym.id, heard_latency_ms = ms, "kiosk voice latency");
+    }
     // Coalesced and written in batches (see `heartbeats`): the answer does not wait for a write.
     state.heartbeats.submit(&device.kiosk, hb).await?;
     Ok(Json(HeartbeatAck {

@@ -20,6 +20,8 @@ pub struct AppState {
     pub demo_mode: bool,
     /// Signing keys, master key and rate limits.
     pub auth: Arc<crate::auth::AuthState>,
+    /// The voice broker: starts, ends and runs this instance's calls.
+    pub voice: jarvis_voice::VoiceBroker,
     /// When the process started.
     pub started_at: OffsetDateTime,
     /// Kiosk heartbeats waiting to be written in the next batch.

@@ -103,6 +103,8 @@ const DEVICE: &[(&str, &str)] = &[
     ("POST", "/api/v1/kiosk/heartbeat"),
     ("GET", "/api/v1/kiosk/config"),
     ("GET", "/api/v1/kiosk/members/by-badge/{badge}"),
+    ("POST", "/api/v1/kiosk/voice/sessions"),
+    ("DELETE", "/api/v1/kiosk/voice/sessions/{id}"),
 ];
 
 /// Expected outcome.
@@ -496,6 +498,8 @@ fn lists() -> Vec<(Method, &'static str, Body, [E; 4])> {
         (Method::GET, "/api/v1/auth/events", none, [A, A, A, F]),
         (Method::GET, "/api/v1/invitations", none, [A, A, A, F]),
         (Method::GET, "/api/v1/users", none, [A, A, A, F]),
+        (Method::GET, "/api/v1/model-prices", none, [A, F, F, F]),
+        (Method::POST, "/api/v1/model-prices", Body::Json(r#"{"model":"gpt-test-{n}","price":{"text_in":1,"text_cached":1,"text_out":1,"audio_in":1,"audio_cached":1,"audio_out":1,"image_in":0,"image_cached":0,"per_minute":0},"effective_from":"2026-01-01T00:00:00Z"}"#), [A, F, F, F]),
         (Method::GET, "/api/v1/auth/me", none, [A, A, A, A]),
         (Method::GET, "/api/v1/auth/sessions", none, [A, A, A, A]),
         // Ends the caller's other sessions: each user here has only the one in use.
@@ -673,7 +677,9 @@ async fn routes_by_role_and_tenant(b: Backend) {
     }
     for (m, template) in DEVICE {
         let m: Method = m.parse().unwrap();
-        let path = template.replace("{badge}", "B1");
+        let path = template
+            .replace("{badge}", "B1")
+            .replace("{id}", "00000000-0000-0000-0000-000000000000");
         for (role, u) in &users {
             let got = outcome(&app, &doc, &u.token, (&m, template), &path, Body::None).await;
             check(

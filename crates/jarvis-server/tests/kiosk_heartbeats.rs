@@ -69,6 +69,7 @@ fn hb(version: &str) -> Heartbeat {
         uptime_secs: 10,
         mic_status: MicStatus::Ok,
         network_quality: NetworkQuality::Good,
+        voice_latency_ms: None,
     }
 }
 

@@ -147,6 +147,7 @@ async fn jobs_page(b: Backend) {
         "imports.run",
         "imports.sweep",
         "jobs.purge",
+        "voice.reap",
     ] {
         assert!(html.contains(kind), "{kind} listed");
     }

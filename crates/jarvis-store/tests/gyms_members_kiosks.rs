@@ -234,6 +234,7 @@ mod cases {
             uptime_secs: 42,
             mic_status: MicStatus::Ok,
             network_quality: NetworkQuality::Good,
+            voice_latency_ms: None,
         };
         let after = s.record_heartbeat(&id, hb.clone()).await.unwrap();
         assert_eq!(after.app_version.as_deref(), Some("1.2.3"));
@@ -296,6 +297,7 @@ mod cases {
             uptime_secs: 7,
             mic_status: MicStatus::Ok,
             network_quality: NetworkQuality::Fair,
+            voice_latency_ms: None,
         };
         let pending = |k: &Kiosk, v: &str, at: OffsetDateTime| PendingHeartbeat {
             kiosk: k.id,

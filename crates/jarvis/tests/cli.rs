@@ -348,6 +348,7 @@ fn jobs_list_run_and_history() {
         "imports.run",
         "imports.sweep",
         "jobs.purge",
+        "voice.reap",
     ] {
         assert!(t.contains(kind), "{kind} listed: {t}");
     }

@@ -32,6 +32,25 @@ pub const IMPORTS_SWEEP: JobSpec =
         .schedule("* * * * *")
         .at_start();
 
+/// Ends the voice calls of dead instances (`reaped`): sessions whose owner has not
+/// heart-beaten for [`VOICE_REAP_STALE_AFTER`] or whose slot lease expired. Cron has minute
+/// precision, so each run makes two passes 30 s apart: a `kill -9`'d owner's calls are reaped
+/// within 60 s + 30 s. Cancellable: a pass is idempotent, the next run does the rest.
+pub const VOICE_REAP: JobSpec = JobSpec::new(
+    "voice.reap",
+    "end the voice calls of instances that stopped heart-beating",
+)
+.schedule("* * * * *")
+.lease(Duration::minutes(2))
+.cancellable()
+.at_start();
+
+/// Silence after which an instance's voice calls are reaped.
+pub const VOICE_REAP_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Time between the two reaper passes of one `voice.reap` run.
+pub const VOICE_REAP_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Deletes finished jobs, their runs and long-gone instances after the retention period.
 pub const JOBS_PURGE: JobSpec = JobSpec::new(
     "jobs.purge",
@@ -60,6 +79,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::imports::IMPORTS_RUN,
         IMPORTS_SWEEP,
         JOBS_PURGE,
+        VOICE_REAP,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -192,6 +192,12 @@ pub struct Heartbeat {
     pub mic_status: MicStatus,
     /// Network quality.
     pub network_quality: NetworkQuality,
+    /// Median latency the member heard since the last heartbeat, in milliseconds: end of the
+    /// member's speech to the first assistant audio at the kiosk's speaker (measured by the
+    /// kiosk; absent when no call turn happened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 60000)]
+    pub voice_latency_ms: Option<u32>,
 }
 
 impl Heartbeat {
@@ -204,6 +210,13 @@ impl Heartbeat {
                 "uptime_secs",
                 "out_of_range",
                 "must not be negative",
+            ));
+        }
+        if self.voice_latency_ms.is_some_and(|ms| ms > 60_000) {
+            v.push(FieldError::new(
+                "voice_latency_ms",
+                "out_of_range",
+                "at most 60000",
             ));
         }
         v.finish().map(|()| Self {

@@ -10,6 +10,7 @@ pub mod kiosks;
 pub mod members;
 pub mod ops;
 pub mod tenants;
+pub mod voice;
 
 use crate::state::AppState;
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(members::api::routes())
         .merge(kiosks::api::routes())
         .merge(imports::api::routes())
+        .merge(voice::api::routes())
 }
 
 /// The dashboard page routes of these areas.

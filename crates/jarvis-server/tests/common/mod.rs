@@ -241,6 +241,12 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    /// Shuts the server down gracefully but keeps the database, to inspect what shutdown left.
+    #[allow(dead_code)]
+    pub async fn stop_server(&mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await.unwrap();
         }

@@ -322,3 +322,24 @@ both_backends!(
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
 );
+
+/// The demo script of `serve --demo` only calls tools the broker has, with arguments their
+/// schemas accept: a newcomer's demo call must show a working tool call, not an error output.
+#[test]
+fn demo_script_calls_only_built_in_tools_with_valid_arguments() {
+    let tools = jarvis_voice::tools::ToolRegistry::builtin();
+    let mut calls = 0;
+    for turn in jarvis_fake_openai::demo_script().turns {
+        if let jarvis_fake_openai::Turn::Call { calls: cs, .. } = turn {
+            for c in cs {
+                let tool = tools
+                    .get(&c.name)
+                    .unwrap_or_else(|| panic!("{} is not a built-in tool", c.name));
+                jarvis_voice::tools::validate_args(&tool.parameters(), &c.arguments)
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls >= 2, "the demo shows tool calls");
+}

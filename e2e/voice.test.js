@@ -1,0 +1,166 @@
+// Browser test: a complete kiosk conversation over real WebRTC against `jarvis serve --demo`
+// (the in-process fake OpenAI answers; Chromium's fake microphone). The kiosk pairs, a member
+// badges in, the page starts the call through our API (the browser never sees a key), the
+// member "talks" (the fake's /__fake/.../say stands in for speech recognition), the transcript
+// shows on screen, the scripted tool call (log_member_goal) changes the member's goals, the end
+// button hangs up at the provider and the kiosk goes back to idle.
+// Run from the repo root: `node --test e2e/` (after `npm install` in e2e/).
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = process.env.JARVIS_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'jarvis');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+// Starts `jarvis serve --demo`; resolves with its origin and the demo fake's base URL (logged).
+function startJarvis(dataDir) {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, JARVIS_DATA_DIR: dataDir, JARVIS_LOG_FORMAT: 'json', JARVIS_LOG_LEVEL: 'info' };
+    for (const k of Object.keys(env)) {
+      if (k.startsWith('JARVIS_') && !['JARVIS_DATA_DIR', 'JARVIS_LOG_FORMAT', 'JARVIS_LOG_LEVEL'].includes(k)) delete env[k];
+    }
+    const child = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    let fake = null;
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`jarvis did not start:\n${buf}`)); }, 60000);
+    const onData = (d) => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) {
+        try {
+          const j = JSON.parse(line);
+          const f = j.fields || j;
+          if (f.openai && String(f.message || '').includes('DEMO MODE')) fake = f.openai.replace(/\/v1$/, '');
+          if (String(f.message || '').includes('listening') && f.addr && fake) {
+            clearTimeout(timer);
+            resolve({ child, origin: `http://${f.addr}`, fake, logs: () => buf });
+            return;
+          }
+        } catch (_) { /* not JSON yet */ }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`jarvis exited with ${code}:\n${buf}`)); });
+  });
+}
+
+async function api(origin, token, method, p, body) {
+  const r = await fetch(origin + p, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const j = await r.json();
+  assert.ok(r.ok, `${method} ${p}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('a member badges in and talks with the assistant over real WebRTC, then hangs up', { timeout: 240000 }, async (t) => {
+  if (!fs.existsSync(CHROMIUM)) {
+    const msg = `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+    if (process.env.CI) assert.fail(`CI is set and ${msg}`);
+    console.log(`\n!!!!!!!! SKIPPED: ${msg} !!!!!!!!\n`);
+    t.skip(msg);
+    return;
+  }
+  if (!fs.existsSync(BIN)) {
+    const r = spawnSync('cargo', ['build', '-p', 'jarvis', '--bin', 'jarvis'], { cwd: ROOT, stdio: 'inherit' });
+    assert.equal(r.status, 0, 'building jarvis failed');
+  }
+  const { chromium } = require('playwright-core');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-voice-'));
+  const { child, origin, fake, logs } = await startJarvis(dataDir);
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-chromium-'));
+  let context;
+  try {
+    const login = await fetch(`${origin}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'manager.paris@demo.jarvis.local', password: 'jarvis-demo-password' }),
+    });
+    const tokens = await login.json();
+    assert.equal(login.status, 200, JSON.stringify(tokens));
+    const token = tokens.access_token;
+    const gym = (await api(origin, token, 'GET', '/api/v1/gyms')).items[0];
+    const kiosk = (await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/kiosks`)).items[0];
+    const active = await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/members?status=active&limit=200`);
+    const member = active.items.find((m) => m.consent_voice);
+    assert.ok(member, 'the demo gym has an active member with voice consent');
+    const code = await api(origin, token, 'POST', `/api/v1/gyms/${gym.id}/kiosks/${kiosk.id}/pairing-code`);
+
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    const page = await context.newPage();
+    page.on('console', (m) => console.log('[page]', m.text()));
+    await page.goto(`${origin}/kiosk`);
+    await page.waitForSelector('#pair-view:not([hidden])');
+    await page.fill('#pair-form input[name=code]', code.code);
+    await page.click('#pair-form button');
+    await page.waitForSelector('#ready-view:not([hidden])');
+
+    // Badge: greeting, then the call starts on its own and the data channel opens.
+    await page.fill('#badge-form input[name=badge]', member.badge_id);
+    await page.click('#badge-form button');
+    await page.waitForFunction((first) => document.getElementById('greeting').textContent.includes(first), member.first_name);
+    await page.waitForSelector('#call-view:not([hidden])');
+    await page.waitForFunction(() => window.jarvisCall && window.jarvisCall.sessionId, null, { timeout: 20000 });
+    await page.waitForFunction(() => ['listening', 'speaking'].includes(document.getElementById('call-indicator').dataset.state), null, { timeout: 20000 });
+    const calls = (await (await fetch(`${fake}/__fake/calls`)).json()).calls;
+    assert.equal(calls.length, 1, 'one call at the provider');
+    const callId = calls[0];
+    const stats = async () => (await (await fetch(`${fake}/__fake/calls/${callId}`)).json()).stats;
+
+    // The member talks until the scripted tool call has noted the goal (a few turns).
+    const said = "Bonjour, quels cours aujourd'hui ? <b>test</b>";
+    let goals = [];
+    for (let i = 0; i < 8 && !goals.some((g) => g.includes('10')); i++) {
+      const r = await fetch(`${fake}/__fake/calls/${callId}/say`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: i === 0 ? said : 'Je veux courir 10 km.', seconds: 1.0 }),
+      });
+      assert.equal(r.status, 204);
+      await sleep(1500);
+      goals = (await api(origin, token, 'GET', `/api/v1/gyms/${gym.id}/members/${member.id}`)).goals || [];
+    }
+    assert.ok(goals.some((g) => g.includes('10')), `the tool call noted the goal: ${JSON.stringify(goals)}`);
+
+    // Transcript on screen: the member's words as text (markup not interpreted), the assistant's replies.
+    await page.waitForFunction((s) => document.getElementById('transcript').textContent.includes(s), said);
+    assert.equal(await page.locator('#transcript b').count(), 0, 'transcripts are shown as text');
+    const assistant = await page.locator('#transcript p.assistant').allTextContents();
+    assert.ok(assistant.length >= 2 && assistant.some((x) => /Bonjour|Hello|noté|goal/.test(x)), JSON.stringify(assistant));
+    // The heard latency (end of speech -> first audible assistant audio), sent with the heartbeat.
+    const heard = await page.evaluate(() => window.jarvisCall.lastLatencyMs);
+    // The fake streams Opus silence, so nothing is audible here and no sample is taken (logged only).
+    console.log('heard latency (ms):', heard);
+    const st = await stats();
+    assert.ok(st.webrtc_connected, 'media over real WebRTC');
+
+    // End button: hung up at the provider, goodbye screen, back to idle.
+    await page.click('#end-call');
+    await page.waitForFunction(() => /Au revoir|Goodbye/.test(document.getElementById('call-status').textContent));
+    for (let i = 0; i < 50 && !(await stats()).ended; i++) await sleep(100);
+    assert.ok((await stats()).ended, 'the server hung the call up at the provider');
+    await page.waitForSelector('#badge-form:not([hidden])', { timeout: 10000 });
+    await page.waitForSelector('#call-view', { state: 'hidden' });
+    assert.ok(!/voice start refused/.test(logs()), 'no refused start in the server log');
+  } finally {
+    if (context) await context.close();
+    child.kill('SIGTERM');
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
