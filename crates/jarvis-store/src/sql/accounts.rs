@@ -1001,15 +1001,7 @@ mod accounts_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(InvitationRow::into_domain)
-                    .collect::<StoreResult<Vec<_>>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, InvitationRow::into_domain)
         }
 
         async fn invitation(&self, scope: &Scope, id: InvitationId) -> StoreResult<Invitation> {

@@ -88,6 +88,25 @@ where
     Ok((total, rows))
 }
 
+/// The page of `rows` (one window of `total`), each row converted to its domain value; a row
+/// that does not convert fails the read.
+fn page_of<R, T>(
+    rows: Vec<R>,
+    total: u64,
+    page: PageRequest,
+    into_domain: impl FnMut(R) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(into_domain)
+            .collect::<StoreResult<_>>()?,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
 /// Writes an audit row inside the caller's transaction, so the action and its record commit together.
 #[allow(clippy::too_many_arguments)]
 async fn audit_tx(

@@ -613,15 +613,7 @@ impl ActivityStore for ThisStore {
         )
         .await?;
         tx.commit().await.map_err(map_db_err)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(FactRow::into_domain)
-                .collect::<StoreResult<Vec<_>>>()?,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        page_of(rows, total, page, FactRow::into_domain)
     }
 
     async fn delete_fact(
@@ -770,15 +762,7 @@ impl ScheduleStore for ThisStore {
              date, start_time, name, id";
         let (total, rows) = fetch_page::<ClassRow>(&mut tx, build, CLASS_COLS, order, page).await?;
         tx.commit().await.map_err(map_db_err)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(ClassRow::into_domain)
-                .collect::<StoreResult<Vec<_>>>()?,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        page_of(rows, total, page, ClassRow::into_domain)
     }
 
     async fn update_class(
@@ -968,15 +952,7 @@ impl ImportStore for ThisStore {
         )
         .await?;
         tx.commit().await.map_err(map_db_err)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(ImportRow::into_domain)
-                .collect::<StoreResult<Vec<_>>>()?,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        page_of(rows, total, page, ImportRow::into_domain)
     }
 
     async fn import_progress(

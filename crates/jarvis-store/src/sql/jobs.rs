@@ -618,15 +618,7 @@ mod jobs_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(JobRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, JobRow::into_domain)
         }
 
         async fn job_runs(
@@ -655,15 +647,7 @@ mod jobs_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(RunRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, RunRow::into_domain)
         }
 
         async fn last_run_per_kind(&self) -> StoreResult<Vec<JobRun>> {

@@ -1097,15 +1097,7 @@ mod voice_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(SessionRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, SessionRow::into_domain)
         }
 
         async fn turns(
@@ -1127,15 +1119,7 @@ mod voice_sql {
             let (total, rows) =
                 fetch_page::<TurnRow>(&mut tx, build, TURN_COLS, " ORDER BY seq", page).await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(TurnRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, TurnRow::into_domain)
         }
 
         async fn latency_stats(
@@ -1456,15 +1440,7 @@ mod voice_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(AlertRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, AlertRow::into_domain)
         }
 
         async fn create_follow_up(
@@ -1550,15 +1526,7 @@ mod voice_sql {
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(FollowUpRow::into_domain)
-                    .collect::<StoreResult<_>>()?,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
+            page_of(rows, total, page, FollowUpRow::into_domain)
         }
 
         async fn resolve_follow_up(
