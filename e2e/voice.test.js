@@ -3,7 +3,8 @@
 // badges in, the page starts the call through our API (the browser never sees a key), the
 // member "talks" (the fake's /__fake/.../say stands in for speech recognition), the transcript
 // shows on screen, the scripted tool call (log_member_goal) changes the member's goals, the end
-// button hangs up at the provider and the kiosk goes back to idle.
+// button hangs up at the provider and the kiosk goes back to idle. Then the gym's manager opens
+// the session on the dashboard: the tool call, the cost and the end reason are there.
 // Run from the repo root: `node --test e2e/` (after `npm install` in e2e/).
 'use strict';
 
@@ -150,6 +151,7 @@ test('a member badges in and talks with the assistant over real WebRTC, then han
     assert.ok(st.webrtc_connected, 'media over real WebRTC');
 
     // End button: hung up at the provider, goodbye screen, back to idle.
+    const sessionId = await page.evaluate(() => window.jarvisCall.sessionId);
     await page.click('#end-call');
     await page.waitForFunction(() => /Au revoir|Goodbye/.test(document.getElementById('call-status').textContent));
     for (let i = 0; i < 50 && !(await stats()).ended; i++) await sleep(100);
@@ -157,6 +159,36 @@ test('a member badges in and talks with the assistant over real WebRTC, then han
     await page.waitForSelector('#badge-form:not([hidden])', { timeout: 10000 });
     await page.waitForSelector('#call-view', { state: 'hidden' });
     assert.ok(!/voice start refused/.test(logs()), 'no refused start in the server log');
+
+    // The dashboard: the manager signs in and opens the session page.
+    const dash = await context.newPage();
+    await dash.goto(`${origin}/app/login?next=/app`);
+    await dash.fill('input[name=email]', 'manager.paris@demo.jarvis.local');
+    await dash.fill('input[name=password]', 'jarvis-demo-password');
+    await Promise.all([dash.waitForURL(`${origin}/app`), dash.click('form button')]);
+    const sessionUrl = `${origin}/app/gyms/${gym.id}/voice/sessions/${sessionId}`;
+    // The end is recorded by the call's task right after the hang-up; reload until it shows.
+    for (let i = 0; i < 50; i++) {
+      await dash.goto(sessionUrl);
+      if (await dash.locator('#end-reason [data-reason]').count()) break;
+      await sleep(200);
+    }
+    assert.equal(await dash.locator('#end-reason [data-reason]').getAttribute('data-reason'), 'member_ended');
+    // The tool call that noted the goal, with its arguments.
+    const tool = dash.locator('tr.tool-call[data-tool=log_member_goal]');
+    assert.ok((await tool.count()) >= 1, 'the tool call is listed');
+    assert.match(await tool.first().textContent(), /10/);
+    // The cost: a positive total, and per-turn costs on the assistant's turns.
+    const total = (await dash.locator('#total-cost').textContent()).trim();
+    assert.match(total, /^\$\d+\.\d{6}$/);
+    assert.notEqual(total, '$0.000000', 'the conversation was billed');
+    const turnCosts = await dash.locator('tr.turn.assistant td:nth-child(5)').allTextContents();
+    assert.ok(turnCosts.some((c) => /^\$\d/.test(c.trim()) && c.trim() !== '$0.000000'), JSON.stringify(turnCosts));
+    // The member's words shown as text, never as markup.
+    assert.equal(await dash.locator('#turns b').count(), 0, 'transcripts are escaped on the dashboard');
+    // And the history lists it with its end reason.
+    await dash.goto(`${origin}/app/gyms/${gym.id}/voice/sessions?reason=member_ended`);
+    assert.equal(await dash.locator(`tr[data-session="${sessionId}"]`).count(), 1);
   } finally {
     if (context) await context.close();
     child.kill('SIGTERM');

@@ -22,5 +22,6 @@ pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 pub mod tenants;
+pub mod voice;
 
 pub use error::{AppError, AppResult};

@@ -63,12 +63,9 @@ fn purpose(id: Uuid, to: &str, part: &str) -> String {
     format!("email:{id}:{to}:{part}")
 }
 
-/// Seals the bodies and queues the e-mail; answers its row id.
-pub async fn enqueue(
-    store: &dyn Store,
-    master: &MasterKey,
-    email: Email,
-) -> Result<Uuid, OutboxError> {
+/// Seals the bodies of an e-mail into an outbox row, for a caller that queues it in its own
+/// transaction (a budget alert's e-mails go out exactly when the alert is new).
+pub fn seal(master: &MasterKey, email: Email) -> Result<NewEmail, OutboxError> {
     let id = Uuid::now_v7();
     let to = normalize(&email.to);
     let seal = |part: &str, body: &str| {
@@ -78,16 +75,25 @@ pub async fn enqueue(
     };
     let body_text = seal("text", &email.text)?;
     let body_html = seal("html", &email.html)?;
-    store
-        .enqueue_email(NewEmail {
-            id,
-            to_address: to,
-            subject: email.subject,
-            body_text,
-            body_html,
-            kind: email.kind,
-        })
-        .await?;
+    Ok(NewEmail {
+        id,
+        to_address: to,
+        subject: email.subject,
+        body_text,
+        body_html,
+        kind: email.kind,
+    })
+}
+
+/// Seals the bodies and queues the e-mail; answers its row id.
+pub async fn enqueue(
+    store: &dyn Store,
+    master: &MasterKey,
+    email: Email,
+) -> Result<Uuid, OutboxError> {
+    let row = seal(master, email)?;
+    let id = row.id;
+    store.enqueue_email(row).await?;
     // Sent by the next `mail.drain` run on any instance; this job makes that run now rather
     // than at the next scheduled minute. If it cannot be queued the schedule still sends it.
     let drain = jarvis_core::model::NewJob::new("mail.drain", serde_json::json!({}))

@@ -157,7 +157,13 @@ pub async fn start(
         jarvis_voice::VoiceConfig::new(instance),
         supervisor.tracker(),
         supervisor.signals().stop_token(),
-    );
+    )
+    // Budget alerts e-mail the gym's managers (the super admins for the platform's budget).
+    .with_alert_emails(Arc::new(crate::areas::voice::alerts::OutboxAlertEmails {
+        store: store.clone(),
+        master: auth.master.clone(),
+        public_base: jarvis_app::accounts::public_base(&config),
+    }));
     let state = AppState {
         store,
         config: Arc::new(config),

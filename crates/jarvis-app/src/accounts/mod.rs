@@ -3,7 +3,7 @@
 //! dashboard pages and the CLI all call these functions; they answer domain results and one
 //! [`AccountsError`], which the HTTP layer maps once to its answers.
 
-mod email;
+pub(crate) mod email;
 mod invitations;
 mod mfa;
 mod password;

@@ -34,4 +34,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(members::pages::routes())
         .merge(kiosks::pages::routes())
         .merge(imports::pages::routes())
+        .merge(voice::pages::routes())
 }

@@ -174,6 +174,60 @@ catalogue! {
     Readiness => ("prêt", "readiness"),
     LogOut => ("Se déconnecter", "Log out"),
     LogOutEverywhere => ("Se déconnecter partout", "Log out everywhere"),
+    VoiceCalls => ("Conversations", "Conversations"),
+    VoiceTile => ("Prix des modèles, budget et plafond de la plateforme", "Model prices, platform budget and cap"),
+    LiveSessions => ("En cours", "Live now"),
+    NoLiveSessions => ("Aucune conversation en cours.", "No conversation right now."),
+    History => ("Historique", "History"),
+    Member => ("Membre", "Member"),
+    Kiosk => ("Borne", "Kiosk"),
+    Started => ("Début", "Started"),
+    Length => ("Durée", "Length"),
+    Cost => ("Coût", "Cost"),
+    RunningCost => ("Coût en cours", "Running cost"),
+    HangUp => ("Raccrocher", "Hang up"),
+    HangUpConfirm => ("Raccrocher cette conversation ? Le membre est coupé dans les 10 secondes, quelle que soit l'instance qui porte l'appel.", "Hang up this conversation? The member is cut off within 10 seconds, whichever instance runs the call."),
+    HangUpPending => ("raccrochage demandé", "hang-up requested"),
+    EndReason => ("Fin", "End reason"),
+    FromDay => ("Du (AAAA-MM-JJ)", "From (YYYY-MM-DD)"),
+    ToDay => ("Au (AAAA-MM-JJ)", "To (YYYY-MM-DD)"),
+    Filter => ("Filtrer", "Filter"),
+    Session => ("Conversation", "Conversation"),
+    Open => ("Voir", "Open"),
+    Transcript => ("Transcription", "Transcript"),
+    NoTurns => ("Aucun échange conservé.", "No turn kept."),
+    TextNotKept => ("(texte non conservé)", "(text not kept)"),
+    Redacted => ("données personnelles masquées", "personal data redacted"),
+    ToolCalls => ("Appels d'outils", "Tool calls"),
+    NoToolCalls => ("Aucun appel d'outil.", "No tool call."),
+    Tool => ("Outil", "Tool"),
+    Arguments => ("Arguments", "Arguments"),
+    Result => ("Résultat", "Result"),
+    DurationMs => ("Durée (ms)", "Duration (ms)"),
+    Latency => ("Latence (ms)", "Latency (ms)"),
+    GymLatency => ("Latence de la salle sur 30 jours (fin de parole → première réponse audio), p50 / p95", "Gym latency over 30 days (end of speech → first audio), p50 / p95"),
+    Total => ("Total", "Total"),
+    Transcription => ("dont transcription", "of which transcription"),
+    Tokens => ("Jetons (entrée / sortie)", "Tokens (in / out)"),
+    Who => ("Qui", "Who"),
+    FollowUps => ("Suivis demandés par l'assistant", "Follow-ups from the assistant"),
+    NoFollowUps => ("Rien en attente.", "Nothing waiting."),
+    Resolve => ("Marquer traité", "Mark done"),
+    Done => ("traité", "done"),
+    Waiting => ("en attente", "waiting"),
+    BudgetAlerts => ("Alertes budget du mois", "Budget alerts this month"),
+    MonthSpend => ("Dépense IA du mois", "AI spend this month"),
+    ModelPrices => ("Prix des modèles", "Model prices"),
+    ModelPricesIntro => ("Prix en dollars par million de jetons (par minute pour une transcription facturée à la durée). Un appel est facturé avec la table en vigueur à son début ; un prix ajouté au même modèle et à la même date remplace l'ancien.", "Prices in dollars per million tokens (per minute for duration-billed transcription). A call is priced with the table in effect when it started; a price for the same model and date replaces the old one."),
+    Model => ("Modèle", "Model"),
+    EffectiveFrom => ("À partir du (AAAA-MM-JJ)", "Effective from (YYYY-MM-DD)"),
+    AddPrice => ("Ajouter un prix", "Add a price"),
+    PlatformLimits => ("Budget et plafond de la plateforme", "Platform budget and cap"),
+    PlatformBudget => ("Budget IA mensuel de la plateforme ($)", "Platform monthly AI budget ($)"),
+    GlobalCap => ("Conversations simultanées max. (toutes salles, toutes instances)", "Max concurrent conversations (every gym and instance)"),
+    HardStop => ("Arrêt à 100 % d'un budget (refuser et raccrocher)", "Hard stop at 100 % of a budget (refuse and hang up)"),
+    PlatformSpend => ("Dépense de la plateforme ce mois-ci", "Platform spend this month"),
+    Saved => ("Enregistré.", "Saved."),
 }
 
 /// A message by value or by reference (templates hand loop bindings over by reference).
@@ -321,6 +375,81 @@ impl Tr {
         }
     }
 
+    /// Why a voice session ended.
+    pub fn end_reason(&self, r: &EndReason) -> &'static str {
+        match r {
+            EndReason::MemberEnded => self.pick("terminée par le membre", "ended by the member"),
+            EndReason::AssistantEnded => {
+                self.pick("terminée par l'assistant", "ended by the assistant")
+            }
+            EndReason::StaffEnded => self.pick("raccrochée par l'équipe", "hung up by staff"),
+            EndReason::Idle => self.pick("silence prolongé", "idle"),
+            EndReason::MaxDuration => self.pick("durée maximale atteinte", "maximum duration"),
+            EndReason::BudgetExhausted => self.pick("budget épuisé", "budget exhausted"),
+            EndReason::ProviderError => self.pick("erreur du fournisseur", "provider error"),
+            EndReason::SidebandLost => self.pick("liaison serveur perdue", "sideband lost"),
+            EndReason::LeaseLost => self.pick("bail perdu", "lease lost"),
+            EndReason::Shutdown => self.pick("arrêt du serveur", "server shutdown"),
+            EndReason::Reaped => self.pick("instance disparue (récupérée)", "reaped"),
+            EndReason::StartFailed => self.pick("démarrage échoué", "start failed"),
+        }
+    }
+
+    /// An end reason given by its storage name (select boxes).
+    pub fn end_reason_str(&self, r: &str) -> &'static str {
+        EndReason::parse(r).map_or("?", |r| self.end_reason(&r))
+    }
+
+    /// A voice session's status.
+    pub fn session_status(&self, s: &SessionStatus) -> &'static str {
+        match s {
+            SessionStatus::Starting => self.pick("démarrage", "starting"),
+            SessionStatus::Active => self.pick("en cours", "active"),
+            SessionStatus::Ended => self.pick("terminée", "ended"),
+        }
+    }
+
+    /// Who spoke in a turn.
+    pub fn turn_role(&self, r: &TurnRole) -> &'static str {
+        match r {
+            TurnRole::Member => self.get(Msg::Member),
+            TurnRole::Assistant => self.pick("Assistant", "Assistant"),
+        }
+    }
+
+    /// A budget alert as one sentence.
+    pub fn budget_alert(&self, a: &jarvis_store::BudgetAlert) -> String {
+        let spent = crate::areas::voice::pages::usd(jarvis_core::cost::pico_to_micro(a.spent_pico));
+        let budget = crate::areas::voice::pages::usd(a.budget_micros);
+        let platform = matches!(a.scope, jarvis_store::BudgetScope::Platform);
+        match (self.0, a.threshold, platform) {
+            (Locale::Fr, jarvis_core::cost::BudgetThreshold::Warn80, false) => {
+                format!("{} : 80 % du budget IA de la salle atteint ({spent} sur {budget}).", a.period)
+            }
+            (Locale::Fr, jarvis_core::cost::BudgetThreshold::Exhausted, false) => {
+                format!("{} : budget IA de la salle épuisé ({spent} sur {budget}).", a.period)
+            }
+            (Locale::Fr, jarvis_core::cost::BudgetThreshold::Warn80, true) => {
+                format!("{} : 80 % du budget IA de la plateforme atteint ({spent} sur {budget}).", a.period)
+            }
+            (Locale::Fr, jarvis_core::cost::BudgetThreshold::Exhausted, true) => {
+                format!("{} : budget IA de la plateforme épuisé ({spent} sur {budget}).", a.period)
+            }
+            (Locale::En, jarvis_core::cost::BudgetThreshold::Warn80, false) => {
+                format!("{}: 80% of the gym's AI budget reached ({spent} of {budget}).", a.period)
+            }
+            (Locale::En, jarvis_core::cost::BudgetThreshold::Exhausted, false) => {
+                format!("{}: the gym's AI budget is spent ({spent} of {budget}).", a.period)
+            }
+            (Locale::En, jarvis_core::cost::BudgetThreshold::Warn80, true) => {
+                format!("{}: 80% of the platform's AI budget reached ({spent} of {budget}).", a.period)
+            }
+            (Locale::En, jarvis_core::cost::BudgetThreshold::Exhausted, true) => {
+                format!("{}: the platform's AI budget is spent ({spent} of {budget}).", a.period)
+            }
+        }
+    }
+
     /// Who wrote a member fact.
     pub fn source(&self, s: &FactSource) -> &'static str {
         match s {
@@ -367,6 +496,12 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
             "membership_type" => "lettres, chiffres, « - » et « _ » uniquement".into(),
             "timezone" => "doit être un fuseau horaire IANA, comme Europe/Paris ou UTC".into(),
             "start_time" => "format HH:MM, entre 00:00 et 23:59".into(),
+            "from" | "to" | "effective_from" => "une date au format AAAA-MM-JJ".into(),
+            "monthly_budget_micros" => "un montant en dollars comme 1000 ou 12.50".into(),
+            "reason" => "motif de fin inconnu".into(),
+            _ if field.starts_with("price.") => {
+                "un montant en dollars comme 0.60 (6 décimales au plus)".into()
+            }
             _ if hours => "heures au format HH:MM (00:00-24:00)".into(),
             _ => "format invalide".into(),
         },
@@ -378,6 +513,8 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
         "out_of_range" => match field {
             "birth_date" => "doit être entre le 01/01/1900 et aujourd'hui".into(),
             "monthly_ai_budget_micros" => "doit être entre 0 et 1 000 000 $".into(),
+            "monthly_budget_micros" => "doit être entre 0 et 1 000 000 $".into(),
+            _ if field.starts_with("price.") => "prix trop élevé".into(),
             "uptime_secs" => "ne doit pas être négatif".into(),
             _ if hours => "la fermeture doit suivre l'ouverture".into(),
             _ => match n.as_slice() {

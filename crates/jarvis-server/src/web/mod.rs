@@ -39,6 +39,8 @@ struct HomePage {
     csrf: String,
     /// Whether the team page is open to this user.
     team: bool,
+    /// Whether the model prices page is open to this user (super admins).
+    prices: bool,
 }
 
 #[derive(Template)]
@@ -79,6 +81,13 @@ async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> 
             roles,
             csrf: me.csrf.clone(),
             team: me.caller.list(jarvis_core::authz::Action::UserRead).is_ok(),
+            prices: me
+                .caller
+                .authorize(
+                    jarvis_app::voice::PLATFORM,
+                    &jarvis_core::authz::Resource::Platform,
+                )
+                .is_ok(),
         },
         StatusCode::OK,
     )

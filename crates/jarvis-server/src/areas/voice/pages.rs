@@ -1,0 +1,556 @@
+//! Dashboard pages of voice calls: a gym's conversations (live calls with their running cost
+//! and a hang-up button, the month's spend and budget alerts, follow-ups the assistant handed
+//! to staff), the session history with filters, one session (transcript shown escaped, tool
+//! calls, cost per turn, end reason, latency), and the model prices with the platform's budget
+//! for super admins. Handlers parse, authorize, call `jarvis_app::voice` and render.
+
+use crate::auth::web::{CsrfForm, PageUser};
+use crate::state::AppState;
+use crate::web::chrome::{
+    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, Pager, field_error, fmt_at,
+    gym_scope, pager, query_part,
+};
+use crate::web::i18n::{Msg, Tr, field_message};
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use jarvis_app::AppError;
+use jarvis_app::voice::{self, HistoryQuery, Overview, PRICE_FIELDS, PriceForm, SessionDetail};
+use jarvis_core::authz::Resource;
+use jarvis_core::cost::{BudgetPeriod, pico_to_micro};
+use jarvis_core::model::*;
+use jarvis_core::*;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Page routes of voice calls.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/gyms/{gym}/voice", get(overview_page))
+        .route("/app/gyms/{gym}/voice/sessions", get(history_page))
+        .route("/app/gyms/{gym}/voice/sessions/{id}", get(session_page))
+        .route(
+            "/app/gyms/{gym}/voice/sessions/{id}/hangup",
+            get(hangup_confirm).post(hangup_submit),
+        )
+        .route(
+            "/app/gyms/{gym}/voice/follow-ups/{id}/resolve",
+            post(follow_up_resolve),
+        )
+        .route("/app/voice/prices", get(prices_page).post(price_add))
+        .route("/app/voice/platform", post(platform_update))
+}
+
+/// Micro-dollars as `$1.234567` (exact: costs are tiny per turn).
+pub fn usd(micros: u64) -> String {
+    format!("${}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// Pico-dollars as `$…` (rounded to the micro-dollar).
+pub fn usd_pico(pico: &u64) -> String {
+    usd(pico_to_micro(*pico))
+}
+
+/// An optional pico-dollar amount, or a dash.
+pub fn usd_pico_opt(pico: &Option<u64>) -> String {
+    pico.as_ref().map_or_else(|| "—".into(), usd_pico)
+}
+
+/// Seconds as `m:ss`.
+pub fn mmss(secs: &i64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// Milliseconds, or a dash.
+pub fn ms(v: &Option<u32>) -> String {
+    v.map_or_else(|| "—".into(), |v| v.to_string())
+}
+
+/// A JSON value as compact text, or a dash (shown escaped by the template).
+pub fn json_text(v: &Option<serde_json::Value>) -> String {
+    v.as_ref().map_or_else(|| "—".into(), |v| v.to_string())
+}
+
+/// A time for the tables, or a dash.
+pub fn at(t: &OffsetDateTime) -> String {
+    fmt_at(t)
+}
+
+/// Price in pico-USD per token as dollars per 1M tokens (exact, trailing zeros dropped).
+pub fn per_million(pico: &u64) -> String {
+    let whole = pico / 1_000_000;
+    let frac = pico % 1_000_000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:06}").trim_end_matches('0').to_string()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "gmk/voice.html")]
+struct OverviewPage {
+    c: Chrome,
+    o: Overview,
+    can_hang_up: bool,
+    can_resolve: bool,
+    spend: String,
+    budget: Option<String>,
+}
+
+async fn overview_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::READ).await?;
+    let o = voice::overview(
+        state.store.as_ref(),
+        &scope,
+        gym,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .in_page(c.t)?;
+    let can_hang_up = u.caller.gym(&state, gym, voice::HANG_UP).await.is_ok();
+    let can_resolve = u.caller.gym(&state, gym, voice::RESOLVE).await.is_ok();
+    let budget = c
+        .gym
+        .as_ref()
+        .and_then(jarvis_app::gyms::settings_of)
+        .map(|s| usd(u64::try_from(s.monthly_ai_budget_micros).unwrap_or(0)));
+    let spend = usd_pico(&o.spend.cost_pico);
+    Ok(page(
+        OverviewPage {
+            c,
+            o,
+            can_hang_up,
+            can_resolve,
+            spend,
+            budget,
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// The history's query string (every field optional text, so a bad value is a form error
+/// rather than a bare 400).
+#[derive(Deserialize, Default)]
+struct HistoryParams {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    badge: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    offset: String,
+}
+
+#[derive(Template)]
+#[template(path = "gmk/voice_sessions.html")]
+struct HistoryPage {
+    c: Chrome,
+    q: HistoryQuery,
+    rows: Vec<voice::SessionRow>,
+    pager: Pager,
+    errors: BTreeMap<String, String>,
+    reasons: Vec<&'static str>,
+}
+
+async fn history_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    Query(p): Query<HistoryParams>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::READ).await?;
+    let q = HistoryQuery {
+        from: p.from,
+        to: p.to,
+        badge: p.badge,
+        reason: p.reason,
+    };
+    let offset = p.offset.trim().parse::<u64>().ok();
+    let req = PageRequest::new(Some(50), offset).unwrap_or_default();
+    let mut errors = BTreeMap::new();
+    let (page_rows, status) = match voice::history(
+        state.store.as_ref(),
+        &scope,
+        gym,
+        &q,
+        req,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(p) => (p, StatusCode::OK),
+        Err(AppError::Invalid(v)) => {
+            for e in &v.0 {
+                errors.insert(e.field.clone(), field_message(c.t, e));
+            }
+            (
+                Page {
+                    items: Vec::new(),
+                    total: 0,
+                    limit: req.limit,
+                    offset: 0,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => return Err(PageError::new(c.t, e)),
+    };
+    let extra = [
+        query_part("from", &q.from),
+        query_part("to", &q.to),
+        query_part("badge", &q.badge),
+        query_part("reason", &q.reason),
+    ]
+    .concat();
+    let pager = pager(
+        &format!("/app/gyms/{gym}/voice/sessions"),
+        &extra,
+        &page_rows,
+    );
+    Ok(page(
+        HistoryPage {
+            c,
+            q,
+            rows: page_rows.items,
+            pager,
+            errors,
+            reasons: EndReason::ALL.iter().map(|r| r.as_str()).collect(),
+        },
+        status,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "gmk/voice_session.html")]
+struct SessionPage {
+    c: Chrome,
+    d: SessionDetail,
+    can_hang_up: bool,
+    can_resolve: bool,
+}
+
+async fn session_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, VoiceSessionId)>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::READ).await?;
+    let d = voice::session(
+        state.store.as_ref(),
+        &scope,
+        gym,
+        id,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .in_page(c.t)?;
+    let can_hang_up = u.caller.gym(&state, gym, voice::HANG_UP).await.is_ok();
+    let can_resolve = u.caller.gym(&state, gym, voice::RESOLVE).await.is_ok();
+    Ok(page(
+        SessionPage {
+            c,
+            d,
+            can_hang_up,
+            can_resolve,
+        },
+        StatusCode::OK,
+    ))
+}
+
+async fn hangup_confirm(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, VoiceSessionId)>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::HANG_UP).await?;
+    let d = voice::session(
+        state.store.as_ref(),
+        &scope,
+        gym,
+        id,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .in_page(c.t)?;
+    let subject = format!(
+        "{} — {} — {}",
+        d.row.member.clone().unwrap_or_else(|| "—".into()),
+        d.row.kiosk.clone().unwrap_or_else(|| "—".into()),
+        fmt_at(&d.row.session.started_at)
+    );
+    let question = c.t.get(Msg::HangUpConfirm);
+    Ok(page(
+        ConfirmPage {
+            c,
+            question,
+            subject,
+            action: format!("/app/gyms/{gym}/voice/sessions/{id}/hangup"),
+            back: format!("/app/gyms/{gym}/voice"),
+        },
+        StatusCode::OK,
+    ))
+}
+
+async fn hangup_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, VoiceSessionId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::HANG_UP).await?;
+    // Not live any more is fine: the call ended meanwhile; the session page says how.
+    voice::hang_up(state.store.as_ref(), &scope, &u.caller.actor, gym, id)
+        .await
+        .in_page(c.t)?;
+    Ok(Redirect::to(&format!("/app/gyms/{gym}/voice/sessions/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    #[serde(default)]
+    session: String,
+}
+
+async fn follow_up_resolve(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, FollowUpId)>,
+    CsrfForm(f): CsrfForm<ResolveForm>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, voice::RESOLVE).await?;
+    // Reading the gym's calls is needed too: the follow-up lives on the voice pages.
+    u.caller
+        .gym(&state, gym, voice::READ)
+        .await
+        .in_page(c.t)?;
+    voice::resolve_follow_up(state.store.as_ref(), &scope, &u.caller.actor, gym, id)
+        .await
+        .in_page(c.t)?;
+    // Back to the session page it was resolved from, else the gym's voice page.
+    let back = match f.session.trim().parse::<VoiceSessionId>() {
+        Ok(s) => format!("/app/gyms/{gym}/voice/sessions/{s}"),
+        Err(_) => format!("/app/gyms/{gym}/voice"),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "gmk/model_prices.html")]
+struct PricesPage {
+    c: Chrome,
+    prices: Vec<ModelPriceEntry>,
+    platform: PlatformSettings,
+    platform_spend: String,
+    period: BudgetPeriod,
+    form: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+    platform_form: BTreeMap<String, String>,
+    platform_errors: BTreeMap<String, String>,
+    saved: bool,
+    fields: [&'static str; 9],
+}
+
+/// A form value for the template, empty when absent.
+pub fn form_value<'a>(form: &'a BTreeMap<String, String>, field: &str) -> &'a str {
+    form.get(field).map(String::as_str).unwrap_or("")
+}
+
+fn platform_chrome(u: &PageUser) -> Result<(Scope, Chrome), PageError> {
+    let t = Tr(u.locale);
+    let scope = u
+        .caller
+        .authorize(voice::PLATFORM, &Resource::Platform)
+        .in_page(t)?;
+    Ok((
+        scope,
+        Chrome {
+            t,
+            csrf: u.csrf.clone(),
+            user: u.user.display_name.clone(),
+            gym: None,
+        },
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_prices(
+    state: &AppState,
+    c: Chrome,
+    form: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+    platform_form: Option<BTreeMap<String, String>>,
+    platform_errors: BTreeMap<String, String>,
+    saved: bool,
+    status: StatusCode,
+) -> PageResult {
+    let prices = state.store.list_model_prices().await.in_page(c.t)?;
+    let platform = state.store.platform_settings().await.in_page(c.t)?;
+    let period = BudgetPeriod::of(OffsetDateTime::now_utc());
+    let spend = state
+        .store
+        .platform_month_to_date(period)
+        .await
+        .in_page(c.t)?;
+    let platform_form = platform_form.unwrap_or_else(|| {
+        BTreeMap::from([
+            (
+                "monthly_budget".to_string(),
+                usd(u64::try_from(platform.monthly_budget_micros).unwrap_or(0))
+                    .trim_start_matches('$')
+                    .to_string(),
+            ),
+            (
+                "voice_session_cap".to_string(),
+                platform.voice_session_cap.to_string(),
+            ),
+        ])
+    });
+    Ok(page(
+        PricesPage {
+            c,
+            prices,
+            platform,
+            platform_spend: usd_pico(&spend.cost_pico),
+            period,
+            form,
+            errors,
+            platform_form,
+            platform_errors,
+            saved,
+            fields: PRICE_FIELDS,
+        },
+        status,
+    ))
+}
+
+async fn prices_page(State(state): State<AppState>, u: PageUser) -> PageResult {
+    let (_, c) = platform_chrome(&u)?;
+    render_prices(
+        &state,
+        c,
+        BTreeMap::new(),
+        BTreeMap::new(),
+        None,
+        BTreeMap::new(),
+        false,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn price_add(
+    State(state): State<AppState>,
+    u: PageUser,
+    CsrfForm(f): CsrfForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let (scope, c) = platform_chrome(&u)?;
+    let value = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let form = PriceForm {
+        model: value("model"),
+        effective_from: value("effective_from"),
+        prices: PRICE_FIELDS.iter().map(|k| (*k, value(k))).collect(),
+    };
+    match voice::add_model_price(state.store.as_ref(), &scope, &u.caller.actor, &form).await {
+        Ok(_) => Ok(Redirect::to("/app/voice/prices").into_response()),
+        Err(AppError::Invalid(v)) => {
+            let errors = v
+                .0
+                .iter()
+                .map(|e| (e.field.trim_start_matches("price.").to_string(), field_message(c.t, e)))
+                .collect();
+            let mut kept = f;
+            kept.remove("csrf");
+            render_prices(
+                &state,
+                c,
+                kept,
+                errors,
+                None,
+                BTreeMap::new(),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::new(c.t, e)),
+    }
+}
+
+async fn platform_update(
+    State(state): State<AppState>,
+    u: PageUser,
+    CsrfForm(f): CsrfForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let (scope, c) = platform_chrome(&u)?;
+    let value = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let hard_stop = f.contains_key("hard_stop");
+    match voice::set_platform_limits(
+        state.store.as_ref(),
+        &scope,
+        &u.caller.actor,
+        &value("monthly_budget"),
+        &value("voice_session_cap"),
+        hard_stop,
+    )
+    .await
+    {
+        Ok(_) => {
+            render_prices(
+                &state,
+                c,
+                BTreeMap::new(),
+                BTreeMap::new(),
+                None,
+                BTreeMap::new(),
+                true,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(AppError::Invalid(v)) => {
+            let errors = v
+                .0
+                .iter()
+                .map(|e| {
+                    let field = match e.field.as_str() {
+                        "monthly_budget_micros" => "monthly_budget".to_string(),
+                        other => other.to_string(),
+                    };
+                    (field, field_message(c.t, e))
+                })
+                .collect();
+            let mut kept = f;
+            kept.remove("csrf");
+            render_prices(
+                &state,
+                c,
+                BTreeMap::new(),
+                BTreeMap::new(),
+                Some(kept),
+                errors,
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::new(c.t, e)),
+    }
+}
+
+/// For templates: the inline error of a field.
+pub fn err<'a>(errors: &'a BTreeMap<String, String>, field: &str) -> &'a str {
+    field_error(errors, field)
+}
