@@ -105,7 +105,11 @@ async fn rows(
     now: OffsetDateTime,
 ) -> AppResult<Vec<SessionRow>> {
     let kiosks: HashMap<KioskId, String> = store
-        .list_kiosks(scope, gym, PageRequest::new(Some(200), None).unwrap_or_default())
+        .list_kiosks(
+            scope,
+            gym,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
         .await?
         .items
         .into_iter()
@@ -115,17 +119,18 @@ async fn rows(
     let mut out = Vec::with_capacity(sessions.len());
     for s in sessions {
         let m = match s.member_id {
-            Some(id) => {
-                if !members.contains_key(&id) {
+            Some(id) => match members.get(&id) {
+                Some(known) => known.clone(),
+                None => {
                     let found = match store.member(scope, gym, id).await {
                         Ok(m) => Some((format!("{} {}", m.first_name, m.last_name), m.badge_id)),
                         Err(StoreError::NotFound(_)) => None,
                         Err(e) => return Err(e.into()),
                     };
-                    members.insert(id, found);
+                    members.insert(id, found.clone());
+                    found
                 }
-                members.get(&id).cloned().flatten()
-            }
+            },
             None => None,
         };
         let end = s.ended_at.unwrap_or(now);
@@ -269,7 +274,11 @@ pub async fn history_filter(
         }
         let d = parse_day(s);
         if d.is_none() {
-            v.push(FieldError::new(field, "invalid_format", "must be a date YYYY-MM-DD"));
+            v.push(FieldError::new(
+                field,
+                "invalid_format",
+                "must be a date YYYY-MM-DD",
+            ));
         }
         d
     };
@@ -282,7 +291,11 @@ pub async fn history_filter(
         r => match EndReason::parse(r) {
             Some(r) => Some(r),
             None => {
-                v.push(FieldError::new("reason", "invalid_format", "unknown end reason"));
+                v.push(FieldError::new(
+                    "reason",
+                    "invalid_format",
+                    "unknown end reason",
+                ));
                 None
             }
         },
@@ -350,13 +363,22 @@ pub async fn session(
 ) -> AppResult<SessionDetail> {
     let s = session_of_gym(store, scope, gym, id).await?;
     let turns = store
-        .turns(scope, id, PageRequest::new(Some(200), None).unwrap_or_default())
+        .turns(
+            scope,
+            id,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
         .await?
         .items;
     let tool_calls = store.tool_calls(scope, id).await?;
     // The session's follow-ups, among the gym's latest (hand-offs are rare).
     let follow_ups = store
-        .list_follow_ups(scope, gym, None, PageRequest::new(Some(200), None).unwrap_or_default())
+        .list_follow_ups(
+            scope,
+            gym,
+            None,
+            PageRequest::new(Some(200), None).unwrap_or_default(),
+        )
         .await?
         .items
         .into_iter()
@@ -553,18 +575,14 @@ pub async fn set_platform_limits(
 /// Who receives a budget alert: the gym's managers (enabled accounts) for a gym's budget, the
 /// super admins for the platform's.
 async fn alert_recipients(store: &dyn Store, alert: &NewBudgetAlert) -> AppResult<Vec<User>> {
-    let (scope, wanted): (Scope, Box<dyn Fn(&Membership) -> bool + Send + Sync>) = match alert
-        .scope
-    {
-        BudgetScope::Gym { franchise, gym } => (
-            Scope::Gym { franchise, gym },
-            Box::new(move |m: &Membership| m.role == Role::GymManager && m.gym_id == Some(gym)),
-        ),
-        BudgetScope::Platform => (
-            Scope::Platform,
-            Box::new(|m: &Membership| m.role == Role::SuperAdmin),
-        ),
+    // The role that receives it, and where (a gym, or the platform for `None`).
+    let (scope, role, gym) = match alert.scope {
+        BudgetScope::Gym { franchise, gym } => {
+            (Scope::Gym { franchise, gym }, Role::GymManager, Some(gym))
+        }
+        BudgetScope::Platform => (Scope::Platform, Role::SuperAdmin, None),
     };
+    let wanted = |m: &Membership| m.role == role && m.gym_id == gym;
     let mut out = Vec::new();
     let mut offset = 0;
     // Bounded: 10 pages of 200 people is far beyond any gym's managers or the admins.
@@ -578,7 +596,7 @@ async fn alert_recipients(store: &dyn Store, alert: &NewBudgetAlert) -> AppResul
             .await?;
         let n = page.items.len() as u64;
         for tm in page.items {
-            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(|m| wanted(m)) {
+            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(wanted) {
                 out.push(tm.user);
             }
         }
@@ -591,7 +609,11 @@ async fn alert_recipients(store: &dyn Store, alert: &NewBudgetAlert) -> AppResul
 }
 
 fn dollars(micros: u64) -> String {
-    format!("{}.{:02}", micros / 1_000_000, (micros % 1_000_000) / 10_000)
+    format!(
+        "{}.{:02}",
+        micros / 1_000_000,
+        (micros % 1_000_000) / 10_000
+    )
 }
 
 /// The alert e-mail for one recipient, in their language.

@@ -424,28 +424,52 @@ impl Tr {
         let platform = matches!(a.scope, jarvis_store::BudgetScope::Platform);
         match (self.0, a.threshold, platform) {
             (Locale::Fr, jarvis_core::cost::BudgetThreshold::Warn80, false) => {
-                format!("{} : 80 % du budget IA de la salle atteint ({spent} sur {budget}).", a.period)
+                format!(
+                    "{} : 80 % du budget IA de la salle atteint ({spent} sur {budget}).",
+                    a.period
+                )
             }
             (Locale::Fr, jarvis_core::cost::BudgetThreshold::Exhausted, false) => {
-                format!("{} : budget IA de la salle épuisé ({spent} sur {budget}).", a.period)
+                format!(
+                    "{} : budget IA de la salle épuisé ({spent} sur {budget}).",
+                    a.period
+                )
             }
             (Locale::Fr, jarvis_core::cost::BudgetThreshold::Warn80, true) => {
-                format!("{} : 80 % du budget IA de la plateforme atteint ({spent} sur {budget}).", a.period)
+                format!(
+                    "{} : 80 % du budget IA de la plateforme atteint ({spent} sur {budget}).",
+                    a.period
+                )
             }
             (Locale::Fr, jarvis_core::cost::BudgetThreshold::Exhausted, true) => {
-                format!("{} : budget IA de la plateforme épuisé ({spent} sur {budget}).", a.period)
+                format!(
+                    "{} : budget IA de la plateforme épuisé ({spent} sur {budget}).",
+                    a.period
+                )
             }
             (Locale::En, jarvis_core::cost::BudgetThreshold::Warn80, false) => {
-                format!("{}: 80% of the gym's AI budget reached ({spent} of {budget}).", a.period)
+                format!(
+                    "{}: 80% of the gym's AI budget reached ({spent} of {budget}).",
+                    a.period
+                )
             }
             (Locale::En, jarvis_core::cost::BudgetThreshold::Exhausted, false) => {
-                format!("{}: the gym's AI budget is spent ({spent} of {budget}).", a.period)
+                format!(
+                    "{}: the gym's AI budget is spent ({spent} of {budget}).",
+                    a.period
+                )
             }
             (Locale::En, jarvis_core::cost::BudgetThreshold::Warn80, true) => {
-                format!("{}: 80% of the platform's AI budget reached ({spent} of {budget}).", a.period)
+                format!(
+                    "{}: 80% of the platform's AI budget reached ({spent} of {budget}).",
+                    a.period
+                )
             }
             (Locale::En, jarvis_core::cost::BudgetThreshold::Exhausted, true) => {
-                format!("{}: the platform's AI budget is spent ({spent} of {budget}).", a.period)
+                format!(
+                    "{}: the platform's AI budget is spent ({spent} of {budget}).",
+                    a.period
+                )
             }
         }
     }

@@ -88,7 +88,9 @@ pub fn per_million(pico: &u64) -> String {
     if frac == 0 {
         whole.to_string()
     } else {
-        format!("{whole}.{frac:06}").trim_end_matches('0').to_string()
+        format!("{whole}.{frac:06}")
+            .trim_end_matches('0')
+            .to_string()
     }
 }
 
@@ -109,14 +111,9 @@ async fn overview_page(
     Path(gym): Path<GymId>,
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, voice::READ).await?;
-    let o = voice::overview(
-        state.store.as_ref(),
-        &scope,
-        gym,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .in_page(c.t)?;
+    let o = voice::overview(state.store.as_ref(), &scope, gym, OffsetDateTime::now_utc())
+        .await
+        .in_page(c.t)?;
     let can_hang_up = u.caller.gym(&state, gym, voice::HANG_UP).await.is_ok();
     let can_resolve = u.caller.gym(&state, gym, voice::RESOLVE).await.is_ok();
     let budget = c
@@ -332,10 +329,7 @@ async fn follow_up_resolve(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, voice::RESOLVE).await?;
     // Reading the gym's calls is needed too: the follow-up lives on the voice pages.
-    u.caller
-        .gym(&state, gym, voice::READ)
-        .await
-        .in_page(c.t)?;
+    u.caller.gym(&state, gym, voice::READ).await.in_page(c.t)?;
     voice::resolve_follow_up(state.store.as_ref(), &scope, &u.caller.actor, gym, id)
         .await
         .in_page(c.t)?;
@@ -466,11 +460,15 @@ async fn price_add(
     match voice::add_model_price(state.store.as_ref(), &scope, &u.caller.actor, &form).await {
         Ok(_) => Ok(Redirect::to("/app/voice/prices").into_response()),
         Err(AppError::Invalid(v)) => {
-            let errors = v
-                .0
-                .iter()
-                .map(|e| (e.field.trim_start_matches("price.").to_string(), field_message(c.t, e)))
-                .collect();
+            let errors =
+                v.0.iter()
+                    .map(|e| {
+                        (
+                            e.field.trim_start_matches("price.").to_string(),
+                            field_message(c.t, e),
+                        )
+                    })
+                    .collect();
             let mut kept = f;
             kept.remove("csrf");
             render_prices(
@@ -521,17 +519,16 @@ async fn platform_update(
             .await
         }
         Err(AppError::Invalid(v)) => {
-            let errors = v
-                .0
-                .iter()
-                .map(|e| {
-                    let field = match e.field.as_str() {
-                        "monthly_budget_micros" => "monthly_budget".to_string(),
-                        other => other.to_string(),
-                    };
-                    (field, field_message(c.t, e))
-                })
-                .collect();
+            let errors =
+                v.0.iter()
+                    .map(|e| {
+                        let field = match e.field.as_str() {
+                            "monthly_budget_micros" => "monthly_budget".to_string(),
+                            other => other.to_string(),
+                        };
+                        (field, field_message(c.t, e))
+                    })
+                    .collect();
             let mut kept = f;
             kept.remove("csrf");
             render_prices(
