@@ -718,3 +718,64 @@ pub async fn alert_emails(
 pub fn micros_of(pico: PicoUsd) -> u64 {
     pico_to_micro(pico)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn user(locale: Locale, name: &str) -> User {
+        User {
+            id: UserId::new(),
+            email: "m@x.test".into(),
+            display_name: name.into(),
+            locale,
+            created_at: OffsetDateTime::now_utc(),
+            disabled_at: None,
+        }
+    }
+
+    fn alert(threshold: BudgetThreshold) -> NewBudgetAlert {
+        NewBudgetAlert {
+            scope: BudgetScope::Platform,
+            period: BudgetPeriod::new(2026, time::Month::March).unwrap(),
+            threshold,
+            spent_pico: 80_500_000 * 1_000_000,
+            budget_micros: 100_000_000,
+        }
+    }
+
+    #[test]
+    fn alert_emails_speak_the_recipients_language_and_escape_names() {
+        let en = alert_email(
+            &user(Locale::En, "<Ann>"),
+            &alert(BudgetThreshold::Warn80),
+            Some("Lyon"),
+            "http://x/app/gyms/1/voice",
+        );
+        assert_eq!(en.subject, "JARVIS: 80% of the AI budget reached (2026-03)");
+        assert!(en.text.contains("of the gym Lyon") && en.text.contains("$80.50 of $100.00"));
+        assert!(en.html.contains("&lt;Ann&gt;") && !en.html.contains("<Ann>"));
+        assert_eq!(en.kind, "budget_alert");
+        let fr = alert_email(
+            &user(Locale::Fr, "Zoé"),
+            &alert(BudgetThreshold::Exhausted),
+            None,
+            "http://x/app/voice/prices",
+        );
+        assert!(fr.subject.contains("budget IA épuisé"));
+        assert!(
+            fr.text.contains("de la plateforme") && fr.text.contains("http://x/app/voice/prices")
+        );
+    }
+
+    #[test]
+    fn days_parse_strictly() {
+        assert_eq!(
+            parse_day(" 2026-02-28 ").map(|d| d.to_string()),
+            Some("2026-02-28".to_string())
+        );
+        assert!(parse_day("2026-02-30").is_none());
+        assert!(parse_day("28/02/2026").is_none());
+    }
+}
