@@ -516,16 +516,32 @@ pub async fn add_model_price(
     Ok(store.set_model_price(scope, actor, new).await?)
 }
 
-/// Sets the platform's monthly budget (typed in dollars), global cap and hard stop, keeping the
-/// models as they are.
+/// The platform's voice settings as typed on the prices page.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformForm {
+    /// Monthly budget in dollars (`1000`, `12.50`).
+    pub budget_usd: String,
+    /// Global cap of concurrent calls.
+    pub cap: String,
+    /// Hard stop at 100 %.
+    pub hard_stop: bool,
+    /// Realtime model of new calls (empty: unchanged).
+    pub realtime_model: String,
+    /// Transcription model of new calls (empty: unchanged).
+    pub transcription_model: String,
+}
+
+/// Sets the platform's monthly budget (typed in dollars), global cap, hard stop and models
+/// (each error named by its field).
 pub async fn set_platform_limits(
     store: &dyn Store,
     scope: &Scope,
     actor: &Actor,
-    budget_usd: &str,
-    cap: &str,
-    hard_stop: bool,
+    form: &PlatformForm,
 ) -> AppResult<PlatformSettings> {
+    let budget_usd = form.budget_usd.as_str();
+    let cap = form.cap.as_str();
+    let hard_stop = form.hard_stop;
     let mut v = ValidationErrors::new();
     let current = store.platform_settings().await?;
     let budget = match jarvis_core::cost::usd_per_million_to_pico(budget_usd) {
@@ -551,12 +567,45 @@ pub async fn set_platform_limits(
             current.voice_session_cap
         }
     };
+    let model = |typed: &str, current: String| {
+        if typed.trim().is_empty() {
+            current
+        } else {
+            typed.to_string()
+        }
+    };
     let new = PlatformSettings {
         monthly_budget_micros: budget,
         voice_session_cap: cap,
         hard_stop,
-        ..current
+        realtime_model: model(&form.realtime_model, current.realtime_model.clone()),
+        transcription_model: model(
+            &form.transcription_model,
+            current.transcription_model.clone(),
+        ),
     };
+    // A model without a price would make every call's usage unbillable.
+    let table = store.price_table_at(OffsetDateTime::now_utc()).await?;
+    for (field, typed, was) in [
+        (
+            "realtime_model",
+            &new.realtime_model,
+            &current.realtime_model,
+        ),
+        (
+            "transcription_model",
+            &new.transcription_model,
+            &current.transcription_model,
+        ),
+    ] {
+        if typed != was && !typed.trim().is_empty() && table.get(typed.trim()).is_none() {
+            v.push(FieldError::new(
+                field,
+                "unpriced",
+                "no price in effect for this model: add its price first",
+            ));
+        }
+    }
     let new = match new.validate() {
         Ok(n) => n,
         Err(e) => {

@@ -690,21 +690,43 @@ async fn model_prices_page_is_for_super_admins(backend: Backend) {
         &app,
         &admin,
         "/app/voice/platform",
-        &format!("csrf={csrf}&monthly_budget=abc&voice_session_cap=0"),
+        &format!("csrf={csrf}&monthly_budget=abc&voice_session_cap=0&realtime_model=bad%20model"),
     )
     .await;
     assert_eq!(s, 422);
     assert!(html.contains("data-field=\"monthly_budget\""));
     assert!(html.contains("data-field=\"voice_session_cap\""));
+    assert!(html.contains("data-field=\"realtime_model\""));
+    assert!(!html.contains("data-field=\"transcription_model\""));
+    // A model with no price in effect would make every call unbillable.
+    let (s, html) = post(
+        &app,
+        &admin,
+        "/app/voice/platform",
+        &format!("csrf={csrf}&monthly_budget=10&voice_session_cap=5&realtime_model=gpt-unpriced-x"),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(html.contains("data-field=\"realtime_model\"") && html.contains("add its price first"));
+    assert_eq!(
+        store.platform_settings().await.unwrap(),
+        PlatformSettings::default()
+    );
     let (s, _) = post(
         &app,
         &admin,
         "/app/voice/platform",
-        &format!("csrf={csrf}&monthly_budget=250.50&voice_session_cap=40"),
+        &format!("csrf={csrf}&monthly_budget=250.50&voice_session_cap=40&realtime_model=gpt-dash-test&transcription_model="),
     )
     .await;
     assert_eq!(s, 200);
     let ps = store.platform_settings().await.unwrap();
+    assert_eq!(ps.realtime_model, "gpt-dash-test");
+    assert_eq!(
+        ps.transcription_model,
+        PlatformSettings::default().transcription_model,
+        "left empty: unchanged"
+    );
     assert_eq!(
         (ps.monthly_budget_micros, ps.voice_session_cap, ps.hard_stop),
         (250_500_000, 40, false),

@@ -226,6 +226,8 @@ catalogue! {
     PlatformBudget => ("Budget IA mensuel de la plateforme ($)", "Platform monthly AI budget ($)"),
     GlobalCap => ("Conversations simultanées max. (toutes salles, toutes instances)", "Max concurrent conversations (every gym and instance)"),
     HardStop => ("Arrêt à 100 % d'un budget (refuser et raccrocher)", "Hard stop at 100 % of a budget (refuse and hang up)"),
+    RealtimeModel => ("Modèle temps réel des nouveaux appels", "Realtime model of new calls"),
+    TranscriptionModel => ("Modèle de transcription des nouveaux appels", "Transcription model of new calls"),
     PlatformSpend => ("Dépense de la plateforme ce mois-ci", "Platform spend this month"),
     Saved => ("Enregistré.", "Saved."),
 }
@@ -545,6 +547,11 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
                 [lo, hi, ..] => format!("doit être entre {lo} et {hi}"),
                 _ => "hors limites".into(),
             },
+        },
+        "unpriced" => "aucun prix en vigueur pour ce modèle : ajoutez d'abord son prix".into(),
+        "invalid_length" => match n.last() {
+            Some(max) => format!("1 à {max} caractères"),
+            None => "longueur invalide".into(),
         },
         "forbidden" => {
             "seul le propriétaire de la franchise ou un super administrateur peut le modifier"

@@ -410,6 +410,14 @@ async fn render_prices(
                 "voice_session_cap".to_string(),
                 platform.voice_session_cap.to_string(),
             ),
+            (
+                "realtime_model".to_string(),
+                platform.realtime_model.clone(),
+            ),
+            (
+                "transcription_model".to_string(),
+                platform.transcription_model.clone(),
+            ),
         ])
     });
     Ok(page(
@@ -495,16 +503,14 @@ async fn platform_update(
     let (scope, c) = platform_chrome(&u)?;
     let value = |k: &str| f.get(k).cloned().unwrap_or_default();
     let hard_stop = f.contains_key("hard_stop");
-    match voice::set_platform_limits(
-        state.store.as_ref(),
-        &scope,
-        &u.caller.actor,
-        &value("monthly_budget"),
-        &value("voice_session_cap"),
+    let form = voice::PlatformForm {
+        budget_usd: value("monthly_budget"),
+        cap: value("voice_session_cap"),
         hard_stop,
-    )
-    .await
-    {
+        realtime_model: value("realtime_model"),
+        transcription_model: value("transcription_model"),
+    };
+    match voice::set_platform_limits(state.store.as_ref(), &scope, &u.caller.actor, &form).await {
         Ok(_) => {
             render_prices(
                 &state,
