@@ -10,6 +10,7 @@ mod common;
 
 use common::{Backend, PASSWORD, TestApp, send, totp_code};
 use jarvis_core::cost::TokenUsage;
+use jarvis_core::model::Actor;
 use jarvis_core::model::*;
 use jarvis_core::{FranchiseId, GymId, Role, Scope, VoiceSessionId};
 use serde_json::{Value, json};
@@ -624,6 +625,44 @@ async fn budget_alerts_are_mailed_once_and_noticed(backend: Backend) {
     assert_eq!(s, 200, "{html}");
     assert_eq!(html.matches("class=\"budget-alert\"").count(), 2, "{html}");
     assert!(shown_as_text(&html, "the gym's AI budget is spent"));
+
+    // The platform's budget: its alerts go to the super admins, once.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/gyms/{}", a.gym),
+            json!({"settings": {"monthly_ai_budget_micros": 100_000_000}}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let platform = PlatformSettings {
+        monthly_budget_micros: 0,
+        ..store.platform_settings().await.unwrap()
+    };
+    store
+        .set_platform_settings(&Scope::Platform, &Actor::cli(), platform)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let (s, v) = start(&app, &a.kiosk, "B-OK").await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (402, Some("budget_exhausted"))
+        );
+    }
+    let admin_alerts = |mails: Vec<jarvis_app::outbox::OpenedEmail>| {
+        mails
+            .into_iter()
+            .filter(|m| m.kind == "budget_alert")
+            .collect::<Vec<_>>()
+    };
+    let mails = admin_alerts(app.mails_to("admin@test.local", 2).await);
+    assert_eq!(mails.len(), 2, "the platform's 80 % and 100 %, once each");
+    assert!(mails.iter().all(|m| m.text.contains("/app/voice/prices")));
+    assert_eq!(
+        app.mails_to("manager@lyon.test", 2).await.len(),
+        2,
+        "no new gym alert for the manager"
+    );
     app.stop().await;
 }
 
