@@ -162,7 +162,7 @@ catalogue! {
     DemoModeText => (" — aucune clé OpenAI n'est configurée : le faux OpenAI intégré répond à toutes les demandes vocales et d'IA. Rien ne quitte cette machine.", " — no OpenAI key is configured, so the built-in fake OpenAI answers every voice and AI request. Nothing leaves this machine."),
     Welcome => ("Bienvenue sur JARVIS", "Welcome to JARVIS"),
     SignedInAs => ("Connecté en tant que", "Signed in as"),
-    GymsTile => ("Membres, bornes, cours, import CSV, réglages", "Members, kiosks, classes, CSV import, settings"),
+    GymsTile => ("Membres, bornes, cours, conversations, import CSV, réglages", "Members, kiosks, classes, conversations, CSV import, settings"),
     Team => ("Équipe", "Team"),
     TeamTile => ("Comptes et rôles de votre périmètre : désactiver, réactiver, retirer un rôle", "Accounts and roles in your area: disable, re-enable, remove a role"),
     AccountSecurity => ("Sécurité du compte", "Account security"),
