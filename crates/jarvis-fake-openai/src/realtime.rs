@@ -75,8 +75,9 @@ pub(crate) struct CallState {
     pending_audio_ms: u64,
     /// Assistant audio (ms) not yet handed to the WebRTC peer for playback (live audio).
     playback_ms: u64,
-    /// The heard conversation, chosen at the first heard utterance (live audio).
-    dialogue: Option<(DemoLanguage, Dialogue)>,
+    /// The heard conversation, chosen at the first heard utterance (live audio), and the
+    /// response number its script starts at.
+    dialogue: Option<(DemoLanguage, Dialogue, usize)>,
     /// The item id announced by `speech_started` for the utterance in progress.
     heard_item: Option<String>,
     /// Turns were driven through `say`: heard speech no longer drives this call.
@@ -738,14 +739,14 @@ pub(crate) fn heard_speech_stopped(shared: &Shared, call: &Call, start_ms: u64, 
         let item_id = st.heard_item.take().unwrap_or(fresh_id);
         if st.dialogue.is_none() {
             let lang = DemoLanguage::of_session(&st.session);
-            st.dialogue = Some((lang, demo_dialogue(lang)));
+            st.dialogue = Some((lang, demo_dialogue(lang), st.turn_index));
         }
         let n = usize::try_from(st.stats.utterances_heard).unwrap_or(0);
         st.stats.utterances_heard += 1;
         let text = st
             .dialogue
             .as_ref()
-            .map(|(_, d)| d.member_line(n))
+            .map(|(_, d, _)| d.member_line(n))
             .unwrap_or_default();
         // The RTP packets were already counted as they arrived; the committed buffer replaces
         // them in the context (speech plus the server VAD's 300 ms prefix padding).
@@ -875,9 +876,9 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
     let fault = shared.inner().response_faults.pop_front();
     // A call in a heard demo conversation follows its dialogue; every other call the config's script.
     let dialogue = call.state().dialogue.clone();
-    let (script, lang) = match dialogue {
-        Some((lang, d)) => (d.script, Some(lang)),
-        None => (shared.cfg().script.clone(), None),
+    let (script, lang, first) = match dialogue {
+        Some((lang, d, first)) => (d.script, Some(lang), first),
+        None => (shared.cfg().script.clone(), None, 0),
     };
     let resp_id = shared.new_id("resp_");
     let conv_id = format!("conv_{}", call.id);
@@ -897,7 +898,7 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             });
             st.pending_audio_ms = 0;
         }
-        let mut turn = script.turn(st.turn_index);
+        let mut turn = script.turn(st.turn_index.saturating_sub(first));
         st.turn_index += 1;
         if let (Some(lang), Turn::Say(text)) = (lang, &mut turn) {
             let outputs: Vec<String> = st.outputs.iter().map(|(_, o)| o.clone()).collect();

@@ -108,12 +108,24 @@ fn run(
     let mut channel_open_at: Option<Instant> = None;
     // Hung up while speaking: play the rest (bounded), then close.
     let mut draining: Option<Instant> = None;
+    let mut channel_closed_at: Option<Instant> = None;
     loop {
         if let Some(since) = draining
             && (speak_ms == 0 || since.elapsed() > MAX_DRAIN)
         {
-            rtc.disconnect();
-            return Ok(());
+            // Close the data channel first (the kiosk sees a clean end, not a lost network),
+            // give the reset a moment to leave, then stop.
+            match (channel.take(), channel_closed_at) {
+                (Some(id), _) => {
+                    rtc.direct_api().close_data_channel(id);
+                    channel_closed_at = Some(Instant::now());
+                }
+                (None, Some(t)) if t.elapsed() < Duration::from_millis(300) => {}
+                _ => {
+                    rtc.disconnect();
+                    return Ok(());
+                }
+            }
         }
         // Server events from the engine → data channel.
         while draining.is_none() {

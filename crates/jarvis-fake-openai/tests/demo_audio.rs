@@ -520,6 +520,6 @@ mod webrtc {
             !stats.live_audio && stats.utterances_heard == 0,
             "{stats:?}"
         );
-        assert!(stats.audio_packets_in > 50, "{stats:?}");
+        assert!(stats.audio_packets_out > 50, "{stats:?}");
     }
 }
