@@ -187,6 +187,8 @@ test('demo: a member badges in and the scripted conversation runs on the fake mi
 
     // The assistant said goodbye and ended the call; the kiosk goes back to idle by itself.
     await page.waitForSelector('#badge-form:not([hidden])', { timeout: 60000 });
+    const status = await page.evaluate(() => document.getElementById('call-status').textContent);
+    assert.match(status, /Au revoir|Goodbye/, 'a clean end, not a lost connection');
     const transcript = await page.evaluate(() => [...document.querySelectorAll('#transcript p')].map((p) => `${p.className}: ${p.textContent}`));
     console.log(transcript.join('\n'));
     const members = transcript.filter((l) => l.startsWith('member:'));
