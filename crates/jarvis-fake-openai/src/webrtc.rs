@@ -248,8 +248,10 @@ fn run(
                 }
                 speak_ms += queued;
                 let frame = if speak_ms > 0 {
-                    speak_ms = speak_ms.saturating_sub(20);
-                    call.with_stats(|s| s.audio_ms_spoken += 20);
+                    // The last frame of a reply is partly sound: count only what was billed.
+                    let played = speak_ms.min(20);
+                    speak_ms -= played;
+                    call.with_stats(|s| s.audio_ms_spoken += played);
                     if speak_ms == 0 {
                         listen_after = now + LISTEN_GUARD;
                     }

@@ -499,6 +499,31 @@ mod webrtc {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_english_session_gets_the_english_dialogue() {
+        let session = json!({"type":"realtime","model":"gpt-realtime-mini",
+            "instructions":"You are Max. Speak English unless the member clearly prefers another language.",
+            "audio":{"input":{"transcription":{"model":"gpt-4o-mini-transcribe","language":"en"}}}});
+        let (_fake, seen) = converse(FakeConfig::demo(), session, Duration::from_secs(90)).await;
+        let heard: Vec<&str> = seen
+            .events
+            .iter()
+            .filter(|e| e["type"] == "conversation.item.input_audio_transcription.completed")
+            .filter_map(|e| e["transcript"].as_str())
+            .collect();
+        assert_eq!(heard, demo_dialogue(DemoLanguage::En).member_lines);
+        let said: Vec<&str> = seen
+            .events
+            .iter()
+            .filter(|e| e["type"] == "response.output_audio_transcript.done")
+            .filter_map(|e| e["transcript"].as_str())
+            .collect();
+        assert!(
+            said.contains(&"Today: Yoga at 18:00, Cross-training at 19:00. What is your goal?"),
+            "{said:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_live_audio_the_fake_keeps_opus_silence_and_does_not_listen() {
         let (fake, seen) = converse(
             FakeConfig::default(),
