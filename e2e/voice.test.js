@@ -1,5 +1,7 @@
 // Browser test: a complete kiosk conversation over real WebRTC against `jarvis serve --demo`
-// (the in-process fake OpenAI answers; Chromium's fake microphone). The kiosk pairs, a member
+// (the in-process fake OpenAI answers; Chromium's fake microphone fed with silence, so the demo
+// fake, which listens, hears nothing and only /say drives the turns; e2e/demo.test.js covers
+// the heard conversation). The kiosk pairs, a member
 // badges in, the page starts the call through our API (the browser never sees a key), the
 // member "talks" (the fake's /__fake/.../say stands in for speech recognition), the transcript
 // shows on screen, the scripted tool call (log_member_goal) changes the member's goals, the end
@@ -70,6 +72,19 @@ async function api(origin, token, method, p, body) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// One second of digital silence (WAV, 16-bit mono 48 kHz) for Chromium's fake microphone.
+function silentWav(file) {
+  const rate = 48000;
+  const data = rate * 2;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + data, 4); b.write('WAVE', 8);
+  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(data, 40);
+  fs.writeFileSync(file, b);
+  return file;
+}
+
 test('a member badges in and talks with the assistant over real WebRTC, then hangs up', { timeout: 240000 }, async (t) => {
   if (!fs.existsSync(CHROMIUM)) {
     const msg = `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
@@ -103,7 +118,9 @@ test('a member badges in and talks with the assistant over real WebRTC, then han
     assert.ok(member, 'the demo gym has an active member with voice consent');
     const code = await api(origin, token, 'POST', `/api/v1/gyms/${gym.id}/kiosks/${kiosk.id}/pairing-code`);
 
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    const silence = silentWav(path.join(dataDir, 'silence.wav'));
+    const args = [...FLAGS, `--use-file-for-fake-audio-capture=${silence}`];
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args });
     const page = await context.newPage();
     page.on('console', (m) => console.log('[page]', m.text()));
     await page.goto(`${origin}/kiosk`);
@@ -145,7 +162,7 @@ test('a member badges in and talks with the assistant over real WebRTC, then han
     assert.ok(assistant.length >= 2 && assistant.some((x) => /Bonjour|Hello|noté|goal/.test(x)), JSON.stringify(assistant));
     // The heard latency (end of speech -> first audible assistant audio), sent with the heartbeat.
     const heard = await page.evaluate(() => window.jarvisCall.lastLatencyMs);
-    // The fake streams Opus silence, so nothing is audible here and no sample is taken (logged only).
+    // The demo fake speaks audibly (PCMU tones), so a sample is usually taken (logged only).
     console.log('heard latency (ms):', heard);
     const st = await stats();
     assert.ok(st.webrtc_connected, 'media over real WebRTC');

@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+pub mod audio;
 mod clock;
 mod http;
 mod realtime;
@@ -28,7 +29,7 @@ use serde_json::Value;
 pub use clock::FakeClock;
 pub use http::fake_embedding;
 pub use realtime::CallStats;
-pub use script::{Script, ScriptedCall, Turn, demo_script};
+pub use script::{DemoLanguage, Dialogue, Script, ScriptedCall, Turn, demo_dialogue, demo_script};
 pub use state::{
     CHAT_MODELS, ChatScript, EMBEDDING_MODELS, Endpoint, FakeConfig, Fault, LedgerEntry,
     LedgerKind, LimitKind, REALTIME_MODELS, RecordedRequest, ResponseFault, TEST_ADMIN_KEY,

@@ -14,7 +14,9 @@ Prints `JARVIS_FAKE_OPENAI_LISTENING base_url=http://ADDR/v1` once it listens.
 
 Options:
   --listen ADDR      address to bind (default 127.0.0.1:0, a free port)
-  --demo             bilingual scripted gym assistant, clock at real time; implies --accept-any-key
+  --demo             bilingual scripted gym assistant, clock at real time, live audio over
+                     WebRTC (hears the microphone, answers with tones; needs PCMU in the offer);
+                     implies --accept-any-key
   --accept-any-key   accept any standard key that starts with `sk-`
   -h, --help         this text
 

@@ -8,7 +8,7 @@ use jarvis_core::cost::TokenUsage;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, broadcast};
 
-use crate::script::Turn;
+use crate::script::{DemoLanguage, Dialogue, Turn, demo_dialogue, fill_classes};
 use crate::state::{LedgerEntry, LedgerKind, ResponseFault, Shared};
 
 /// A message to the sockets (sideband WS, direct WS, WebRTC data channel) of a call.
@@ -45,6 +45,12 @@ pub struct CallStats {
     pub ended: bool,
     /// Conversation items removed by `conversation.item.delete`.
     pub items_deleted: u64,
+    /// Live audio (demo): PCMU negotiated, the fake hears and speaks.
+    pub live_audio: bool,
+    /// Utterances the voice-activity detector heard (live audio).
+    pub utterances_heard: u64,
+    /// Milliseconds of assistant audio played as tones (live audio).
+    pub audio_ms_spoken: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -67,6 +73,15 @@ pub(crate) struct CallState {
     audio_responded: bool,
     prev_input_total: u64,
     pending_audio_ms: u64,
+    /// Assistant audio (ms) not yet handed to the WebRTC peer for playback (live audio).
+    playback_ms: u64,
+    /// The heard conversation, chosen at the first heard utterance (live audio), and the
+    /// response number its script starts at.
+    dialogue: Option<(DemoLanguage, Dialogue, usize)>,
+    /// The item id announced by `speech_started` for the utterance in progress.
+    heard_item: Option<String>,
+    /// Turns were driven through `say`: heard speech no longer drives this call.
+    steered: bool,
     pub stats: CallStats,
 }
 
@@ -121,6 +136,19 @@ impl Call {
         st.stats.audio_packets_in += packets;
         st.stats.audio_ms_in += ms;
         st.pending_audio_ms += ms;
+    }
+
+    /// Takes the assistant audio (ms) queued since the last call, for the WebRTC peer to play.
+    #[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
+    pub(crate) fn take_playback_ms(&self) -> u64 {
+        std::mem::take(&mut self.state().playback_ms)
+    }
+
+    /// Whether heard speech may drive this call (live audio, not steered by `say`, not ended).
+    #[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
+    pub(crate) fn listening(&self) -> bool {
+        let st = self.state();
+        st.stats.live_audio && !st.steered && !st.stats.ended
     }
 
     pub(crate) fn with_stats(&self, f: impl FnOnce(&mut CallStats)) {
@@ -268,6 +296,10 @@ pub(crate) fn create_call(shared: &Arc<Shared>, prefix: &str, session: Value) ->
             audio_responded: false,
             prev_input_total: 0,
             pending_audio_ms: 0,
+            playback_ms: 0,
+            dialogue: None,
+            heard_item: None,
+            steered: false,
             stats: CallStats::default(),
         }),
     });
@@ -664,6 +696,8 @@ fn item_create(shared: &Shared, call: &Call, socket: u64, ev: &Value, cid: Optio
 
 /// A scripted member utterance of `seconds` of audio (VAD events, transcription, auto-response).
 pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64) {
+    // A test steers this call: heard speech must not add turns of its own.
+    call.state().steered = true;
     let item_id = shared.new_id("item_");
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
     call.send(
@@ -671,10 +705,74 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
         None,
         json!({"type":"input_audio_buffer.speech_started","audio_start_ms":0,"item_id":item_id}),
     );
+    member_turn(shared, call, &item_id, text, ms, ms, true);
+}
+
+/// Live audio: the detector heard speech begin at `at_ms` of the microphone stream.
+#[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
+pub(crate) fn heard_speech_started(shared: &Shared, call: &Call, at_ms: u64) {
+    let item_id = shared.new_id("item_");
+    {
+        let mut st = call.state();
+        if !st.stats.live_audio || st.steered || st.stats.ended {
+            return;
+        }
+        st.heard_item = Some(item_id.clone());
+    }
     call.send(
         shared,
         None,
-        json!({"type":"input_audio_buffer.speech_stopped","audio_end_ms":ms,"item_id":item_id}),
+        json!({"type":"input_audio_buffer.speech_started","audio_start_ms":at_ms,"item_id":item_id}),
+    );
+}
+
+/// Live audio: the utterance `start_ms..end_ms` ended. The member's words come from the demo
+/// dialogue (in the session's language); then the usual commit, transcription and response.
+#[cfg_attr(not(feature = "webrtc"), allow(dead_code))]
+pub(crate) fn heard_speech_stopped(shared: &Shared, call: &Call, start_ms: u64, end_ms: u64) {
+    let fresh_id = shared.new_id("item_");
+    let (item_id, text) = {
+        let mut st = call.state();
+        if !st.stats.live_audio || st.steered || st.stats.ended {
+            return;
+        }
+        let item_id = st.heard_item.take().unwrap_or(fresh_id);
+        if st.dialogue.is_none() {
+            let lang = DemoLanguage::of_session(&st.session);
+            st.dialogue = Some((lang, demo_dialogue(lang), st.turn_index));
+        }
+        let n = usize::try_from(st.stats.utterances_heard).unwrap_or(0);
+        st.stats.utterances_heard += 1;
+        let text = st
+            .dialogue
+            .as_ref()
+            .map(|(_, d, _)| d.member_line(n))
+            .unwrap_or_default();
+        // The RTP packets were already counted as they arrived; the committed buffer replaces
+        // them in the context (speech plus the server VAD's 300 ms prefix padding).
+        st.pending_audio_ms = 0;
+        (item_id, text)
+    };
+    let billed = end_ms.saturating_sub(start_ms) + 300;
+    member_turn(shared, call, &item_id, &text, end_ms, billed, false);
+}
+
+/// The end of a member utterance: VAD stop, commit, the user item, its transcription (if on)
+/// and the automatic response (if the session's turn detection creates one). `count_in` adds
+/// `ms` to the incoming audio (a `say`; heard audio was counted packet by packet).
+fn member_turn(
+    shared: &Shared,
+    call: &Call,
+    item_id: &str,
+    text: &str,
+    end_ms: u64,
+    ms: u64,
+    count_in: bool,
+) {
+    call.send(
+        shared,
+        None,
+        json!({"type":"input_audio_buffer.speech_stopped","audio_end_ms":end_ms,"item_id":item_id}),
     );
     call.send(
         shared,
@@ -696,9 +794,11 @@ pub(crate) fn member_says(shared: &Shared, call: &Call, text: &str, seconds: f64
     let audio_tokens = ms.div_ceil(100);
     let (transcription, auto) = {
         let mut st = call.state();
-        st.stats.audio_ms_in += ms;
+        if count_in {
+            st.stats.audio_ms_in += ms;
+        }
         st.items.push(ItemTokens {
-            id: item_id.clone(),
+            id: item_id.to_owned(),
             text: 4,
             audio: audio_tokens,
         });
@@ -774,7 +874,12 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         return;
     }
     let fault = shared.inner().response_faults.pop_front();
-    let script = shared.cfg().script.clone();
+    // A call in a heard demo conversation follows its dialogue; every other call the config's script.
+    let dialogue = call.state().dialogue.clone();
+    let (script, lang, first) = match dialogue {
+        Some((lang, d, first)) => (d.script, Some(lang), first),
+        None => (shared.cfg().script.clone(), None, 0),
+    };
     let resp_id = shared.new_id("resp_");
     let conv_id = format!("conv_{}", call.id);
     let ov = overrides.cloned().unwrap_or(Value::Null);
@@ -793,8 +898,12 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
             });
             st.pending_audio_ms = 0;
         }
-        let turn = script.turn(st.turn_index);
+        let mut turn = script.turn(st.turn_index.saturating_sub(first));
         st.turn_index += 1;
+        if let (Some(lang), Turn::Say(text)) = (lang, &mut turn) {
+            let outputs: Vec<String> = st.outputs.iter().map(|(_, o)| o.clone()).collect();
+            *text = fill_classes(text, &outputs, lang);
+        }
         st.stats.responses += 1;
         let mods = ov
             .get("output_modalities")
@@ -1018,6 +1127,10 @@ pub(crate) fn run_response(shared: &Shared, call: &Call, overrides: Option<&Valu
         }
         if audio && usage.output_audio > 0 {
             st.audio_responded = true;
+            if st.stats.live_audio {
+                // 20 audio tokens per second: what is billed is what the member hears.
+                st.playback_ms += usage.output_audio * 50;
+            }
         }
     }
     let voice = call

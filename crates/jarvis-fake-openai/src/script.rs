@@ -136,6 +136,190 @@ pub fn demo_script() -> Script {
     }
 }
 
+/// Language of the heard demo conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoLanguage {
+    /// French.
+    Fr,
+    /// English.
+    En,
+}
+
+impl DemoLanguage {
+    /// The language the server asked for: the input transcription language if set, else the
+    /// instructions ("Speak French …"), else English.
+    pub fn of_session(session: &Value) -> DemoLanguage {
+        let lang = session
+            .pointer("/audio/input/transcription/language")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if lang.starts_with("fr") {
+            return DemoLanguage::Fr;
+        }
+        if lang.starts_with("en") {
+            return DemoLanguage::En;
+        }
+        let instr = session
+            .get("instructions")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if instr.contains("Speak French") || instr.contains("en français") {
+            DemoLanguage::Fr
+        } else {
+            DemoLanguage::En
+        }
+    }
+}
+
+/// A scripted conversation driven by heard speech: what the member "said" at each heard
+/// utterance (the fake has no speech recognition) and the assistant's script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dialogue {
+    /// Transcript of the member's n-th utterance (cycled).
+    pub member_lines: Vec<String>,
+    /// The assistant's turns; `{classes}` in a spoken line is replaced by the classes of the
+    /// last `get_class_schedule` output.
+    pub script: Script,
+}
+
+impl Dialogue {
+    /// The member's line for heard utterance number `n` (0-based).
+    pub fn member_line(&self, n: usize) -> String {
+        if self.member_lines.is_empty() {
+            return String::new();
+        }
+        self.member_lines[n % self.member_lines.len()].clone()
+    }
+}
+
+/// The demo conversation a member has at the kiosk when the fake listens (`live_audio`): they
+/// ask for today's classes (tool `get_class_schedule`, answered with the real schedule), state
+/// a goal (tool `log_member_goal`, visible on the dashboard), then say goodbye and the
+/// assistant ends the call politely (tool `end_conversation`).
+pub fn demo_dialogue(lang: DemoLanguage) -> Dialogue {
+    let (lines, turns, fallback) = match lang {
+        DemoLanguage::Fr => (
+            [
+                "Bonjour ! Quels cours y a-t-il aujourd'hui ?",
+                "Je voudrais courir dix kilomètres.",
+                "Non merci, au revoir !",
+            ],
+            [
+                (
+                    "Bonjour ! Je regarde le planning du jour.",
+                    "get_class_schedule",
+                    json!({"day": "today"}),
+                ),
+                (
+                    "Super objectif, je le note.",
+                    "log_member_goal",
+                    json!({"goal": "Courir 10 km"}),
+                ),
+                (
+                    "Avec plaisir. Bonne séance et à bientôt !",
+                    "end_conversation",
+                    json!({"reason": "le membre a dit au revoir"}),
+                ),
+            ],
+            [
+                "Aujourd'hui : {classes}. Quel est votre objectif ?",
+                "C'est noté ! Autre chose ?",
+            ],
+        ),
+        DemoLanguage::En => (
+            [
+                "Hi! What classes are on today?",
+                "I'd like to run a 10k.",
+                "No thanks, goodbye!",
+            ],
+            [
+                (
+                    "Hi! Let me check today's schedule.",
+                    "get_class_schedule",
+                    json!({"day": "today"}),
+                ),
+                (
+                    "Great goal, I'm noting it.",
+                    "log_member_goal",
+                    json!({"goal": "Run a 10k"}),
+                ),
+                (
+                    "My pleasure. Have a great workout, see you soon!",
+                    "end_conversation",
+                    json!({"reason": "the member said goodbye"}),
+                ),
+            ],
+            [
+                "Today: {classes}. What is your goal?",
+                "Done, your goal is saved! Anything else?",
+            ],
+        ),
+    };
+    let call = |(preamble, name, args): (&str, &str, Value)| Turn::Call {
+        preamble: Some(preamble.to_owned()),
+        calls: vec![ScriptedCall::new(name, args)],
+    };
+    let [ask, goal, bye] = turns;
+    let [classes, saved] = fallback;
+    Dialogue {
+        member_lines: lines.iter().map(|l| (*l).to_owned()).collect(),
+        script: Script {
+            turns: vec![
+                call(ask),
+                Turn::Say(classes.to_owned()),
+                call(goal),
+                Turn::Say(saved.to_owned()),
+                call(bye),
+            ],
+            repeat: true,
+            fallback: saved.to_owned(),
+            default_instructions: demo_script().default_instructions,
+        },
+    }
+}
+
+/// Replaces `{classes}` with the classes of the last `get_class_schedule` output among
+/// `outputs` (JSON texts, oldest first).
+pub(crate) fn fill_classes(text: &str, outputs: &[String], lang: DemoLanguage) -> String {
+    if !text.contains("{classes}") {
+        return text.to_owned();
+    }
+    let classes = outputs
+        .iter()
+        .rev()
+        .filter_map(|o| serde_json::from_str::<Value>(o).ok())
+        .find_map(|v| v.get("classes").and_then(Value::as_array).cloned());
+    let at = match lang {
+        DemoLanguage::Fr => "à",
+        DemoLanguage::En => "at",
+    };
+    let list: Vec<String> = classes
+        .unwrap_or_default()
+        .iter()
+        .take(4)
+        .filter_map(|c| {
+            let name = c.get("name").and_then(Value::as_str)?;
+            let time = c.get("start_time").and_then(Value::as_str).unwrap_or("");
+            // "18:00:00" → "18:00".
+            let time: String = time.chars().take(5).collect();
+            Some(if time.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name} {at} {time}")
+            })
+        })
+        .collect();
+    let list = if list.is_empty() {
+        match lang {
+            DemoLanguage::Fr => "aucun cours au planning".to_owned(),
+            DemoLanguage::En => "no classes on the schedule".to_owned(),
+        }
+    } else {
+        list.join(", ")
+    };
+    text.replace("{classes}", &list)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

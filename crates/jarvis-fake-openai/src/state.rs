@@ -61,6 +61,11 @@ pub struct FakeConfig {
     pub real_webrtc: bool,
     /// Send both sockets of a call every server event (the most useful assumption, §4).
     pub mirror_events: bool,
+    /// Demo: over WebRTC, when the offer allows PCMU, hear the member's microphone (μ-law +
+    /// energy VAD) and speak audibly (a tone pattern for each assistant response's audio);
+    /// heard speech drives the bilingual [`demo_dialogue`](crate::demo_dialogue). Off by
+    /// default so tests that drive turns with `say` are not disturbed.
+    pub live_audio: bool,
 }
 
 impl Default for FakeConfig {
@@ -78,6 +83,7 @@ impl Default for FakeConfig {
             single_use_secrets: false,
             real_webrtc: cfg!(feature = "webrtc"),
             mirror_events: true,
+            live_audio: false,
         }
     }
 }
@@ -88,10 +94,12 @@ pub const TEST_API_KEY: &str = "sk-test-jarvis-fake-0000";
 pub const TEST_ADMIN_KEY: &str = "sk-admin-test-jarvis-fake-0000";
 
 impl FakeConfig {
-    /// Demo mode: bilingual scripted gym assistant, any `sk-` key accepted, clock at real time.
+    /// Demo mode: bilingual scripted gym assistant, any `sk-` key accepted, clock at real time,
+    /// live audio (the assistant hears the microphone and answers audibly).
     pub fn demo() -> Self {
         FakeConfig {
             accept_any_key: true,
+            live_audio: true,
             script: crate::script::demo_script(),
             start_unix: real_unix_now(),
             ..Self::default()

@@ -162,7 +162,8 @@
     }, messageKey === 'ended' ? 4000 : 8000);
   }
   // Watches the assistant's audio as it reaches the speaker: the first loud frame after the
-  // member stopped speaking ends one latency sample.
+  // member stopped speaking ends one latency sample, and the speaking indicator follows what
+  // is actually heard (the transcript arrives ahead of the audio).
   function meterAudio(c, stream) {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return;
@@ -172,14 +173,22 @@
     c.audioCtx.createMediaStreamSource(stream).connect(an);
     var buf = new Float32Array(an.fftSize);
     c.meter = setInterval(function () {
-      if (c.speechStoppedAt === null) return;
       an.getFloatTimeDomainData(buf);
       var sum = 0;
       for (var i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+      var now = performance.now();
       if (Math.sqrt(sum / buf.length) > 0.01) {
-        latencies.push(performance.now() - c.speechStoppedAt);
-        if (window.jarvisCall) window.jarvisCall.lastLatencyMs = latencies[latencies.length - 1];
-        c.speechStoppedAt = null;
+        c.heardAt = now;
+        if (!c.audible) { c.audible = true; indicator('speaking'); }
+        if (c.speechStoppedAt !== null) {
+          latencies.push(now - c.speechStoppedAt);
+          if (window.jarvisCall) window.jarvisCall.lastLatencyMs = latencies[latencies.length - 1];
+          c.speechStoppedAt = null;
+        }
+      } else if (c.audible && now - c.heardAt > 400) {
+        // Quiet for a moment: the assistant finished speaking.
+        c.audible = false;
+        if ($('call-indicator').dataset.state === 'speaking') indicator('listening');
       }
     }, 10);
   }
@@ -209,13 +218,14 @@
         break;
       case 'output_audio_buffer.stopped':
       case 'response.done':
-        if ($('call-indicator').dataset.state !== 'listening') indicator('listening');
+        // While the assistant is still audible, the audio meter ends the speaking state.
+        if (!c.audible && $('call-indicator').dataset.state !== 'listening') indicator('listening');
         break;
     }
   }
   function startCall(badge) {
     if (call && !call.done) return;
-    var c = { badge: badge, partial: {}, speechStoppedAt: null, done: false };
+    var c = { badge: badge, partial: {}, speechStoppedAt: null, done: false, audible: false, heardAt: 0 };
     call = c;
     $('transcript').textContent = '';
     $('call-status').textContent = '';
