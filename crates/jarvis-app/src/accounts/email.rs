@@ -21,7 +21,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// The password-reset e-mail with its single-use link.
-pub(super) fn reset(to: &str, display_name: &str, link: &str) -> Email {
+pub fn reset(to: &str, display_name: &str, link: &str) -> Email {
     let name = escape_html(display_name);
     Email {
         to: to.to_string(),
@@ -38,7 +38,7 @@ pub(super) fn reset(to: &str, display_name: &str, link: &str) -> Email {
 }
 
 /// The invitation e-mail with its single-use link.
-pub(super) fn invitation(base: &str, inv: &Invitation, token: &str, inviter: &str) -> Email {
+pub fn invitation(base: &str, inv: &Invitation, token: &str, inviter: &str) -> Email {
     let link = format!("{base}/app/invitations/accept?token={token}");
     let role = inv.role.as_str().replace('_', " ");
     Email {
