@@ -188,6 +188,7 @@ async fn queue(store: &dyn Store, master: &MasterKey, to: &str) -> uuid::Uuid {
         to,
         "Zoé <script>alert(1)</script>",
         "https://jarvis.gym.test/app/reset?token=tok_abc123",
+        jarvis_core::model::Locale::En,
     );
     outbox::enqueue(store, master, mail).await.unwrap()
 }
