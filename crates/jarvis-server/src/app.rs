@@ -43,6 +43,9 @@ pub enum StartError {
     /// A job kind is declared wrongly.
     #[error("cannot set up background jobs: {0}")]
     Jobs(String),
+    /// The e-mail transport cannot be built from the configuration.
+    #[error("invalid e-mail configuration: {0}")]
+    Mailer(#[from] jarvis_app::mailer::MailerError),
 }
 
 /// A server running in the background (used by `serve` and by tests).
@@ -103,6 +106,7 @@ pub async fn start(
         addr: config.listen,
         source,
     })?;
+    let mailer = Arc::new(jarvis_app::mailer::Mailer::from_config(&config)?);
     #[cfg(feature = "demo")]
     let mut fake = None;
     let (openai_base_url, key): (Arc<str>, String) = match &config.openai_api_key {
@@ -173,6 +177,7 @@ pub async fn start(
         auth,
         voice,
         heartbeats,
+        mailer,
         started_at: time::OffsetDateTime::now_utc(),
     };
     jarvis_app::instance::spawn_heartbeat(

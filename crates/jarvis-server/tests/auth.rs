@@ -1488,9 +1488,10 @@ async fn outbox_holds_no_readable_token_before_or_after_sending(b: Backend) {
     let sent = jarvis_app::outbox::deliver(
         app.db.store().as_ref(),
         &master,
-        jarvis_app::config::EmailTransport::Log,
+        &jarvis_app::mailer::Mailer::Log,
     )
-    .await;
+    .await
+    .sent;
     assert_eq!(sent, 2);
     let hits = app.db.find_text(&markers).await.unwrap();
     assert!(hits.is_empty(), "readable after sending: {hits:?}");
@@ -1682,9 +1683,10 @@ async fn logs_name_no_recipient_and_no_badge(b: Backend) {
     let sent = jarvis_app::outbox::deliver(
         app.db.store().as_ref(),
         &master,
-        jarvis_app::config::EmailTransport::Log,
+        &jarvis_app::mailer::Mailer::Log,
     )
-    .await;
+    .await
+    .sent;
     assert_eq!(sent, 2);
     // A kiosk looks the badge up (with its device token when pairing works, and without).
     app.post(

@@ -940,6 +940,70 @@ mod cases {
         );
         assert!(sent[0].sent_at.is_some());
 
+        // Failed deliveries: a retry waits for its time; a given-up e-mail is wiped and never
+        // taken again; both keep the attempt count and the error.
+        let mail = |to: &str| NewEmail {
+            id: uuid::Uuid::now_v7(),
+            to_address: to.into(),
+            subject: "s".into(),
+            body_text: "t".into(),
+            body_html: "h".into(),
+            kind: "test".into(),
+        };
+        let retry = s.enqueue_email(mail("retry@x.test")).await.unwrap();
+        let refused = s.enqueue_email(mail("refused@x.test")).await.unwrap();
+        let owner = uuid::Uuid::now_v7();
+        assert_eq!(
+            s.claim_emails(owner, 10, Duration::minutes(2))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let later = OffsetDateTime::now_utc() + Duration::minutes(5);
+        s.mark_email_failed(retry, "451 try later", Some(later))
+            .await
+            .unwrap();
+        s.mark_email_failed(refused, "550 no such mailbox", None)
+            .await
+            .unwrap();
+        assert!(
+            s.claim_emails(owner, 10, Duration::minutes(2))
+                .await
+                .unwrap()
+                .is_empty(),
+            "neither is claimable now"
+        );
+        let r = s.emails_to("retry@x.test", 1).await.unwrap().remove(0);
+        assert_eq!(
+            (r.attempts, r.last_error.as_deref(), r.failed_at),
+            (1, Some("451 try later"), None)
+        );
+        assert_eq!(r.body_text, "t", "kept for the retry");
+        let f = s.emails_to("refused@x.test", 1).await.unwrap().remove(0);
+        assert!(f.failed_at.is_some() && f.sent_at.is_none());
+        assert_eq!((f.body_text.as_str(), f.body_html.as_str()), ("", ""));
+        assert_eq!(f.last_error.as_deref(), Some("550 no such mailbox"));
+        let pending: Vec<_> = s
+            .pending_emails(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(pending, [retry], "a given-up e-mail is not pending");
+        // Once its time has come, the retry is claimable again.
+        let past = OffsetDateTime::now_utc() - Duration::seconds(1);
+        s.mark_email_failed(retry, "451 again", Some(past))
+            .await
+            .unwrap();
+        let again = s
+            .claim_emails(owner, 10, Duration::minutes(2))
+            .await
+            .unwrap();
+        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [retry]);
+        assert_eq!(again[0].attempts, 2);
+
         let key = |kid: &str| SigningKeyRecord {
             kid: kid.into(),
             algorithm: "RS256".into(),

@@ -3,7 +3,7 @@
 //! dashboard pages and the CLI all call these functions; they answer domain results and one
 //! [`AccountsError`], which the HTTP layer maps once to its answers.
 
-pub(crate) mod email;
+pub mod email;
 mod invitations;
 mod mfa;
 mod password;
@@ -313,9 +313,12 @@ impl Accounts {
         record_in(self.store.as_ref(), e).await;
     }
 
-    /// Delivers the e-mail outbox with `transport`; answers how many left.
-    pub async fn deliver_outbox(&self, transport: crate::config::EmailTransport) -> usize {
-        crate::outbox::deliver(self.store.as_ref(), &self.master, transport).await
+    /// Delivers the e-mail outbox with `mailer`.
+    pub async fn deliver_outbox(
+        &self,
+        mailer: &crate::mailer::Mailer,
+    ) -> crate::outbox::DeliveryReport {
+        crate::outbox::deliver(self.store.as_ref(), &self.master, mailer).await
     }
 }
 

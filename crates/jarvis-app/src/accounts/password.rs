@@ -53,7 +53,7 @@ impl ResetWorker {
             .create_password_reset(user.id, &token_hash(&token), expires)
             .await?;
         let link = format!("{}/app/reset?token={token}", self.base);
-        let mail = super::email::reset(&user.email, &user.display_name, &link);
+        let mail = super::email::reset(&user.email, &user.display_name, &link, user.locale);
         crate::outbox::enqueue(store, &self.master, mail).await?;
         let ev = client.event("password.reset_requested", Some(user.id), Some(&email));
         record_in(store, ev).await;
