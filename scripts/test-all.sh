@@ -48,7 +48,7 @@ fi
 step "npm packages for browser tests"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "schemathesis (schema fuzz of the API, tests/openapi_fuzz.rs) in .venv-test/"
+step "schemathesis (schema fuzz of the API, tests/it/openapi_fuzz.rs) in .venv-test/"
 SCHEMATHESIS_VERSION=4.32.5
 if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
