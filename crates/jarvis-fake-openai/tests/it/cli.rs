@@ -1,6 +1,5 @@
 //! The standalone binary: `--help` names the accepted keys, `--accept-any-key` does what it says.
 
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 

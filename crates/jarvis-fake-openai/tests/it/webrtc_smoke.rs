@@ -1,7 +1,6 @@
 //! Rust-only WebRTC smoke test: a str0m offerer (standing in for the browser) connects to the
 //! fake's `/v1/realtime/calls`, exchanges `oai-events` JSON and audio both ways over loopback.
 
-
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,5 @@
 //! Demo mode: the in-process fake with the bilingual scripted assistant that uses tools.
 
-
 use crate::common;
 
 use std::net::SocketAddr;

@@ -1,6 +1,5 @@
 //! Client ↔ fake: every REST endpoint, validation rules, beta rejection, recording.
 
-
 use crate::common;
 
 use std::time::Duration;

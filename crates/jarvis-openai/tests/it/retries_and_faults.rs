@@ -1,6 +1,5 @@
 //! Retry timing with the manual clock, and every HTTP fault the fake can inject.
 
-
 use crate::common;
 
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! Sideband WebSocket against the fake: scripted conversation with parallel function calls,
 //! usage/ledger reconciliation, unknown events, response faults, expiry, drop, hangup.
 
-
 use crate::common;
 
 use std::time::Duration;

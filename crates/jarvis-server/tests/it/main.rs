@@ -33,7 +33,11 @@ fn integration_tests_are_modules_of_this_binary() {
         v.sort();
         v
     };
-    assert_eq!(names(&tests), ["it"], "move these into tests/it/ as modules of main.rs");
+    assert_eq!(
+        names(&tests),
+        ["it"],
+        "move these into tests/it/ as modules of main.rs"
+    );
     let main = std::fs::read_to_string(tests.join("it/main.rs")).unwrap();
     for name in names(&tests.join("it")) {
         let module = name.strip_suffix(".rs").unwrap_or(&name);
