@@ -1,5 +1,5 @@
 //! The storage traits, one per aggregate. Both backends implement all of them and pass the same
-//! conformance suite (`tests/conformance.rs`).
+//! conformance suite (`tests/it/conformance.rs`).
 
 use crate::Backend;
 use crate::error::StoreResult;
