@@ -122,7 +122,7 @@ pub fn request_to(
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new());
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(120)));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(330)));
     let body = json.unwrap_or("");
     let auth = bearer
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
