@@ -735,6 +735,23 @@ mod tests {
     }
 
     #[test]
+    fn time_zones_are_checked_against_the_tz_database_on_save() {
+        let code = |tz: &str| {
+            GymPatch {
+                timezone: Some(tz.into()),
+                ..GymPatch::default()
+            }
+            .validate()
+            .err()
+            .map(|e| e.0[0].code.clone())
+        };
+        assert_eq!(code(" Asia/Tokyo "), None);
+        assert_eq!(code("UTC"), None);
+        assert_eq!(code("Europe/Pariss").as_deref(), Some("unknown_timezone"));
+        assert_eq!(code("Paris").as_deref(), Some("invalid_format"));
+    }
+
+    #[test]
     fn voice_settings_defaults_and_paths() {
         let s = GymSettings::from_json(&json!({"voice": {"storage": "full"}})).unwrap_or_default();
         assert_eq!(s.voice.storage, StorageLevel::Full);
