@@ -52,6 +52,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "database_acquire_timeout_secs",
+        help: "longest wait for a pooled database connection before a request fails with 503 unavailable, 1-300 seconds",
+        default: Some("5"),
+        secret: false,
+    },
+    Key {
         name: "log_format",
         help: "log output: human or json",
         default: Some("human"),
@@ -357,6 +363,8 @@ pub struct Config {
     pub database_url: Secret,
     /// Pool size.
     pub database_max_connections: u32,
+    /// Longest wait for a pooled connection.
+    pub database_acquire_timeout: Duration,
     /// Log style.
     pub log_format: LogFormat,
     /// Tracing filter.
@@ -741,6 +749,12 @@ impl Config {
                 500,
                 "an integer from 1 to 500",
             )? as u32,
+            database_acquire_timeout: Duration::from_secs(p.ranged(
+                "database_acquire_timeout_secs",
+                1,
+                300,
+                "seconds from 1 to 300",
+            )?),
             log_format,
             log_level,
             public_url,
@@ -867,6 +881,9 @@ impl Config {
                 "data_dir" => self.data_dir.display().to_string(),
                 "database_url" => jarvis_store::redact_url(self.database_url.expose()),
                 "database_max_connections" => self.database_max_connections.to_string(),
+                "database_acquire_timeout_secs" => {
+                    self.database_acquire_timeout.as_secs().to_string()
+                }
                 "log_format" => match self.log_format {
                     LogFormat::Human => "human".into(),
                     LogFormat::Json => "json".into(),

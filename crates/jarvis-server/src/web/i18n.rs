@@ -514,6 +514,9 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
             None => "trop long".into(),
         },
         "too_large" => "trop volumineux".into(),
+        "unknown_timezone" => {
+            "fuseau horaire inconnu ; utilisez un nom IANA, comme Europe/Paris ou UTC".into()
+        }
         "invalid_characters" => "ne doit pas contenir de caractères de contrôle".into(),
         "invalid_format" => match field {
             "email" => "doit être une adresse e-mail comme nom@exemple.fr".into(),

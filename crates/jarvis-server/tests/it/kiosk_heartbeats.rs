@@ -23,7 +23,13 @@ const OFFLINE_AFTER: Duration = Duration::from_secs(120);
 async fn paired_kiosk(s: &Arc<dyn Store>, token: &str) -> Kiosk {
     let a = Actor::cli();
     let f = s
-        .create_franchise(&Scope::Platform, &a, NewFranchise { name: "F".into() })
+        .create_franchise(
+            &Scope::Platform,
+            &a,
+            NewFranchise {
+                name: format!("F {token}"),
+            },
+        )
         .await
         .unwrap();
     let g = s
@@ -53,10 +59,11 @@ async fn paired_kiosk(s: &Arc<dyn Store>, token: &str) -> Kiosk {
         .await
         .unwrap();
     let soon = OffsetDateTime::now_utc() + time::Duration::minutes(15);
-    s.set_pairing_code(&sc, &a, g.id, k.id, "code", soon)
+    let code = format!("code-{token}");
+    s.set_pairing_code(&sc, &a, g.id, k.id, &code, soon)
         .await
         .unwrap();
-    s.pair_kiosk("code", &hash_secret(token))
+    s.pair_kiosk(&code, &hash_secret(token))
         .await
         .unwrap()
         .kiosk
@@ -174,6 +181,81 @@ async fn two_instances_flushing_one_kiosk_leave_the_latest(db: TestDb) {
     assert!(last.last_seen_at > now.last_seen_at);
 }
 
+fn hb_heard(version: &str, ms: u32) -> Heartbeat {
+    Heartbeat {
+        voice_latency_ms: Some(ms),
+        ..hb(version)
+    }
+}
+
+/// The latency members heard, as kiosks report it with heartbeats: every sample is stored even
+/// when heartbeats coalesce (one instance) or an older heartbeat loses the row (two instances),
+/// and the gym's p50/p95 come from them, in the gym's scope only.
+async fn heard_latency_samples_survive_coalescing(db: TestDb) {
+    let s = db.store();
+    let k = paired_kiosk(&s, "jk_heard").await;
+    let scope = Scope::Gym {
+        franchise: k.franchise_id,
+        gym: k.gym_id,
+    };
+    let t0 = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let stats = |s: Arc<dyn Store>, scope: Scope| async move {
+        let t1 = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        s.heard_latency_stats(&scope, k.gym_id, t0, t1)
+            .await
+            .unwrap()
+    };
+    assert_eq!(stats(s.clone(), scope).await.count, 0);
+
+    let a = HeartbeatBuffer::new(s.clone(), OFFLINE_AFTER);
+    let b = HeartbeatBuffer::new(s.clone(), OFFLINE_AFTER);
+    // Written through (never seen), then three heartbeats coalesced into one pending entry.
+    a.submit(&k, hb_heard("1", 400)).await.unwrap();
+    let seen = stored(&s, &k).await;
+    for ms in [500, 600, 2000] {
+        a.submit(&seen, hb_heard("2", ms)).await.unwrap();
+    }
+    a.submit(&seen, hb("no-call")).await.unwrap();
+    assert_eq!(a.len(), 1, "coalesced");
+    assert_eq!(a.flush().await.unwrap(), 1);
+    let st = stats(s.clone(), scope).await;
+    // Nearest rank over [400, 500, 600, 2000].
+    assert_eq!((st.count, st.p50_ms, st.p95_ms), (4, Some(500), Some(2000)));
+
+    // Two instances: A's older heartbeat loses the row, its sample is still stored.
+    let now = stored(&s, &k).await;
+    a.submit(&now, hb_heard("a", 700)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    b.submit(&now, hb_heard("b", 800)).await.unwrap();
+    assert_eq!(b.flush().await.unwrap(), 1);
+    assert_eq!(a.flush().await.unwrap(), 0, "an older heartbeat never wins");
+    assert_eq!(stats(s.clone(), scope).await.count, 6);
+
+    // Another gym's scope sees none of it; a window before the samples is empty.
+    let other = paired_kiosk(&s, "jk_heard_other").await;
+    let other_scope = Scope::Gym {
+        franchise: other.franchise_id,
+        gym: other.gym_id,
+    };
+    assert_eq!(
+        s.heard_latency_stats(
+            &other_scope,
+            k.gym_id,
+            t0,
+            OffsetDateTime::now_utc() + time::Duration::minutes(1)
+        )
+        .await
+        .unwrap()
+        .count,
+        0
+    );
+    let before = s
+        .heard_latency_stats(&scope, k.gym_id, t0 - time::Duration::hours(1), t0)
+        .await
+        .unwrap();
+    assert_eq!(before.count, 0);
+}
+
 /// Over HTTP: online at once after the first heartbeat; the next one waits in memory and is
 /// written when the server stops.
 async fn a_stopping_server_writes_waiting_heartbeats(backend: Backend) {
@@ -226,6 +308,11 @@ mod sqlite {
     async fn a_stopping_server_writes_waiting_heartbeats() {
         super::a_stopping_server_writes_waiting_heartbeats(Backend::Sqlite).await;
     }
+
+    #[tokio::test]
+    async fn heard_latency_samples_survive_coalescing() {
+        super::heard_latency_samples_survive_coalescing(TestDb::sqlite().await.unwrap()).await;
+    }
 }
 
 mod postgres {
@@ -258,5 +345,13 @@ mod postgres {
     #[tokio::test]
     async fn a_stopping_server_writes_waiting_heartbeats() {
         super::a_stopping_server_writes_waiting_heartbeats(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn heard_latency_samples_survive_coalescing() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        super::heard_latency_samples_survive_coalescing(db).await;
     }
 }

@@ -304,6 +304,7 @@ mod cases {
             franchise: k.franchise_id,
             heartbeat: hb(v),
             received_at: at,
+            heard_latency: vec![],
         };
         // A whole second and half a second later: SQLite compares them as text.
         let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();

@@ -40,6 +40,7 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("budget_alerts", "franchise_id", Some("gym_id")),
     ("follow_ups", "franchise_id", Some("gym_id")),
     ("session_analyses", "franchise_id", Some("gym_id")),
+    ("voice_heard_latency", "franchise_id", Some("gym_id")),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -390,6 +391,23 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     .await
     .unwrap();
     s.record_visit(&sc, g.id, m.id, Some(k.id)).await.unwrap();
+    let heard_at = OffsetDateTime::now_utc();
+    s.record_heartbeats(&[PendingHeartbeat {
+        kiosk: k.id,
+        gym: g.id,
+        franchise: f.id,
+        heartbeat: Heartbeat {
+            app_version: "1".into(),
+            uptime_secs: 1,
+            mic_status: MicStatus::Ok,
+            network_quality: NetworkQuality::Good,
+            voice_latency_ms: Some(900),
+        },
+        received_at: heard_at,
+        heard_latency: vec![(heard_at, 900)],
+    }])
+    .await
+    .unwrap();
     s.add_fact(
         &sc,
         &a,

@@ -321,6 +321,7 @@ both_backends!(
     unparseable_events_are_counted_and_usage_salvaged,
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
+    today_is_the_gym_local_date,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their
