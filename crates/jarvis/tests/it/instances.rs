@@ -3,118 +3,11 @@
 //! its lease expires and finishes exactly once; the pairing-code guess limit holds across
 //! instances (it lives in the database, not in a process).
 
+use crate::support::{Serve, wait_for};
 use jarvis_core::model::*;
 use jarvis_store::testing::TestDb;
 use jarvis_store::*;
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// One `jarvis serve` on `db`, sharing `dir` (and so the master key) with the others.
-struct Serve {
-    child: Child,
-    port: u16,
-}
-
-impl Serve {
-    fn start(dir: &std::path::Path, db: &str, extra: &[(&str, &str)]) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_jarvis"));
-        c.current_dir(dir);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("JARVIS_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("JARVIS_LOG_LEVEL", "warn")
-            .env("JARVIS_DATABASE_URL", db)
-            .env("JARVIS_DATABASE_MAX_CONNECTIONS", "4");
-        for (k, v) in extra {
-            c.env(k, v);
-        }
-        let child = c
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Serve { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if s.request("GET", "/readyz", None).0 == 200 {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("jarvis serve on port {port} did not become ready");
-    }
-
-    /// A plain HTTP/1.0 request: (status, body); status 0 when the connection failed.
-    fn request(&self, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, String::new());
-        };
-        let body = json.unwrap_or("");
-        let req = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if s.write_all(req.as_bytes()).is_err() {
-            return (0, String::new());
-        }
-        let mut r = String::new();
-        let _ = s.read_to_string(&mut r);
-        let status = r
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = r
-            .split_once("\r\n\r\n")
-            .map(|x| x.1)
-            .unwrap_or("")
-            .to_string();
-        (status, body)
-    }
-
-    fn kill9(&mut self) {
-        let st = Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let _ = self.child.wait();
-    }
-
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let st = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use std::time::Duration;
 
 /// Short leases and fast polling so the test takes seconds, with the diagnostic job on.
 const FAST_JOBS: &[(&str, &str)] = &[
@@ -122,17 +15,6 @@ const FAST_JOBS: &[(&str, &str)] = &[
     ("JARVIS_JOBS_DIAG_LEASE_SECS", "2"),
     ("JARVIS_JOBS_POLL_MS", "100"),
 ];
-
-async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(t) = f().await {
-            return t;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_a_job_killed_mid_run_is_finished_once_by_another_instance() {

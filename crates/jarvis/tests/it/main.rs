@@ -5,6 +5,8 @@
 mod cli;
 mod instances;
 mod members_import;
+mod support;
+mod voice_instances;
 
 /// Every integration test of this crate is a module of this one binary (one link instead of one
 /// per file): a file left directly under `tests/` would build as a binary of its own, and a file

@@ -2,9 +2,8 @@
 //! OpenAI on loopback: the global cap holds across instances under 500 concurrent starts and
 //! no slot leaks once every call ends; a call whose instance is killed with `kill -9` is reaped
 //! by another instance within 90 s and hung up at the provider.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use jarvis_core::model::*;
 use jarvis_core::*;
