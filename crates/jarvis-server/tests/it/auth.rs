@@ -1570,6 +1570,46 @@ impl DbLock {
     }
 }
 
+/// The reset worker runs under the supervisor: resets requested just before shutdown, still
+/// queued when it begins (the database holds the worker up), are all sent before shutdown
+/// returns (a detached worker was cut off with the process).
+async fn resets_requested_just_before_shutdown_are_still_sent(b: Backend) {
+    let Some(mut app) = app(b, &[]).await else {
+        return;
+    };
+    let people: Vec<String> = (0..3)
+        .map(|i| format!("late.reset{i}@test.local"))
+        .collect();
+    for p in &people {
+        app.create_user(p, None).await;
+    }
+    let lock = DbLock::take(&app).await;
+    for p in &people {
+        let (s, _) = send(
+            app.client
+                .post(app.url("/api/v1/auth/password/reset"))
+                .json(&json!({ "email": p })),
+        )
+        .await;
+        assert_eq!(s, 202);
+    }
+    let server = app.server.take().unwrap();
+    let stopping = tokio::spawn(server.shutdown());
+    // Shutdown has begun (the HTTP server has stopped) while the worker waits on the database.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
+    tokio::time::timeout(Duration::from_secs(60), stopping)
+        .await
+        .expect("shutdown ends")
+        .unwrap()
+        .unwrap();
+    let store = app.db.store();
+    for p in &people {
+        let mails = store.emails_to(p, 5).await.unwrap();
+        assert_eq!(mails.len(), 1, "{p}: reset lost at shutdown");
+    }
+}
+
 /// Known and unknown addresses cost the same because the request does no work that depends on
 /// the address: both answers arrive while the database is locked against the lookup (PostgreSQL)
 /// and every write (both), and by then nothing has been written. The worker does it afterwards.
@@ -2016,6 +2056,7 @@ both_backends!(
     dashboard_reset_and_invitation_pages,
     outbox_holds_no_readable_token_before_or_after_sending,
     password_reset_answers_before_any_work_on_the_address,
+    resets_requested_just_before_shutdown_are_still_sent,
     logs_name_no_recipient_and_no_badge,
     signed_in_forms_take_only_the_session_token,
     form_posts_without_origin_or_fetch_metadata_need_the_session_token,
