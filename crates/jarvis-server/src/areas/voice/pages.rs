@@ -370,12 +370,7 @@ fn platform_chrome(u: &PageUser) -> Result<(Scope, Chrome), PageError> {
         .in_page(t)?;
     Ok((
         scope,
-        Chrome {
-            t,
-            csrf: u.csrf.clone(),
-            user: u.user.display_name.clone(),
-            gym: None,
-        },
+        Chrome::plain(u),
     ))
 }
 
