@@ -125,10 +125,12 @@ impl Nav {
             let first = if first == "imports" { "import" } else { first };
             nav.item = segs.next().is_some();
             let res = Resource::Gym(g.franchise_id, g.id);
-            nav.gym.push(link(base.clone(), Msg::NavOverview, first.is_empty()));
+            nav.gym
+                .push(link(base.clone(), Msg::NavOverview, first.is_empty()));
             for (seg, label, action) in GYM_AREAS {
                 if u.caller.authorize(action, &res).is_ok() {
-                    nav.gym.push(link(format!("{base}/{seg}"), label, first == seg));
+                    nav.gym
+                        .push(link(format!("{base}/{seg}"), label, first == seg));
                     if first == seg {
                         nav.area = Some(link(format!("{base}/{seg}"), label, !nav.item));
                     }

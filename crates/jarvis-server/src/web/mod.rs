@@ -108,7 +108,8 @@ async fn language(
     axum::extract::Query(q): axum::extract::Query<LanguageQuery>,
 ) -> Response {
     let Some(l) = jarvis_core::model::Locale::parse(&q.lang) else {
-        return crate::error::ApiError::bad_request("invalid_language", "unknown language").into_response();
+        return crate::error::ApiError::bad_request("invalid_language", "unknown language")
+            .into_response();
     };
     let to = crate::auth::web::safe_next(q.next.as_deref());
     let c = crate::auth::web::set_cookie(&state.auth, "jarvis_lang", l.as_str(), Some(31_536_000));

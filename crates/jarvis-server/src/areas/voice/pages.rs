@@ -368,10 +368,7 @@ fn platform_chrome(u: &PageUser) -> Result<(Scope, Chrome), PageError> {
         .caller
         .authorize(voice::PLATFORM, &Resource::Platform)
         .in_page(t)?;
-    Ok((
-        scope,
-        Chrome::plain(u),
-    ))
+    Ok((scope, Chrome::plain(u)))
 }
 
 #[allow(clippy::too_many_arguments)]
