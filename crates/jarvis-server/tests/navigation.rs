@@ -257,6 +257,23 @@ async fn navigation(backend: Backend) {
     let html = get(&app, &manager, &format!("/app/gyms/{a}")).await;
     assert_eq!(current(sidebar(&html)), vec![format!("/app/gyms/{a}")]);
     assert!(html.contains("id=\"settings\""));
+    // A form post re-rendered on its own (POST-only) path: the language switch goes back to a
+    // page a GET can open (the gym), not to that path.
+    let csrf = hidden(&html, "csrf");
+    let r = client()
+        .post(app.url(&format!("/app/gyms/{a}/settings")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &manager)
+        .body(format!("csrf={csrf}&name=&timezone=Nowhere%2FLand"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let page = r.text().await.unwrap();
+    assert!(status >= 400, "invalid settings re-render: {status}");
+    assert!(page.contains(&format!("next=/app/gyms/{a}\"")), "{page}");
+    assert!(!page.contains(&format!("next=/app/gyms/{a}/settings")));
 
     // Franchise owner sees both gyms: the switcher offers the other one, on the same area.
     let owner = app

@@ -175,6 +175,8 @@ pub struct PageUser {
     pub session: AuthSession,
     /// The request path, so the page chrome can mark the current area.
     pub path: String,
+    /// Whether the request is a GET (a form post's path cannot be linked back to).
+    pub is_get: bool,
 }
 
 /// A web session that may still be waiting for MFA (only the MFA pages use it).
@@ -210,6 +212,7 @@ async fn load_page_user(parts: &Parts, state: &AppState) -> Result<Option<PageUs
         caller,
         locale,
         path: parts.uri.path().to_string(),
+        is_get: parts.method == axum::http::Method::GET,
         csrf: csrf_for(&token),
         user,
         session,

@@ -54,7 +54,7 @@ pub struct GymSwitch {
 /// a link only shows when its page would open for this user.
 #[derive(Default)]
 pub struct Nav {
-    /// The request path (the language switch comes back to it).
+    /// Where the language switch comes back to: this page, or its area after a form post.
     pub path: String,
     /// The links outside any gym (home, gyms, team).
     pub top: Vec<NavLink>,
@@ -156,7 +156,16 @@ impl Nav {
                     .collect();
             }
         }
-        nav.path = path;
+        nav.path = if u.is_get {
+            path
+        } else {
+            // A re-rendered form post: back to its area (or gym), which a GET can open.
+            match (&nav.area, gym) {
+                (Some(a), _) => a.href.clone(),
+                (None, Some(g)) => format!("/app/gyms/{}", g.id),
+                (None, None) => "/app".into(),
+            }
+        };
         nav
     }
 }
