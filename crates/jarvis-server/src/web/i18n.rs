@@ -36,6 +36,16 @@ macro_rules! catalogue {
 
 catalogue! {
     Gyms => ("Salles", "Gyms"),
+    NavOverview => ("Vue d'ensemble", "Overview"),
+    NavJobs => ("Tâches de fond", "Background jobs"),
+    NavMain => ("Navigation principale", "Main navigation"),
+    NavAdmin => ("Administration", "Administration"),
+    NavMenu => ("Menu", "Menu"),
+    Breadcrumbs => ("Fil d'Ariane", "Breadcrumbs"),
+    SwitchGym => ("Changer de salle", "Switch gym"),
+    SkipToContent => ("Aller au contenu", "Skip to content"),
+    LanguageSwitch => ("Langue de l'interface", "Interface language"),
+    SignedInUser => ("Connecté :", "Signed in:"),
     Members => ("Membres", "Members"),
     Kiosks => ("Bornes", "Kiosks"),
     Classes => ("Cours", "Classes"),
