@@ -3,9 +3,8 @@
 //! one with `aria-current="page"`, offers the gym switcher only to users who see several gyms,
 //! shows the breadcrumbs down to the item, the signed-in user and sign-out, and the language
 //! switch turns the whole page French (no English navigation words left).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, PASSWORD, TestApp, totp_code};
 use jarvis_core::model::MembershipTarget;
