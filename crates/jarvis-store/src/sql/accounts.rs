@@ -122,8 +122,7 @@ mod accounts_sql {
         details: Json<serde_json::Value>,
     }
 
-    const EMAIL_COLS: &str =
-        "id, to_address, subject, body_text, body_html, kind, created_at, sent_at, attempts, \
+    const EMAIL_COLS: &str = "id, to_address, subject, body_text, body_html, kind, created_at, sent_at, attempts, \
          last_error, failed_at";
 
     #[derive(sqlx::FromRow)]
@@ -1478,8 +1477,10 @@ mod accounts_sql {
                 }
                 // Given up: the bodies held single-use links, and nothing will open them now.
                 None => {
-                    qb.push(", claim_expires_at = NULL, body_text = '', body_html = '', failed_at = ")
-                        .push_bind(now());
+                    qb.push(
+                        ", claim_expires_at = NULL, body_text = '', body_html = '', failed_at = ",
+                    )
+                    .push_bind(now());
                 }
             }
             qb.push(" WHERE id = ")
