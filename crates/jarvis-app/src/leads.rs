@@ -143,7 +143,8 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
         .collect()
 }
 
-/// Checks and stores one webhook delivery. `key_id` and `signature` are the raw header values.
+/// Checks and stores one webhook delivery (`key_id` and `signature` are the raw header values);
+/// answers the receipt and whether this delivery stored it (false: a replay).
 pub async fn receive(
     store: &dyn Store,
     master: &MasterKey,
@@ -151,7 +152,7 @@ pub async fn receive(
     signature: Option<&str>,
     body: &[u8],
     now: OffsetDateTime,
-) -> Result<LeadReceipt, WebhookError> {
+) -> Result<(LeadReceipt, bool), WebhookError> {
     if body.len() > LEAD_WEBHOOK_MAX_BODY {
         return Err(WebhookError::TooLarge);
     }
@@ -193,7 +194,9 @@ pub async fn receive(
         gym: key.gym_id,
     };
     let RecordedLead {
-        lead, body_hash, ..
+        lead,
+        body_hash,
+        created,
     } = store
         .record_lead(&scope, key.gym_id, valid, &hash)
         .await
@@ -201,11 +204,14 @@ pub async fn receive(
     if body_hash != hash {
         return Err(WebhookError::EventReused);
     }
-    Ok(LeadReceipt {
-        lead_id: lead.id,
-        event_id: lead.event_id,
-        received_at: lead.created_at,
-    })
+    Ok((
+        LeadReceipt {
+            lead_id: lead.id,
+            event_id: lead.event_id,
+            received_at: lead.created_at,
+        },
+        created,
+    ))
 }
 
 /// Changes a lead's status.
