@@ -1,2 +1,6 @@
-use crate::state::AppState; use axum::Router; /// Page routes of leads.
-pub fn routes() -> Router<AppState> { Router::new() }
+use crate::state::AppState;
+use axum::Router;
+/// Page routes of leads.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
