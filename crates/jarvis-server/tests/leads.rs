@@ -7,11 +7,120 @@
 
 mod common;
 
-use common::{Backend, TestApp, send};
+use common::{Backend, PASSWORD, TestApp, send, totp_code};
 use jarvis_app::leads::sign;
 use jarvis_core::model::MembershipTarget;
 use jarvis_core::{FranchiseId, GymId, Role};
 use serde_json::{Value, json};
+
+// ---- dashboard helpers (as in voice_pages.rs) ----
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.split(&needle)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Signs in through the form (and the TOTP step when `totp` is given); the session cookie.
+async fn web_login(app: &TestApp, email: &str, totp: Option<&[u8]>) -> String {
+    let c = client();
+    let resp = c.get(app.url("/app/login?next=/app")).send().await.unwrap();
+    let csrf_cookie = cookie(&resp, "jarvis_csrf").unwrap();
+    let csrf = hidden(&resp.text().await.unwrap(), "csrf");
+    let r = c
+        .post(app.url("/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
+        .body(format!(
+            "email={}&password={PASSWORD}&next=%2Fapp&csrf={csrf}",
+            email.replace('@', "%40")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = cookie(&r, "jarvis_session").unwrap();
+    let Some(secret) = totp else {
+        return format!("jarvis_session={session}");
+    };
+    let mfa = c
+        .get(app.url("/app/mfa?next=/app"))
+        .header("cookie", format!("jarvis_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    let token = hidden(&mfa.text().await.unwrap(), "csrf");
+    let r = c
+        .post(app.url("/app/mfa"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("jarvis_session={session}"))
+        .body(format!(
+            "code={}&next=%2Fapp&csrf={token}",
+            totp_code(secret, 1)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    format!("jarvis_session={}", cookie(&r, "jarvis_session").unwrap())
+}
+
+async fn get(app: &TestApp, session: &str, path: &str) -> (u16, String) {
+    let r = client()
+        .get(app.url(path))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Posts a form; the status and the redirect target (or the body when there is none).
+async fn post(app: &TestApp, session: &str, path: &str, body: &str) -> (u16, String) {
+    let r = client()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", session)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let loc = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match loc {
+        Some(l) => (status, l),
+        None => (status, r.text().await.unwrap()),
+    }
+}
 
 async fn gym(app: &TestApp, name: &str) -> (FranchiseId, GymId) {
     let (s, f) = app
@@ -292,7 +401,85 @@ async fn other_gyms_cannot_see_or_change_leads(backend: Backend) {
     app.stop().await;
 }
 
+async fn the_dashboard_lists_and_moves_leads(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[]).await else {
+        return;
+    };
+    let (f, g) = gym(&app, "Pages").await;
+    let manager = app
+        .as_role(
+            "lead-page@example.com",
+            Role::GymManager,
+            MembershipTarget::Gym(f, g),
+        )
+        .await;
+    let session = web_login(&app, &manager.email, manager.totp.as_deref()).await;
+    let path = format!("/app/gyms/{g}/leads");
+    let (s, html) = get(&app, &session, &path).await;
+    assert_eq!(s, 200);
+    let csrf = hidden(&html, "csrf");
+
+    // Rotating from the page shows the new secret once, and it signs deliveries.
+    let (s, html) = post(
+        &app,
+        &session,
+        &format!("{path}/secret"),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    let key = html
+        .split("<code id=\"key-id\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let sec = html
+        .split("<code id=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(sec.starts_with("whsec_"), "{html}");
+    let body =
+        json!({ "event_id": "page-1", "name": "<b>Eve</b>", "phone": "0612345678" }).to_string();
+    let (s, _, r) = deliver(&app, &key, &sec, now(), &body).await;
+    assert_eq!(s, 200, "{r}");
+    let lead = r["lead_id"].as_str().unwrap().to_string();
+
+    let (_, html) = get(&app, &session, &path).await;
+    assert!(!html.contains(&sec), "the secret is shown once");
+    assert!(html.contains(&key));
+    assert!(!html.contains("<b>Eve</b>"), "lead fields are escaped");
+    assert!(html.contains("Eve"));
+    // Without the CSRF token the change is refused; with it, the status moves.
+    let (s, _) = post(
+        &app,
+        &session,
+        &format!("{path}/{lead}/status"),
+        "status=converted",
+    )
+    .await;
+    assert_ne!(s, 303);
+    let (s, to) = post(
+        &app,
+        &session,
+        &format!("{path}/{lead}/status"),
+        &format!("csrf={csrf}&status=converted"),
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, path.as_str()));
+    let (_, v) = app.get(&format!("/api/v1/gyms/{g}/leads")).await;
+    assert_eq!(v["items"][0]["status"], "converted", "{v}");
+    app.stop().await;
+}
+
 both_backends!(
+    the_dashboard_lists_and_moves_leads,
     signed_leads_are_stored_once,
     bad_signatures_and_times_are_401,
     bad_fields_are_422_naming_them,
