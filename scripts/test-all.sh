@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages (chromium for browser tests, psql client)"
+step "system packages (chromium for browser tests, psql client, openssl)"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl) # certificates for the SMTP tests
 if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -48,18 +49,22 @@ fi
 step "npm packages for browser tests"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "schemathesis (schema fuzz of the API, tests/openapi_fuzz.rs) in .venv-test/"
+step "Python test tools in .venv-test/: schemathesis (schema fuzz of the API), aiosmtpd (a real SMTP server)"
 SCHEMATHESIS_VERSION=4.32.5
-if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+AIOSMTPD_VERSION=1.4.6
+if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" ||
+    ! .venv-test/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
     fi
     rm -rf .venv-test
     python3 -m venv .venv-test
-    .venv-test/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    .venv-test/bin/pip install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 export JARVIS_SCHEMATHESIS="$PWD/.venv-test/bin/st"
+export JARVIS_TEST_PYTHON="$PWD/.venv-test/bin/python"
 "$JARVIS_SCHEMATHESIS" --version
 
 step "format"

@@ -52,6 +52,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "database_acquire_timeout_secs",
+        help: "longest wait for a pooled database connection before a request fails with 503 unavailable, 1-300 seconds",
+        default: Some("5"),
+        secret: false,
+    },
+    Key {
         name: "log_format",
         help: "log output: human or json",
         default: Some("human"),
@@ -71,8 +77,26 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         name: "email_transport",
-        help: "how queued e-mails leave: log (metadata only, links are not delivered; until SMTP exists) or none (stay queued, sealed)",
+        help: "how queued e-mails leave: smtp (delivered through smtp_url), log (metadata only, links are not delivered; development) or none (stay queued, sealed)",
         default: Some("log"),
+        secret: false,
+    },
+    Key {
+        name: "smtp_url",
+        help: "SMTP server for email_transport=smtp: smtps://user:pass@host:465 (TLS), smtp://user:pass@host:587?tls=required (STARTTLS) or smtp://host:25 (no TLS, local relays only)",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "email_from",
+        help: "sender of every e-mail for email_transport=smtp, e.g. \"JARVIS <jarvis@gym.example>\"",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "smtp_ca_file",
+        help: "PEM file of a certificate authority to trust for the SMTP server, besides the public roots (a private relay)",
+        default: None,
         secret: false,
     },
     Key {
@@ -313,6 +337,19 @@ pub enum EmailTransport {
     Log,
     /// Leave e-mails queued, sealed (tests, or while delivery is switched off).
     None,
+    /// Deliver through the SMTP server of [`Config::smtp`].
+    Smtp,
+}
+
+/// Where and as whom e-mails are delivered (`email_transport = smtp`).
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// `smtps://…`, `smtp://…?tls=required` or `smtp://…` (credentials in the URL).
+    pub url: Secret,
+    /// The `From` mailbox, checked when the configuration is read.
+    pub from: String,
+    /// Extra certificate authority (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -326,6 +363,8 @@ pub struct Config {
     pub database_url: Secret,
     /// Pool size.
     pub database_max_connections: u32,
+    /// Longest wait for a pooled connection.
+    pub database_acquire_timeout: Duration,
     /// Log style.
     pub log_format: LogFormat,
     /// Tracing filter.
@@ -334,6 +373,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How the outbox is delivered.
     pub email_transport: EmailTransport,
+    /// The SMTP server, when `email_transport` is `smtp`.
+    pub smtp: Option<SmtpConfig>,
     /// Per-request time limit.
     pub request_timeout: Duration,
     /// Largest request body.
@@ -641,7 +682,41 @@ impl Config {
         let email_transport = match p.text("email_transport").as_deref() {
             Some("log") => EmailTransport::Log,
             Some("none") => EmailTransport::None,
-            _ => return Err(p.invalid("email_transport", "`log` or `none`")),
+            Some("smtp") => EmailTransport::Smtp,
+            _ => return Err(p.invalid("email_transport", "`smtp`, `log` or `none`")),
+        };
+        let smtp = match email_transport {
+            EmailTransport::Smtp => {
+                let url = p
+                    .text("smtp_url")
+                    .filter(|u| u.starts_with("smtp://") || u.starts_with("smtps://"))
+                    .ok_or_else(|| {
+                        p.invalid(
+                            "smtp_url",
+                            "an smtp:// or smtps:// URL (required by email_transport=smtp)",
+                        )
+                    })?;
+                let from = p
+                    .text("email_from")
+                    .filter(|f| crate::mailer::valid_mailbox(f))
+                    .ok_or_else(|| {
+                        p.invalid(
+                            "email_from",
+                            "a sender such as `JARVIS <jarvis@gym.example>` (required by email_transport=smtp)",
+                        )
+                    })?;
+                let ca_file = match p.text("smtp_ca_file") {
+                    Some(f) if Path::new(&f).is_file() => Some(PathBuf::from(f)),
+                    Some(_) => return Err(p.invalid("smtp_ca_file", "a readable PEM file")),
+                    None => None,
+                };
+                Some(SmtpConfig {
+                    url: Secret::new(url),
+                    from,
+                    ca_file,
+                })
+            }
+            EmailTransport::Log | EmailTransport::None => None,
         };
         let master_key = match p.text("master_key") {
             Some(k) if crate::auth::crypto::MasterKey::parse(&k).is_ok() => Some(Secret::new(k)),
@@ -674,10 +749,17 @@ impl Config {
                 500,
                 "an integer from 1 to 500",
             )? as u32,
+            database_acquire_timeout: Duration::from_secs(p.ranged(
+                "database_acquire_timeout_secs",
+                1,
+                300,
+                "seconds from 1 to 300",
+            )?),
             log_format,
             log_level,
             public_url,
             email_transport,
+            smtp,
             request_timeout: Duration::from_secs(p.ranged(
                 "request_timeout_secs",
                 1,
@@ -799,6 +881,9 @@ impl Config {
                 "data_dir" => self.data_dir.display().to_string(),
                 "database_url" => jarvis_store::redact_url(self.database_url.expose()),
                 "database_max_connections" => self.database_max_connections.to_string(),
+                "database_acquire_timeout_secs" => {
+                    self.database_acquire_timeout.as_secs().to_string()
+                }
                 "log_format" => match self.log_format {
                     LogFormat::Human => "human".into(),
                     LogFormat::Json => "json".into(),
@@ -811,7 +896,21 @@ impl Config {
                 "email_transport" => match self.email_transport {
                     EmailTransport::Log => "log".into(),
                     EmailTransport::None => "none".into(),
+                    EmailTransport::Smtp => "smtp".into(),
                 },
+                "smtp_url" => match &self.smtp {
+                    Some(s) => jarvis_store::redact_url(s.url.expose()),
+                    None => "(not set)".into(),
+                },
+                "email_from" => self
+                    .smtp
+                    .as_ref()
+                    .map_or_else(|| "(not set)".into(), |s| s.from.clone()),
+                "smtp_ca_file" => self
+                    .smtp
+                    .as_ref()
+                    .and_then(|s| s.ca_file.as_ref())
+                    .map_or_else(|| "(not set)".into(), |f| f.display().to_string()),
                 "request_timeout_secs" => self.request_timeout.as_secs().to_string(),
                 "body_limit_bytes" => self.body_limit_bytes.to_string(),
                 "shutdown_grace_secs" => self.shutdown_grace.as_secs().to_string(),
@@ -941,11 +1040,43 @@ mod tests {
         let c = load(&[("JARVIS_EMAIL_TRANSPORT", "none")], &[], None)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.email_transport, EmailTransport::None);
-        let e = load(&[("JARVIS_EMAIL_TRANSPORT", "smtp")], &[], None)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("email_transport"), "{e}");
+        let err = |env: &[(&str, &str)]| {
+            load(env, &[], None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(&[("JARVIS_EMAIL_TRANSPORT", "pigeon")]).contains("email_transport"));
+        // SMTP needs a server and a sender, each named when missing or wrong.
+        let e = err(&[("JARVIS_EMAIL_TRANSPORT", "smtp")]);
+        assert!(e.contains("smtp_url"), "{e}");
+        let e = err(&[
+            ("JARVIS_EMAIL_TRANSPORT", "smtp"),
+            ("JARVIS_SMTP_URL", "smtp://u:pw@mail.test:587?tls=required"),
+        ]);
+        assert!(e.contains("email_from"), "{e}");
+        let e = err(&[
+            ("JARVIS_EMAIL_TRANSPORT", "smtp"),
+            ("JARVIS_SMTP_URL", "smtp://u:pw@mail.test:587?tls=required"),
+            ("JARVIS_EMAIL_FROM", "JARVIS <jarvis@gym.test>"),
+            ("JARVIS_SMTP_CA_FILE", "/nonexistent/ca.pem"),
+        ]);
+        assert!(e.contains("smtp_ca_file"), "{e}");
+        let c = load(
+            &[
+                ("JARVIS_EMAIL_TRANSPORT", "smtp"),
+                ("JARVIS_SMTP_URL", "smtp://u:pw@mail.test:587?tls=required"),
+                ("JARVIS_EMAIL_FROM", "JARVIS <jarvis@gym.test>"),
+            ],
+            &[],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.email_transport, EmailTransport::Smtp);
+        // The password never prints.
+        let shown = c.show();
+        assert!(shown.contains("smtp://u:***@mail.test:587"), "{shown}");
+        assert!(!shown.contains("pw@"), "{shown}");
     }
 
     #[test]

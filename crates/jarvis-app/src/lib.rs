@@ -17,6 +17,7 @@ pub mod instance;
 pub mod jobs;
 pub mod kiosks;
 pub mod leads;
+pub mod mailer;
 pub mod members;
 pub mod outbox;
 pub mod store;

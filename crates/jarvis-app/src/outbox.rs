@@ -7,7 +7,7 @@
 //! subjects are fixed texts.
 
 use crate::auth::crypto::{CryptoError, MasterKey};
-use crate::config::EmailTransport;
+use crate::mailer::{Mailer, SendError};
 use jarvis_store::{NewEmail, OutboxEmail, Store, StoreError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -126,42 +126,119 @@ pub fn open(master: &MasterKey, m: &OutboxEmail) -> Result<OpenedEmail, CryptoEr
 /// How long a drain holds the e-mails it claimed (far longer than sending a batch takes).
 const CLAIM_LEASE: time::Duration = time::Duration::minutes(2);
 
-/// Sends what is queued with `transport`; each sent e-mail is marked sent, which wipes its
-/// bodies. Answers how many left. E-mails are claimed first, so drains running at once (on
-/// several instances) never send one twice. Logs never name the recipient: a keyed tag stands
-/// for it.
-pub async fn deliver(store: &dyn Store, master: &MasterKey, transport: EmailTransport) -> usize {
-    if transport == EmailTransport::None {
-        return 0;
+/// Delivery attempts before an e-mail that keeps failing transiently is given up (with the
+/// back-off below, about two hours of retries).
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Delay before retry number `attempt` (1-based): one minute doubling up to six hours, with
+/// ±20 % jitter so e-mails that failed together do not retry together.
+pub fn retry_delay(attempt: u32) -> time::Duration {
+    let base = 60.0 * 2f64.powi(attempt.saturating_sub(1).min(16) as i32);
+    let capped = base.min(6.0 * 3600.0);
+    let jitter = 0.8 + 0.4 * rand::random::<f64>();
+    time::Duration::seconds_f64(capped * jitter)
+}
+
+/// What one drain did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Sent (or logged).
+    pub sent: usize,
+    /// Failed transiently; retried later.
+    pub retrying: usize,
+    /// Given up: refused by the server, unreadable, or out of retries.
+    pub failed: usize,
+}
+
+/// Sends what is queued with `mailer`; each sent e-mail is marked sent, which wipes its
+/// bodies; a failed one is retried with back-off or given up (see [`MAX_ATTEMPTS`]).
+/// E-mails are claimed first, so drains running at once (on several instances) never send one
+/// twice. Logs never name the recipient: a keyed tag stands for it.
+pub async fn deliver(store: &dyn Store, master: &MasterKey, mailer: &Mailer) -> DeliveryReport {
+    let mut report = DeliveryReport::default();
+    if matches!(mailer, Mailer::None) {
+        return report;
     }
     let mails = match store.claim_emails(Uuid::now_v7(), 50, CLAIM_LEASE).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read e-mail outbox");
-            return 0;
+            return report;
         }
     };
-    let mut sent = 0;
     for m in mails {
-        // The log transport delivers no body: it only says an e-mail would have left.
-        tracing::info!(
-            id = %m.id,
-            to = %master.log_tag(&normalize(&m.to_address)),
-            subject = %m.subject,
-            kind = %m.kind,
-            "e-mail (log transport, body not delivered)"
-        );
-        match store.mark_email_sent(m.id).await {
-            Ok(()) => sent += 1,
-            Err(e) => tracing::warn!(id = %m.id, error = %e, "cannot mark e-mail sent"),
+        let tag = master.log_tag(&normalize(&m.to_address));
+        let outcome = match mailer {
+            Mailer::None => continue,
+            // The log transport delivers no body: it only says an e-mail would have left.
+            Mailer::Log => {
+                tracing::info!(
+                    id = %m.id, to = %tag, subject = %m.subject, kind = %m.kind,
+                    "e-mail (log transport, body not delivered)"
+                );
+                Ok(())
+            }
+            Mailer::Smtp(smtp) => match open(master, &m) {
+                Ok(opened) => smtp.send(&opened).await,
+                Err(e) => Err(SendError {
+                    permanent: true,
+                    message: format!("cannot open the sealed body: {e}"),
+                }),
+            },
+        };
+        let attempt = m.attempts.saturating_add(1);
+        let marked = match outcome {
+            Ok(()) => {
+                if matches!(mailer, Mailer::Smtp(_)) {
+                    tracing::info!(id = %m.id, to = %tag, kind = %m.kind, attempt, "e-mail sent");
+                }
+                report.sent += 1;
+                store.mark_email_sent(m.id).await
+            }
+            Err(e) if e.permanent || attempt >= MAX_ATTEMPTS => {
+                tracing::error!(
+                    id = %m.id, to = %tag, kind = %m.kind, attempt, error = %e.message,
+                    "e-mail given up"
+                );
+                report.failed += 1;
+                store.mark_email_failed(m.id, &e.message, None).await
+            }
+            Err(e) => {
+                let retry_at = time::OffsetDateTime::now_utc() + retry_delay(attempt);
+                tracing::warn!(
+                    id = %m.id, to = %tag, kind = %m.kind, attempt, error = %e.message,
+                    retry_at = %retry_at, "e-mail not sent; will retry"
+                );
+                report.retrying += 1;
+                store
+                    .mark_email_failed(m.id, &e.message, Some(retry_at))
+                    .await
+            }
+        };
+        if let Err(e) = marked {
+            // The claim lapses and the next drain tries again (a sent one could be sent twice:
+            // the same trade every at-least-once mailer makes).
+            tracing::warn!(id = %m.id, error = %e, "cannot record the e-mail's delivery");
         }
     }
-    sent
+    report
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_back_off_with_jitter_up_to_six_hours() {
+        for _ in 0..50 {
+            let first = retry_delay(1).whole_seconds();
+            assert!((48..=72).contains(&first), "{first}");
+            let third = retry_delay(3).whole_seconds();
+            assert!((192..=288).contains(&third), "{third}");
+            let late = retry_delay(30).whole_seconds();
+            assert!((17_280..=25_920).contains(&late), "{late}");
+        }
+    }
 
     fn row(master: &MasterKey, to: &str) -> OutboxEmail {
         let id = Uuid::now_v7();
@@ -179,6 +256,9 @@ mod tests {
             kind: "k".into(),
             created_at: time::OffsetDateTime::now_utc(),
             sent_at: None,
+            attempts: 0,
+            last_error: None,
+            failed_at: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenError> {
     let url = config.database_url.expose();
     let mut opts = ConnectOptions::new(url);
     opts.max_connections = config.database_max_connections;
+    opts.acquire_timeout = config.database_acquire_timeout;
     let store = jarvis_store::connect(&opts)
         .await
         .map_err(|source| OpenError {

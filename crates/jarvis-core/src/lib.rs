@@ -1,4 +1,5 @@
-//! Domain types, validation, roles and permission rules, cost arithmetic and errors. No IO.
+//! Domain types, validation, roles and permission rules, cost arithmetic and errors. No IO, but
+//! for reading the system's time zone database once per zone ([`tz`]).
 
 pub mod authz;
 pub mod cost;
@@ -10,6 +11,7 @@ pub mod redact;
 pub mod role;
 pub mod scope;
 pub mod search;
+pub mod tz;
 pub mod validate;
 
 pub use ids::*;

@@ -25,6 +25,8 @@
     membership_inactive: { fr: 'Abonnement inactif : merci de passer à l\'accueil.', en: 'Membership not active: please see the front desk.' },
     consent_missing: { fr: 'Les conversations vocales ne sont pas activées pour ce badge : l\'accueil peut les activer.', en: 'Voice conversations are not enabled for this badge: the front desk can enable them.' },
     voice_disabled: { fr: 'L\'assistant vocal n\'est pas activé dans cette salle.', en: 'The voice assistant is not enabled in this gym.' },
+    gym_inactive: { fr: 'Cette borne est en pause. L\'accueil peut vous aider.', en: 'This kiosk is paused. The front desk can help.' },
+    gym_misconfigured: { fr: 'L\'assistant vocal est en maintenance. L\'accueil peut vous aider.', en: 'The voice assistant is under maintenance. The front desk can help.' },
     provider_unavailable: { fr: 'L\'assistant vocal ne répond pas. Réessayez dans un instant.', en: 'The voice assistant is not answering. Please try again in a moment.' },
     rate_limited: { fr: 'Trop d\'appels, patientez une minute.', en: 'Too many calls, please wait a minute.' },
     microphone: { fr: 'Micro indisponible. Vérifiez qu\'il est branché et autorisé.', en: 'Microphone unavailable. Check that it is plugged in and allowed.' },

@@ -43,6 +43,9 @@ pub enum StartError {
     /// A job kind is declared wrongly.
     #[error("cannot set up background jobs: {0}")]
     Jobs(String),
+    /// The e-mail transport cannot be built from the configuration.
+    #[error("invalid e-mail configuration: {0}")]
+    Mailer(#[from] jarvis_app::mailer::MailerError),
 }
 
 /// A server running in the background (used by `serve` and by tests).
@@ -103,6 +106,7 @@ pub async fn start(
         addr: config.listen,
         source,
     })?;
+    let mailer = Arc::new(jarvis_app::mailer::Mailer::from_config(&config)?);
     #[cfg(feature = "demo")]
     let mut fake = None;
     let (openai_base_url, key): (Arc<str>, String) = match &config.openai_api_key {
@@ -133,14 +137,14 @@ pub async fn start(
         tracing::warn!(openai = %openai_base_url, "DEMO MODE: no OpenAI key configured; the built-in fake OpenAI answers every AI request");
     }
     let grace = config.shutdown_grace;
-    let auth = crate::auth::open(&config, store.clone())
+    let supervisor = Supervisor::new();
+    let auth = crate::auth::open(&config, store.clone(), &supervisor)
         .await
         .map_err(StartError::Auth)?;
     let heartbeats =
         crate::heartbeats::HeartbeatBuffer::new(store.clone(), config.kiosk_offline_after);
     // Per-instance flusher; the supervised HTTP task stops it after the last request.
     let flusher = heartbeats.spawn_flusher(crate::heartbeats::FLUSH_INTERVAL);
-    let supervisor = Supervisor::new();
     let instance = jarvis_app::instance::register(store.as_ref())
         .await
         .map_err(|source| {
@@ -173,6 +177,7 @@ pub async fn start(
         auth,
         voice,
         heartbeats,
+        mailer,
         started_at: time::OffsetDateTime::now_utc(),
     };
     jarvis_app::instance::spawn_heartbeat(
@@ -211,6 +216,7 @@ pub async fn start(
         runner.start(&supervisor);
     }
     let store = state.store.clone();
+    let accounts = state.auth.accounts.clone();
     let app = crate::http::router(state);
     let serve_error = Arc::new(Mutex::new(None));
     let err_slot = serve_error.clone();
@@ -233,7 +239,9 @@ pub async fn start(
                 tracing::warn!("in-flight requests did not finish within the grace period");
             }
         }
-        // After the last request: heartbeats taken during the grace period are written too.
+        // After the last request: heartbeats taken during the grace period are written too,
+        // and the reset worker sends the resets still queued, then ends.
+        accounts.close_reset_intake();
         flusher.shutdown().await;
     });
     tracing::info!(%addr, %instance, "listening");

@@ -63,6 +63,10 @@ impl HeartbeatBuffer {
             kiosk: kiosk.id,
             gym: kiosk.gym_id,
             franchise: kiosk.franchise_id,
+            heard_latency: heartbeat
+                .voice_latency_ms
+                .map(|ms| vec![(now, ms)])
+                .unwrap_or_default(),
             heartbeat,
             received_at: now,
         };
@@ -85,11 +89,21 @@ impl HeartbeatBuffer {
         }
     }
 
-    fn keep(&self, p: PendingHeartbeat) {
+    fn keep(&self, mut p: PendingHeartbeat) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        match pending.get(&p.kiosk) {
-            Some(old) if old.received_at > p.received_at => {}
-            _ => {
+        // The newest heartbeat wins the kiosk's row, but latency samples are measurements, not
+        // state: the kept entry carries those of both (bounded, oldest dropped first).
+        match pending.get_mut(&p.kiosk) {
+            Some(old) if old.received_at > p.received_at => {
+                merge_samples(&mut old.heard_latency, p.heard_latency);
+            }
+            Some(old) => {
+                let newer = std::mem::take(&mut p.heard_latency);
+                p.heard_latency = std::mem::take(&mut old.heard_latency);
+                merge_samples(&mut p.heard_latency, newer);
+                pending.insert(p.kiosk, p);
+            }
+            None => {
                 pending.insert(p.kiosk, p);
             }
         }
@@ -179,6 +193,18 @@ impl Flusher {
             tracing::warn!(error = %e, "kiosk heartbeat flusher failed");
         }
     }
+}
+
+/// Most heard-latency samples kept per kiosk between two writes (a kiosk sends one per
+/// heartbeat, so only a long write outage reaches it).
+pub const MAX_PENDING_SAMPLES: usize = 64;
+
+/// Appends `more` to `into` in time order, keeping the newest [`MAX_PENDING_SAMPLES`].
+fn merge_samples(into: &mut Vec<(OffsetDateTime, u32)>, more: Vec<(OffsetDateTime, u32)>) {
+    into.extend(more);
+    into.sort_by_key(|(at, _)| *at);
+    let excess = into.len().saturating_sub(MAX_PENDING_SAMPLES);
+    into.drain(..excess);
 }
 
 /// Now, at the database's precision (microseconds), so the stored value compares as sent.

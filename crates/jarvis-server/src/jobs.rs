@@ -17,10 +17,15 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
     r.register(builtin::MAIL_DRAIN, move |_, _| {
         let st = st.clone();
         async move {
-            st.auth
-                .accounts
-                .deliver_outbox(st.config.email_transport)
-                .await;
+            let report = st.auth.accounts.deliver_outbox(&st.mailer).await;
+            if report.retrying + report.failed > 0 {
+                tracing::warn!(
+                    sent = report.sent,
+                    retrying = report.retrying,
+                    failed = report.failed,
+                    "e-mail drain"
+                );
+            }
             Ok(())
         }
     })?;

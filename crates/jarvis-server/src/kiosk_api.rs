@@ -319,12 +319,8 @@ async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAck>> {
     let hb = body.validate()?;
     KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
-    if let Some(ms) = hb.voice_latency_ms {
-        // Not stored yet: operators read it in the logs (per kiosk) next to the server-side
-        // per-turn latency the dashboard shows.
-        tracing::info!(kiosk = %device.kiosk.id, gym = %device.gym.id, heard_latency_ms = ms, "kiosk voice latency");
-    }
-    // Coalesced and written in batches (see `heartbeats`): the answer does not wait for a write.
+    // Coalesced and written in batches (see `heartbeats`), the heard-latency sample with it
+    // (`heard_latency_stats`): the answer does not wait for a write.
     state.heartbeats.submit(&device.kiosk, hb).await?;
     Ok(Json(HeartbeatAck {
         status: "ok".into(),
@@ -415,7 +411,17 @@ async fn member_by_badge(
         .store
         .member_by_badge(&scope, device.gym.id, badge)
         .await?;
-    let eligibility = m.kiosk_eligibility(OffsetDateTime::now_utc().date());
+    // The gym's "today" decides whether a membership ending today is still valid.
+    let now = OffsetDateTime::now_utc();
+    let today = device
+        .gym
+        .local_now(now)
+        .unwrap_or_else(|e| {
+            tracing::error!(gym = %device.gym.id, error = %e, "gym time zone unavailable; using UTC");
+            now
+        })
+        .date();
+    let eligibility = m.kiosk_eligibility(today);
     // An inactive membership is not a visit (no attendance, and no new personal data about
     // someone who is not a current customer); an active member without voice consent did come
     // in, and attendance is part of the membership, not of the voice feature.

@@ -26,4 +26,6 @@ pub struct AppState {
     pub started_at: OffsetDateTime,
     /// Kiosk heartbeats waiting to be written in the next batch.
     pub heartbeats: Arc<crate::heartbeats::HeartbeatBuffer>,
+    /// How the e-mail outbox is delivered (SMTP, log or none).
+    pub mailer: Arc<jarvis_app::mailer::Mailer>,
 }

@@ -128,6 +128,12 @@ pub struct OutboxEmail {
     pub created_at: OffsetDateTime,
     /// When sent (or logged).
     pub sent_at: Option<OffsetDateTime>,
+    /// Delivery attempts so far (the successful one included).
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was given up (refused by the server, or out of retries); never sent after.
+    pub failed_at: Option<OffsetDateTime>,
 }
 
 /// Input for an e-mail.
@@ -345,6 +351,14 @@ pub trait AccountStore: Send + Sync {
     /// Marks an e-mail sent and wipes its bodies (they held single-use links); recipient,
     /// subject, kind, timestamps and attempts stay.
     async fn mark_email_sent(&self, id: Uuid) -> StoreResult<()>;
+    /// Records a failed delivery attempt and releases the claim: retried from `retry_at`, or,
+    /// with `None`, given up for good (the bodies are wiped like a sent e-mail's).
+    async fn mark_email_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()>;
 
     /// Deletes, in bounded batches, what ended before `before`: sessions expired or revoked (with
     /// their refresh tokens), used or expired reset tokens, sent e-mails, stale unlocked sign-in

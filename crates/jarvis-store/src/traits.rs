@@ -1,5 +1,5 @@
 //! The storage traits, one per aggregate. Both backends implement all of them and pass the same
-//! conformance suite (`tests/conformance.rs`).
+//! conformance suite (`tests/it/conformance.rs`).
 
 use crate::Backend;
 use crate::error::StoreResult;
@@ -398,11 +398,12 @@ pub trait KioskDeviceStore: Send + Sync {
     async fn pair_kiosk(&self, code_hash: &str, token_hash: &str) -> StoreResult<KioskIdentity>;
     /// The paired kiosk holding this token hash.
     async fn kiosk_by_token(&self, token_hash: &str) -> StoreResult<KioskIdentity>;
-    /// Records a heartbeat.
+    /// Records a heartbeat (and its heard-latency sample, if any).
     async fn record_heartbeat(&self, device: &KioskIdentity, hb: Heartbeat) -> StoreResult<Kiosk>;
     /// Writes coalesced heartbeats in one transaction. A kiosk's row only moves forward: it is
     /// updated when the heartbeat is newer than its stored `last_seen_at` (two instances flushing
-    /// the same kiosk: the latest heartbeat wins) and the kiosk is still paired. Returns how many
+    /// the same kiosk: the latest heartbeat wins) and the kiosk is still paired. Every
+    /// heard-latency sample is stored (a kiosk deleted meanwhile: dropped). Returns how many
     /// kiosks were updated.
     async fn record_heartbeats(&self, batch: &[PendingHeartbeat]) -> StoreResult<u64>;
 }
@@ -420,6 +421,10 @@ pub struct PendingHeartbeat {
     pub heartbeat: Heartbeat,
     /// When the server received it: becomes `last_seen_at`.
     pub received_at: time::OffsetDateTime,
+    /// Heard-latency samples (when received, milliseconds) carried since the last write: the
+    /// newest heartbeat replaces older ones, its samples do not (each one is stored). The
+    /// heartbeat's own `voice_latency_ms` is not read by the store; it is one of these.
+    pub heard_latency: Vec<(time::OffsetDateTime, u32)>,
 }
 
 impl PendingHeartbeat {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use jarvis_core::cost::PriceTable;
 use jarvis_core::model::{
-    CapRefusal, EndReason, GymSettings, KioskEligibility, Locale, NewVoiceSession,
+    CapRefusal, EndReason, GymNotReady, GymSettings, KioskEligibility, Locale, NewVoiceSession,
 };
 use jarvis_core::{InstanceId, PageRequest, VoiceSessionId};
 use jarvis_openai::OpenAiClient;
@@ -94,6 +94,12 @@ pub enum StartRefusal {
     /// The gym switched voice conversations off.
     #[error("voice conversations are disabled for this gym")]
     VoiceDisabled,
+    /// The gym is not active (pending, suspended, archived…).
+    #[error("the gym is not active")]
+    GymInactive,
+    /// The gym's stored settings do not validate: nothing runs on guessed defaults.
+    #[error("the gym's stored settings are invalid")]
+    GymMisconfigured,
     /// The provider refused or could not be reached (or this instance is shutting down).
     #[error("voice provider unavailable: {0}")]
     ProviderUnavailable(String),
@@ -109,6 +115,8 @@ impl StartRefusal {
             StartRefusal::MembershipInactive => "membership_inactive",
             StartRefusal::ConsentMissing => "consent_missing",
             StartRefusal::VoiceDisabled => "voice_disabled",
+            StartRefusal::GymInactive => "gym_inactive",
+            StartRefusal::GymMisconfigured => "gym_misconfigured",
             StartRefusal::ProviderUnavailable(_) => "provider_unavailable",
         }
     }
@@ -146,7 +154,16 @@ struct Inner {
     tracker: TaskTracker,
     shutdown: CancellationToken,
     calls: Mutex<HashMap<VoiceSessionId, mpsc::Sender<CallCommand>>>,
+    /// Slot acquisitions of this instance that may wait on the database's slot lock at once.
+    slot_gate: tokio::sync::Semaphore,
 }
+
+/// How many of an instance's starts may wait on the slot lock at once. Acquisitions are
+/// serialized in the database anyway; a start waiting for the lock holds a pooled connection,
+/// so without this gate a burst of starts parks the whole pool on the lock and starves every
+/// other query (the 500-start process test measured 503s). The others wait here, holding
+/// nothing.
+const SLOT_GATE: usize = 2;
 
 impl Inner {
     fn calls(&self) -> MutexGuard<'_, HashMap<VoiceSessionId, mpsc::Sender<CallCommand>>> {
@@ -165,6 +182,7 @@ struct Admitted {
     settings: GymSettings,
     language: Locale,
     now: OffsetDateTime,
+    today: time::Date,
     prices: PriceTable,
     limits: BudgetLimits,
     lease: time::Duration,
@@ -219,6 +237,7 @@ impl VoiceBroker {
                 tracker,
                 shutdown,
                 calls: Mutex::new(HashMap::new()),
+                slot_gate: tokio::sync::Semaphore::new(SLOT_GATE),
             }),
         }
     }
@@ -290,25 +309,44 @@ impl VoiceBroker {
         let store = inner.store.as_ref();
         let gym = &kiosk.gym;
         let scope = kiosk.scope();
-        let settings = GymSettings::from_json(&gym.settings).unwrap_or_else(|e| {
-            tracing::warn!(gym = %gym.id, error = ?e, "invalid gym settings; using defaults");
-            GymSettings::default()
-        });
+        // The core rule, never defaults: a corrupt settings row would otherwise run (and bill)
+        // on a default cap and budget.
+        let settings = match gym.kiosk_readiness() {
+            Ok(s) => s,
+            Err(GymNotReady::Inactive(_)) => return Err(StartRefusal::GymInactive.into()),
+            Err(GymNotReady::Misconfigured(e)) => {
+                tracing::warn!(gym = %gym.id, error = ?e, "stored gym settings are invalid; voice start refused");
+                return Err(StartRefusal::GymMisconfigured.into());
+            }
+        };
         if !settings.features.voice {
             return Err(StartRefusal::VoiceDisabled.into());
         }
         let now = OffsetDateTime::now_utc();
+        // The gym's wall clock: its "today" decides the membership end date, the day's classes
+        // and what the assistant says the date and time are.
+        let local = gym.local_now(now).unwrap_or_else(|e| {
+            tracing::error!(gym = %gym.id, error = %e, "gym time zone unavailable; using UTC");
+            now
+        });
         let member = match store.member_by_badge(&scope, gym.id, badge_id).await {
             Ok(m) => m,
             Err(StoreError::NotFound(_)) => return Err(StartRefusal::MemberNotFound.into()),
             Err(e) => return Err(e.into()),
         };
-        match member.kiosk_eligibility(now.date()) {
+        match member.kiosk_eligibility(local.date()) {
             KioskEligibility::Eligible => {}
             KioskEligibility::MembershipInactive => {
                 return Err(StartRefusal::MembershipInactive.into());
             }
             KioskEligibility::ConsentMissing => return Err(StartRefusal::ConsentMissing.into()),
+        }
+        // Every line busy: refuse now with one lock-free count instead of reading the budgets
+        // and the whole prompt first. Under a burst of starts at a full platform this keeps the
+        // refused ones cheap, so they do not starve the database pool of the admitted ones.
+        // Admission itself stays the atomic acquire below.
+        if let Some(full) = store.slot_usage(&scope, gym.id).await?.full() {
+            return Err(StartRefusal::CapacityReached(full).into());
         }
         let platform = store.platform_settings().await?;
         let limits = BudgetLimits {
@@ -345,7 +383,7 @@ impl VoiceBroker {
             settings: &settings,
             member: &member,
             language,
-            today: now.date(),
+            now: local,
             classes: &classes,
             facts: &facts,
             last_summary: last_summary.as_ref(),
@@ -370,9 +408,20 @@ impl VoiceBroker {
             field: "voice_session",
             message: format!("{e:?}"),
         })?;
-        let session = match store.start_session(&scope, gym.id, new).await? {
-            Ok(s) => s,
-            Err(cap) => return Err(StartRefusal::CapacityReached(cap).into()),
+        let session = {
+            let _turn =
+                inner.slot_gate.acquire().await.map_err(|_| {
+                    StartRefusal::ProviderUnavailable("instance shutting down".into())
+                })?;
+            // Our turn: a burst may have filled the caps while this start waited; refusing on a
+            // lock-free count keeps the refusals of a burst off the lock.
+            if let Some(full) = store.slot_usage(&scope, gym.id).await?.full() {
+                return Err(StartRefusal::CapacityReached(full).into());
+            }
+            match store.start_session(&scope, gym.id, new).await? {
+                Ok(s) => s,
+                Err(cap) => return Err(StartRefusal::CapacityReached(cap).into()),
+            }
         };
 
         // From here the slot is held: every failure ends the session (`start_failed`). The rest
@@ -396,6 +445,7 @@ impl VoiceBroker {
             settings,
             language,
             now,
+            today: local.date(),
             prices,
             limits,
             lease,
@@ -427,6 +477,7 @@ impl VoiceBroker {
             settings,
             language,
             now,
+            today,
             prices,
             limits,
             lease,
@@ -475,7 +526,7 @@ impl VoiceBroker {
             session: session.id,
             kiosk: Some(kiosk),
             language,
-            today: now.date(),
+            today,
             settings: settings.clone(),
             storage,
         });

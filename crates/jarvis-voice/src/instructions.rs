@@ -10,7 +10,7 @@ use jarvis_core::model::{
     ClassSchedule, Gym, GymSettings, Locale, Member, MemberFact, MembershipStatus, OpeningHours,
     SessionAnalysis, Tone, Weekday,
 };
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 /// Most characters of the whole instructions.
 pub const MAX_INSTRUCTIONS_CHARS: usize = 8_000;
@@ -36,8 +36,8 @@ pub struct InstructionsInput<'a> {
     pub member: &'a Member,
     /// Conversation language.
     pub language: Locale,
-    /// Today (for the weekday and one-off classes).
-    pub today: Date,
+    /// Now, in the gym's time zone (its date is "today": the weekday and one-off classes).
+    pub now: OffsetDateTime,
     /// The gym's classes (filtered to today here).
     pub classes: &'a [ClassSchedule],
     /// The member's facts, newest first.
@@ -178,13 +178,17 @@ pub fn build(input: &InstructionsInput<'_>) -> String {
     }
 
     out.push_str("\n## The gym\n");
+    let today_date = input.now.date();
     out.push_str(&format!(
-        "Today is {} ({}). Opening hours: {}.\n",
-        input.today,
-        weekday_of(input.today).as_str(),
+        "Today is {} ({}); the local time is {:02}:{:02} ({}). Opening hours: {}.\n",
+        today_date,
+        weekday_of(today_date).as_str(),
+        input.now.hour(),
+        input.now.minute(),
+        quoted(&input.gym.timezone, 40),
         opening_hours_text(&s.opening_hours)
     ));
-    let today = classes_on(input.classes, input.today);
+    let today = classes_on(input.classes, today_date);
     if today.is_empty() {
         out.push_str("No classes today.\n");
     } else {
@@ -349,7 +353,7 @@ mod tests {
             settings: &settings,
             member: &m,
             language: Locale::Fr,
-            today,
+            now: today.with_hms(9, 5, 0).unwrap().assume_utc(),
             classes: &classes,
             facts: &facts,
             last_summary: Some(&summary),
@@ -400,7 +404,7 @@ mod tests {
             settings: &settings,
             member: &m,
             language: Locale::En,
-            today: date!(2026 - 11 - 30),
+            now: datetime!(2026-11-30 9:00 UTC),
             classes: &[],
             facts: &facts,
             last_summary: None,

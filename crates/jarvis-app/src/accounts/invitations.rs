@@ -109,11 +109,16 @@ impl Accounts {
         inv: &Invitation,
         token: &str,
     ) -> AccountsResult<()> {
-        let inviter = match actor.user_id {
-            Some(u) => self.store.user(u).await?.display_name,
-            None => "JARVIS".into(),
+        // The inviter's language: the invitee has no account (nor language) yet.
+        let (inviter, locale) = match actor.user_id {
+            Some(u) => {
+                let u = self.store.user(u).await?;
+                (u.display_name, u.locale)
+            }
+            None => ("JARVIS".into(), jarvis_core::model::Locale::default()),
         };
-        let mail = super::email::invitation(&self.settings.public_base, inv, token, &inviter);
+        let mail =
+            super::email::invitation(&self.settings.public_base, inv, token, &inviter, locale);
         crate::outbox::enqueue(self.store.as_ref(), &self.master, mail).await?;
         Ok(())
     }

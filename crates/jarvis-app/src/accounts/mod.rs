@@ -3,7 +3,7 @@
 //! dashboard pages and the CLI all call these functions; they answer domain results and one
 //! [`AccountsError`], which the HTTP layer maps once to its answers.
 
-pub(crate) mod email;
+pub mod email;
 mod invitations;
 mod mfa;
 mod password;
@@ -21,6 +21,7 @@ use crate::access::AccessError;
 use crate::auth::crypto::MasterKey;
 use crate::auth::keys::KeyRing;
 use crate::config::Config;
+use crate::supervisor::Supervisor;
 use jarvis_core::authz::{Decision, OffboardDecision};
 use jarvis_core::{FieldError, UserId};
 use jarvis_store::{NewAuthEvent, Store, StoreError};
@@ -253,12 +254,19 @@ pub struct Accounts {
     keys: Arc<KeyRing>,
     settings: Arc<Settings>,
     reset_queue: tokio::sync::mpsc::Sender<ResetJob>,
+    /// Closed once no request can queue a reset anymore (see [`Accounts::close_reset_intake`]).
+    reset_intake: tokio_util::sync::CancellationToken,
 }
 
 impl Accounts {
     /// Loads the master key and the signing keys (creating the first key on a fresh database)
-    /// and starts the password-reset worker, which stops when the last clone is dropped.
-    pub async fn open(config: &Config, store: Arc<dyn Store>) -> AccountsResult<Accounts> {
+    /// and starts the password-reset worker under `supervisor`: at shutdown it sends every reset
+    /// already requested (see [`Accounts::close_reset_intake`]) within the grace period.
+    pub async fn open(
+        config: &Config,
+        store: Arc<dyn Store>,
+        supervisor: &Supervisor,
+    ) -> AccountsResult<Accounts> {
         let master = MasterKey::load_or_create(
             config.master_key.as_ref().map(|s| s.expose()),
             &config.data_dir,
@@ -283,14 +291,26 @@ impl Accounts {
             master: master.clone(),
             base: settings.public_base.clone(),
         };
-        tokio::spawn(worker.run(queued));
+        let reset_intake = tokio_util::sync::CancellationToken::new();
+        let intake = reset_intake.clone();
+        supervisor.spawn("password-reset", move |signals| {
+            worker.run(queued, intake, signals)
+        });
         Ok(Accounts {
             store,
             master,
             keys,
             settings,
             reset_queue,
+            reset_intake,
         })
+    }
+
+    /// Says no request can queue a password reset anymore (the HTTP server has answered its
+    /// last request): the reset worker sends what is queued, then ends. Later requests are
+    /// dropped.
+    pub fn close_reset_intake(&self) {
+        self.reset_intake.cancel();
     }
 
     /// The master key (sealing secrets at rest).
@@ -313,9 +333,12 @@ impl Accounts {
         record_in(self.store.as_ref(), e).await;
     }
 
-    /// Delivers the e-mail outbox with `transport`; answers how many left.
-    pub async fn deliver_outbox(&self, transport: crate::config::EmailTransport) -> usize {
-        crate::outbox::deliver(self.store.as_ref(), &self.master, transport).await
+    /// Delivers the e-mail outbox with `mailer`.
+    pub async fn deliver_outbox(
+        &self,
+        mailer: &crate::mailer::Mailer,
+    ) -> crate::outbox::DeliveryReport {
+        crate::outbox::deliver(self.store.as_ref(), &self.master, mailer).await
     }
 }
 

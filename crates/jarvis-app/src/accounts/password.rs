@@ -4,12 +4,14 @@
 use super::{Accounts, AccountsError, AccountsResult, Client, record_in};
 use crate::auth::crypto::{MasterKey, new_token, token_hash};
 use crate::auth::password;
+use crate::supervisor::Signals;
 use jarvis_core::SessionId;
 use jarvis_core::UserId;
 use jarvis_core::model::Actor;
 use jarvis_store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 /// A password-reset request waiting for the reset worker (no `Debug`: it holds an address).
 pub struct ResetJob {
@@ -17,8 +19,8 @@ pub struct ResetJob {
     client: Client,
 }
 
-/// What the reset worker needs. It holds no sender of its own queue, so it stops once every
-/// [`Accounts`] (which holds the sender) is dropped.
+/// What the reset worker needs. It runs under the [`Supervisor`](crate::supervisor::Supervisor)
+/// and holds no sender of its own queue.
 pub(super) struct ResetWorker {
     pub(super) store: Arc<dyn Store>,
     pub(super) master: MasterKey,
@@ -27,12 +29,44 @@ pub(super) struct ResetWorker {
 }
 
 impl ResetWorker {
-    /// Serves queued reset requests one at a time until the queue closes.
-    pub(super) async fn run(self, mut queue: tokio::sync::mpsc::Receiver<ResetJob>) {
-        while let Some(job) = queue.recv().await {
+    /// Serves queued reset requests one at a time. Shutdown does not cut the queue short: once
+    /// `intake` is closed (the HTTP server has answered its last request, so nothing more can
+    /// be queued) the worker sends what is still queued and ends. Only the end of the grace
+    /// period drops what is left, as a full queue does (the user asks again). It also ends when
+    /// every [`Accounts`] is dropped.
+    pub(super) async fn run(
+        self,
+        mut queue: tokio::sync::mpsc::Receiver<ResetJob>,
+        intake: CancellationToken,
+        signals: Signals,
+    ) {
+        loop {
+            let job = tokio::select! {
+                biased;
+                () = signals.aborting() => break,
+                job = queue.recv() => match job {
+                    Some(job) => job,
+                    None => return,
+                },
+                () = intake.cancelled() => match queue.try_recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+            };
             if let Err(e) = self.process(job).await {
                 tracing::warn!(error = %e, "password-reset request failed");
             }
+        }
+        queue.close();
+        let mut dropped = 0usize;
+        while queue.try_recv().is_ok() {
+            dropped += 1;
+        }
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "grace period over: queued password-reset requests dropped"
+            );
         }
     }
 
@@ -53,7 +87,7 @@ impl ResetWorker {
             .create_password_reset(user.id, &token_hash(&token), expires)
             .await?;
         let link = format!("{}/app/reset?token={token}", self.base);
-        let mail = super::email::reset(&user.email, &user.display_name, &link);
+        let mail = super::email::reset(&user.email, &user.display_name, &link, user.locale);
         crate::outbox::enqueue(store, &self.master, mail).await?;
         let ev = client.event("password.reset_requested", Some(user.id), Some(&email));
         record_in(store, ev).await;
@@ -96,6 +130,10 @@ impl Accounts {
     /// answer. A full queue drops the request (the user asks again); the answer does not change.
     pub fn request_reset(&self, client: &Client, email: &str) {
         let email = email.trim();
+        if self.reset_intake.is_cancelled() {
+            tracing::warn!("password-reset request after shutdown: dropped");
+            return;
+        }
         // Longer than any address: not worth a queue slot (the length is the caller's own input).
         if email.len() > 254 {
             return;

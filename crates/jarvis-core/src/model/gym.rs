@@ -148,6 +148,13 @@ impl Gym {
         GymSettings::from_json(&self.settings)
     }
 
+    /// `now` in the gym's time zone (its date is the gym's "today"). An error when the stored
+    /// zone is not in this system's tz database (saved elsewhere, or tzdata missing): callers
+    /// log it and fall back to UTC rather than refuse service.
+    pub fn local_now(&self, now: OffsetDateTime) -> Result<OffsetDateTime, crate::tz::ZoneError> {
+        crate::tz::Zone::load(&self.timezone).map(|z| z.local(now))
+    }
+
     /// The one answer to "may this gym run kiosks now": it is active and its settings are
     /// valid. Returns the settings the kiosk runs with.
     pub fn kiosk_readiness(&self) -> Result<GymSettings, GymNotReady> {
@@ -218,6 +225,13 @@ fn check_timezone(v: &mut ValidationErrors, tz: &str) -> String {
             "timezone",
             "invalid_format",
             "must be an IANA time zone such as Europe/Paris or UTC",
+        ));
+    } else if !crate::tz::is_known(&tz) {
+        // Well formed but unknown (a typo such as Europe/Pariss): "today" would be wrong.
+        v.push(FieldError::new(
+            "timezone",
+            "unknown_timezone",
+            "is not in the time zone database; use an IANA name such as Europe/Paris or UTC",
         ));
     }
     tz
@@ -718,6 +732,23 @@ mod tests {
             ]
         );
         assert!(GymSettings::from_json(&json!({"persona": {"voice": "robot"}})).is_err());
+    }
+
+    #[test]
+    fn time_zones_are_checked_against_the_tz_database_on_save() {
+        let code = |tz: &str| {
+            GymPatch {
+                timezone: Some(tz.into()),
+                ..GymPatch::default()
+            }
+            .validate()
+            .err()
+            .map(|e| e.0[0].code.clone())
+        };
+        assert_eq!(code(" Asia/Tokyo "), None);
+        assert_eq!(code("UTC"), None);
+        assert_eq!(code("Europe/Pariss").as_deref(), Some("unknown_timezone"));
+        assert_eq!(code("Paris").as_deref(), Some("invalid_format"));
     }
 
     #[test]

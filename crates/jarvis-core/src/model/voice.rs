@@ -294,6 +294,28 @@ impl CapRefusal {
     pub const CODE: &'static str = "capacity_reached";
 }
 
+impl SlotUsage {
+    /// The cap that is full now (the gym's first), if any. A read, not an acquisition: only
+    /// good for refusing early; admission is the store's atomic `start_session`.
+    pub fn full(&self) -> Option<CapRefusal> {
+        if self.gym_live >= self.gym_cap {
+            Some(CapRefusal {
+                cap: Cap::Gym,
+                limit: self.gym_cap,
+                live: self.gym_live,
+            })
+        } else if self.global_live >= self.global_cap {
+            Some(CapRefusal {
+                cap: Cap::Global,
+                limit: self.global_cap,
+                live: self.global_live,
+            })
+        } else {
+            None
+        }
+    }
+}
+
 /// Slots held now against the caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlotUsage {

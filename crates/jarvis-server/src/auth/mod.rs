@@ -43,12 +43,14 @@ pub struct AuthState {
     pub accounts: Accounts,
 }
 
-/// Loads the master key and the signing keys (creating the first key on a fresh database).
+/// Loads the master key and the signing keys (creating the first key on a fresh database); the
+/// password-reset worker runs under `supervisor`.
 pub async fn open(
     config: &jarvis_app::config::Config,
     store: Arc<dyn jarvis_store::Store>,
+    supervisor: &jarvis_app::supervisor::Supervisor,
 ) -> Result<Arc<AuthState>, String> {
-    let accounts = Accounts::open(config, store)
+    let accounts = Accounts::open(config, store, supervisor)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Arc::new(AuthState {

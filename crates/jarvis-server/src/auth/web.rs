@@ -173,6 +173,10 @@ pub struct PageUser {
     pub locale: Locale,
     /// The web session.
     pub session: AuthSession,
+    /// The request path, so the page chrome can mark the current area.
+    pub path: String,
+    /// Whether the request is a GET (a form post's path cannot be linked back to).
+    pub is_get: bool,
 }
 
 /// A web session that may still be waiting for MFA (only the MFA pages use it).
@@ -199,9 +203,16 @@ async fn load_page_user(parts: &Parts, state: &AppState) -> Result<Option<PageUs
         session_id: Some(session.id),
         aal,
     };
+    // The language switch's cookie wins over the account's language, for this browser.
+    let locale = cookie(&parts.headers, "jarvis_lang")
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or(user.locale);
     Ok(Some(PageUser {
         caller,
-        locale: user.locale,
+        locale,
+        path: parts.uri.path().to_string(),
+        is_get: parts.method == axum::http::Method::GET,
         csrf: csrf_for(&token),
         user,
         session,

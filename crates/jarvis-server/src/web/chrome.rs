@@ -10,9 +10,10 @@ use crate::web::page;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use jarvis_core::authz::Action;
+use jarvis_core::authz::{Action, Resource};
 use jarvis_core::model::*;
 use jarvis_core::*;
+use jarvis_store::GymFilter;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -27,6 +28,160 @@ pub struct Chrome {
     pub user: String,
     /// The gym the page is about.
     pub gym: Option<Gym>,
+    /// The navigation: sidebar links, gym switcher, breadcrumbs.
+    pub nav: Nav,
+}
+
+/// One navigation link.
+pub struct NavLink {
+    /// Where it goes.
+    pub href: String,
+    /// Its text.
+    pub label: Msg,
+    /// Whether the page is this link's area (`aria-current="page"`).
+    pub current: bool,
+}
+
+/// Another gym of the switcher: its name and the same area's page there.
+pub struct GymSwitch {
+    /// The gym's name.
+    pub name: String,
+    /// The current area's page in that gym.
+    pub href: String,
+}
+
+/// The navigation of a dashboard page, built from the request path and the user's rights, so
+/// a link only shows when its page would open for this user.
+#[derive(Default)]
+pub struct Nav {
+    /// Where the language switch comes back to: this page, or its area after a form post.
+    pub path: String,
+    /// The links outside any gym (home, gyms, team).
+    pub top: Vec<NavLink>,
+    /// The areas of the current gym.
+    pub gym: Vec<NavLink>,
+    /// Platform administration (super admins).
+    pub admin: Vec<NavLink>,
+    /// The other gyms the user sees (empty when only one).
+    pub switch: Vec<GymSwitch>,
+    /// The area crumb after the gym one, when the page is inside an area.
+    pub area: Option<NavLink>,
+    /// Whether the page is an item inside the area (the page adds its own last crumb).
+    pub item: bool,
+}
+
+/// The areas of a gym, by path segment after `/app/gyms/{id}`, with what opens them.
+const GYM_AREAS: [(&str, Msg, Action); 6] = [
+    ("voice", Msg::VoiceCalls, jarvis_app::voice::READ),
+    ("members", Msg::Members, Action::MemberRead),
+    ("kiosks", Msg::Kiosks, Action::KioskRead),
+    ("classes", Msg::Classes, Action::ScheduleRead),
+    ("import", Msg::Import, Action::MemberImport),
+    ("leads", Msg::Leads, Action::MemberRead),
+];
+
+impl Nav {
+    /// The navigation for `u` on a page about `gym` (or none), with `others` the gyms of the
+    /// switcher.
+    pub fn new(u: &PageUser, gym: Option<&Gym>, others: &[Gym]) -> Self {
+        let path = u.path.clone();
+        let link = |href: String, label: Msg, current: bool| NavLink {
+            href,
+            label,
+            current,
+        };
+        let mut top = vec![
+            link("/app".into(), Msg::HomeTitle, path == "/app"),
+            link("/app/gyms".into(), Msg::Gyms, path == "/app/gyms"),
+        ];
+        if u.caller.list(Action::UserRead).is_ok() {
+            top.push(link("/app/team".into(), Msg::Team, path == "/app/team"));
+        }
+        let mut admin = Vec::new();
+        if u.caller
+            .authorize(Action::PlatformAdmin, &Resource::Platform)
+            .is_ok()
+        {
+            admin.push(link(
+                "/app/ops/jobs".into(),
+                Msg::NavJobs,
+                path.starts_with("/app/ops/jobs"),
+            ));
+            admin.push(link(
+                "/app/voice/prices".into(),
+                Msg::ModelPrices,
+                path.starts_with("/app/voice/prices"),
+            ));
+        }
+        let mut nav = Nav {
+            top,
+            admin,
+            ..Default::default()
+        };
+        if let Some(g) = gym {
+            let base = format!("/app/gyms/{}", g.id);
+            let rest = path.strip_prefix(&base).unwrap_or("");
+            let mut segs = rest.split('/').filter(|s| !s.is_empty());
+            let first = segs.next().unwrap_or("");
+            let first = if first == "imports" { "import" } else { first };
+            nav.item = segs.next().is_some();
+            let res = Resource::Gym(g.franchise_id, g.id);
+            nav.gym
+                .push(link(base.clone(), Msg::NavOverview, first.is_empty()));
+            for (seg, label, action) in GYM_AREAS {
+                if u.caller.authorize(action, &res).is_ok() {
+                    nav.gym
+                        .push(link(format!("{base}/{seg}"), label, first == seg));
+                    if first == seg {
+                        nav.area = Some(link(format!("{base}/{seg}"), label, !nav.item));
+                    }
+                }
+            }
+            if u.caller.authorize(Action::GymSettingsUpdate, &res).is_ok() {
+                nav.gym
+                    .push(link(format!("{base}#settings"), Msg::Settings, false));
+            }
+            let area = if nav.area.is_some() {
+                format!("/{first}")
+            } else {
+                String::new()
+            };
+            if others.len() > 1 {
+                nav.switch = others
+                    .iter()
+                    .filter(|o| o.id != g.id)
+                    .map(|o| GymSwitch {
+                        name: o.name.clone(),
+                        href: format!("/app/gyms/{}{area}", o.id),
+                    })
+                    .collect();
+            }
+        }
+        nav.path = if u.is_get {
+            path
+        } else {
+            // A re-rendered form post: back to its area (or gym), which a GET can open.
+            match (&nav.area, gym) {
+                (Some(a), _) => a.href.clone(),
+                (None, Some(g)) => format!("/app/gyms/{}", g.id),
+                (None, None) => "/app".into(),
+            }
+        };
+        nav
+    }
+}
+
+impl Chrome {
+    /// The chrome of a page outside any gym.
+    pub fn plain(u: &PageUser) -> Self {
+        Chrome {
+            t: Tr(u.locale),
+            csrf: u.csrf.clone(),
+            user: u.user.display_name.clone(),
+            gym: None,
+            nav: Nav::new(u, None, &[]),
+        }
+    }
 }
 
 /// What a page handler returns: the page, or an error page in the user's language.
@@ -98,6 +253,14 @@ pub struct ConfirmPage {
 #[derive(Deserialize)]
 pub struct Empty {}
 
+/// A path percent-encoded for a query value (the language switch's `next`).
+pub fn query_value(v: &str) -> String {
+    crate::auth::web::encode(v)
+}
+
+/// How many gyms the switcher lists at most.
+const SWITCHER_MAX: u32 = 50;
+
 /// The scope for `action` on a gym and the page header with that gym, or the error page.
 pub async fn gym_scope(
     state: &AppState,
@@ -108,6 +271,21 @@ pub async fn gym_scope(
     let t = Tr(u.locale);
     let scope = u.caller.gym(state, gym, action).await.in_page(t)?;
     let g = state.store.gym(&scope, gym).await.in_page(t)?;
+    // The switcher lists the first gyms the user sees; past that, the gyms page searches.
+    let others = match u.caller.list(Action::GymRead) {
+        Ok(all) => state
+            .store
+            .list_gyms(
+                &all,
+                &GymFilter::default(),
+                PageRequest::new(Some(SWITCHER_MAX), None).unwrap_or_default(),
+            )
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let nav = Nav::new(u, Some(&g), &others);
     Ok((
         scope,
         Chrome {
@@ -115,6 +293,7 @@ pub async fn gym_scope(
             csrf: u.csrf.clone(),
             user: u.user.display_name.clone(),
             gym: Some(g),
+            nav,
         },
     ))
 }

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/app") }))
         .route("/app", get(home))
+        .route("/app/language", get(language))
         .route("/assets/app.css", get(css))
 }
 
@@ -91,6 +92,28 @@ async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> 
         },
         StatusCode::OK,
     )
+}
+
+/// What the language switch links carry.
+#[derive(serde::Deserialize)]
+struct LanguageQuery {
+    lang: String,
+    next: Option<String>,
+}
+
+/// The language switch: remembers the language for this browser (it wins over the account's)
+/// and goes back to the page. Only a preference cookie changes, so a plain link is enough.
+async fn language(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LanguageQuery>,
+) -> Response {
+    let Some(l) = jarvis_core::model::Locale::parse(&q.lang) else {
+        return crate::error::ApiError::bad_request("invalid_language", "unknown language")
+            .into_response();
+    };
+    let to = crate::auth::web::safe_next(q.next.as_deref());
+    let c = crate::auth::web::set_cookie(&state.auth, "jarvis_lang", l.as_str(), Some(31_536_000));
+    crate::auth::web::with_cookies(Redirect::to(&to).into_response(), [c])
 }
 
 /// The 404 page for non-API paths.

@@ -122,8 +122,8 @@ mod accounts_sql {
         details: Json<serde_json::Value>,
     }
 
-    const EMAIL_COLS: &str =
-        "id, to_address, subject, body_text, body_html, kind, created_at, sent_at";
+    const EMAIL_COLS: &str = "id, to_address, subject, body_text, body_html, kind, created_at, sent_at, attempts, \
+         last_error, failed_at";
 
     #[derive(sqlx::FromRow)]
     struct EmailRow {
@@ -135,6 +135,9 @@ mod accounts_sql {
         kind: String,
         created_at: OffsetDateTime,
         sent_at: Option<OffsetDateTime>,
+        attempts: i32,
+        last_error: Option<String>,
+        failed_at: Option<OffsetDateTime>,
     }
 
     impl EmailRow {
@@ -148,6 +151,9 @@ mod accounts_sql {
                 kind: self.kind,
                 created_at: self.created_at,
                 sent_at: self.sent_at,
+                attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+                last_error: self.last_error,
+                failed_at: self.failed_at,
             }
         }
     }
@@ -1313,7 +1319,7 @@ mod accounts_sql {
         async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>> {
             let mut tx = self.begin(&TxCtx::Mailer, false).await?;
             let mut qb = QueryBuilder::<Db>::new(format!(
-                "SELECT {EMAIL_COLS} FROM email_outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT "
+                "SELECT {EMAIL_COLS} FROM email_outbox WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY created_at, id LIMIT "
             ));
             qb.push_bind(i64::from(limit.min(500)));
             let rows: Vec<EmailRow> = qb
@@ -1337,7 +1343,7 @@ mod accounts_sql {
             // statement; SQLite serializes writers, which gives the same semantics.
             let mut qb = QueryBuilder::<Db>::new(
                 "WITH picked AS MATERIALIZED (SELECT id FROM email_outbox WHERE sent_at IS NULL \
-                 AND (claim_expires_at IS NULL OR claim_expires_at < ",
+                 AND failed_at IS NULL AND (claim_expires_at IS NULL OR claim_expires_at < ",
             );
             qb.push_bind(crate::dbtime::DbTime::new(t))
                 .push(") ORDER BY created_at, id LIMIT ")
@@ -1397,7 +1403,7 @@ mod accounts_sql {
                 ),
                 (
                     "DELETE FROM email_outbox WHERE id IN (SELECT id FROM email_outbox WHERE (sent_at < ",
-                    ") LIMIT 500)",
+                    " OR failed_at < $b) LIMIT 500)",
                 ),
                 (
                     "DELETE FROM login_throttles WHERE throttle_key IN (SELECT throttle_key FROM login_throttles WHERE (last_failure < ",
@@ -1446,6 +1452,40 @@ mod accounts_sql {
             qb.push_bind(now())
                 .push(", attempts = attempts + 1, body_text = '', body_html = '' WHERE id = ")
                 .push_bind(DbUuid(id));
+            qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)
+        }
+
+        async fn mark_email_failed(
+            &self,
+            id: Uuid,
+            error: &str,
+            retry_at: Option<OffsetDateTime>,
+        ) -> StoreResult<()> {
+            let mut tx = self.begin(&TxCtx::Mailer, true).await?;
+            let mut qb = QueryBuilder::<Db>::new(
+                "UPDATE email_outbox SET attempts = attempts + 1, claimed_by = NULL, last_error = ",
+            );
+            // Errors come from the remote server: keep them short in the row.
+            let error: String = error.chars().take(500).collect();
+            qb.push_bind(error);
+            match retry_at {
+                // The claim's expiry doubles as "not before": no drain takes it earlier.
+                Some(at) => {
+                    qb.push(", claim_expires_at = ")
+                        .push_bind(crate::dbtime::DbTime::new(at));
+                }
+                // Given up: the bodies held single-use links, and nothing will open them now.
+                None => {
+                    qb.push(
+                        ", claim_expires_at = NULL, body_text = '', body_html = '', failed_at = ",
+                    )
+                    .push_bind(now());
+                }
+            }
+            qb.push(" WHERE id = ")
+                .push_bind(DbUuid(id))
+                .push(" AND sent_at IS NULL");
             qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
             tx.commit().await.map_err(map_db_err)
         }

@@ -19,6 +19,35 @@ async fn fetch_kiosk(tx: &mut Tx, scope: &Scope, gym: GymId, id: KioskId) -> Sto
     row.ok_or(StoreError::NotFound("kiosk"))?.into_domain()
 }
 
+/// Stores heard-latency samples of a kiosk in the tenant `scope`. Copies the kiosk's tenant
+/// columns from its row, so a kiosk deleted since the heartbeat stores nothing (instead of
+/// failing the batch on a foreign key, which would retry forever).
+async fn insert_heard_latency(
+    tx: &mut Tx,
+    scope: &Scope,
+    kiosk: KioskId,
+    samples: &[(time::OffsetDateTime, u32)],
+) -> StoreResult<()> {
+    for (at, ms) in samples {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO voice_heard_latency (id, franchise_id, gym_id, kiosk_id, latency_ms, at) SELECT ",
+        );
+        qb.push_bind(db(uuid::Uuid::now_v7()))
+            .push(", franchise_id, gym_id, id, ")
+            .push_bind(i32::try_from((*ms).min(MAX_HEARD_LATENCY_MS)).unwrap_or(i32::MAX))
+            .push(", ")
+            .push_bind(crate::dbtime::DbTime::new(*at))
+            .push(" FROM kiosks WHERE id = ")
+            .push_bind(db(kiosk));
+        push_scope(&mut qb, scope, "franchise_id", "gym_id");
+        qb.build().execute(&mut **tx).await.map_err(map_db_err)?;
+    }
+    Ok(())
+}
+
+/// Largest heard latency stored (the heartbeat's own limit; the table checks it too).
+const MAX_HEARD_LATENCY_MS: u32 = 60_000;
+
 /// The kiosk (and gym) whose column `col` equals `value`, looked up across tenants: the secret
 /// itself is the credential, so there is no scope yet.
 async fn kiosk_identity_by(tx: &mut Tx, col: &str, value: &str) -> StoreResult<KioskIdentity> {
@@ -360,6 +389,9 @@ impl KioskDeviceStore for ThisStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound("kiosk"));
         }
+        if let Some(ms) = hb.voice_latency_ms {
+            insert_heard_latency(&mut tx, &scope, device.kiosk.id, &[(t, ms)]).await?;
+        }
         let k = fetch_kiosk(&mut tx, &scope, device.kiosk.gym_id, device.kiosk.id).await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(k)
@@ -407,6 +439,8 @@ impl KioskDeviceStore for ThisStore {
                 .await
                 .map_err(map_db_err)?
                 .rows_affected();
+            // Stored whether or not a newer heartbeat won the row: each sample is a real turn.
+            insert_heard_latency(&mut tx, &scope, p.kiosk, &p.heard_latency).await?;
         }
         tx.commit().await.map_err(map_db_err)?;
         Ok(updated)

@@ -321,6 +321,7 @@ both_backends!(
     unparseable_events_are_counted_and_usage_salvaged,
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
+    today_is_the_gym_local_date,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their
@@ -342,4 +343,35 @@ fn demo_script_calls_only_built_in_tools_with_valid_arguments() {
         }
     }
     assert!(calls >= 2, "the demo shows tool calls");
+}
+
+/// Every integration test of this crate is a module of this one binary (one link instead of one
+/// per file): a file left directly under `tests/` would build as a binary of its own, and a file
+/// under `tests/it/` that is not declared above would silently never run.
+#[test]
+fn integration_tests_are_modules_of_this_binary() {
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&tests),
+        ["it"],
+        "move these into tests/it/ as modules of main.rs"
+    );
+    let main = std::fs::read_to_string(tests.join("it/main.rs")).unwrap();
+    for name in names(&tests.join("it")) {
+        let module = name.strip_suffix(".rs").unwrap_or(&name);
+        if module != "main" {
+            assert!(
+                main.contains(&format!("mod {module};")),
+                "tests/it/{name} is not declared in tests/it/main.rs"
+            );
+        }
+    }
 }

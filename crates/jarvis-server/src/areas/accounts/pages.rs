@@ -9,6 +9,7 @@ use crate::auth::web::{
 };
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::i18n::{Msg, Tr};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -40,130 +41,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// All strings of the sign-in pages in one language.
-pub struct Texts {
-    lang: &'static str,
-    login: &'static str,
-    email: &'static str,
-    password: &'static str,
-    sign_in: &'static str,
-    forgot: &'static str,
-    bad_credentials: &'static str,
-    locked: &'static str,
-    mfa: &'static str,
-    mfa_intro: &'static str,
-    code: &'static str,
-    verify: &'static str,
-    recovery_code: &'static str,
-    bad_code: &'static str,
-    enroll: &'static str,
-    enroll_intro: &'static str,
-    manual_key: &'static str,
-    qr_alt: &'static str,
-    confirm: &'static str,
-    codes_title: &'static str,
-    codes_intro: &'static str,
-    continue_: &'static str,
-    reset: &'static str,
-    reset_intro: &'static str,
-    send_link: &'static str,
-    reset_sent: &'static str,
-    new_password: &'static str,
-    set_password: &'static str,
-    reset_done: &'static str,
-    bad_link: &'static str,
-    accept: &'static str,
-    accept_intro: &'static str,
-    accepted: &'static str,
-    weak: &'static str,
-    forbidden: &'static str,
-    demo_banner: &'static str,
-}
-
-/// The strings for a locale.
-pub fn texts(l: Locale) -> &'static Texts {
-    static FR: Texts = Texts {
-        lang: "fr",
-        login: "Connexion",
-        email: "Adresse e-mail",
-        password: "Mot de passe",
-        sign_in: "Se connecter",
-        forgot: "Mot de passe oublié ?",
-        bad_credentials: "E-mail ou mot de passe incorrect.",
-        locked: "Trop de tentatives. Réessayez plus tard.",
-        mfa: "Vérification en deux étapes",
-        mfa_intro: "Saisissez le code à 6 chiffres de votre application d'authentification, ou un code de secours.",
-        code: "Code à 6 chiffres",
-        verify: "Vérifier",
-        recovery_code: "Code de secours (facultatif)",
-        bad_code: "Code incorrect ou déjà utilisé.",
-        enroll: "Activer la vérification en deux étapes",
-        enroll_intro: "Votre rôle l'exige. Scannez ce QR code avec une application d'authentification, puis saisissez le code affiché.",
-        manual_key: "Ou saisissez la clé :",
-        qr_alt: "QR code de configuration",
-        confirm: "Confirmer",
-        codes_title: "Codes de secours",
-        codes_intro: "Conservez ces 10 codes en lieu sûr : chacun permet une connexion si vous perdez votre téléphone. Ils ne seront plus affichés.",
-        continue_: "Continuer",
-        reset: "Réinitialiser le mot de passe",
-        reset_intro: "Indiquez votre e-mail : si un compte existe, un lien valable une heure vous sera envoyé.",
-        send_link: "Envoyer le lien",
-        reset_sent: "Si un compte existe pour cette adresse, un e-mail vient d'être envoyé.",
-        new_password: "Nouveau mot de passe (12 caractères minimum)",
-        set_password: "Enregistrer",
-        reset_done: "Mot de passe changé. Toutes les sessions ont été fermées ; connectez-vous.",
-        bad_link: "Ce lien est invalide, expiré ou déjà utilisé.",
-        accept: "Accepter l'invitation",
-        accept_intro: "Choisissez votre mot de passe pour rejoindre JARVIS.",
-        accepted: "Invitation acceptée. Connectez-vous.",
-        weak: "Mot de passe trop faible : ",
-        forbidden: "Requête refusée (jeton de sécurité manquant ou invalide). Rechargez la page.",
-        demo_banner: "aucune clé OpenAI n'est configurée : un faux OpenAI intégré répond. Comptes de démo : voir `jarvis demo seed`.",
-    };
-    static EN: Texts = Texts {
-        lang: "en",
-        login: "Sign in",
-        email: "E-mail",
-        password: "Password",
-        sign_in: "Sign in",
-        forgot: "Forgot your password?",
-        bad_credentials: "Wrong e-mail or password.",
-        locked: "Too many attempts. Try again later.",
-        mfa: "Two-step verification",
-        mfa_intro: "Enter the 6-digit code from your authenticator app, or a recovery code.",
-        code: "6-digit code",
-        verify: "Verify",
-        recovery_code: "Recovery code (optional)",
-        bad_code: "Wrong or already used code.",
-        enroll: "Set up two-step verification",
-        enroll_intro: "Your role requires it. Scan this QR code with an authenticator app, then enter the code it shows.",
-        manual_key: "Or enter the key:",
-        qr_alt: "Setup QR code",
-        confirm: "Confirm",
-        codes_title: "Recovery codes",
-        codes_intro: "Keep these 10 codes somewhere safe: each signs you in once if you lose your phone. They will not be shown again.",
-        continue_: "Continue",
-        reset: "Reset password",
-        reset_intro: "Enter your e-mail: if an account exists, a link valid for one hour will be sent.",
-        send_link: "Send the link",
-        reset_sent: "If an account exists for this address, an e-mail is on its way.",
-        new_password: "New password (at least 12 characters)",
-        set_password: "Save",
-        reset_done: "Password changed. Every session was ended; please sign in.",
-        bad_link: "This link is invalid, expired or already used.",
-        accept: "Accept the invitation",
-        accept_intro: "Choose your password to join JARVIS.",
-        accepted: "Invitation accepted. Please sign in.",
-        weak: "Password too weak: ",
-        forbidden: "Request refused (missing or invalid security token). Reload the page.",
-        demo_banner: "no OpenAI key is configured, so the built-in fake OpenAI answers. Demo accounts: see `jarvis demo seed`.",
-    };
-    match l {
-        Locale::Fr => &FR,
-        Locale::En => &EN,
-    }
-}
-
 struct Field {
     label: &'static str,
     name: &'static str,
@@ -175,7 +52,7 @@ struct Field {
 #[derive(Template)]
 #[template(path = "auth/page.html")]
 struct AuthPage {
-    t: &'static Texts,
+    t: Tr,
     demo_mode: bool,
     title: &'static str,
     intro: Option<String>,
@@ -192,7 +69,7 @@ struct AuthPage {
 }
 
 impl AuthPage {
-    fn new(t: &'static Texts, title: &'static str, csrf: String) -> Self {
+    fn new(t: Tr, title: &'static str, csrf: String) -> Self {
         AuthPage {
             t,
             demo_mode: false,
@@ -206,7 +83,7 @@ impl AuthPage {
             csrf,
             hidden: Vec::new(),
             fields: Vec::new(),
-            submit: t.continue_,
+            submit: t.get(Msg::Continue),
             links: Vec::new(),
         }
     }
@@ -230,29 +107,29 @@ pub struct PageQuery {
     token: Option<String>,
 }
 
-fn login_form(t: &'static Texts, csrf: String, next: &str, error: Option<String>) -> AuthPage {
-    let mut p = AuthPage::new(t, t.login, csrf);
+fn login_form(t: Tr, csrf: String, next: &str, error: Option<String>) -> AuthPage {
+    let mut p = AuthPage::new(t, t.get(Msg::SignInTitle), csrf);
     p.action = Some("/app/login".into());
     p.hidden = vec![("next", next.to_string())];
     p.fields = vec![
         Field {
-            label: t.email,
+            label: t.get(Msg::EmailAddress),
             name: "email",
             kind: "email",
             autocomplete: "username",
             required: true,
         },
         Field {
-            label: t.password,
+            label: t.get(Msg::Password),
             name: "password",
             kind: "password",
             autocomplete: "current-password",
             required: true,
         },
     ];
-    p.submit = t.sign_in;
+    p.submit = t.get(Msg::SignIn);
     p.error = error;
-    p.links = vec![("/app/reset".into(), t.forgot)];
+    p.links = vec![("/app/reset".into(), t.get(Msg::ForgotPassword))];
     p
 }
 
@@ -262,7 +139,7 @@ async fn login_page(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let locale = locale_of(&headers, q.lang.as_deref());
-    let t = texts(locale);
+    let t = Tr(locale);
     let (csrf, set) = login_csrf(&state, &headers);
     let next = safe_next(q.next.as_deref());
     let mut cookies: Vec<HeaderValue> = set.into_iter().collect();
@@ -302,12 +179,15 @@ async fn login_submit(
     headers: HeaderMap,
     SignInForm(f): SignInForm<LoginForm>,
 ) -> Response {
-    let t = texts(locale_of(&headers, None));
+    let t = Tr(locale_of(&headers, None));
     let client = client_of(&headers, parts_ip.0);
     let next = safe_next(f.next.as_deref());
     let (csrf, _) = login_csrf(&state, &headers);
     if let Err(e) = limit_auth(&state, &client, "login") {
-        return render(login_form(t, csrf, &next, Some(t.locked.into())), e.status);
+        return render(
+            login_form(t, csrf, &next, Some(t.get(Msg::TooManyAttempts).into())),
+            e.status,
+        );
     }
     let old = cookie(&headers, session_cookie(&state.auth));
     let web = match state
@@ -319,13 +199,13 @@ async fn login_submit(
         Ok(w) => w,
         Err(AccountsError::Locked(_)) => {
             return render(
-                login_form(t, csrf, &next, Some(t.locked.into())),
+                login_form(t, csrf, &next, Some(t.get(Msg::TooManyAttempts).into())),
                 StatusCode::TOO_MANY_REQUESTS,
             );
         }
         Err(AccountsError::InvalidCredentials) => {
             return render(
-                login_form(t, csrf, &next, Some(t.bad_credentials.into())),
+                login_form(t, csrf, &next, Some(t.get(Msg::BadCredentials).into())),
                 StatusCode::UNAUTHORIZED,
             );
         }
@@ -344,34 +224,34 @@ async fn login_submit(
     with_cookies(redirect(&to), [c])
 }
 
-fn mfa_form(t: &'static Texts, csrf: String, next: &str, error: Option<String>) -> AuthPage {
-    let mut p = AuthPage::new(t, t.mfa, csrf);
-    p.intro = Some(t.mfa_intro.into());
+fn mfa_form(t: Tr, csrf: String, next: &str, error: Option<String>) -> AuthPage {
+    let mut p = AuthPage::new(t, t.get(Msg::TwoStep), csrf);
+    p.intro = Some(t.get(Msg::MfaIntro).into());
     p.action = Some("/app/mfa".into());
     p.hidden = vec![("next", next.to_string())];
     p.fields = vec![
         Field {
-            label: t.code,
+            label: t.get(Msg::SixDigitCode),
             name: "code",
             kind: "text",
             autocomplete: "one-time-code",
             required: false,
         },
         Field {
-            label: t.recovery_code,
+            label: t.get(Msg::RecoveryCodeOptional),
             name: "recovery_code",
             kind: "text",
             autocomplete: "off",
             required: false,
         },
     ];
-    p.submit = t.verify;
+    p.submit = t.get(Msg::Verify);
     p.error = error;
     p
 }
 
 async fn mfa_page(PendingPageUser(u): PendingPageUser, Query(q): Query<PageQuery>) -> Response {
-    let t = texts(u.locale);
+    let t = Tr(u.locale);
     render(
         mfa_form(t, u.csrf, &safe_next(q.next.as_deref()), None),
         StatusCode::OK,
@@ -401,11 +281,14 @@ async fn mfa_submit(
     headers: HeaderMap,
     CsrfForm(f): CsrfForm<MfaForm>,
 ) -> Response {
-    let t = texts(u.locale);
+    let t = Tr(u.locale);
     let client = client_of(&headers, ip.0);
     let next = safe_next(f.next.as_deref());
     if let Err(e) = limit_auth(&state, &client, "mfa") {
-        return render(mfa_form(t, u.csrf, &next, Some(t.locked.into())), e.status);
+        return render(
+            mfa_form(t, u.csrf, &next, Some(t.get(Msg::TooManyAttempts).into())),
+            e.status,
+        );
     }
     let code = f.code.as_deref().filter(|c| !c.trim().is_empty());
     let rc = f.recovery_code.as_deref().filter(|c| !c.trim().is_empty());
@@ -420,14 +303,14 @@ async fn mfa_submit(
             Err(e) => e.into_response(),
         },
         Err(AccountsError::Locked(_)) => render(
-            mfa_form(t, u.csrf, &next, Some(t.locked.into())),
+            mfa_form(t, u.csrf, &next, Some(t.get(Msg::TooManyAttempts).into())),
             StatusCode::TOO_MANY_REQUESTS,
         ),
         Err(AccountsError::MfaNotEnrolled) => {
             redirect(&format!("/app/mfa/enroll?next={}", encode(&next)))
         }
         Err(_) => render(
-            mfa_form(t, u.csrf, &next, Some(t.bad_code.into())),
+            mfa_form(t, u.csrf, &next, Some(t.get(Msg::BadCode).into())),
             StatusCode::UNAUTHORIZED,
         ),
     }
@@ -438,7 +321,7 @@ async fn enroll_page(
     PendingPageUser(u): PendingPageUser,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let t = texts(u.locale);
+    let t = Tr(u.locale);
     let next = safe_next(q.next.as_deref());
     match state.auth.accounts.is_enrolled(u.user.id).await {
         // Already enrolled: the MFA page is the way forward.
@@ -452,20 +335,20 @@ async fn enroll_page(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let (qr, b32) = (enrolment.qr_svg, enrolment.secret);
-    let mut p = AuthPage::new(t, t.enroll, u.csrf);
-    p.intro = Some(t.enroll_intro.into());
+    let mut p = AuthPage::new(t, t.get(Msg::EnrollMfa), u.csrf);
+    p.intro = Some(t.get(Msg::EnrollIntro).into());
     p.qr = Some(qr);
     p.secret = Some(b32);
     p.action = Some("/app/mfa/enroll".into());
     p.hidden = vec![("next", next)];
     p.fields = vec![Field {
-        label: t.code,
+        label: t.get(Msg::SixDigitCode),
         name: "code",
         kind: "text",
         autocomplete: "one-time-code",
         required: true,
     }];
-    p.submit = t.confirm;
+    p.submit = t.get(Msg::Confirm);
     render(p, StatusCode::OK)
 }
 
@@ -482,7 +365,7 @@ async fn enroll_submit(
     headers: HeaderMap,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Response {
-    let t = texts(u.locale);
+    let t = Tr(u.locale);
     let client = client_of(&headers, ip.0);
     let next = safe_next(f.next.as_deref());
     if let Err(e) = limit_auth(&state, &client, "mfa") {
@@ -503,16 +386,19 @@ async fn enroll_submit(
                 Ok(c) => c,
                 Err(e) => return e.into_response(),
             };
-            let mut p = AuthPage::new(t, t.codes_title, String::new());
-            p.intro = Some(t.codes_intro.into());
+            let mut p = AuthPage::new(t, t.get(Msg::RecoveryCodes), String::new());
+            p.intro = Some(t.get(Msg::RecoveryCodesIntro).into());
             p.items = codes;
-            p.links = vec![(next, t.continue_)];
+            p.links = vec![(next, t.get(Msg::Continue))];
             with_cookies(render(p, StatusCode::OK), [c])
         }
         Err(_) => {
-            let mut p = AuthPage::new(t, t.enroll, u.csrf);
-            p.error = Some(t.bad_code.into());
-            p.links = vec![(format!("/app/mfa/enroll?next={}", encode(&next)), t.enroll)];
+            let mut p = AuthPage::new(t, t.get(Msg::EnrollMfa), u.csrf);
+            p.error = Some(t.get(Msg::BadCode).into());
+            p.links = vec![(
+                format!("/app/mfa/enroll?next={}", encode(&next)),
+                t.get(Msg::EnrollMfa),
+            )];
             render(p, StatusCode::UNAUTHORIZED)
         }
     }
@@ -551,23 +437,23 @@ async fn logout_all_submit(
     with_cookies(redirect("/app/login"), [cleared(&state)])
 }
 
-fn reset_request_form(t: &'static Texts, csrf: String) -> AuthPage {
-    let mut p = AuthPage::new(t, t.reset, csrf);
-    p.intro = Some(t.reset_intro.into());
+fn reset_request_form(t: Tr, csrf: String) -> AuthPage {
+    let mut p = AuthPage::new(t, t.get(Msg::ResetPassword), csrf);
+    p.intro = Some(t.get(Msg::ResetIntro).into());
     p.action = Some("/app/reset".into());
     p.fields = vec![Field {
-        label: t.email,
+        label: t.get(Msg::EmailAddress),
         name: "email",
         kind: "email",
         autocomplete: "username",
         required: true,
     }];
-    p.submit = t.send_link;
+    p.submit = t.get(Msg::SendLink);
     p
 }
 
 fn new_password_form(
-    t: &'static Texts,
+    t: Tr,
     title: &'static str,
     action: &str,
     csrf: String,
@@ -578,13 +464,13 @@ fn new_password_form(
     p.action = Some(action.into());
     p.hidden = vec![("token", token.to_string())];
     p.fields = vec![Field {
-        label: t.new_password,
+        label: t.get(Msg::NewPassword),
         name: "password",
         kind: "password",
         autocomplete: "new-password",
         required: true,
     }];
-    p.submit = t.set_password;
+    p.submit = t.get(Msg::Save);
     p.error = error;
     p
 }
@@ -594,10 +480,10 @@ async fn reset_page(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let t = texts(locale_of(&headers, q.lang.as_deref()));
+    let t = Tr(locale_of(&headers, q.lang.as_deref()));
     let (csrf, set) = login_csrf(&state, &headers);
     let p = match q.token.as_deref() {
-        Some(tok) => new_password_form(t, t.reset, "/app/reset", csrf, tok, None),
+        Some(tok) => new_password_form(t, t.get(Msg::ResetPassword), "/app/reset", csrf, tok, None),
         None => reset_request_form(t, csrf),
     };
     with_cookies(render(p, StatusCode::OK), set)
@@ -616,7 +502,7 @@ async fn reset_submit(
     headers: HeaderMap,
     SignInForm(f): SignInForm<ResetForm>,
 ) -> Response {
-    let t = texts(locale_of(&headers, None));
+    let t = Tr(locale_of(&headers, None));
     let client = client_of(&headers, ip.0);
     let (csrf, _) = login_csrf(&state, &headers);
     if let Err(e) = limit_auth(&state, &client, "reset") {
@@ -625,9 +511,9 @@ async fn reset_submit(
     match (f.email, f.token, f.password) {
         (Some(email), None, None) => {
             state.auth.accounts.request_reset(&client, &email);
-            let mut p = AuthPage::new(t, t.reset, String::new());
-            p.intro = Some(t.reset_sent.into());
-            p.links = vec![("/app/login".into(), t.login)];
+            let mut p = AuthPage::new(t, t.get(Msg::ResetPassword), String::new());
+            p.intro = Some(t.get(Msg::ResetSent).into());
+            p.links = vec![("/app/login".into(), t.get(Msg::SignInTitle))];
             render(p, StatusCode::OK)
         }
         (None, Some(token), Some(pw)) => {
@@ -638,25 +524,25 @@ async fn reset_submit(
                 .await;
             match done.map_err(ApiError::from) {
                 Ok(()) => {
-                    let mut p = AuthPage::new(t, t.reset, String::new());
-                    p.intro = Some(t.reset_done.into());
-                    p.links = vec![("/app/login".into(), t.login)];
+                    let mut p = AuthPage::new(t, t.get(Msg::ResetPassword), String::new());
+                    p.intro = Some(t.get(Msg::ResetDone).into());
+                    p.links = vec![("/app/login".into(), t.get(Msg::SignInTitle))];
                     with_cookies(render(p, StatusCode::OK), [cleared(&state)])
                 }
                 Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => render(
                     new_password_form(
                         t,
-                        t.reset,
+                        t.get(Msg::ResetPassword),
                         "/app/reset",
                         csrf,
                         &token,
-                        Some(format!("{}{}", t.weak, e.message)),
+                        Some(format!("{}{}", t.get(Msg::WeakPassword), e.message)),
                     ),
                     e.status,
                 ),
                 Err(e) => {
-                    let mut p = AuthPage::new(t, t.reset, String::new());
-                    p.error = Some(t.bad_link.into());
+                    let mut p = AuthPage::new(t, t.get(Msg::ResetPassword), String::new());
+                    p.error = Some(t.get(Msg::BadLink).into());
                     render(p, e.status)
                 }
             }
@@ -671,7 +557,7 @@ async fn accept_page(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let t = texts(locale_of(&headers, q.lang.as_deref()));
+    let t = Tr(locale_of(&headers, q.lang.as_deref()));
     let (csrf, set) = login_csrf(&state, &headers);
     let token = q.token.unwrap_or_default();
     let valid = state
@@ -683,14 +569,20 @@ async fn accept_page(
         .flatten();
     let p = match valid {
         Some(inv) => {
-            let mut p =
-                new_password_form(t, t.accept, "/app/invitations/accept", csrf, &token, None);
-            p.intro = Some(format!("{} ({})", t.accept_intro, inv.email));
+            let mut p = new_password_form(
+                t,
+                t.get(Msg::AcceptInvitation),
+                "/app/invitations/accept",
+                csrf,
+                &token,
+                None,
+            );
+            p.intro = Some(format!("{} ({})", t.get(Msg::AcceptIntro), inv.email));
             p
         }
         None => {
-            let mut p = AuthPage::new(t, t.accept, String::new());
-            p.error = Some(t.bad_link.into());
+            let mut p = AuthPage::new(t, t.get(Msg::AcceptInvitation), String::new());
+            p.error = Some(t.get(Msg::BadLink).into());
             p
         }
     };
@@ -710,7 +602,7 @@ async fn accept_submit(
     SignInForm(f): SignInForm<AcceptForm>,
 ) -> Response {
     let locale = locale_of(&headers, None);
-    let t = texts(locale);
+    let t = Tr(locale);
     let client = client_of(&headers, ip.0);
     let (csrf, _) = login_csrf(&state, &headers);
     if let Err(e) = limit_auth(&state, &client, "invite") {
@@ -723,25 +615,25 @@ async fn accept_submit(
         .await;
     match accepted.map_err(ApiError::from) {
         Ok(_) => {
-            let mut p = AuthPage::new(t, t.accept, String::new());
-            p.intro = Some(t.accepted.into());
-            p.links = vec![("/app/login".into(), t.login)];
+            let mut p = AuthPage::new(t, t.get(Msg::AcceptInvitation), String::new());
+            p.intro = Some(t.get(Msg::InvitationAccepted).into());
+            p.links = vec![("/app/login".into(), t.get(Msg::SignInTitle))];
             render(p, StatusCode::OK)
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => render(
             new_password_form(
                 t,
-                t.accept,
+                t.get(Msg::AcceptInvitation),
                 "/app/invitations/accept",
                 csrf,
                 &f.token,
-                Some(format!("{}{}", t.weak, e.message)),
+                Some(format!("{}{}", t.get(Msg::WeakPassword), e.message)),
             ),
             e.status,
         ),
         Err(e) => {
-            let mut p = AuthPage::new(t, t.accept, String::new());
-            p.error = Some(t.bad_link.into());
+            let mut p = AuthPage::new(t, t.get(Msg::AcceptInvitation), String::new());
+            p.error = Some(t.get(Msg::BadLink).into());
             render(p, e.status)
         }
     }
@@ -992,9 +884,9 @@ async fn revoke_session_submit(
 
 /// The page answered when a form fails its CSRF checks.
 pub fn csrf_rejection(locale: Locale) -> Response {
-    let t = texts(locale);
-    let mut p = AuthPage::new(t, t.login, String::new());
-    p.error = Some(t.forbidden.into());
-    p.links = vec![("/app/login".into(), t.login)];
+    let t = Tr(locale);
+    let mut p = AuthPage::new(t, t.get(Msg::SignInTitle), String::new());
+    p.error = Some(t.get(Msg::CsrfRefused).into());
+    p.links = vec![("/app/login".into(), t.get(Msg::SignInTitle))];
     render(p, StatusCode::FORBIDDEN)
 }

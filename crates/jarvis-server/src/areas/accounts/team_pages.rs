@@ -6,6 +6,7 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
@@ -13,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use jarvis_core::model::{Locale, Membership, TeamMember};
-use jarvis_core::{MembershipId, PageRequest, Role, UserId};
+use jarvis_core::model::{Membership, TeamMember};
+use jarvis_core::{MembershipId, PageRequest, UserId};
 use serde::Deserialize;
 
 /// Page routes of this area.
@@ -35,103 +36,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Strings of these pages.
-#[derive(Clone, Copy)]
-pub struct T(Locale);
-
-impl T {
-    /// The string for `key`, in the page's language.
-    pub fn s(&self, key: &str) -> &'static str {
-        let (fr, en) = match key {
-            "team" => ("Équipe", "Team"),
-            "intro" => (
-                "Les personnes qui ont un rôle dans votre périmètre. Désactiver un compte coupe immédiatement toutes ses sessions ; retirer un rôle aussi (la personne se reconnecte avec ce qui lui reste).",
-                "People holding a role in your area. Disabling an account ends all its sessions at once; so does removing a role (they sign in again with what is left).",
-            ),
-            "search" => ("Rechercher", "Search"),
-            "name" => ("Nom", "Name"),
-            "email" => ("E-mail", "E-mail"),
-            "roles" => ("Rôles", "Roles"),
-            "status" => ("État", "Status"),
-            "active" => ("actif", "active"),
-            "disabled" => ("désactivé", "disabled"),
-            "you" => ("vous", "you"),
-            "other_roles" => ("+ rôles ailleurs", "+ roles elsewhere"),
-            "disable" => ("Désactiver", "Disable"),
-            "enable" => ("Réactiver", "Re-enable"),
-            "revoke" => ("retirer", "remove"),
-            "confirm" => ("Confirmer", "Confirm"),
-            "cancel" => ("Annuler", "Cancel"),
-            "back" => ("Retour", "Back"),
-            "error" => ("Action impossible", "Not possible"),
-            "previous" => ("Précédent", "Previous"),
-            "next" => ("Suivant", "Next"),
-            "of" => ("sur", "of"),
-            "disable_q" => (
-                "Désactiver ce compte ? Toutes ses sessions (tableau de bord et API) s'arrêtent immédiatement et la personne ne peut plus se connecter, jusqu'à sa réactivation.",
-                "Disable this account? All its sessions (dashboard and API) stop at once and they cannot sign in until re-enabled.",
-            ),
-            "enable_q" => (
-                "Réactiver ce compte ? La personne pourra se connecter à nouveau avec ses rôles.",
-                "Re-enable this account? They can sign in again with their roles.",
-            ),
-            "revoke_q" => (
-                "Retirer ce rôle ? Toutes les sessions de la personne s'arrêtent ; elle se reconnecte avec les rôles qui lui restent.",
-                "Remove this role? All their sessions stop; they sign in again with the roles left.",
-            ),
-            "super_admin" => ("super administrateur", "super admin"),
-            "franchise_owner" => ("propriétaire de franchise", "franchise owner"),
-            "gym_manager" => ("gérant de salle", "gym manager"),
-            "gym_staff" => ("équipe de salle", "gym staff"),
-            "platform" => ("plateforme", "platform"),
-            "franchise" => ("franchise", "franchise"),
-            "gym" => ("salle", "gym"),
-            "not_found" => ("Introuvable.", "Not found."),
-            "forbidden" => (
-                "Votre rôle ne permet pas de gérer l'équipe.",
-                "Your role does not allow managing the team.",
-            ),
-            "own_account" => (
-                "Vous ne pouvez pas désactiver votre propre compte ni retirer vos propres rôles.",
-                "You cannot disable your own account or remove your own roles.",
-            ),
-            "higher_role" => (
-                "Cette personne a un rôle que vous ne pouvez pas retirer (propriétaires et super administrateurs sont gérés au-dessus de vous).",
-                "This person holds a role you may not take away (owners and super admins are managed above you).",
-            ),
-            "roles_elsewhere" => (
-                "Cette personne a aussi des rôles hors de votre franchise ou salle : vous ne pouvez pas désactiver son compte, mais vous pouvez retirer son rôle chez vous.",
-                "This person also holds roles outside your franchise or gym: you cannot disable the account, but you can remove their role here.",
-            ),
-            "last_super_admin" => (
-                "C'est le dernier super administrateur actif : nommez-en un autre d'abord.",
-                "This is the last enabled super admin: make someone else super admin first.",
-            ),
-            _ => ("?", "?"),
-        };
-        match self.0 {
-            Locale::Fr => fr,
-            Locale::En => en,
-        }
-    }
-
-    /// `fr` or `en`.
-    pub fn lang(&self) -> &'static str {
-        self.0.as_str()
-    }
-
-    /// A role's name.
-    pub fn role(&self, r: &Role) -> &'static str {
-        self.s(r.as_str())
-    }
-
-    /// Where a membership applies, for the table.
-    pub fn place(&self, m: &Membership) -> String {
-        match (m.franchise_id, m.gym_id) {
-            (None, _) => self.s("platform").to_string(),
-            (Some(f), None) => format!("{} {}", self.s("franchise"), short(&f.to_string())),
-            (Some(_), Some(g)) => format!("{} {}", self.s("gym"), short(&g.to_string())),
-        }
+/// Where a membership applies, for the table.
+pub fn place(t: &Tr, m: &Membership) -> String {
+    match (m.franchise_id, m.gym_id) {
+        (None, _) => t.get(Msg::PlacePlatform).to_string(),
+        (Some(f), None) => format!("{} {}", t.get(Msg::PlaceFranchise), short(&f.to_string())),
+        (Some(_), Some(g)) => format!("{} {}", t.get(Msg::PlaceGym), short(&g.to_string())),
     }
 }
 
@@ -143,7 +53,7 @@ fn short(id: &str) -> &str {
 #[derive(Template)]
 #[template(path = "team/team.html")]
 struct TeamPage {
-    t: T,
+    t: Tr,
     me: UserId,
     q: String,
     rows: Vec<TeamMember>,
@@ -157,7 +67,7 @@ struct TeamPage {
 #[derive(Template)]
 #[template(path = "team/confirm.html")]
 struct ConfirmPage {
-    t: T,
+    t: Tr,
     csrf: String,
     subject: String,
     question: &'static str,
@@ -167,18 +77,19 @@ struct ConfirmPage {
 #[derive(Template)]
 #[template(path = "team/message.html")]
 struct MessagePage {
-    t: T,
+    t: Tr,
     message: String,
 }
 
 /// An error page in the user's language, with the reason an action is refused.
-fn error_page(t: T, e: ApiError) -> Response {
+fn error_page(t: Tr, e: ApiError) -> Response {
     let msg = match (e.status, e.code) {
-        (StatusCode::NOT_FOUND, _) => t.s("not_found").to_string(),
-        (_, code @ ("own_account" | "higher_role" | "roles_elsewhere" | "last_super_admin")) => {
-            t.s(code).to_string()
-        }
-        (StatusCode::FORBIDDEN, _) => t.s("forbidden").to_string(),
+        (StatusCode::NOT_FOUND, _) => t.get(Msg::NotFound).to_string(),
+        (_, "own_account") => t.get(Msg::OwnAccount).to_string(),
+        (_, "higher_role") => t.get(Msg::HigherRole).to_string(),
+        (_, "roles_elsewhere") => t.get(Msg::RolesElsewhere).to_string(),
+        (_, "last_super_admin") => t.get(Msg::LastSuperAdmin).to_string(),
+        (StatusCode::FORBIDDEN, _) => t.get(Msg::TeamForbidden).to_string(),
         _ => e.message.clone(),
     };
     page(MessagePage { t, message: msg }, e.status)
@@ -208,7 +119,7 @@ async fn team_page(
     u: PageUser,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = T(u.locale);
+    let t = Tr(u.locale);
     let req = match PageRequest::new(Some(50), q.offset) {
         Ok(r) => r,
         Err(e) => return error_page(t, ApiError::bad_request("invalid_query", e.to_string())),
@@ -264,7 +175,7 @@ async fn confirm(
     action: String,
     check: Result<(), ApiError>,
 ) -> Response {
-    let t = T(u.locale);
+    let t = Tr(u.locale);
     if let Err(e) = check {
         return error_page(t, e);
     }
@@ -289,11 +200,9 @@ async fn confirm(
     )
 }
 
-async fn disable_confirm(
-    State(state): State<AppState>,
-    u: PageUser,
-    Path(id): Path<UserId>,
-) -> Response {
+/// The confirmation page of disabling (`disable`) or re-enabling a user: both need the same
+/// reach over the account.
+async fn toggle_confirm(state: AppState, u: PageUser, id: UserId, disable: bool) -> Response {
     let check = state
         .auth
         .accounts
@@ -301,8 +210,21 @@ async fn disable_confirm(
         .await
         .map(|_| ())
         .map_err(ApiError::from);
-    let q = T(u.locale).s("disable_q");
-    confirm(&state, &u, id, q, format!("/app/team/{id}/disable"), check).await
+    let (q, verb) = if disable {
+        (Msg::DisableQuestion, "disable")
+    } else {
+        (Msg::EnableQuestion, "enable")
+    };
+    let q = Tr(u.locale).get(q);
+    confirm(&state, &u, id, q, format!("/app/team/{id}/{verb}"), check).await
+}
+
+async fn disable_confirm(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(id): Path<UserId>,
+) -> Response {
+    toggle_confirm(state, u, id, true).await
 }
 
 async fn enable_confirm(
@@ -310,15 +232,7 @@ async fn enable_confirm(
     u: PageUser,
     Path(id): Path<UserId>,
 ) -> Response {
-    let check = state
-        .auth
-        .accounts
-        .disable_scope(&u.caller.principal, id)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::from);
-    let q = T(u.locale).s("enable_q");
-    confirm(&state, &u, id, q, format!("/app/team/{id}/enable"), check).await
+    toggle_confirm(state, u, id, false).await
 }
 
 async fn revoke_confirm(
@@ -333,12 +247,12 @@ async fn revoke_confirm(
         .await
         .map(|_| ())
         .map_err(ApiError::from);
-    let q = T(u.locale).s("revoke_q");
+    let q = Tr(u.locale).get(Msg::RemoveRoleQuestion);
     let action = format!("/app/team/{id}/memberships/{mid}/revoke");
     confirm(&state, &u, id, q, action, check).await
 }
 
-fn done(t: T, r: Result<(), ApiError>) -> Response {
+fn done(t: Tr, r: Result<(), ApiError>) -> Response {
     match r {
         Ok(()) => Redirect::to("/app/team").into_response(),
         Err(e) => error_page(t, e),
@@ -356,7 +270,7 @@ async fn disable_submit(
         .accounts
         .set_disabled(&u.caller.principal, &u.caller.actor, id, true)
         .await;
-    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn enable_submit(
@@ -370,7 +284,7 @@ async fn enable_submit(
         .accounts
         .set_disabled(&u.caller.principal, &u.caller.actor, id, false)
         .await;
-    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn revoke_submit(
@@ -384,5 +298,5 @@ async fn revoke_submit(
         .accounts
         .revoke_membership(&u.caller.principal, &u.caller.actor, id, mid)
         .await;
-    done(T(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
 }

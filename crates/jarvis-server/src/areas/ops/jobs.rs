@@ -5,6 +5,7 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jarvis_app::jobs::service::{self, KindOverview};
 use jarvis_core::authz::{Action, Resource};
-use jarvis_core::model::{Job, JobRun, JobStatus, Locale};
+use jarvis_core::model::{Job, JobRun, JobStatus};
 use jarvis_core::{JobId, PageRequest};
 use jarvis_store::JobFilter;
 use serde::Deserialize;
@@ -28,79 +29,28 @@ pub fn routes() -> Router<AppState> {
         .route("/app/ops/jobs/kinds/{kind}/run", post(run_now))
 }
 
-/// Strings of this page.
-#[derive(Clone, Copy)]
-pub struct T(Locale);
+/// A time for the tables (UTC, to the second), or a dash.
+pub fn when(t: &Option<OffsetDateTime>) -> String {
+    t.as_ref().map_or_else(|| "—".into(), at)
+}
 
-impl T {
-    /// The string for `key`, in the page's language.
-    pub fn s(&self, key: &str) -> &'static str {
-        let (fr, en) = match key {
-            "jobs" => ("Tâches de fond", "Background jobs"),
-            "intro" => (
-                "Les tâches de fond tournent sur n'importe quelle instance ; chaque créneau planifié (UTC) ne s'exécute qu'une fois. Mêmes informations que `jarvis jobs`.",
-                "Background jobs run on any instance; each scheduled slot (UTC) runs once. Same as `jarvis jobs`.",
-            ),
-            "kind" => ("Type", "Kind"),
-            "schedule" => ("Planification", "Schedule"),
-            "on_demand" => ("à la demande", "on demand"),
-            "last_run" => ("Dernière exécution", "Last run"),
-            "next_run" => ("Prochaine", "Next run"),
-            "queue" => (
-                "File (dues / en cours / échouées / mortes)",
-                "Queue (due / running / failed / dead)",
-            ),
-            "run_now" => ("Lancer", "Run now"),
-            "dead" => ("Tâches mortes", "Dead jobs"),
-            "none" => ("Aucune.", "None."),
-            "attempts" => ("Essais", "Attempts"),
-            "error" => ("Erreur", "Error"),
-            "retry" => ("Relancer", "Retry"),
-            "runs" => ("Dernières exécutions", "Latest runs"),
-            "started" => ("Début", "Started"),
-            "duration" => ("Durée (ms)", "Duration (ms)"),
-            "outcome" => ("Résultat", "Outcome"),
-            "running" => ("en cours", "running"),
-            "forbidden" => ("Réservé aux super administrateurs.", "Super admins only."),
-            "not_possible" => ("Action impossible", "Not possible"),
-            "back" => ("Retour", "Back"),
-            _ => ("?", "?"),
-        };
-        match self.0 {
-            Locale::Fr => fr,
-            Locale::En => en,
-        }
-    }
+/// A time for the tables (UTC, to the second).
+pub fn at(t: &OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .map_or_else(|_| "—".into(), |s| format!("{s} UTC"))
+}
 
-    /// `fr` or `en`.
-    pub fn lang(&self) -> &'static str {
-        self.0.as_str()
-    }
-
-    /// A time for the tables (UTC, to the second), or a dash.
-    pub fn when(&self, t: &Option<OffsetDateTime>) -> String {
-        t.as_ref().map_or_else(|| "—".into(), |t| self.at(t))
-    }
-
-    /// A time for the tables (UTC, to the second).
-    pub fn at(&self, t: &OffsetDateTime) -> String {
-        let fmt =
-            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-        t.to_offset(time::UtcOffset::UTC)
-            .format(&fmt)
-            .map_or_else(|_| "—".into(), |s| format!("{s} UTC"))
-    }
-
-    /// How a run ended.
-    pub fn outcome(&self, r: &JobRun) -> &'static str {
-        r.outcome.map_or(self.s("running"), |o| o.as_str())
-    }
+/// How a run ended.
+pub fn outcome(t: &Tr, r: &JobRun) -> &'static str {
+    r.outcome.map_or(t.get(Msg::RunRunning), |o| o.as_str())
 }
 
 #[derive(Template)]
 #[template(path = "ops/jobs.html")]
 struct JobsPage {
-    t: T,
+    t: Tr,
     csrf: String,
     kinds: Vec<KindOverview>,
     dead: Vec<Job>,
@@ -110,13 +60,13 @@ struct JobsPage {
 #[derive(Template)]
 #[template(path = "ops/message.html")]
 struct MessagePage {
-    t: T,
+    t: Tr,
     message: String,
 }
 
-fn error_page(t: T, e: ApiError) -> Response {
+fn error_page(t: Tr, e: ApiError) -> Response {
     let msg = match e.status {
-        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => t.s("forbidden").to_string(),
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => t.get(Msg::SuperAdminsOnly).to_string(),
         _ => e.message.clone(),
     };
     page(MessagePage { t, message: msg }, e.status)
@@ -130,7 +80,7 @@ fn authorize(u: &PageUser) -> Result<(), ApiError> {
 }
 
 async fn jobs_page(State(state): State<AppState>, u: PageUser) -> Response {
-    let t = T(u.locale);
+    let t = Tr(u.locale);
     if let Err(e) = authorize(&u) {
         return error_page(t, e);
     }
@@ -179,7 +129,7 @@ async fn retry(
     Path(id): Path<JobId>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
-    let t = T(u.locale);
+    let t = Tr(u.locale);
     if let Err(e) = authorize(&u) {
         return error_page(t, e);
     }
@@ -203,7 +153,7 @@ async fn run_now(
     Path(kind): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Response {
-    let t = T(u.locale);
+    let t = Tr(u.locale);
     if let Err(e) = authorize(&u) {
         return error_page(t, e);
     }

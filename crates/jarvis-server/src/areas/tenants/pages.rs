@@ -62,12 +62,7 @@ async fn gyms_page(
     let pager = pager("/app/gyms", &query_part("q", &search), &p);
     Ok(page(
         GymsPage {
-            c: Chrome {
-                t,
-                csrf: u.csrf.clone(),
-                user: u.user.display_name.clone(),
-                gym: None,
-            },
+            c: Chrome::plain(&u),
             q: search,
             gyms: p.items,
             pager,

@@ -66,7 +66,9 @@ fn refusal_status(r: &StartRefusal) -> StatusCode {
         StartRefusal::MemberNotFound => StatusCode::NOT_FOUND,
         StartRefusal::MembershipInactive
         | StartRefusal::ConsentMissing
-        | StartRefusal::VoiceDisabled => StatusCode::FORBIDDEN,
+        | StartRefusal::VoiceDisabled
+        | StartRefusal::GymInactive
+        | StartRefusal::GymMisconfigured => StatusCode::FORBIDDEN,
         StartRefusal::ProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -80,6 +82,10 @@ fn refusal_error(r: &StartRefusal) -> ApiError {
         StartRefusal::MembershipInactive => "this badge's membership is not active",
         StartRefusal::ConsentMissing => "this member has not agreed to voice conversations",
         StartRefusal::VoiceDisabled => "voice conversations are off in this gym",
+        StartRefusal::GymInactive => "this gym is not active",
+        StartRefusal::GymMisconfigured => {
+            "this gym's stored settings are invalid; an administrator must save them again"
+        }
         StartRefusal::ProviderUnavailable(_) => "the voice service is unavailable; try again",
     };
     ApiError::new(refusal_status(r), r.code(), message)
@@ -87,7 +93,7 @@ fn refusal_error(r: &StartRefusal) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/kiosk/voice/sessions", tag = "kiosk-device",
     request_body = StartVoiceSession,
-    description = "Starts a voice call for the member holding `badge_id` in the kiosk's gym: the server checks membership, consent, budgets and capacity, relays the SDP offer to the provider with the server's key and answers the SDP answer. The call then runs on the server; this request does not hold it. A refused start costs nothing; `error.code` is one of `member_not_found` (404), `membership_inactive`, `consent_missing`, `voice_disabled` (403), `budget_exhausted` (402), `capacity_reached` (409), `provider_unavailable` (503). Limited per kiosk (`kiosk_voice_starts_per_min`, counted across instances).",
+    description = "Starts a voice call for the member holding `badge_id` in the kiosk's gym: the server checks membership, consent, budgets and capacity, relays the SDP offer to the provider with the server's key and answers the SDP answer. The call then runs on the server; this request does not hold it. A refused start costs nothing; `error.code` is one of `member_not_found` (404), `membership_inactive`, `consent_missing`, `voice_disabled`, `gym_inactive`, `gym_misconfigured` (403), `budget_exhausted` (402), `capacity_reached` (409), `provider_unavailable` (503). Limited per kiosk (`kiosk_voice_starts_per_min`, counted across instances).",
     responses((status = 201, body = VoiceSessionStarted),
         (status = 401, body = ErrorBody), (status = 402, body = ErrorBody, description = "`budget_exhausted`"),
         (status = 403, body = ErrorBody, description = "`membership_inactive`, `consent_missing`, `voice_disabled`, or the gym is not active"),
@@ -240,6 +246,8 @@ mod tests {
             StartRefusal::MembershipInactive,
             StartRefusal::ConsentMissing,
             StartRefusal::VoiceDisabled,
+            StartRefusal::GymInactive,
+            StartRefusal::GymMisconfigured,
             StartRefusal::ProviderUnavailable("upstream 500 secret-detail".into()),
         ];
         for r in all {

@@ -368,15 +368,7 @@ fn platform_chrome(u: &PageUser) -> Result<(Scope, Chrome), PageError> {
         .caller
         .authorize(voice::PLATFORM, &Resource::Platform)
         .in_page(t)?;
-    Ok((
-        scope,
-        Chrome {
-            t,
-            csrf: u.csrf.clone(),
-            user: u.user.display_name.clone(),
-            gym: None,
-        },
-    ))
+    Ok((scope, Chrome::plain(u)))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -213,3 +213,100 @@ pub async fn full_conversation_runs_every_function_call_of_a_response(db: TestDb
     assert_eq!(s.responses, 3);
     assert_eq!(h.broker.metrics().snapshot().malformed_events, 0);
 }
+
+/// "Today" is the gym's: in a zone whose date differs from UTC's right now, the instructions and
+/// the class-schedule tool both use the local date (the UTC day's class is not "today").
+pub async fn today_is_the_gym_local_date(db: TestDb) {
+    let script = Script::new(vec![
+        Turn::Call {
+            preamble: None,
+            calls: vec![ScriptedCall::new(
+                "get_class_schedule",
+                json!({"day": "today"}),
+            )],
+        },
+        Turn::Say("Voilà.".into()),
+    ]);
+    let h = H::new(db, script).await;
+    let mut fx = h.gym(json!({})).await;
+    // UTC+14 is already tomorrow from 10:00 UTC on; UTC-11 is still yesterday before 11:00 UTC.
+    let utc_now = time::OffsetDateTime::now_utc();
+    let zone = if utc_now.hour() >= 10 {
+        "Pacific/Kiritimati"
+    } else {
+        "Pacific/Pago_Pago"
+    };
+    let local = jarvis_core::tz::Zone::load(zone)
+        .unwrap()
+        .local(utc_now)
+        .date();
+    assert_ne!(
+        local,
+        utc_now.date(),
+        "the zone is chosen so the dates differ"
+    );
+    let gym = h
+        .store
+        .update_gym(
+            &fx.scope,
+            &Actor::cli(),
+            fx.gym.id,
+            GymPatch {
+                timezone: Some(zone.into()),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    fx.kiosk.gym = gym.clone();
+    fx.gym = gym;
+    for (name, date) in [("Cours local", local), ("Cours UTC", utc_now.date())] {
+        h.store
+            .create_class(
+                &fx.scope,
+                &Actor::cli(),
+                fx.gym.id,
+                NewClassSchedule {
+                    name: name.into(),
+                    coach: None,
+                    room: None,
+                    weekday: None,
+                    date: Some(date),
+                    start_time: "12:00".into(),
+                    duration_minutes: 60,
+                    capacity: 20,
+                    recurring: false,
+                }
+                .validate()
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let (_, call_id) = h.start(&fx, "B-1").await;
+    let session = h.fake.handle.session(&call_id).unwrap();
+    let instructions = session["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains(&format!("Today is {local}")),
+        "{instructions}"
+    );
+    assert!(instructions.contains(zone), "{instructions}");
+    assert!(instructions.contains("Cours local"), "{instructions}");
+    assert!(!instructions.contains("Cours UTC"), "{instructions}");
+
+    h.fake
+        .handle
+        .say(&call_id, "Quels cours aujourd'hui ?", 1.0);
+    h.responses(2).await;
+    let outputs = h.fake.handle.function_outputs(&call_id);
+    let out: Value = serde_json::from_str(&outputs[0].1).unwrap();
+    let names: Vec<&str> = out["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Cours local"], "{out}");
+}

@@ -187,6 +187,35 @@ pub async fn refusals_have_codes_and_cost_nothing(db: TestDb) {
         code(h.broker.start(&off.kiosk, "B-1", OFFER).await),
         "voice_disabled"
     );
+    // A corrupt stored settings row (as `kiosk_by_token` would hand it over) refuses with the
+    // core rule's code instead of running on default caps and budgets; so does an inactive gym.
+    let mut corrupt = h.gym(json!({})).await;
+    corrupt.kiosk.gym.settings = json!({"voice_session_cap": 0, "monthly_ai_budget_micros": "x"});
+    assert_eq!(
+        code(h.broker.start(&corrupt.kiosk, "B-1", OFFER).await),
+        "gym_misconfigured"
+    );
+    let mut suspended = h.gym(json!({})).await;
+    suspended.kiosk.gym.status = GymStatus::Suspended;
+    assert_eq!(
+        code(h.broker.start(&suspended.kiosk, "B-1", OFFER).await),
+        "gym_inactive"
+    );
+    for g in [&corrupt, &suspended] {
+        let usage = h.store.slot_usage(&g.scope, g.gym.id).await.unwrap();
+        assert_eq!(usage.gym_live, 0);
+        let stored = h
+            .store
+            .list_voice_sessions(
+                &g.scope,
+                g.gym.id,
+                &SessionFilter::default(),
+                PageRequest::new(Some(10), None).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(stored.total, 0, "refused before a slot: nothing stored");
+    }
     assert_eq!(
         h.fake.handle.requests_to("/v1/realtime/calls").len(),
         1,
@@ -194,7 +223,7 @@ pub async fn refusals_have_codes_and_cost_nothing(db: TestDb) {
     );
     assert_eq!(h.fake.handle.ledger_total_pico(), 0);
     assert_eq!(h.global_live(&fx).await, 0);
-    assert_eq!(h.broker.metrics().snapshot().starts_refused, 7);
+    assert_eq!(h.broker.metrics().snapshot().starts_refused, 9);
 }
 
 pub async fn kiosk_ends_only_its_own_sessions(db: TestDb) {
