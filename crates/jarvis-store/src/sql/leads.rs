@@ -58,7 +58,9 @@ mod leads_sql {
 
     async fn fetch_lead(tx: &mut Tx, scope: &Scope, gym: GymId, id: LeadId) -> StoreResult<Lead> {
         let mut qb = QueryBuilder::<Db>::new(format!("SELECT {LEAD_COLS} FROM leads WHERE id = "));
-        qb.push_bind(db(id)).push(" AND gym_id = ").push_bind(db(gym));
+        qb.push_bind(db(id))
+            .push(" AND gym_id = ")
+            .push_bind(db(gym));
         push_scope(&mut qb, scope, "franchise_id", "gym_id");
         let row: Option<LeadRow> = qb
             .build_query_as()
@@ -171,7 +173,8 @@ mod leads_sql {
             let g = fetch_gym(&mut tx, scope, gym).await?;
             let t = DbTime::new(now());
             let id = LeadId::new();
-            let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO leads ({LEAD_COLS}) VALUES ("));
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("INSERT INTO leads ({LEAD_COLS}) VALUES ("));
             let mut s = qb.separated(", ");
             s.push_bind(db(id))
                 .push_bind(db(g.franchise_id))
@@ -195,9 +198,8 @@ mod leads_sql {
                 .map_err(map_db_err)?
                 .rows_affected()
                 == 1;
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "SELECT {LEAD_COLS} FROM leads WHERE gym_id = "
-            ));
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("SELECT {LEAD_COLS} FROM leads WHERE gym_id = "));
             qb.push_bind(db(gym))
                 .push(" AND event_id = ")
                 .push_bind(lead.event_id);
