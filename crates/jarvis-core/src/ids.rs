@@ -167,3 +167,7 @@ mod tests {
         assert!("not-a-uuid".parse::<GymId>().is_err());
     }
 }
+id_type!(
+    /// Id of a lead received by a gym's lead webhook.
+    LeadId
+);

@@ -12,6 +12,7 @@ mod dbtime;
 mod dbuuid;
 mod error;
 pub mod jobs;
+pub mod leads;
 pub mod migrate;
 mod postgres;
 mod rows;
@@ -25,6 +26,7 @@ pub mod testing;
 pub use accounts::*;
 pub use error::{StoreError, StoreResult};
 pub use jobs::*;
+pub use leads::*;
 pub use migrate::MigrationInfo;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -71,6 +73,9 @@ pub enum TxCtx {
     /// rollups of every tenant, fires alerts; never sees a transcript, a tool call, an analysis
     /// or a follow-up (the broker writes a call it owns in that call's gym scope).
     Voice,
+    /// The lead webhook before anyone is known: finds the gym (and sealed secret) of a key id
+    /// in `lead_webhooks`, nothing else. The lead itself is written in that gym's scope.
+    Webhook,
 }
 
 impl TxCtx {
@@ -86,6 +91,7 @@ impl TxCtx {
             TxCtx::Jobs => "jobs",
             TxCtx::Throttle => "throttle",
             TxCtx::Voice => "voice",
+            TxCtx::Webhook => "webhook",
         }
     }
 }

@@ -189,7 +189,8 @@ async fn set_ctx(tx: &mut Tx, ctx: &TxCtx) -> StoreResult<()> {
         | TxCtx::Purge
         | TxCtx::Jobs
         | TxCtx::Throttle
-        | TxCtx::Voice => (String::new(), String::new(), String::new()),
+        | TxCtx::Voice
+        | TxCtx::Webhook => (String::new(), String::new(), String::new()),
     };
     sqlx::query(
         "SELECT set_config('jarvis.scope', $1, true), set_config('jarvis.franchise_id', $2, true), \
@@ -292,3 +293,4 @@ include!("sql/gyms.rs");
 include!("sql/accounts.rs");
 include!("sql/jobs.rs");
 include!("sql/voice.rs");
+include!("sql/leads.rs");

@@ -162,3 +162,4 @@ include!("sql/gyms.rs");
 include!("sql/accounts.rs");
 include!("sql/jobs.rs");
 include!("sql/voice.rs");
+include!("sql/leads.rs");

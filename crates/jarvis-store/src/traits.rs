@@ -296,6 +296,7 @@ pub trait Store:
     + crate::jobs::ThrottleStore
     + crate::voice::VoiceStore
     + crate::voice::PricingStore
+    + crate::leads::LeadStore
 {
 }
 
@@ -318,6 +319,7 @@ impl<T> Store for T where
         + crate::jobs::InstanceStore
         + crate::jobs::ThrottleStore
         + crate::voice::VoiceStore
+        + crate::leads::LeadStore
         + crate::voice::PricingStore
 {
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod imports;
 pub mod kiosks;
+pub mod leads;
 pub mod members;
 pub mod ops;
 pub mod tenants;
@@ -24,6 +25,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(kiosks::api::routes())
         .merge(imports::api::routes())
         .merge(voice::api::routes())
+        .merge(leads::api::routes())
 }
 
 /// The dashboard page routes of these areas.
@@ -35,4 +37,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(kiosks::pages::routes())
         .merge(imports::pages::routes())
         .merge(voice::pages::routes())
+        .merge(leads::pages::routes())
 }

@@ -240,6 +240,15 @@ catalogue! {
     TranscriptionModel => ("Modèle de transcription des nouveaux appels", "Transcription model of new calls"),
     PlatformSpend => ("Dépense de la plateforme ce mois-ci", "Platform spend this month"),
     Saved => ("Enregistré.", "Saved."),
+    Leads => ("Prospects", "Leads"),
+    NoLeads => ("Aucun prospect reçu.", "No lead received."),
+    LeadMessage => ("Message", "Message"),
+    LeadWebhook => ("Webhook des prospects", "Lead webhook"),
+    LeadWebhookNone => ("Aucun secret généré : le webhook refuse tout envoi.", "No secret generated: the webhook refuses every delivery."),
+    LeadKeyId => ("Identifiant de clé (en-tête Jarvis-Webhook-Key)", "Key id (Jarvis-Webhook-Key header)"),
+    LeadSecretRotate => ("Générer un nouveau secret (l'ancien cesse aussitôt de fonctionner)", "Generate a new secret (the old one stops working at once)"),
+    LeadSecretOnce => ("Copiez ce secret maintenant : il ne sera plus affiché.", "Copy this secret now: it will not be shown again."),
+    ChangeStatus => ("Changer", "Change"),
     // Sign-in pages.
     SignInTitle => ("Connexion", "Sign in"),
     EmailAddress => ("Adresse e-mail", "E-mail"),
@@ -372,6 +381,15 @@ impl Tr {
     /// A membership status given by its storage name (select boxes).
     pub fn membership_str(&self, s: &str) -> &'static str {
         MembershipStatus::parse(s).map_or("?", |s| self.membership(&s))
+    }
+
+    /// A lead's follow-up status.
+    pub fn lead_status(&self, s: &LeadStatus) -> &'static str {
+        match s {
+            LeadStatus::New => self.pick("nouveau", "new"),
+            LeadStatus::Contacted => self.pick("contacté", "contacted"),
+            LeadStatus::Converted => self.pick("converti", "converted"),
+        }
     }
 
     /// A gym status.

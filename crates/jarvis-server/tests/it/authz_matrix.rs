@@ -55,6 +55,11 @@ const PUBLIC: &[(&str, &str, &str)] = &[
         "/api/v1/kiosk/pair",
         "authenticated by the one-time pairing code",
     ),
+    (
+        "POST",
+        "/api/v1/webhooks/leads",
+        "authenticated by the HMAC signature of the gym's webhook secret (tests/leads.rs)",
+    ),
 ];
 
 /// Operations on the caller's own account only (no tenant, no role involved), with why they are
@@ -164,6 +169,8 @@ struct Tenant {
     import: String,
     /// A staff user of the gym (team management rows).
     u: String,
+    /// A lead received by the gym's webhook.
+    lead: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -199,6 +206,7 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             "class_id" => w.class.clone(),
             "fact_id" => w.fact.clone(),
             "import_id" => w.import.clone(),
+            "lead_id" => w.lead.clone(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
@@ -265,6 +273,7 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
             Some((Role::GymStaff, MembershipTarget::Gym(fu.into(), gu.into()))),
         )
         .await;
+    let lead = webhook_lead(app, &gp).await;
     Tenant {
         f,
         g,
@@ -274,7 +283,29 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         fact,
         import,
         u,
+        lead,
     }
+}
+
+/// Generates the gym's webhook secret and delivers one signed lead; its id.
+async fn webhook_lead(app: &TestApp, gp: &str) -> String {
+    let (s, k) = app
+        .post(&format!("{gp}/leads/webhook-secret"), json!({}))
+        .await;
+    assert_eq!(s, 201, "{k}");
+    let body = json!({ "event_id": "matrix", "name": "Lead", "phone": "0612345678" }).to_string();
+    let t = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sig = jarvis_app::leads::sign(k["secret"].as_str().unwrap(), t, body.as_bytes());
+    let (s, v) = send(
+        app.client
+            .post(app.url("/api/v1/webhooks/leads"))
+            .header("jarvis-webhook-key", k["key_id"].as_str().unwrap())
+            .header("jarvis-signature", format!("t={t},v1={sig}"))
+            .body(body),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["lead_id"].as_str().unwrap().to_string()
 }
 
 /// Makes the fresh resource a call needs, as (path parameter, value) pairs; empty when the call
@@ -459,6 +490,9 @@ fn rows() -> Vec<Row> {
         (Method::POST, "/api/v1/gyms/{gym_id}/members/{member_id}/facts", Json(r#"{"note":"note {n}"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::DELETE, "/api/v1/gyms/{gym_id}/members/{member_id}/facts/{fact_id}", none, Fact, [A, A, A, A], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/members/{member_id}/visits", none, No, [A, A, A, A], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/leads", none, No, [A, A, A, A], [A, N, N, N]),
+        (Method::PATCH, "/api/v1/gyms/{gym_id}/leads/{lead_id}", Json(r#"{"status":"contacted"}"#), No, [A, A, A, A], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/leads/webhook-secret", none, No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/kiosks", Json(r#"{"name":"Kiosk {n}"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}", none, No, [A, A, A, A], [A, N, N, N]),

@@ -7,6 +7,7 @@ mod conformance;
 mod gyms_members_kiosks;
 mod hardening_gyms;
 mod jobs;
+mod leads;
 mod migrate_concurrently;
 mod rls;
 mod rls_accounts;

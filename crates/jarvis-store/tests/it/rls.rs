@@ -40,6 +40,8 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("budget_alerts", "franchise_id", Some("gym_id")),
     ("follow_ups", "franchise_id", Some("gym_id")),
     ("session_analyses", "franchise_id", Some("gym_id")),
+    ("leads", "franchise_id", Some("gym_id")),
+    ("lead_webhooks", "franchise_id", Some("gym_id")),
     ("voice_heard_latency", "franchise_id", Some("gym_id")),
 ];
 
@@ -511,6 +513,24 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     )
     .await
     .unwrap();
+    s.record_lead(
+        &sc,
+        g.id,
+        NewLead {
+            event_id: format!("evt-{name}"),
+            name: "Lead".into(),
+            phone: Some("0612345678".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap(),
+        "hash",
+    )
+    .await
+    .unwrap();
+    s.put_lead_webhook(&sc, &a, g.id, &format!("lk_{}", g.id), "sealed")
+        .await
+        .unwrap();
     s.put_session_analysis(
         &sc,
         v.id,

@@ -1,0 +1,132 @@
+//! Dashboard page of a gym's leads: the list (newest first) with a status change per lead, and
+//! the webhook key with its rotation (the new secret shown once, on the answer of the POST).
+
+use crate::auth::web::{CsrfForm, PageUser};
+use crate::state::AppState;
+use crate::web::chrome::{Chrome, Empty, InPage, PageResult, gym_scope};
+use crate::web::i18n::Msg;
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use jarvis_app::leads::{self, NewLeadSecret};
+use jarvis_core::model::*;
+use jarvis_core::*;
+use serde::Deserialize;
+
+/// Page routes of leads.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/gyms/{gym}/leads", get(leads_page))
+        .route("/app/gyms/{gym}/leads/{id}/status", post(status_submit))
+        .route("/app/gyms/{gym}/leads/secret", post(secret_submit))
+}
+
+#[derive(Template)]
+#[template(path = "gmk/leads.html")]
+struct LeadsPage {
+    c: Chrome,
+    leads: Vec<Lead>,
+    total: u64,
+    key: Option<LeadWebhookKey>,
+    new_secret: Option<NewLeadSecret>,
+    can_write: bool,
+    can_rotate: bool,
+    statuses: [LeadStatus; 3],
+}
+
+async fn render(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    new_secret: Option<NewLeadSecret>,
+) -> PageResult {
+    let (scope, c) = gym_scope(state, u, gym, leads::READ).await?;
+    let list = state
+        .store
+        .list_leads(
+            &scope,
+            gym,
+            None,
+            PageRequest::new(Some(200), None).in_page(c.t)?,
+        )
+        .await
+        .in_page(c.t)?;
+    let key = state.store.lead_webhook(&scope, gym).await.in_page(c.t)?;
+    let can_write = u.caller.gym(state, gym, leads::WRITE).await.is_ok();
+    let can_rotate = u.caller.gym(state, gym, leads::KEY_ROTATE).await.is_ok();
+    Ok(page(
+        LeadsPage {
+            c,
+            leads: list.items,
+            total: list.total,
+            key,
+            new_secret,
+            can_write,
+            can_rotate,
+            statuses: LeadStatus::ALL,
+        },
+        StatusCode::OK,
+    ))
+}
+
+async fn leads_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+) -> PageResult {
+    render(&state, &u, gym, None).await
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+}
+
+async fn status_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, LeadId)>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, leads::WRITE).await?;
+    let status = LeadStatus::parse(f.status.trim())
+        .ok_or_else(|| FieldError::new("status", "invalid", "unknown status"))
+        .map_err(ValidationErrors::from)
+        .map_err(jarvis_app::AppError::from)
+        .in_page(c.t)?;
+    leads::set_status(
+        state.store.as_ref(),
+        &scope,
+        &u.caller.actor,
+        gym,
+        id,
+        status,
+    )
+    .await
+    .in_page(c.t)?;
+    Ok(Redirect::to(&format!("/app/gyms/{gym}/leads")).into_response())
+}
+
+async fn secret_submit(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, leads::KEY_ROTATE).await?;
+    let s = leads::rotate_secret(
+        state.store.as_ref(),
+        &state.auth.master,
+        &scope,
+        &u.caller.actor,
+        gym,
+    )
+    .await
+    .in_page(c.t)?;
+    // Shown on this answer only (not a redirect): the secret is never stored in clear.
+    render(&state, &u, gym, Some(s)).await
+}
