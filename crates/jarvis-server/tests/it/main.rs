@@ -21,6 +21,7 @@ mod openapi_fuzz;
 mod ops_jobs_page;
 mod users;
 mod voice_pages;
+mod web;
 
 /// Every integration test of this crate is a module of this one binary (one link instead of one
 /// per file): a file left directly under `tests/` would build as a binary of its own, and a file

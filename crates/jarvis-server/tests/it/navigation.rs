@@ -6,84 +6,11 @@
 
 use crate::common;
 
-use common::{Backend, PASSWORD, TestApp, totp_code};
+use crate::web::{client, cookie, hidden, web_login};
+use common::{Backend, TestApp};
 use jarvis_core::model::MembershipTarget;
 use jarvis_core::{FranchiseId, GymId, Role};
 use serde_json::{Value, json};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    html.split(&needle)
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-/// Signs in through the form (and the TOTP step when `totp` is given); the session cookie.
-async fn web_login(app: &TestApp, email: &str, totp: Option<&[u8]>) -> String {
-    let c = client();
-    let resp = c.get(app.url("/app/login?next=/app")).send().await.unwrap();
-    let csrf_cookie = cookie(&resp, "jarvis_csrf").unwrap();
-    let csrf = hidden(&resp.text().await.unwrap(), "csrf");
-    let r = c
-        .post(app.url("/app/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", format!("jarvis_csrf={csrf_cookie}"))
-        .body(format!(
-            "email={}&password={PASSWORD}&next=%2Fapp&csrf={csrf}",
-            email.replace('@', "%40")
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = cookie(&r, "jarvis_session").unwrap();
-    let Some(secret) = totp else {
-        return format!("jarvis_session={session}");
-    };
-    let mfa = c
-        .get(app.url("/app/mfa?next=/app"))
-        .header("cookie", format!("jarvis_session={session}"))
-        .send()
-        .await
-        .unwrap();
-    let token = hidden(&mfa.text().await.unwrap(), "csrf");
-    let r = c
-        .post(app.url("/app/mfa"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", format!("jarvis_session={session}"))
-        .body(format!(
-            "code={}&next=%2Fapp&csrf={token}",
-            totp_code(secret, 1)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    format!("jarvis_session={}", cookie(&r, "jarvis_session").unwrap())
-}
 
 async fn get(app: &TestApp, cookies: &str, path: &str) -> String {
     let r = client()
