@@ -892,12 +892,7 @@ async fn jwks_and_key_rotation(b: Backend) {
 
 // ---- Dashboard (cookie) ----
 
-fn no_redirect() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+use crate::web::{client as no_redirect, hidden};
 
 fn set_cookies(resp: &reqwest::Response) -> Vec<(String, String)> {
     resp.headers()
@@ -908,17 +903,6 @@ fn set_cookies(resp: &reqwest::Response) -> Vec<(String, String)> {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    html.split(&needle)
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 /// Fetches the login page; returns (csrf cookie, csrf field).

@@ -1053,54 +1053,7 @@ both_backends!(
 
 mod pages {
     use super::*;
-
-    fn encode(pairs: &[(&str, &str)]) -> String {
-        let enc = |v: &str| -> String {
-            v.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                        char::from(b).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect()
-        };
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-
-    fn no_redirect() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
-        resp.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    }
-
-    fn hidden(html: &str, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        html.split(&needle)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string()
-    }
+    use crate::web::{client as no_redirect, cookie as cookie_value, form as encode, hidden};
 
     /// Signs a user in through the login form; returns the `cookie` header value.
     pub async fn web_login(app: &TestApp, email: &str) -> String {

@@ -116,54 +116,8 @@ async fn user_with_locale(
 
 mod web {
     use super::*;
-
-    fn encode(pairs: &[(&str, &str)]) -> String {
-        let enc = |v: &str| -> String {
-            v.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                        char::from(b).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect()
-        };
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    fn cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
-        resp.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    }
-
-    pub fn hidden(html: &str, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        html.split(&needle)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string()
-    }
+    pub use crate::web::hidden;
+    use crate::web::{client, cookie, form as encode};
 
     pub struct Web<'a> {
         app: &'a TestApp,

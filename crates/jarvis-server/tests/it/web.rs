@@ -81,6 +81,26 @@ pub async fn web_login(app: &TestApp, email: &str, totp: Option<&[u8]>) -> Strin
     format!("jarvis_session={}", cookie(&r, "jarvis_session").unwrap())
 }
 
+/// URL-encodes form fields (`application/x-www-form-urlencoded`).
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let enc = |v: &str| -> String {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// GETs a page with the session cookie; the status and the body.
 pub async fn get(app: &TestApp, session: &str, path: &str) -> (u16, String) {
     let r = client()
