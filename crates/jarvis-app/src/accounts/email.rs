@@ -22,8 +22,8 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// A role as the e-mail's reader says it.
-fn role_name(role: &Role, locale: Locale) -> &'static str {
+/// A role as a reader of `locale` says it (e-mails, and the dashboard's catalogue).
+pub fn role_name(role: &Role, locale: Locale) -> &'static str {
     match (role, locale) {
         (Role::SuperAdmin, Locale::Fr) => "super administrateur",
         (Role::SuperAdmin, Locale::En) => "super admin",

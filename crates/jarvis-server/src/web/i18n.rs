@@ -418,16 +418,9 @@ impl Tr {
         ImportStatus::parse(s).map_or("?", |s| self.import_status(&s))
     }
 
-    /// A role.
+    /// A role (the same words the account e-mails use).
     pub fn role(&self, r: &jarvis_core::Role) -> &'static str {
-        match r {
-            jarvis_core::Role::SuperAdmin => self.pick("super administrateur", "super admin"),
-            jarvis_core::Role::FranchiseOwner => {
-                self.pick("propriétaire de franchise", "franchise owner")
-            }
-            jarvis_core::Role::GymManager => self.pick("gérant de salle", "gym manager"),
-            jarvis_core::Role::GymStaff => self.pick("équipe de salle", "gym staff"),
-        }
+        jarvis_app::accounts::email::role_name(r, self.0)
     }
 
     /// A kiosk presence.
