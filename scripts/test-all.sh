@@ -85,6 +85,29 @@ fi
 step "build binaries used by the browser tests"
 cargo build --workspace --bins
 
+step "deployment files: the systemd unit parses and keeps its hardening"
+if command -v systemd-analyze >/dev/null; then
+    unit_dir=$(mktemp -d)
+    # verify checks that ExecStart exists: point it at the binary just built.
+    sed "s#/usr/local/bin/jarvis#$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/jarvis#" \
+        deploy/systemd/jarvis.service >"$unit_dir/jarvis.service"
+    # verify prints problems (unknown or mistyped settings) but exits 0: any output fails.
+    verify_out=$(systemd-analyze verify --man=no "$unit_dir/jarvis.service" 2>&1)
+    if [ -n "$verify_out" ]; then
+        echo "$verify_out" >&2
+        echo "deploy/systemd/jarvis.service does not verify" >&2
+        exit 1
+    fi
+    # Exposure score 0 (locked down) .. 10 (unprotected): keep the unit at "OK" or better.
+    systemd-analyze security --offline=yes --threshold=20 "$unit_dir/jarvis.service" | tail -1
+    rm -rf "$unit_dir"
+elif [ "${CI:-}" = "true" ]; then
+    echo "systemd-analyze is missing: cannot check deploy/systemd/jarvis.service" >&2
+    exit 1
+else
+    echo "*** WARNING: systemd-analyze not found: the systemd unit is NOT checked ***" >&2
+fi
+
 step "Rust tests (SQLite and PostgreSQL)"
 if $pg_up; then
     cargo nextest run --workspace --no-fail-fast
