@@ -220,6 +220,18 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "metrics_listen",
+        help: "a second listener serving only Prometheus GET /metrics, without a token, host:port such as 127.0.0.1:9464 (keep it on loopback or a private network); unset = none",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "metrics_token",
+        help: "bearer token that opens GET /metrics on the main listener (at least 16 characters); unset = /metrics is not served there",
+        default: None,
+        secret: true,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -417,6 +429,10 @@ pub struct Config {
     pub jobs_diagnostics: bool,
     /// Lease of the diagnostic job kind.
     pub jobs_diag_lease: Duration,
+    /// A second listener for `/metrics` only (no token).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token opening `/metrics` on the main listener.
+    pub metrics_token: Option<Secret>,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -864,6 +880,16 @@ impl Config {
                 3600,
                 "seconds from 1 to 3600",
             )?),
+            metrics_listen: match p.text("metrics_listen") {
+                None => None,
+                Some(_) => Some(p.parse("metrics_listen", "host:port such as 127.0.0.1:9464")?),
+            },
+            metrics_token: match p.text("metrics_token") {
+                Some(t) if t.chars().count() < 16 => {
+                    return Err(p.invalid("metrics_token", "at least 16 characters"));
+                }
+                t => t.map(Secret::new),
+            },
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -942,6 +968,10 @@ impl Config {
                 "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
                 "jobs_diagnostics" => self.jobs_diagnostics.to_string(),
                 "jobs_diag_lease_secs" => self.jobs_diag_lease.as_secs().to_string(),
+                "metrics_listen" => self
+                    .metrics_listen
+                    .map_or_else(|| "(not set)".into(), |a| a.to_string()),
+                "metrics_token" => redact(self.metrics_token.as_ref()),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

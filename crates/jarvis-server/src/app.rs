@@ -52,6 +52,8 @@ pub enum StartError {
 pub struct RunningServer {
     /// Bound address.
     pub addr: SocketAddr,
+    /// Bound address of the separate `/metrics` listener, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     supervisor: Supervisor,
     store: Arc<dyn Store>,
     instance: InstanceId,
@@ -168,6 +170,7 @@ pub async fn start(
         master: auth.master.clone(),
         public_base: jarvis_app::accounts::public_base(&config),
     }));
+    let job_stats = config.jobs_workers.then(Arc::default);
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -179,6 +182,8 @@ pub async fn start(
         heartbeats,
         mailer,
         started_at: time::OffsetDateTime::now_utc(),
+        metrics: Arc::default(),
+        job_stats,
     };
     jarvis_app::instance::spawn_heartbeat(
         &supervisor,
@@ -210,11 +215,16 @@ pub async fn start(
             instance,
             RunnerConfig {
                 poll_interval: state.config.jobs_poll,
+                stats: state.job_stats.clone().unwrap_or_default(),
                 ..RunnerConfig::default()
             },
         );
         runner.start(&supervisor);
     }
+    let metrics_addr = match state.config.metrics_listen {
+        Some(a) => Some(serve_metrics(&supervisor, a, state.clone()).await?),
+        None => None,
+    };
     let store = state.store.clone();
     let accounts = state.auth.accounts.clone();
     let app = crate::http::router(state);
@@ -247,6 +257,7 @@ pub async fn start(
     tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         supervisor,
         store,
         instance,
@@ -255,6 +266,30 @@ pub async fn start(
         #[cfg(feature = "demo")]
         _fake: fake,
     })
+}
+
+/// Serves `/metrics` alone on `addr` (no token: meant for loopback or a private network).
+async fn serve_metrics(
+    supervisor: &Supervisor,
+    addr: SocketAddr,
+    state: AppState,
+) -> Result<SocketAddr, StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "serving Prometheus metrics");
+    let app = crate::metrics::listener_router(state);
+    supervisor.spawn("metrics", move |signals| async move {
+        let stop = signals.stop_token();
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+        {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(bound)
 }
 
 /// The key the client sends to the in-process fake (which accepts any `sk-` key in demo mode).

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             axum::routing::get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json.clone()) }),
         )
+        .route("/metrics", axum::routing::get(crate::metrics::scrape_with_token))
         .merge(crate::web::routes())
         .merge(crate::areas::page_routes())
         .merge(crate::areas::accounts::team_pages::routes())
@@ -68,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, clamp(timeout)))
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::api_rate_limit))
         .layer(middleware::from_fn(json_errors))
+        // Outside the timeout and error mapping: counts what the client really got.
+        .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(security_headers())
         .layer(tower::util::option_layer(hsts))
         .layer(

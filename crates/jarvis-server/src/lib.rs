@@ -15,6 +15,7 @@ pub mod heartbeats;
 pub mod http;
 pub mod jobs;
 pub mod kiosk_api;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod state;

@@ -28,4 +28,8 @@ pub struct AppState {
     pub heartbeats: Arc<crate::heartbeats::HeartbeatBuffer>,
     /// How the e-mail outbox is delivered (SMTP, log or none).
     pub mailer: Arc<jarvis_app::mailer::Mailer>,
+    /// HTTP series for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Job runs finished here (`None` when this instance runs no jobs).
+    pub job_stats: Option<Arc<jarvis_app::jobs::JobStats>>,
 }

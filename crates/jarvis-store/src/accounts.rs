@@ -109,6 +109,15 @@ pub struct AuthEventFilter {
     pub user_id: Option<UserId>,
 }
 
+/// Counts of the e-mail outbox, across tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxDepth {
+    /// Neither sent nor given up.
+    pub pending: u64,
+    /// Given up after their attempts or a permanent refusal.
+    pub failed: u64,
+}
+
 /// A queued e-mail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEmail {
@@ -336,6 +345,8 @@ pub trait AccountStore: Send + Sync {
     async fn enqueue_email(&self, email: NewEmail) -> StoreResult<Uuid>;
     /// Unsent e-mails, oldest first.
     async fn pending_emails(&self, limit: u32) -> StoreResult<Vec<OutboxEmail>>;
+    /// How many e-mails wait to be sent, and how many were given up (kept a week).
+    async fn outbox_depth(&self) -> StoreResult<OutboxDepth>;
     /// Claims up to `limit` unsent e-mails for `owner`, oldest first, for `lease`: each
     /// e-mail is claimed by one caller at a time, however many instances drain at once
     /// (concurrent claimers skip each other's rows). A claim whose lease expired (the sender

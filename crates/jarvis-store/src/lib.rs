@@ -96,6 +96,17 @@ impl TxCtx {
     }
 }
 
+/// Connections of one process's pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Open connections (idle or in use).
+    pub open: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+}
+
 /// Which database engine backs a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

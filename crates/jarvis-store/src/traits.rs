@@ -273,6 +273,8 @@ pub trait Maintenance: Send + Sync {
     async fn schema(&self) -> StoreResult<std::collections::BTreeMap<String, Vec<String>>>;
     /// Closes the pool, waiting for connections to return.
     async fn close(&self);
+    /// Connections of this process's pool right now (for `/metrics`).
+    fn pool_status(&self) -> crate::PoolStatus;
 }
 
 /// Everything the server needs from storage.

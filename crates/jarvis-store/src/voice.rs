@@ -199,6 +199,9 @@ pub trait VoiceStore: Send + Sync {
         id: VoiceSessionId,
     ) -> StoreResult<bool>;
 
+    /// Voice sessions live now on the whole platform (every gym, every instance).
+    async fn platform_live_sessions(&self) -> StoreResult<u32>;
+
     /// Slots held now by the gym and by the platform, with both caps.
     async fn slot_usage(&self, scope: &Scope, gym: GymId) -> StoreResult<SlotUsage>;
 

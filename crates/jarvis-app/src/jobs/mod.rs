@@ -9,9 +9,11 @@ pub mod builtin;
 mod runner;
 pub mod schedule;
 pub mod service;
+pub mod stats;
 
 pub use runner::{Runner, RunnerConfig};
 pub use schedule::{Schedule, ScheduleError};
+pub use stats::{JobStats, RunEnd};
 
 use jarvis_core::model::{Job, RetryPolicy};
 use std::collections::BTreeMap;

@@ -37,6 +37,8 @@ pub struct RunnerConfig {
     pub schedule_interval: StdDuration,
     /// Whether this instance runs the scheduler (every instance may: slots are unique).
     pub scheduler: bool,
+    /// Where finished runs are counted (read by `/metrics`).
+    pub stats: Arc<super::JobStats>,
 }
 
 impl Default for RunnerConfig {
@@ -45,6 +47,7 @@ impl Default for RunnerConfig {
             poll_interval: StdDuration::from_secs(1),
             schedule_interval: StdDuration::from_secs(15),
             scheduler: true,
+            stats: Arc::default(),
         }
     }
 }
@@ -88,6 +91,11 @@ impl Runner {
     /// The registry it runs.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The runs this runner finished, by kind and how they ended.
+    pub fn stats(&self) -> &Arc<super::JobStats> {
+        &self.config.stats
     }
 
     /// The instance id it claims as.
@@ -173,8 +181,10 @@ impl Runner {
                 };
                 let store = self.store.clone();
                 let kind = kind.clone();
+                let stats = self.config.stats.clone();
                 sup.spawn("job", move |signals| async move {
-                    run_job(store, kind, c, signals).await;
+                    let outcome = run_job(store, kind.clone(), c, signals).await;
+                    stats.record(kind.spec.name, outcome);
                     drop(permit);
                 });
                 started += 1;
@@ -262,7 +272,12 @@ fn std_duration(d: Duration) -> StdDuration {
 }
 
 /// Runs one claimed job to its end: heartbeat beside the handler, then record the outcome.
-async fn run_job(store: Arc<dyn Store>, kind: Arc<JobKind>, c: ClaimedJob, signals: Signals) {
+async fn run_job(
+    store: Arc<dyn Store>,
+    kind: Arc<JobKind>,
+    c: ClaimedJob,
+    signals: Signals,
+) -> super::RunEnd {
     let ClaimedJob { job, claim } = c;
     let spec = kind.spec;
     let lease = spec.lease;
@@ -300,6 +315,13 @@ async fn run_job(store: Arc<dyn Store>, kind: Arc<JobKind>, c: ClaimedJob, signa
         handle.abort();
     }
     let (kind_name, id) = (spec.name, job.id);
+    let outcome = match &end {
+        End::Finished(Ok(Ok(()))) => super::RunEnd::Succeeded,
+        End::Finished(Ok(Err(JobError::Permanent(_)))) => super::RunEnd::FailedPermanently,
+        End::Finished(_) => super::RunEnd::Failed,
+        End::LeaseLost => super::RunEnd::LeaseLost,
+        End::Interrupted => super::RunEnd::Interrupted,
+    };
     let result = match end {
         End::Finished(Ok(Ok(()))) => store.complete(&claim).await.map(|held| {
             tracing::info!(kind = kind_name, job = %id, held, "job succeeded");
@@ -336,4 +358,5 @@ async fn run_job(store: Arc<dyn Store>, kind: Arc<JobKind>, c: ClaimedJob, signa
         // The lease will expire and another claim will close the run.
         tracing::warn!(kind = kind_name, job = %id, error = %e, "cannot record a job's outcome");
     }
+    outcome
 }

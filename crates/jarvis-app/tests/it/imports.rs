@@ -123,6 +123,7 @@ async fn dead_worker(store: S, rows_written: bool) {
             poll_interval: StdDuration::from_millis(30),
             schedule_interval: StdDuration::from_secs(3600),
             scheduler: false,
+            ..RunnerConfig::default()
         },
     );
     let sup = Supervisor::new();

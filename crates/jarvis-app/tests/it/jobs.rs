@@ -21,6 +21,7 @@ fn fast() -> RunnerConfig {
         poll_interval: StdDuration::from_millis(30),
         schedule_interval: StdDuration::from_secs(3600),
         scheduler: false,
+        ..RunnerConfig::default()
     }
 }
 
@@ -184,6 +185,20 @@ async fn outcomes_and_retries(store: S) {
     assert_eq!(
         sup.shutdown(StdDuration::from_secs(5)).await,
         ShutdownOutcome::Drained
+    );
+    // What /metrics reports: every finished run, by kind and how it ended.
+    use jarvis_app::jobs::RunEnd;
+    let mut stats = r.stats().snapshot();
+    stats.sort();
+    assert_eq!(
+        stats,
+        vec![
+            ("t.bad", RunEnd::FailedPermanently, 1),
+            ("t.boot", RunEnd::Succeeded, 1),
+            ("t.flaky", RunEnd::Failed, 3),
+            ("t.ok", RunEnd::Succeeded, 1),
+            ("t.panics", RunEnd::Failed, 2),
+        ]
     );
 }
 

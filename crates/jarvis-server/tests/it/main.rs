@@ -15,6 +15,7 @@ mod kiosk_heartbeats;
 mod kiosk_pair_limit;
 mod kiosk_voice;
 mod leads;
+mod metrics;
 mod navigation;
 mod openapi_doc;
 mod openapi_fuzz;

@@ -1331,6 +1331,22 @@ mod accounts_sql {
             Ok(rows.into_iter().map(EmailRow::into_domain).collect())
         }
 
+        async fn outbox_depth(&self) -> StoreResult<OutboxDepth> {
+            let mut tx = self.begin(&TxCtx::Mailer, false).await?;
+            let (pending, failed): (i64, i64) = sqlx::query_as(
+                "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM email_outbox",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(OutboxDepth {
+                pending: u64::try_from(pending).unwrap_or(0),
+                failed: u64::try_from(failed).unwrap_or(0),
+            })
+        }
+
         async fn claim_emails(
             &self,
             owner: Uuid,

@@ -1615,4 +1615,12 @@ impl Maintenance for ThisStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    fn pool_status(&self) -> crate::PoolStatus {
+        crate::PoolStatus {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
 }

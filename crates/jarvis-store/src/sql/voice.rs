@@ -962,6 +962,22 @@ mod voice_sql {
             Ok(done)
         }
 
+        async fn platform_live_sessions(&self) -> StoreResult<u32> {
+            let mut tx = self.begin(&TxCtx::Voice, false).await?;
+            let t = db_now(&mut tx).await?;
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "SELECT COUNT(*) FROM voice_sessions WHERE {LIVE} AND lease_expires_at > "
+            ));
+            qb.push_bind(DbTime::new(t));
+            let (n,): (i64,) = qb
+                .build_query_as()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)?;
+            u32_of("live sessions", n)
+        }
+
         async fn slot_usage(&self, scope: &Scope, gym: GymId) -> StoreResult<SlotUsage> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
             let g = fetch_gym(&mut tx, scope, gym).await?;
