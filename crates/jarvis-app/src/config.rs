@@ -232,6 +232,24 @@ pub const KEYS: &[Key] = &[
         secret: true,
     },
     Key {
+        name: "request_log",
+        help: "whether answered requests are recorded in the request log (method, route template, status, latency, gym; nothing personal), true or false",
+        default: Some("true"),
+        secret: false,
+    },
+    Key {
+        name: "retention_logs_days",
+        help: "days the request log and auth events are kept before the retention job deletes them, 1-3650",
+        default: Some("7"),
+        secret: false,
+    },
+    Key {
+        name: "retention_audit_days",
+        help: "days the audit log is kept before the retention job deletes it, 1-3650",
+        default: Some("365"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -433,6 +451,10 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Bearer token opening `/metrics` on the main listener.
     pub metrics_token: Option<Secret>,
+    /// Whether answered requests are written to the request log.
+    pub request_log: bool,
+    /// How long logs and the audit log are kept.
+    pub retention: crate::retention::RetentionPolicy,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -890,6 +912,27 @@ impl Config {
                 }
                 t => t.map(Secret::new),
             },
+            request_log: p.parse("request_log", "true or false")?,
+            retention: crate::retention::RetentionPolicy {
+                logs: time::Duration::days(i64::from(
+                    u16::try_from(p.ranged(
+                        "retention_logs_days",
+                        1,
+                        3650,
+                        "days from 1 to 3650",
+                    )?)
+                    .unwrap_or(u16::MAX),
+                )),
+                audit: time::Duration::days(i64::from(
+                    u16::try_from(p.ranged(
+                        "retention_audit_days",
+                        1,
+                        3650,
+                        "days from 1 to 3650",
+                    )?)
+                    .unwrap_or(u16::MAX),
+                )),
+            },
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -972,6 +1015,9 @@ impl Config {
                     .metrics_listen
                     .map_or_else(|| "(not set)".into(), |a| a.to_string()),
                 "metrics_token" => redact(self.metrics_token.as_ref()),
+                "request_log" => self.request_log.to_string(),
+                "retention_logs_days" => self.retention.logs.whole_days().to_string(),
+                "retention_audit_days" => self.retention.audit.whole_days().to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

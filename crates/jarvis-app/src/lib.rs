@@ -20,6 +20,7 @@ pub mod leads;
 pub mod mailer;
 pub mod members;
 pub mod outbox;
+pub mod retention;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;

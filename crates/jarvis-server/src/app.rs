@@ -171,6 +171,12 @@ pub async fn start(
         public_base: jarvis_app::accounts::public_base(&config),
     }));
     let job_stats = config.jobs_workers.then(Arc::default);
+    let request_log = config
+        .request_log
+        .then(|| crate::request_log::RequestLog::new(store.clone(), instance));
+    let log_flusher = request_log
+        .as_ref()
+        .map(crate::request_log::RequestLog::spawn_flusher);
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -183,6 +189,7 @@ pub async fn start(
         mailer,
         started_at: time::OffsetDateTime::now_utc(),
         metrics: Arc::default(),
+        request_log,
         job_stats,
     };
     jarvis_app::instance::spawn_heartbeat(
@@ -253,6 +260,9 @@ pub async fn start(
         // and the reset worker sends the resets still queued, then ends.
         accounts.close_reset_intake();
         flusher.shutdown().await;
+        if let Some(f) = log_flusher {
+            f.shutdown().await;
+        }
     });
     tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {

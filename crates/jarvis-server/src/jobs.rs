@@ -29,6 +29,30 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    let (store, policy) = (state.store.clone(), state.config.retention);
+    r.register(builtin::RETENTION_PURGE, move |ctx, _| {
+        let store = store.clone();
+        async move {
+            let report = jarvis_app::retention::sweep(
+                store.as_ref(),
+                policy,
+                time::OffsetDateTime::now_utc(),
+                || ctx.is_cancelled(),
+            )
+            .await
+            .map_err(JobError::retryable)?;
+            if report.total() > 0 {
+                tracing::info!(
+                    requests = report.requests,
+                    auth_events = report.auth_events,
+                    audit = report.audit,
+                    transcripts = report.transcripts,
+                    "retention sweep"
+                );
+            }
+            Ok(())
+        }
+    })?;
     let store = state.store.clone();
     r.register(builtin::IMPORTS_SWEEP, move |_, _| {
         let store = store.clone();

@@ -18,6 +18,7 @@ pub mod kiosk_api;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod request_log;
 pub mod state;
 pub mod web;
 

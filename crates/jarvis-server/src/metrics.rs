@@ -371,7 +371,8 @@ impl Collector for Collected {
     }
 }
 
-/// Middleware: times every request and counts it under its route template.
+/// Middleware: times every request, counts it under its route template and keeps it for the
+/// request log.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_string();
@@ -380,10 +381,20 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let (req, gym) = match &state.request_log {
+        Some(_) => {
+            let (mut parts, body) = req.into_parts();
+            let gym = crate::request_log::gym_of(&mut parts, &route).await;
+            (Request::from_parts(parts, body), gym)
+        }
+        None => (req, None),
+    };
     let resp = next.run(req).await;
-    state
-        .metrics
-        .observe(&method, &route, resp.status().as_u16(), started.elapsed());
+    let (status, elapsed) = (resp.status().as_u16(), started.elapsed());
+    state.metrics.observe(&method, &route, status, elapsed);
+    if let Some(log) = &state.request_log {
+        log.push(&method, &route, status, elapsed, gym);
+    }
     resp
 }
 

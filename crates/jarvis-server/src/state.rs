@@ -30,6 +30,8 @@ pub struct AppState {
     pub mailer: Arc<jarvis_app::mailer::Mailer>,
     /// HTTP series for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Answered requests waiting to be written (`None` when `request_log` is off).
+    pub request_log: Option<Arc<crate::request_log::RequestLog>>,
     /// Job runs finished here (`None` when this instance runs no jobs).
     pub job_stats: Option<Arc<jarvis_app::jobs::JobStats>>,
 }

@@ -14,6 +14,7 @@ mod error;
 pub mod jobs;
 pub mod leads;
 pub mod migrate;
+pub mod ops;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -28,6 +29,7 @@ pub use error::{StoreError, StoreResult};
 pub use jobs::*;
 pub use leads::*;
 pub use migrate::MigrationInfo;
+pub use ops::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::*;
@@ -76,6 +78,8 @@ pub enum TxCtx {
     /// The lead webhook before anyone is known: finds the gym (and sealed secret) of a key id
     /// in `lead_webhooks`, nothing else. The lead itself is written in that gym's scope.
     Webhook,
+    /// Operations data: appending to the request log (read in the platform scope).
+    Ops,
 }
 
 impl TxCtx {
@@ -92,6 +96,7 @@ impl TxCtx {
             TxCtx::Throttle => "throttle",
             TxCtx::Voice => "voice",
             TxCtx::Webhook => "webhook",
+            TxCtx::Ops => "ops",
         }
     }
 }

@@ -190,7 +190,8 @@ async fn set_ctx(tx: &mut Tx, ctx: &TxCtx) -> StoreResult<()> {
         | TxCtx::Jobs
         | TxCtx::Throttle
         | TxCtx::Voice
-        | TxCtx::Webhook => (String::new(), String::new(), String::new()),
+        | TxCtx::Webhook
+        | TxCtx::Ops => (String::new(), String::new(), String::new()),
     };
     sqlx::query(
         "SELECT set_config('jarvis.scope', $1, true), set_config('jarvis.franchise_id', $2, true), \
@@ -294,3 +295,4 @@ include!("sql/accounts.rs");
 include!("sql/jobs.rs");
 include!("sql/voice.rs");
 include!("sql/leads.rs");
+include!("sql/ops.rs");

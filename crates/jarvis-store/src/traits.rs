@@ -299,6 +299,7 @@ pub trait Store:
     + crate::voice::VoiceStore
     + crate::voice::PricingStore
     + crate::leads::LeadStore
+    + crate::ops::OpsStore
 {
 }
 
@@ -322,6 +323,7 @@ impl<T> Store for T where
         + crate::jobs::ThrottleStore
         + crate::voice::VoiceStore
         + crate::leads::LeadStore
+        + crate::ops::OpsStore
         + crate::voice::PricingStore
 {
 }

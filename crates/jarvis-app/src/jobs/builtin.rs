@@ -68,6 +68,16 @@ pub const DIAG_SLEEP: JobSpec = JobSpec::new("diag.sleep", "diagnostics: sleep f
         max_delay: Duration::seconds(5),
     });
 
+/// Deletes the request log, auth events, audit rows and transcripts older than their keeping
+/// periods, in batches of 500 (see `crate::retention`).
+pub const RETENTION_PURGE: JobSpec = JobSpec::new(
+    "retention.purge",
+    "delete old request-log rows, auth events, audit rows and transcripts",
+)
+.schedule("37 3 * * *")
+.lease(Duration::minutes(10))
+.cancellable();
+
 /// How long finished jobs and their runs are kept.
 pub const JOBS_RETENTION: Duration = Duration::days(30);
 
@@ -79,6 +89,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::imports::IMPORTS_RUN,
         IMPORTS_SWEEP,
         JOBS_PURGE,
+        RETENTION_PURGE,
         VOICE_REAP,
     ];
     if diagnostics {

@@ -151,3 +151,64 @@ both_backends!(
     closed_without_a_token,
     the_metrics_listener_needs_no_token,
 );
+
+mod request_log {
+    use super::*;
+    use jarvis_core::Scope;
+
+    /// Answered requests reach the request log (written on shutdown at the latest) with their
+    /// route template and the gym their path named; with `request_log = false`, nothing.
+    async fn requests_are_logged_with_their_gym(backend: Backend) {
+        let mut app = TestApp::start(backend, &[]).await.unwrap();
+        let (s, f) = app
+            .post("/api/v1/franchises", json!({ "name": "Logged" }))
+            .await;
+        assert_eq!(s, 201, "{f}");
+        let (s, g) = app
+            .post(
+                "/api/v1/gyms",
+                json!({ "franchise_id": f["id"], "name": "Logged Gym", "timezone": "Europe/Paris" }),
+            )
+            .await;
+        assert_eq!(s, 201, "{g}");
+        let gym = g["id"].as_str().unwrap().to_string();
+        assert_eq!(app.get(&format!("/api/v1/gyms/{gym}")).await.0, 200);
+        assert_eq!(app.get(&format!("/api/v1/gyms/{gym}/leads")).await.0, 200);
+        app.stop_server().await;
+        let rows = app
+            .db
+            .store()
+            .recent_requests(&Scope::Platform, 1000)
+            .await
+            .unwrap();
+        let find = |route: &str| {
+            rows.iter()
+                .find(|r| r.route == route)
+                .unwrap_or_else(|| panic!("{route} not logged: {rows:?}"))
+        };
+        let by_id = find("/api/v1/gyms/{id}");
+        assert_eq!((by_id.method.as_str(), by_id.status), ("GET", 200));
+        assert_eq!(by_id.gym.map(|g| g.to_string()), Some(gym.clone()));
+        let nested = find("/api/v1/gyms/{gym_id}/leads");
+        assert_eq!(nested.gym.map(|g| g.to_string()), Some(gym.clone()));
+        assert_eq!(find("/api/v1/gyms").gym, None);
+        assert!(rows.iter().all(|r| !r.route.contains(&gym)));
+    }
+
+    async fn off_when_disabled(backend: Backend) {
+        let mut app = TestApp::start(backend, &[("JARVIS_REQUEST_LOG", "false")])
+            .await
+            .unwrap();
+        assert_eq!(app.get("/api/v1/gyms").await.0, 200);
+        app.stop_server().await;
+        let rows = app
+            .db
+            .store()
+            .recent_requests(&Scope::Platform, 10)
+            .await
+            .unwrap();
+        assert!(rows.is_empty(), "{rows:?}");
+    }
+
+    both_backends!(requests_are_logged_with_their_gym, off_when_disabled);
+}

@@ -9,6 +9,7 @@ mod hardening_gyms;
 mod jobs;
 mod leads;
 mod migrate_concurrently;
+mod retention;
 mod rls;
 mod rls_accounts;
 mod testing_guard;

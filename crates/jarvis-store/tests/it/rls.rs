@@ -228,6 +228,16 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         delete: [No, No, No, No, No, No, No, No, All, No, No],
     },
     IdentityTable {
+        name: "request_log",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Never,
+        rows: 2,
+        read: [All, No, No, No, No, No, No, All, No, No, No],
+        update: [No, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, All, No, No, No],
+    },
+    IdentityTable {
         name: "instances",
         key: "id",
         owner: "NULL::uuid",
@@ -678,6 +688,19 @@ async fn world(s: &dyn Store) -> World {
         .await
         .unwrap();
     }
+    // The request log (operations data, no tenant wall: platform staff read it).
+    let logged = |route: &str| RequestLogEntry {
+        at: OffsetDateTime::now_utc(),
+        instance: InstanceId::from(uuid::Uuid::now_v7()),
+        method: "GET".into(),
+        route: route.into(),
+        status: 200,
+        latency_us: 10,
+        gym: Some(ga),
+    };
+    s.record_requests(&[logged("/a"), logged("/b")])
+        .await
+        .unwrap();
     // System rows: jobs (one tagged with tenant A) with their runs, instances, throttles.
     let me = s
         .register_instance(NewInstance {
@@ -1079,6 +1102,24 @@ mod postgres {
     const NOTHING: &str = "false";
 
     const EXCEPTIONS: &[Exception] = &[
+        // The retention sweep reads and deletes old auth events and audit rows of every
+        // tenant (by age only); no other context may delete them.
+        Exception {
+            table: "audit_log",
+            context: "purge",
+            read: "true",
+            update: NOTHING,
+            delete: "true",
+            insert: false,
+        },
+        Exception {
+            table: "auth_events",
+            context: "purge",
+            read: "true",
+            update: NOTHING,
+            delete: "true",
+            insert: false,
+        },
         // Sign-in reads a user's memberships in their identity (and the policy from migration
         // 0001 lets that identity delete them; no storage method does).
         Exception {

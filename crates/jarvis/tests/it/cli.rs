@@ -347,6 +347,7 @@ fn jobs_list_run_and_history() {
         "imports.run",
         "imports.sweep",
         "jobs.purge",
+        "retention.purge",
         "voice.reap",
     ] {
         assert!(t.contains(kind), "{kind} listed: {t}");
