@@ -37,6 +37,11 @@ pub enum ColumnKind {
     Bytes,
 }
 
+/// Tables the migrations themselves fill (reference data: model prices, platform settings). A
+/// freshly migrated database has rows there and counts as empty; a load replaces them. A test
+/// checks this list against a fresh database on both backends.
+pub const SEEDED_TABLES: &[&str] = &["model_prices", "platform_settings"];
+
 /// Timestamp columns whose names do not end in `_at`.
 const TIME_COLUMNS: &[&str] = &[
     "at",

@@ -16,7 +16,9 @@
 //! the order rows are read in, the column order, nor the backend.
 
 use jarvis_store::StoreError;
-use jarvis_store::dump::{DumpLoader, DumpReader, DumpRow, TableInfo, canonical_json};
+use jarvis_store::dump::{
+    DumpLoader, DumpReader, DumpRow, SEEDED_TABLES, TableInfo, canonical_json,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -327,18 +329,22 @@ pub async fn import<R: BufRead>(
             t.name
         )));
     }
+    // Reference rows the migrations wrote do not make a database non-empty; the export's
+    // own rows replace them.
     let mut nonempty = Vec::new();
+    let mut any = false;
     for t in &target {
         let n = loader.count(&t.name).await?;
-        if n > 0 {
+        any |= n > 0;
+        if n > 0 && !SEEDED_TABLES.contains(&t.name.as_str()) {
             nonempty.push(format!("{} has {n} rows", t.name));
         }
     }
-    if !nonempty.is_empty() {
-        if !opts.force_empty {
-            let shown: Vec<String> = nonempty.iter().take(5).cloned().collect();
-            return Err(FormatError::NotEmpty(shown.join(", ")));
-        }
+    if !nonempty.is_empty() && !opts.force_empty {
+        let shown: Vec<String> = nonempty.iter().take(5).cloned().collect();
+        return Err(FormatError::NotEmpty(shown.join(", ")));
+    }
+    if any {
         loader.clear(&target).await?;
     }
 
