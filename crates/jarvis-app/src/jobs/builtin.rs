@@ -80,6 +80,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         IMPORTS_SWEEP,
         JOBS_PURGE,
         VOICE_REAP,
+        crate::backups::BACKUP_DAILY,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);
