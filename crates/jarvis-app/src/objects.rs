@@ -338,7 +338,7 @@ pub fn check_upload(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if !allowed.iter().any(|a| *a == essence) {
+    if !allowed.contains(&essence) {
         return Err(ObjectsError::ContentType(format!(
             "content type `{essence}` is not accepted (accepted: {})",
             allowed.join(", ")
