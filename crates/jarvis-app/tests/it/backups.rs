@@ -118,7 +118,22 @@ async fn backup_verify_restore_identical_sqlite() {
 #[tokio::test]
 async fn export_sqlite_to_postgres_and_back_is_identical_postgres() {
     let src = seeded_sqlite().await;
+    // More rows than a page (500) in a table, so keyset paging continues on both backends.
+    for n in 0..1100 {
+        src.store()
+            .create_franchise(
+                &jarvis_core::Scope::Platform,
+                &jarvis_core::model::Actor::cli(),
+                jarvis_core::model::NewFranchise {
+                    name: format!("Franchise {n:04}"),
+                },
+            )
+            .await
+            .unwrap();
+    }
     let original = backups::checksums(src.store().as_ref()).await.unwrap();
+    assert!(rows(&original, "franchises") > 1100);
+    assert!(rows(&original, "audit_log") > 1100);
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("from-sqlite.jsonl.gz");
     let exported = backups::export_file(src.store().as_ref(), &first, &|_| {})
