@@ -38,6 +38,9 @@ pub enum BackupError {
     /// A local file failed.
     #[error("{0}")]
     Io(String),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Open(#[from] crate::store::OpenError),
     /// No such backup.
     #[error("no backup `{0}` (see `jarvis backup list`)")]
     NotFound(String),
@@ -78,7 +81,6 @@ pub async fn export_file(
 }
 
 /// Loads a gzip-compressed export from `file` into `store` (see [`format::import`]).
-/// `on_bytes` is told how many compressed bytes were read so far.
 pub async fn import_file(
     store: &dyn Store,
     file: &Path,
@@ -388,14 +390,12 @@ pub fn register(
     })
 }
 
-/// Opens the object store and a scratch directory for the CLI.
+/// The scratch directory of backups, verifications and restores (`data_dir/tmp`).
 pub fn scratch_dir(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("tmp")
 }
 
 /// The store of a configuration, opened as the owner (migrations run).
 pub async fn open_owner(config: &Config) -> Result<Arc<dyn Store>, BackupError> {
-    crate::store::open_store(config)
-        .await
-        .map_err(|e| BackupError::Store(e.source))
+    Ok(crate::store::open_store(config).await?)
 }
