@@ -49,11 +49,13 @@ fi
 step "npm packages for browser tests"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "Python test tools in .venv-test/: schemathesis (schema fuzz of the API), aiosmtpd (a real SMTP server)"
+step "Python test tools in .venv-test/: schemathesis (schema fuzz of the API), aiosmtpd (a real SMTP server), moto (a real S3-compatible server)"
 SCHEMATHESIS_VERSION=4.32.5
 AIOSMTPD_VERSION=1.4.6
+MOTO_VERSION=5.2.5
 if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" ||
-    ! .venv-test/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    ! .venv-test/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null ||
+    ! .venv-test/bin/python -c "import moto, moto.server, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
@@ -61,7 +63,7 @@ if ! .venv-test/bin/st --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" 
     rm -rf .venv-test
     python3 -m venv .venv-test
     .venv-test/bin/pip install --quiet --disable-pip-version-check \
-        "schemathesis==$SCHEMATHESIS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
+        "schemathesis==$SCHEMATHESIS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" "moto[server]==$MOTO_VERSION"
 fi
 export JARVIS_SCHEMATHESIS="$PWD/.venv-test/bin/st"
 export JARVIS_TEST_PYTHON="$PWD/.venv-test/bin/python"

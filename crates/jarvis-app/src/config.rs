@@ -250,6 +250,66 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "storage_url",
+        help: "where objects (backups, exports, reports, uploads) are kept: a directory (path or file:///path) or s3://bucket[/prefix] for S3-compatible storage (default: data_dir/objects)",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "storage_s3_endpoint",
+        help: "endpoint of an S3-compatible service for an s3:// storage_url, e.g. https://s3.fr-par.scw.cloud (unset = AWS)",
+        default: None,
+        secret: false,
+    },
+    Key {
+        name: "storage_s3_region",
+        help: "region of the s3:// storage_url",
+        default: Some("us-east-1"),
+        secret: false,
+    },
+    Key {
+        name: "storage_s3_access_key_id",
+        help: "access key id for the s3:// storage_url (unset = the AWS environment or instance credentials)",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "storage_s3_secret_access_key",
+        help: "secret access key for the s3:// storage_url",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "upload_max_bytes",
+        help: "largest file accepted into the object store as an upload, in bytes (1-1073741824)",
+        default: Some("10485760"),
+        secret: false,
+    },
+    Key {
+        name: "upload_allowed_types",
+        help: "comma-separated content types accepted as uploads; the content must match the declared type",
+        default: Some("text/csv,text/plain,application/json,application/pdf,image/png,image/jpeg"),
+        secret: false,
+    },
+    Key {
+        name: "backup_daily",
+        help: "whether the daily backup job runs (true or false); backups go to the object store under backups/",
+        default: Some("true"),
+        secret: false,
+    },
+    Key {
+        name: "backup_keep_daily",
+        help: "daily backups kept by retention: the newest of each of the last N days with a backup (0-366)",
+        default: Some("7"),
+        secret: false,
+    },
+    Key {
+        name: "backup_keep_weekly",
+        help: "weekly backups kept besides the daily ones: the newest of each of the M weeks before them (0-520)",
+        default: Some("4"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -372,6 +432,50 @@ pub enum EmailTransport {
 }
 
 /// Where and as whom e-mails are delivered (`email_transport = smtp`).
+/// Where the object store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    /// A local directory.
+    Dir(PathBuf),
+    /// An S3-compatible bucket.
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix inside the bucket (may be empty).
+        prefix: String,
+        /// Endpoint URL (none = AWS).
+        endpoint: Option<String>,
+        /// Region.
+        region: String,
+        /// Access key id (none = the AWS environment or instance credentials).
+        access_key_id: Option<Secret>,
+        /// Secret access key.
+        secret_access_key: Option<Secret>,
+    },
+}
+
+/// Object storage settings.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Where objects go.
+    pub location: StorageLocation,
+    /// Largest accepted upload, in bytes.
+    pub upload_max_bytes: u64,
+    /// Accepted upload content types (lower case, no parameters).
+    pub upload_allowed_types: Vec<String>,
+}
+
+/// Daily backups and their retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Whether the daily job runs.
+    pub daily: bool,
+    /// Daily backups kept.
+    pub keep_daily: u32,
+    /// Weekly backups kept besides the daily ones.
+    pub keep_weekly: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     /// `smtps://…`, `smtp://…?tls=required` or `smtp://…` (credentials in the URL).
@@ -455,6 +559,10 @@ pub struct Config {
     pub request_log: bool,
     /// How long logs and the audit log are kept.
     pub retention: crate::retention::RetentionPolicy,
+    /// Object storage (backups, exports, reports, uploads).
+    pub storage: StorageConfig,
+    /// Daily backups and their retention.
+    pub backup: BackupConfig,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -770,6 +878,36 @@ impl Config {
         if !(openai_base_url.starts_with("http://") || openai_base_url.starts_with("https://")) {
             return Err(p.invalid("openai_base_url", "an absolute http:// or https:// URL"));
         }
+        let storage = StorageConfig {
+            location: storage_location(&p, &data_dir)?,
+            upload_max_bytes: p.ranged(
+                "upload_max_bytes",
+                1,
+                1 << 30,
+                "bytes from 1 to 1073741824",
+            )?,
+            upload_allowed_types: p
+                .text("upload_allowed_types")
+                .unwrap_or_default()
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        };
+        if storage.upload_allowed_types.iter().any(|t| {
+            t.split_once('/')
+                .is_none_or(|(a, b)| a.is_empty() || b.is_empty())
+        }) {
+            return Err(p.invalid(
+                "upload_allowed_types",
+                "comma-separated content types such as text/csv,image/png",
+            ));
+        }
+        let backup = BackupConfig {
+            daily: p.parse("backup_daily", "true or false")?,
+            keep_daily: p.ranged("backup_keep_daily", 0, 366, "an integer from 0 to 366")? as u32,
+            keep_weekly: p.ranged("backup_keep_weekly", 0, 520, "an integer from 0 to 520")? as u32,
+        };
         let log_level = p.text("log_level").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             return Err(p.invalid(
@@ -933,6 +1071,8 @@ impl Config {
                     .unwrap_or(u16::MAX),
                 )),
             },
+            storage,
+            backup,
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -1018,6 +1158,38 @@ impl Config {
                 "request_log" => self.request_log.to_string(),
                 "retention_logs_days" => self.retention.logs.whole_days().to_string(),
                 "retention_audit_days" => self.retention.audit.whole_days().to_string(),
+                "storage_url" => match &self.storage.location {
+                    StorageLocation::Dir(d) => d.display().to_string(),
+                    StorageLocation::S3 { bucket, prefix, .. } if prefix.is_empty() => {
+                        format!("s3://{bucket}")
+                    }
+                    StorageLocation::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+                },
+                "storage_s3_endpoint" => match &self.storage.location {
+                    StorageLocation::S3 {
+                        endpoint: Some(e), ..
+                    } => e.clone(),
+                    _ => "(not set)".into(),
+                },
+                "storage_s3_region" => match &self.storage.location {
+                    StorageLocation::S3 { region, .. } => region.clone(),
+                    _ => "(not used)".into(),
+                },
+                "storage_s3_access_key_id" => match &self.storage.location {
+                    StorageLocation::S3 { access_key_id, .. } => redact(access_key_id.as_ref()),
+                    _ => "(not used)".into(),
+                },
+                "storage_s3_secret_access_key" => match &self.storage.location {
+                    StorageLocation::S3 {
+                        secret_access_key, ..
+                    } => redact(secret_access_key.as_ref()),
+                    _ => "(not used)".into(),
+                },
+                "upload_max_bytes" => self.storage.upload_max_bytes.to_string(),
+                "upload_allowed_types" => self.storage.upload_allowed_types.join(","),
+                "backup_daily" => self.backup.daily.to_string(),
+                "backup_keep_daily" => self.backup.keep_daily.to_string(),
+                "backup_keep_weekly" => self.backup.keep_weekly.to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }
@@ -1038,6 +1210,53 @@ impl Config {
         }
         out
     }
+}
+
+/// The object store's location from `storage_url` and the `storage_s3_*` keys.
+fn storage_location(p: &Parser<'_>, data_dir: &Path) -> Result<StorageLocation, ConfigError> {
+    let url = p.text("storage_url");
+    let Some(url) = url else {
+        return Ok(StorageLocation::Dir(data_dir.join("objects")));
+    };
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(p.invalid("storage_url", "s3://bucket or s3://bucket/prefix"));
+        }
+        let endpoint = p.text("storage_s3_endpoint");
+        if endpoint
+            .as_ref()
+            .is_some_and(|e| !(e.starts_with("http://") || e.starts_with("https://")))
+        {
+            return Err(p.invalid("storage_s3_endpoint", "an http:// or https:// URL"));
+        }
+        let access_key_id = p.text("storage_s3_access_key_id").map(Secret::new);
+        let secret_access_key = p.text("storage_s3_secret_access_key").map(Secret::new);
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            return Err(p.invalid(
+                "storage_s3_secret_access_key",
+                "both storage_s3_access_key_id and storage_s3_secret_access_key, or neither",
+            ));
+        }
+        return Ok(StorageLocation::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
+            region: p
+                .text("storage_s3_region")
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key_id,
+            secret_access_key,
+        });
+    }
+    let dir = url.strip_prefix("file://").unwrap_or(&url);
+    if dir.is_empty() || url.contains("://") && !url.starts_with("file://") {
+        return Err(p.invalid(
+            "storage_url",
+            "a directory path, file:///path or s3://bucket[/prefix]",
+        ));
+    }
+    Ok(StorageLocation::Dir(PathBuf::from(dir)))
 }
 
 fn redact(s: Option<&Secret>) -> String {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 pub mod auth;
+pub mod backups;
 pub mod classes;
 pub mod config;
 pub mod demo;
@@ -19,6 +20,7 @@ pub mod kiosks;
 pub mod leads;
 pub mod mailer;
 pub mod members;
+pub mod objects;
 pub mod outbox;
 pub mod retention;
 pub mod store;

@@ -13,6 +13,9 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
         time::Duration::try_from(state.config.jobs_diag_lease).unwrap_or(time::Duration::MINUTE)
     });
     builtin::register_store_kinds(&mut r, state.store.clone(), diag_lease)?;
+    if state.config.backup.daily {
+        jarvis_app::backups::register(&mut r, state.store.clone(), &state.config)?;
+    }
     let st = state.clone();
     r.register(builtin::MAIL_DRAIN, move |_, _| {
         let st = st.clone();

@@ -10,6 +10,7 @@ pub mod accounts;
 mod constraints;
 mod dbtime;
 mod dbuuid;
+pub mod dump;
 mod error;
 pub mod jobs;
 pub mod leads;

@@ -300,6 +300,7 @@ pub trait Store:
     + crate::voice::PricingStore
     + crate::leads::LeadStore
     + crate::ops::OpsStore
+    + crate::dump::Dump
 {
 }
 
@@ -325,6 +326,7 @@ impl<T> Store for T where
         + crate::leads::LeadStore
         + crate::ops::OpsStore
         + crate::voice::PricingStore
+        + crate::dump::Dump
 {
 }
 

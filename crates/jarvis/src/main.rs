@@ -10,6 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod backup;
 mod jobs;
 
 /// JARVIS — self-hosted AI voice companion for gyms.
@@ -73,6 +74,26 @@ enum Command {
     /// show the run history; retry a dead job. Running servers do the work.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Backups in the object store (storage_url): create, list, verify, restore.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Write the whole installation (every table, every tenant) to FILE as compressed JSON lines
+    /// with row counts and checksums, e.g. to move from SQLite to PostgreSQL. On PostgreSQL the
+    /// database URL must be the owner/admin connection (superuser or BYPASSRLS).
+    Export {
+        /// The file to write (conventionally `*.jsonl.gz`).
+        file: PathBuf,
+    },
+    /// Load FILE written by `jarvis export` (from either backend) into the configured database,
+    /// migrated to the same version. Refuses a database holding data unless --force-empty.
+    /// Stop the servers first.
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// Delete every row of the target database first (DESTRUCTIVE).
+        #[arg(long)]
+        force_empty: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,6 +263,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             store.close().await;
             r
         }
+        Command::Backup(cmd) => backup::run(cmd, &config).await,
+        Command::Export { file } => backup::export(&config, file).await,
+        Command::Import { file, force_empty } => backup::import(&config, file, force_empty).await,
         Command::Admin(AdminCommand::Create {
             email,
             name,

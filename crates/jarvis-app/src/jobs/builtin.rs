@@ -91,6 +91,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         JOBS_PURGE,
         RETENTION_PURGE,
         VOICE_REAP,
+        crate::backups::BACKUP_DAILY,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -1,8 +1,10 @@
 //! Integration tests of the application layer (one binary, modules by subject).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backups;
 mod imports;
 mod jobs;
+mod objects;
 mod retention;
 mod smtp;
 

@@ -65,6 +65,9 @@ pub fn config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
     env.insert("JARVIS_LOG_LEVEL".into(), "warn".into());
     // E-mails stay queued (sealed) so tests can open them: sending wipes the bodies.
     env.insert("JARVIS_EMAIL_TRANSPORT".into(), "none".into());
+    // No daily backup: the scheduler would catch up its latest slot at every test server's
+    // start and write into ./data (backups have their own tests in jarvis-app and jarvis).
+    env.insert("JARVIS_BACKUP_DAILY".into(), "false".into());
     for (k, v) in overrides {
         if v.is_empty() {
             env.remove(*k);

@@ -4,6 +4,8 @@
 
 mod accounts;
 mod conformance;
+mod crash;
+mod dump;
 mod gyms_members_kiosks;
 mod hardening_gyms;
 mod jobs;

@@ -48,6 +48,13 @@ fn every_command_has_help() {
         vec!["jobs", "run", "--help"],
         vec!["jobs", "history", "--help"],
         vec!["jobs", "retry", "--help"],
+        vec!["backup", "--help"],
+        vec!["backup", "create", "--help"],
+        vec!["backup", "list", "--help"],
+        vec!["backup", "verify", "--help"],
+        vec!["backup", "restore", "--help"],
+        vec!["export", "--help"],
+        vec!["import", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));

@@ -2,6 +2,7 @@
 //! to end, the members import, and several `serve` processes on one database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup_cli;
 mod cli;
 mod instances;
 mod members_import;

@@ -31,7 +31,9 @@ impl Serve {
         }
         c.env("JARVIS_LOG_LEVEL", "warn")
             .env("JARVIS_DATABASE_URL", db)
-            .env("JARVIS_DATABASE_MAX_CONNECTIONS", "4");
+            .env("JARVIS_DATABASE_MAX_CONNECTIONS", "4")
+            // No catch-up backup at each start: these tests time job take-overs.
+            .env("JARVIS_BACKUP_DAILY", "false");
         for (k, v) in extra {
             c.env(k, v);
         }
