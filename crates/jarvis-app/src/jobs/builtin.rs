@@ -80,6 +80,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         IMPORTS_SWEEP,
         JOBS_PURGE,
         VOICE_REAP,
+        crate::knowledge::KNOWLEDGE_EMBED,
+        crate::knowledge::KNOWLEDGE_REEMBED,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);
