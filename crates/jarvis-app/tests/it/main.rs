@@ -3,6 +3,7 @@
 
 mod imports;
 mod jobs;
+mod knowledge;
 mod smtp;
 
 /// Every integration test of this crate is a module of this one binary (one link instead of one
