@@ -16,6 +16,7 @@
 use crate::error::{AppError, AppResult};
 use crate::jobs::{JobCtx, JobError, JobSpec};
 use async_trait::async_trait;
+use jarvis_core::authz::Action;
 use jarvis_core::cost::TokenUsage;
 use jarvis_core::csv_import::RowError;
 use jarvis_core::knowledge::{self as text, FtsCandidate};
@@ -29,16 +30,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::Duration;
 
+/// Reading a gym's knowledge base and searching it (the staff who read class schedules).
+pub const READ: Action = Action::ScheduleRead;
+/// Writing and importing entries (the staff who edit class schedules).
+pub const WRITE: Action = Action::ScheduleWrite;
+
 /// Embeds the chunks of one gym that lack an embedding of the configured model; enqueued when
 /// an entry is created, changed or imported.
-pub const KNOWLEDGE_EMBED: JobSpec =
-    JobSpec::new("knowledge.embed", "embed a gym's new or changed knowledge chunks")
-        .lease(Duration::minutes(5))
-        .retry(RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::seconds(30),
-            max_delay: Duration::minutes(30),
-        });
+pub const KNOWLEDGE_EMBED: JobSpec = JobSpec::new(
+    "knowledge.embed",
+    "embed a gym's new or changed knowledge chunks",
+)
+.lease(Duration::minutes(5))
+.retry(RetryPolicy {
+    max_attempts: 5,
+    base_delay: Duration::seconds(30),
+    max_delay: Duration::minutes(30),
+});
 
 /// Finds every gym with chunks lacking an embedding of the configured model (a model change,
 /// a lost job) and embeds them; at each start and every 10 minutes.
@@ -312,13 +320,19 @@ pub async fn import(
     let mut errors: Vec<FieldError> = parsed
         .errors
         .iter()
-        .map(|RowError { row, column, reason }| {
-            FieldError::new(
-                row_field(*row, if column.is_empty() { "row" } else { column }),
-                "invalid_row",
-                reason.clone(),
-            )
-        })
+        .map(
+            |RowError {
+                 row,
+                 column,
+                 reason,
+             }| {
+                FieldError::new(
+                    row_field(*row, if column.is_empty() { "row" } else { column }),
+                    "invalid_row",
+                    reason.clone(),
+                )
+            },
+        )
         .collect();
     let mut writes = Vec::with_capacity(parsed.rows.len());
     for (line, new) in &parsed.rows {
@@ -415,11 +429,7 @@ pub fn embedding_text(c: &KnowledgeChunk) -> String {
 
 /// Embeds what is missing in every gym (the sweep after a model change). Returns chunks
 /// embedded; a gym that fails is logged and left for the next run.
-pub async fn embed_all(
-    store: &dyn Store,
-    embedder: &dyn Embedder,
-    model: &str,
-) -> AppResult<u64> {
+pub async fn embed_all(store: &dyn Store, embedder: &dyn Embedder, model: &str) -> AppResult<u64> {
     let gyms = store
         .knowledge_gyms_to_embed(&Scope::Platform, model)
         .await?;

@@ -919,21 +919,194 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
 /// group's concept direction, so paraphrases ("can I bring my dog?" / "animaux de compagnie")
 /// land near each other. Documented in `docs/contributor/openai.md`.
 pub const FAKE_CONCEPTS: &[(&str, &[&str])] = &[
-    ("animal", &["dog", "dogs", "chien", "chiens", "cat", "chat", "pet", "pets", "animal", "animaux"]),
-    ("price", &["price", "prices", "cost", "costs", "fee", "fees", "tarif", "tarifs", "prix", "coute", "couter", "cher", "pay", "payer", "paiement", "euros", "expensive", "cheap", "much"]),
-    ("cancel", &["cancel", "cancellation", "resilier", "resiliation", "quit", "arreter", "terminate", "desabonner", "unsubscribe", "leave"]),
-    ("join", &["join", "signup", "subscribe", "inscription", "inscrire", "abonner", "abonnement", "abonnements", "adhesion", "register", "membership"]),
-    ("hours", &["hours", "open", "opening", "close", "closing", "closes", "horaires", "ouvert", "ouverture", "fermeture", "ferme", "late", "tard", "early"]),
-    ("parking", &["parking", "car", "cars", "voiture", "garer", "park", "stationnement", "stationner"]),
-    ("locker", &["shower", "showers", "douche", "douches", "vestiaire", "vestiaires", "locker", "lockers", "casier", "casiers", "changing"]),
-    ("child", &["child", "children", "kid", "kids", "enfant", "enfants", "baby", "bebe", "garderie", "daycare", "babysitting"]),
-    ("swim", &["pool", "piscine", "swim", "swimming", "nager", "natation", "bassin"]),
-    ("injury", &["injury", "injured", "pain", "hurt", "hurts", "blessure", "blesse", "douleur", "genou", "knee", "dos", "back"]),
-    ("coach", &["coach", "coaching", "trainer", "entraineur", "personal", "personnel", "particulier"]),
-    ("pause", &["pause", "freeze", "suspend", "suspendre", "geler", "vacation", "vacances", "holiday"]),
-    ("guest", &["guest", "guests", "friend", "friends", "invite", "inviter", "ami", "amis", "amie", "visiteur"]),
-    ("internet", &["wifi", "internet", "password", "connexion", "network", "reseau"]),
-    ("food", &["eat", "food", "snack", "drink", "drinks", "boire", "manger", "boisson", "boissons", "smoothie", "protein", "proteine"]),
+    (
+        "animal",
+        &[
+            "dog", "dogs", "chien", "chiens", "cat", "chat", "pet", "pets", "animal", "animaux",
+        ],
+    ),
+    (
+        "price",
+        &[
+            "price",
+            "prices",
+            "cost",
+            "costs",
+            "fee",
+            "fees",
+            "tarif",
+            "tarifs",
+            "prix",
+            "coute",
+            "couter",
+            "cher",
+            "pay",
+            "payer",
+            "paiement",
+            "euros",
+            "expensive",
+            "cheap",
+            "much",
+        ],
+    ),
+    (
+        "cancel",
+        &[
+            "cancel",
+            "cancellation",
+            "resilier",
+            "resiliation",
+            "quit",
+            "arreter",
+            "terminate",
+            "desabonner",
+            "unsubscribe",
+            "leave",
+        ],
+    ),
+    (
+        "join",
+        &[
+            "join",
+            "signup",
+            "subscribe",
+            "inscription",
+            "inscrire",
+            "abonner",
+            "abonnement",
+            "abonnements",
+            "adhesion",
+            "register",
+            "membership",
+        ],
+    ),
+    (
+        "hours",
+        &[
+            "hours",
+            "open",
+            "opening",
+            "close",
+            "closing",
+            "closes",
+            "horaires",
+            "ouvert",
+            "ouverture",
+            "fermeture",
+            "ferme",
+            "late",
+            "tard",
+            "early",
+        ],
+    ),
+    (
+        "parking",
+        &[
+            "parking",
+            "car",
+            "cars",
+            "voiture",
+            "garer",
+            "park",
+            "stationnement",
+            "stationner",
+        ],
+    ),
+    (
+        "locker",
+        &[
+            "shower",
+            "showers",
+            "douche",
+            "douches",
+            "vestiaire",
+            "vestiaires",
+            "locker",
+            "lockers",
+            "casier",
+            "casiers",
+            "changing",
+        ],
+    ),
+    (
+        "child",
+        &[
+            "child",
+            "children",
+            "kid",
+            "kids",
+            "enfant",
+            "enfants",
+            "baby",
+            "bebe",
+            "garderie",
+            "daycare",
+            "babysitting",
+        ],
+    ),
+    (
+        "swim",
+        &[
+            "pool", "piscine", "swim", "swimming", "nager", "natation", "bassin",
+        ],
+    ),
+    (
+        "injury",
+        &[
+            "injury", "injured", "pain", "hurt", "hurts", "blessure", "blesse", "douleur", "genou",
+            "knee", "dos", "back",
+        ],
+    ),
+    (
+        "coach",
+        &[
+            "coach",
+            "coaching",
+            "trainer",
+            "entraineur",
+            "personal",
+            "personnel",
+            "particulier",
+        ],
+    ),
+    (
+        "pause",
+        &[
+            "pause",
+            "freeze",
+            "suspend",
+            "suspendre",
+            "geler",
+            "vacation",
+            "vacances",
+            "holiday",
+        ],
+    ),
+    (
+        "guest",
+        &[
+            "guest", "guests", "friend", "friends", "invite", "inviter", "ami", "amis", "amie",
+            "visiteur",
+        ],
+    ),
+    (
+        "internet",
+        &[
+            "wifi",
+            "internet",
+            "password",
+            "connexion",
+            "network",
+            "reseau",
+        ],
+    ),
+    (
+        "food",
+        &[
+            "eat", "food", "snack", "drink", "drinks", "boire", "manger", "boisson", "boissons",
+            "smoothie", "protein", "proteine",
+        ],
+    ),
     ("towel", &["towel", "towels", "serviette", "serviettes"]),
 ];
 
@@ -1012,7 +1185,11 @@ pub fn fake_embedding(text: &str, dims: usize) -> Vec<f32> {
     }
     let raw_norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
     let words_norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let raw_weight = if words_norm > 0.0 { 0.05 * words_norm } else { 1.0 };
+    let raw_weight = if words_norm > 0.0 {
+        0.05 * words_norm
+    } else {
+        1.0
+    };
     for (x, r) in v.iter_mut().zip(&raw) {
         *x += r / raw_norm * raw_weight;
     }

@@ -122,8 +122,14 @@ async fn inflections_and_paraphrases(store: S) {
         "fr",
     )
     .await;
-    h.add(&sc, gym, "Parking", "Free parking behind the building.", "en")
-        .await;
+    h.add(
+        &sc,
+        gym,
+        "Parking",
+        "Free parking behind the building.",
+        "en",
+    )
+    .await;
     knowledge::embed_gym(h.store.as_ref(), h.client.as_ref(), &sc, gym, SMALL)
         .await
         .unwrap();
@@ -189,7 +195,8 @@ async fn labelled(store: S) -> (f64, f64, f64) {
     for q in &set.questions {
         let r = h.search(&sc, gym, &q.question).await;
         assert!(r.vector_error.is_none());
-        let mut by_fts: Vec<&KnowledgeHit> = r.hits.iter().filter(|h| h.fts_rank.is_some()).collect();
+        let mut by_fts: Vec<&KnowledgeHit> =
+            r.hits.iter().filter(|h| h.fts_rank.is_some()).collect();
         by_fts.sort_by_key(|h| h.fts_rank);
         let mut by_vec: Vec<&KnowledgeHit> =
             r.hits.iter().filter(|h| h.vector_rank.is_some()).collect();
@@ -250,16 +257,38 @@ async fn tenant_isolation(store: S) {
     assert_eq!(r.hits.len(), 1);
     assert_eq!(r.hits[0].title, "Sauna");
     // Gym A's scope cannot reach B's entries, even naming B.
-    let err = knowledge::list(h.store.as_ref(), &sa, b, None, SMALL, PageRequest::default()).await;
+    let err = knowledge::list(
+        h.store.as_ref(),
+        &sa,
+        b,
+        None,
+        SMALL,
+        PageRequest::default(),
+    )
+    .await;
     assert!(err.is_err() || err.unwrap().items.is_empty());
-    let listed = knowledge::list(h.store.as_ref(), &sa, a, None, SMALL, PageRequest::default())
-        .await
-        .unwrap();
+    let listed = knowledge::list(
+        h.store.as_ref(),
+        &sa,
+        a,
+        None,
+        SMALL,
+        PageRequest::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(listed.total, 1);
-    let b_entry = knowledge::list(h.store.as_ref(), &sb, b, None, SMALL, PageRequest::default())
-        .await
-        .unwrap()
-        .items[0]
+    let b_entry = knowledge::list(
+        h.store.as_ref(),
+        &sb,
+        b,
+        None,
+        SMALL,
+        PageRequest::default(),
+    )
+    .await
+    .unwrap()
+    .items[0]
         .id;
     assert!(
         knowledge::get(h.store.as_ref(), &sa, a, b_entry, SMALL)
@@ -290,9 +319,16 @@ async fn embedding_job(store: S) {
     let long = "Une phrase sur les horaires du club. ".repeat(40);
     h.add(&sc, gym, "Horaires", &long, "fr").await;
     h.add(&sc, gym, "Parking", "Parking gratuit.", "fr").await;
-    let e = knowledge::list(h.store.as_ref(), &sc, gym, None, SMALL, PageRequest::default())
-        .await
-        .unwrap();
+    let e = knowledge::list(
+        h.store.as_ref(),
+        &sc,
+        gym,
+        None,
+        SMALL,
+        PageRequest::default(),
+    )
+    .await
+    .unwrap();
     let chunks: u32 = e.items.iter().map(|e| e.chunks).sum();
     assert!(chunks >= 3, "the long body is cut: {chunks}");
     assert!(e.items.iter().all(|e| e.embedded_chunks == 0));
@@ -322,9 +358,16 @@ async fn embedding_job(store: S) {
     )
     .await
     .unwrap();
-    let e = knowledge::list(h.store.as_ref(), &sc, gym, None, SMALL, PageRequest::default())
-        .await
-        .unwrap();
+    let e = knowledge::list(
+        h.store.as_ref(),
+        &sc,
+        gym,
+        None,
+        SMALL,
+        PageRequest::default(),
+    )
+    .await
+    .unwrap();
     assert!(e.items.iter().all(|e| e.embedded_chunks == e.chunks));
     let small = h.store.knowledge_vectors(&sc, gym, SMALL).await.unwrap();
     assert_eq!(small.len(), chunks as usize);
@@ -358,7 +401,13 @@ async fn embedding_job(store: S) {
         .await
         .unwrap();
     assert_eq!(n, u64::from(chunks));
-    assert!(h.store.knowledge_vectors(&sc, gym, SMALL).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .knowledge_vectors(&sc, gym, SMALL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let large = h.store.knowledge_vectors(&sc, gym, LARGE).await.unwrap();
     assert_eq!(large.len(), chunks as usize);
     assert_eq!(large[0].vector.len(), 3072 * 4);
@@ -400,9 +449,17 @@ async fn import_errors_by_row(store: S) {
     let s = h.store.as_ref();
     let a = Actor::cli();
     let bad = "title,body,tags,language\nHoraires,Ouvert 6h-23h,horaires,fr\n,Sans titre,,fr\nParking,Gratuit,,de\n";
-    let err = knowledge::import(s, &sc, &a, gym, ImportFormat::Csv, bad.as_bytes(), Locale::Fr)
-        .await
-        .unwrap_err();
+    let err = knowledge::import(
+        s,
+        &sc,
+        &a,
+        gym,
+        ImportFormat::Csv,
+        bad.as_bytes(),
+        Locale::Fr,
+    )
+    .await
+    .unwrap_err();
     let fields: Vec<String> = match err {
         jarvis_app::error::AppError::Invalid(e) => e.0.into_iter().map(|f| f.field).collect(),
         other => panic!("{other:?}"),
@@ -414,22 +471,49 @@ async fn import_errors_by_row(store: S) {
     assert_eq!(none.total, 0, "nothing half-written");
 
     let good = "title;body;tags;language\nHoraires;Ouvert 6h-23h;horaires, accueil;fr\nParking;\"Gratuit; 40 places\";;\n";
-    let out = knowledge::import(s, &sc, &a, gym, ImportFormat::Csv, good.as_bytes(), Locale::En)
-        .await
-        .unwrap();
+    let out = knowledge::import(
+        s,
+        &sc,
+        &a,
+        gym,
+        ImportFormat::Csv,
+        good.as_bytes(),
+        Locale::En,
+    )
+    .await
+    .unwrap();
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].tags, vec!["horaires", "accueil"]);
     assert_eq!(out[1].language, Locale::En);
 
     let md = "# Sauna\ntags: spa\n\nOuvert le soir.\n\n# \n\nSans titre.\n";
-    let err = knowledge::import(s, &sc, &a, gym, ImportFormat::Markdown, md.as_bytes(), Locale::Fr)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, jarvis_app::error::AppError::Invalid(ref e) if e.0[0].field == "rows.6.title"), "{err:?}");
+    let err = knowledge::import(
+        s,
+        &sc,
+        &a,
+        gym,
+        ImportFormat::Markdown,
+        md.as_bytes(),
+        Locale::Fr,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, jarvis_app::error::AppError::Invalid(ref e) if e.0[0].field == "rows.6.title"),
+        "{err:?}"
+    );
     let md = "# Sauna\ntags: spa\n\nOuvert le soir.\n\n# Piscine\nlanguage: en\n\nOpen daily.\n";
-    let out = knowledge::import(s, &sc, &a, gym, ImportFormat::Markdown, md.as_bytes(), Locale::Fr)
-        .await
-        .unwrap();
+    let out = knowledge::import(
+        s,
+        &sc,
+        &a,
+        gym,
+        ImportFormat::Markdown,
+        md.as_bytes(),
+        Locale::Fr,
+    )
+    .await
+    .unwrap();
     assert_eq!(out.len(), 2);
     let all = knowledge::list(s, &sc, gym, Some("SAUNA"), SMALL, PageRequest::default())
         .await
@@ -455,7 +539,9 @@ async fn a_failing_embeddings_call_leaves_full_text_search() {
     let (sc, gym) = h.gym("A").await;
     h.add(&sc, gym, "Sauna", "Le sauna est ouvert le soir.", "fr")
         .await;
-    h.fake.handle.inject(Endpoint::Embeddings, Fault::ServerError);
+    h.fake
+        .handle
+        .inject(Endpoint::Embeddings, Fault::ServerError);
     let r = h.search(&sc, gym, "sauna").await;
     assert!(r.vector_error.is_some());
     assert_eq!(r.hits.len(), 1);
@@ -464,5 +550,8 @@ async fn a_failing_embeddings_call_leaves_full_text_search() {
     // The question's embedding is metered when it succeeds.
     let before = h.store.knowledge_usage(&sc, gym).await.unwrap().calls;
     h.search(&sc, gym, "sauna").await;
-    assert_eq!(h.store.knowledge_usage(&sc, gym).await.unwrap().calls, before + 1);
+    assert_eq!(
+        h.store.knowledge_usage(&sc, gym).await.unwrap().calls,
+        before + 1
+    );
 }
