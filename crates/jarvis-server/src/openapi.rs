@@ -32,6 +32,7 @@ pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
         crate::error::ErrorInner,
         jarvis_core::FieldError,
         jarvis_core::model::MemberSort,
+        jarvis_app::knowledge::ImportFormat,
     )),
     tags(
         (name = "tenants", description = "Franchises and gyms"),

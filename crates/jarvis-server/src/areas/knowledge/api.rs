@@ -138,9 +138,10 @@ async fn delete_entry(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
-    /// `csv` (header `title,body,tags,language`) or `markdown` (one entry per `# heading`).
-    pub format: ImportFormat,
-    /// Language of entries that name none (default: the gym's locale is not assumed; `fr`).
+    /// `csv` (header `title,body,tags,language`; the default) or `markdown` (one entry per
+    /// `# heading`).
+    pub format: Option<ImportFormat>,
+    /// Language of entries that name none (default `fr`).
     pub language: Option<Locale>,
 }
 
@@ -164,7 +165,7 @@ async fn import_entries(
         &scope,
         &caller.actor,
         gym,
-        q.format,
+        q.format.unwrap_or(ImportFormat::Csv),
         &body,
         q.language.unwrap_or(Locale::Fr),
     )
