@@ -555,3 +555,34 @@ async fn a_failing_embeddings_call_leaves_full_text_search() {
         before + 1
     );
 }
+
+/// The brute-force cost the performance guide quotes: exact cosine over 5,000 stored chunks of
+/// 1,536 dimensions (blob decoding included), here in the test profile; the optimised number is
+/// in docs/contributor/performance.md.
+#[test]
+fn exact_cosine_over_5000_chunks_of_1536_dims() {
+    let (n, d) = (5000usize, 1536usize);
+    let mut seed = 42u64;
+    let mut rnd = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed as f64 / u64::MAX as f64 * 2.0 - 1.0) as f32
+    };
+    let vectors: Vec<StoredVector> = (0..n)
+        .map(|_| StoredVector {
+            chunk_id: KnowledgeChunkId::new(),
+            entry_id: KnowledgeEntryId::new(),
+            vector: jarvis_core::knowledge::vector_to_blob(&(0..d).map(|_| rnd()).collect::<Vec<_>>()),
+        })
+        .collect();
+    let target = &vectors[1234];
+    let q = jarvis_core::knowledge::blob_to_vector(&target.vector).unwrap();
+    let t = std::time::Instant::now();
+    let top = knowledge::exact_nearest(&vectors, &q, 50);
+    let took = t.elapsed();
+    println!("exact cosine, {n} x {d}: {took:?} (test profile)");
+    assert_eq!(top.len(), 50);
+    assert_eq!(top[0].0, target.chunk_id);
+    assert!((top[0].1 - 1.0).abs() < 1e-5);
+}
