@@ -64,6 +64,10 @@ pub const EMBED_BATCH: u32 = 64;
 /// Full-text candidates read per question, and the length of each ranked list fused.
 pub const LIST_DEPTH: usize = 50;
 
+/// How long a question's embedding may take before the search answers from full text alone
+/// (the assistant's tool has 10 s in all).
+pub const QUESTION_EMBED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The embeddings model the knowledge bases use, and how to reach it.
 #[async_trait]
 pub trait Embedder: Send + Sync {
@@ -547,7 +551,13 @@ pub async fn search(
     // Vectors.
     let mut vector_error = None;
     let mut vec_list: Vec<(KnowledgeChunkId, f64)> = Vec::new();
-    match embedder.embed(model, vec![question.to_string()]).await {
+    let embedded = tokio::time::timeout(
+        QUESTION_EMBED_TIMEOUT,
+        embedder.embed(model, vec![question.to_string()]),
+    )
+    .await
+    .unwrap_or_else(|_| Err("the embeddings call timed out".to_string()));
+    match embedded {
         Ok(out) => {
             let call = EmbeddingCall {
                 model: model.to_string(),

@@ -573,7 +573,9 @@ fn exact_cosine_over_5000_chunks_of_1536_dims() {
         .map(|_| StoredVector {
             chunk_id: KnowledgeChunkId::new(),
             entry_id: KnowledgeEntryId::new(),
-            vector: jarvis_core::knowledge::vector_to_blob(&(0..d).map(|_| rnd()).collect::<Vec<_>>()),
+            vector: jarvis_core::knowledge::vector_to_blob(
+                &(0..d).map(|_| rnd()).collect::<Vec<_>>(),
+            ),
         })
         .collect();
     let target = &vectors[1234];

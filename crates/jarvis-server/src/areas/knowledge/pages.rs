@@ -406,14 +406,29 @@ async fn import_submit(
     }
 }
 
-/// `rows.3.title` → `ligne 3 — title` / `line 3 — title`; `file` as is.
+/// `rows.3.title` → `ligne 3 — titre` / `line 3 — title`; `file` → `fichier` / `file`.
 fn row_label(t: Tr, field: &str) -> String {
+    let name = |f: &str| -> String {
+        if !t.is_fr() {
+            return f.to_string();
+        }
+        match f {
+            "title" => "titre",
+            "body" => "texte",
+            "tags" => "étiquettes",
+            "language" => "langue",
+            "row" => "ligne",
+            "file" => "fichier",
+            other => other,
+        }
+        .to_string()
+    };
     match field.strip_prefix("rows.").and_then(|r| r.split_once('.')) {
         Some((line, f)) => {
             let word = if t.is_fr() { "ligne" } else { "line" };
-            format!("{word} {line} — {f}")
+            format!("{word} {line} — {}", name(f))
         }
-        None => field.to_string(),
+        None => name(field),
     }
 }
 

@@ -42,15 +42,9 @@ pub async fn search_knowledge_cites_titles_and_falls_back_to_full_text(db: TestD
             .await
             .unwrap();
     }
-    jarvis_app::knowledge::embed_gym(
-        s,
-        &h.client,
-        &fx.scope,
-        fx.gym.id,
-        "text-embedding-3-small",
-    )
-    .await
-    .unwrap();
+    jarvis_app::knowledge::embed_gym(s, &h.client, &fx.scope, fx.gym.id, "text-embedding-3-small")
+        .await
+        .unwrap();
     let before = s.knowledge_usage(&fx.scope, fx.gym.id).await.unwrap();
 
     let (_, call_id) = h.start(&fx, "B-1").await;
@@ -62,7 +56,11 @@ pub async fn search_knowledge_cites_titles_and_falls_back_to_full_text(db: TestD
     let out: Value = serde_json::from_str(&outputs[0].1).unwrap();
     assert_eq!(out["results"][0]["title"], "Animaux", "{out}");
     let after = s.knowledge_usage(&fx.scope, fx.gym.id).await.unwrap();
-    assert_eq!(after.calls, before.calls + 1, "the question's embedding is metered");
+    assert_eq!(
+        after.calls,
+        before.calls + 1,
+        "the question's embedding is metered"
+    );
 
     // The embeddings endpoint fails: full-text results, not an error.
     h.fake
