@@ -1121,12 +1121,11 @@ const FAKE_STOPWORDS: &[&str] = &[
 /// The fake model's view of a word: accents and case folded, a plural `s`/`x` dropped.
 pub fn fake_word(w: &str) -> String {
     let f = jarvis_core::search::fold(w);
-    let f = if f.len() > 4 && (f.ends_with('s') || f.ends_with('x')) {
+    if f.len() > 4 && (f.ends_with('s') || f.ends_with('x')) {
         f[..f.len() - 1].to_string()
     } else {
         f
-    };
-    f
+    }
 }
 
 fn fake_direction(key: &str, dims: usize, v: &mut [f64], weight: f64) {

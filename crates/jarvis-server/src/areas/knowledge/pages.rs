@@ -66,6 +66,7 @@ struct ListQuery {
     q: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_list(
     state: &AppState,
     u: &PageUser,
