@@ -315,6 +315,12 @@ pub const KEYS: &[Key] = &[
         default: Some("https://api.openai.com/v1"),
         secret: false,
     },
+    Key {
+        name: "knowledge_embedding_model",
+        help: "embeddings model of the gym knowledge bases; changing it re-embeds every chunk",
+        default: Some("text-embedding-3-small"),
+        secret: false,
+    },
 ];
 
 /// Where a value came from.
@@ -537,6 +543,8 @@ pub struct Config {
     pub openai_api_key: Option<Secret>,
     /// OpenAI base URL.
     pub openai_base_url: String,
+    /// Embeddings model of the knowledge bases (a change re-embeds every chunk).
+    pub knowledge_embedding_model: String,
     /// Heartbeat silence after which a kiosk shows as offline.
     pub kiosk_offline_after: Duration,
     /// Badge lookups per minute per kiosk.
@@ -908,6 +916,18 @@ impl Config {
             keep_daily: p.ranged("backup_keep_daily", 0, 366, "an integer from 0 to 366")? as u32,
             keep_weekly: p.ranged("backup_keep_weekly", 0, 520, "an integer from 0 to 520")? as u32,
         };
+        let knowledge_embedding_model = p.text("knowledge_embedding_model").unwrap_or_default();
+        if knowledge_embedding_model.is_empty()
+            || knowledge_embedding_model.len() > 100
+            || !knowledge_embedding_model
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))
+        {
+            return Err(p.invalid(
+                "knowledge_embedding_model",
+                "an embeddings model id such as text-embedding-3-small",
+            ));
+        }
         let log_level = p.text("log_level").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             return Err(p.invalid(
@@ -1008,6 +1028,7 @@ impl Config {
             )? as u32,
             openai_api_key: p.text("openai_api_key").map(Secret::new),
             openai_base_url,
+            knowledge_embedding_model,
             kiosk_offline_after: Duration::from_secs(p.ranged(
                 "kiosk_offline_after_secs",
                 10,
@@ -1144,6 +1165,7 @@ impl Config {
                 "lockout_max_failures" => self.lockout_max_failures.to_string(),
                 "openai_api_key" => redact(self.openai_api_key.as_ref()),
                 "openai_base_url" => self.openai_base_url.clone(),
+                "knowledge_embedding_model" => self.knowledge_embedding_model.clone(),
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
                 "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),

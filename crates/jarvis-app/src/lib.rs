@@ -17,6 +17,7 @@ pub mod imports;
 pub mod instance;
 pub mod jobs;
 pub mod kiosks;
+pub mod knowledge;
 pub mod leads;
 pub mod mailer;
 pub mod members;

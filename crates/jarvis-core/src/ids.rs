@@ -171,3 +171,11 @@ id_type!(
     /// Id of a lead received by a gym's lead webhook.
     LeadId
 );
+id_type!(
+    /// Id of a gym knowledge-base entry.
+    KnowledgeEntryId
+);
+id_type!(
+    /// Id of one chunk of a knowledge-base entry (the unit searched and embedded).
+    KnowledgeChunkId
+);

@@ -915,37 +915,288 @@ async fn chat(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Respo
         "service_tier":"default","system_fingerprint":"fp_fake"})).into_response()
 }
 
-/// Deterministic unit vector for `text`: SHA-256 in counter mode, L2-normalised.
+/// A small bilingual concept lexicon: every word of a group (after [`fake_word`]) also adds the
+/// group's concept direction, so paraphrases ("can I bring my dog?" / "animaux de compagnie")
+/// land near each other. Documented in `docs/contributor/openai.md`.
+pub const FAKE_CONCEPTS: &[(&str, &[&str])] = &[
+    (
+        "animal",
+        &[
+            "dog", "dogs", "chien", "chiens", "cat", "chat", "pet", "pets", "animal", "animaux",
+        ],
+    ),
+    (
+        "price",
+        &[
+            "price",
+            "prices",
+            "cost",
+            "costs",
+            "fee",
+            "fees",
+            "tarif",
+            "tarifs",
+            "prix",
+            "coute",
+            "couter",
+            "cher",
+            "pay",
+            "payer",
+            "paiement",
+            "euros",
+            "expensive",
+            "cheap",
+            "much",
+        ],
+    ),
+    (
+        "cancel",
+        &[
+            "cancel",
+            "cancellation",
+            "resilier",
+            "resiliation",
+            "quit",
+            "arreter",
+            "terminate",
+            "desabonner",
+            "unsubscribe",
+            "leave",
+        ],
+    ),
+    (
+        "join",
+        &[
+            "join",
+            "signup",
+            "subscribe",
+            "inscription",
+            "inscrire",
+            "abonner",
+            "abonnement",
+            "abonnements",
+            "adhesion",
+            "register",
+            "membership",
+        ],
+    ),
+    (
+        "hours",
+        &[
+            "hours",
+            "open",
+            "opening",
+            "close",
+            "closing",
+            "closes",
+            "horaires",
+            "ouvert",
+            "ouverture",
+            "fermeture",
+            "ferme",
+            "late",
+            "tard",
+            "early",
+        ],
+    ),
+    (
+        "parking",
+        &[
+            "parking",
+            "car",
+            "cars",
+            "voiture",
+            "garer",
+            "park",
+            "stationnement",
+            "stationner",
+        ],
+    ),
+    (
+        "locker",
+        &[
+            "shower",
+            "showers",
+            "douche",
+            "douches",
+            "vestiaire",
+            "vestiaires",
+            "locker",
+            "lockers",
+            "casier",
+            "casiers",
+            "changing",
+        ],
+    ),
+    (
+        "child",
+        &[
+            "child",
+            "children",
+            "kid",
+            "kids",
+            "enfant",
+            "enfants",
+            "baby",
+            "bebe",
+            "garderie",
+            "daycare",
+            "babysitting",
+        ],
+    ),
+    (
+        "swim",
+        &[
+            "pool", "piscine", "swim", "swimming", "nager", "natation", "bassin",
+        ],
+    ),
+    (
+        "injury",
+        &[
+            "injury", "injured", "pain", "hurt", "hurts", "blessure", "blesse", "douleur", "genou",
+            "knee", "dos", "back",
+        ],
+    ),
+    (
+        "coach",
+        &[
+            "coach",
+            "coaching",
+            "trainer",
+            "entraineur",
+            "personal",
+            "personnel",
+            "particulier",
+        ],
+    ),
+    (
+        "pause",
+        &[
+            "pause",
+            "freeze",
+            "suspend",
+            "suspendre",
+            "geler",
+            "vacation",
+            "vacances",
+            "holiday",
+        ],
+    ),
+    (
+        "guest",
+        &[
+            "guest", "guests", "friend", "friends", "invite", "inviter", "ami", "amis", "amie",
+            "visiteur",
+        ],
+    ),
+    (
+        "internet",
+        &[
+            "wifi",
+            "internet",
+            "password",
+            "connexion",
+            "network",
+            "reseau",
+        ],
+    ),
+    (
+        "food",
+        &[
+            "eat", "food", "snack", "drink", "drinks", "boire", "manger", "boisson", "boissons",
+            "smoothie", "protein", "proteine",
+        ],
+    ),
+    ("towel", &["towel", "towels", "serviette", "serviettes"]),
+];
+
+/// Words the fake's model ignores (both languages).
+const FAKE_STOPWORDS: &[&str] = &[
+    "the", "and", "for", "are", "can", "you", "your", "our", "with", "what", "how", "when",
+    "where", "does", "have", "there", "les", "des", "une", "est", "pour", "avec", "dans", "que",
+    "qui", "quoi", "sur", "pas", "vos", "votre", "nos", "notre", "mon", "mes", "son", "ses",
+    "peut", "peux", "quand", "comment", "quel", "quelle", "est-ce", "faut", "bring",
+];
+
+/// The fake model's view of a word: accents and case folded, a plural `s`/`x` dropped.
+pub fn fake_word(w: &str) -> String {
+    let f = jarvis_core::search::fold(w);
+    if f.len() > 4 && (f.ends_with('s') || f.ends_with('x')) {
+        f[..f.len() - 1].to_string()
+    } else {
+        f
+    }
+}
+
+fn fake_direction(key: &str, dims: usize, v: &mut [f64], weight: f64) {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(key.as_bytes());
+    // Eight signed positions per feature (feature hashing).
+    for i in 0..8 {
+        let b = &h[i * 4..i * 4 + 4];
+        let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let pos = (n >> 1) as usize % dims;
+        let sign = if n & 1 == 0 { 1.0 } else { -1.0 };
+        v[pos] += sign * weight;
+    }
+}
+
+/// Deterministic unit vector for `text`, meaningful enough for retrieval tests: the sum of
+/// (1) one hashed direction per distinct word (case and accents folded, a plural `s` dropped,
+/// short and stop words ignored), (2) a concept direction, weighted 2, for every word listed in
+/// [`FAKE_CONCEPTS`] (so synonyms and translations meet), and (3) a small SHA-256 component of
+/// the exact text (weight 0.05), so two different texts never share a vector; L2-normalised.
+/// Cosine similarity therefore grows with shared words and shared concepts.
 pub fn fake_embedding(text: &str, dims: usize) -> Vec<f32> {
     use sha2::{Digest, Sha256};
+    let mut v = vec![0f64; dims.max(1)];
+    let mut seen: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        let w = fake_word(w);
+        if w.chars().count() < 3 || FAKE_STOPWORDS.contains(&w.as_str()) || seen.contains(&w) {
+            continue;
+        }
+        fake_direction(&format!("w:{w}"), dims.max(1), &mut v, 1.0);
+        for (concept, words) in FAKE_CONCEPTS {
+            if words.iter().any(|x| fake_word(x) == w) {
+                fake_direction(&format!("c:{concept}"), dims.max(1), &mut v, 2.0);
+            }
+        }
+        seen.push(w);
+    }
+    // The exact text: SHA-256 in counter mode, scaled to a small norm.
     let seed = Sha256::digest(text.as_bytes());
-    let mut v = Vec::with_capacity(dims);
+    let mut raw = Vec::with_capacity(dims);
     let mut block = 0u32;
-    while v.len() < dims {
+    while raw.len() < dims {
         let mut h = Sha256::new();
         h.update(seed);
         h.update(block.to_le_bytes());
         let out = h.finalize();
         for c in out.chunks(4) {
-            if v.len() == dims {
+            if raw.len() == dims {
                 break;
             }
             let n = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            v.push((n as f64 / u32::MAX as f64 * 2.0 - 1.0) as f32);
+            raw.push(n as f64 / u32::MAX as f64 * 2.0 - 1.0);
         }
         block += 1;
     }
-    let norm = v
-        .iter()
-        .map(|x| f64::from(*x) * f64::from(*x))
-        .sum::<f64>()
-        .sqrt();
-    if norm > 0.0 {
-        for x in &mut v {
-            *x = (f64::from(*x) / norm) as f32;
-        }
+    let raw_norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+    let words_norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let raw_weight = if words_norm > 0.0 {
+        0.05 * words_norm
+    } else {
+        1.0
+    };
+    for (x, r) in v.iter_mut().zip(&raw) {
+        *x += r / raw_norm * raw_weight;
     }
-    v
+    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    v.truncate(dims);
+    v.into_iter()
+        .map(|x| if norm > 0.0 { (x / norm) as f32 } else { 0.0 })
+        .collect()
 }
 
 async fn embeddings(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
@@ -1121,6 +1372,16 @@ mod tests {
         assert_ne!(a, fake_embedding("hellO", 64));
         let n: f32 = a.iter().map(|x| x * x).sum();
         assert!((n - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn embeddings_meet_on_shared_words_and_concepts() {
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let pets = fake_embedding("Animaux de compagnie : les chiens ne sont pas admis.", 256);
+        let dog = fake_embedding("Can I bring my dog?", 256);
+        let hours = fake_embedding("Opening hours on Sunday", 256);
+        assert!(cos(&pets, &dog) > cos(&pets, &hours) + 0.2);
+        assert!(cos(&hours, &fake_embedding("horaires d'ouverture", 256)) > 0.3);
     }
 
     #[test]

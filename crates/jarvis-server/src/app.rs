@@ -160,7 +160,10 @@ pub async fn start(
     let voice = jarvis_voice::VoiceBroker::new(
         store.clone(),
         openai.as_ref().clone(),
-        jarvis_voice::VoiceConfig::new(instance),
+        jarvis_voice::VoiceConfig {
+            knowledge_model: config.knowledge_embedding_model.clone(),
+            ..jarvis_voice::VoiceConfig::new(instance)
+        },
         supervisor.tracker(),
         supervisor.signals().stop_token(),
     )

@@ -98,6 +98,36 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    // The knowledge base's embeddings (the model is the operator's `knowledge_embedding_model`).
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let model = state.config.knowledge_embedding_model.clone();
+    r.register(
+        jarvis_app::knowledge::KNOWLEDGE_EMBED,
+        move |ctx, payload| {
+            let embedder: std::sync::Arc<dyn jarvis_app::knowledge::Embedder> = openai.clone();
+            jarvis_app::knowledge::run_embed_job(
+                store.clone(),
+                embedder,
+                model.clone(),
+                ctx,
+                payload,
+            )
+        },
+    )?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let model = state.config.knowledge_embedding_model.clone();
+    r.register(jarvis_app::knowledge::KNOWLEDGE_REEMBED, move |_, _| {
+        let (store, openai, model) = (store.clone(), openai.clone(), model.clone());
+        async move {
+            let n = jarvis_app::knowledge::embed_all(store.as_ref(), openai.as_ref(), &model)
+                .await
+                .map_err(JobError::retryable)?;
+            if n > 0 {
+                tracing::info!(chunks = n, %model, "embedded knowledge chunks");
+            }
+            Ok(())
+        }
+    })?;
     Ok(r)
 }
 

@@ -32,6 +32,7 @@ pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
         crate::error::ErrorInner,
         jarvis_core::FieldError,
         jarvis_core::model::MemberSort,
+        jarvis_app::knowledge::ImportFormat,
     )),
     tags(
         (name = "tenants", description = "Franchises and gyms"),
@@ -39,6 +40,7 @@ pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
         (name = "kiosks", description = "Kiosk devices (staff side: pairing codes, status, revoke)"),
         (name = "kiosk-device", description = "The kiosk device API, authenticated by the device token only"),
         (name = "classes", description = "Class schedules"),
+        (name = "knowledge", description = "The gym knowledge base: entries, import, hybrid search"),
         (name = "ops", description = "Health, readiness and audit"),
         (name = "auth", description = "Sign-in, MFA, sessions, passwords, invitations, auth events"),
         (name = "users", description = "Team members of your tenant: list, disable, re-enable, revoke a role"),

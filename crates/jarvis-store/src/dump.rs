@@ -72,7 +72,7 @@ const JSON_COLUMNS: &[&str] = &[
     "upload_meta",
     "usage",
 ];
-const BYTES_COLUMNS: &[&str] = &["upload"];
+const BYTES_COLUMNS: &[&str] = &["embedding", "upload"];
 
 /// The kind of a column, by the schema's naming convention (SQLite declares nearly every column
 /// TEXT, so the names carry the type). A test compares this with PostgreSQL's column types, so
@@ -388,8 +388,13 @@ mod sqlite_impl {
 
     async fn tables(tx: &mut Tx) -> StoreResult<Vec<TableInfo>> {
         let names: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name <> '_sqlx_migrations' ORDER BY name",
+            // Virtual tables (the knowledge FTS5 index) and their shadow tables are derived:
+            // triggers rebuild them as the rows they index are loaded.
+            "SELECT name FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name <> '_sqlx_migrations' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
+             AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table' \
+                 AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE '\\') \
+             ORDER BY name",
         )
         .fetch_all(&mut **tx)
         .await

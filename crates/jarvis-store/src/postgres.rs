@@ -296,3 +296,4 @@ include!("sql/jobs.rs");
 include!("sql/voice.rs");
 include!("sql/leads.rs");
 include!("sql/ops.rs");
+include!("sql/knowledge.rs");

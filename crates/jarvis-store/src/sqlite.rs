@@ -155,6 +155,7 @@ const BACKEND: Backend = Backend::Sqlite;
 /// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
 const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+             AND m.name NOT LIKE 'knowledge_chunks_fts%' \
              ORDER BY m.name, p.cid";
 
 include!("sql/common.rs");
@@ -164,3 +165,4 @@ include!("sql/jobs.rs");
 include!("sql/voice.rs");
 include!("sql/leads.rs");
 include!("sql/ops.rs");
+include!("sql/knowledge.rs");

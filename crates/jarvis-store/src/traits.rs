@@ -301,6 +301,7 @@ pub trait Store:
     + crate::leads::LeadStore
     + crate::ops::OpsStore
     + crate::dump::Dump
+    + crate::knowledge::KnowledgeStore
 {
 }
 
@@ -327,6 +328,7 @@ impl<T> Store for T where
         + crate::ops::OpsStore
         + crate::voice::PricingStore
         + crate::dump::Dump
+        + crate::knowledge::KnowledgeStore
 {
 }
 

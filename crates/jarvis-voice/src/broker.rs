@@ -44,6 +44,8 @@ pub struct VoiceConfig {
     pub idle_override: Option<Duration>,
     /// Overrides the gym's maximum duration (tests; `None` in production).
     pub max_duration_override: Option<Duration>,
+    /// Embeddings model of the knowledge base (`search_knowledge`).
+    pub knowledge_model: String,
 }
 
 impl VoiceConfig {
@@ -56,6 +58,7 @@ impl VoiceConfig {
             drain: Duration::from_secs(2),
             idle_override: None,
             max_duration_override: None,
+            knowledge_model: "text-embedding-3-small".to_owned(),
         }
     }
 }
@@ -226,12 +229,17 @@ impl VoiceBroker {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
+        let mut tools = ToolRegistry::builtin();
+        let knowledge =
+            crate::tools::SearchKnowledge::new(client.clone(), cfg.knowledge_model.clone());
+        // A distinct name: cannot clash with the built-ins.
+        let _ = tools.register(Arc::new(knowledge));
         VoiceBroker {
             inner: Arc::new(Inner {
                 store,
                 client,
                 cfg,
-                tools: ToolRegistry::builtin(),
+                tools,
                 alerts: Arc::new(NoAlertEmails),
                 metrics: Arc::new(VoiceMetrics::default()),
                 tracker,

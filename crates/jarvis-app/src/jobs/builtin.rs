@@ -92,6 +92,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         RETENTION_PURGE,
         VOICE_REAP,
         crate::backups::BACKUP_DAILY,
+        crate::knowledge::KNOWLEDGE_EMBED,
+        crate::knowledge::KNOWLEDGE_REEMBED,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -4,6 +4,7 @@
 mod backups;
 mod imports;
 mod jobs;
+mod knowledge;
 mod objects;
 mod retention;
 mod smtp;

@@ -324,6 +324,36 @@ catalogue! {
     Outcome => ("Résultat", "Outcome"),
     RunRunning => ("en cours", "running"),
     SuperAdminsOnly => ("Réservé aux super administrateurs.", "Super admins only."),
+    // Knowledge base.
+    Knowledge => ("Base de connaissances", "Knowledge base"),
+    KnowledgeIntro => ("Ce que l'assistant sait de votre salle : il cherche ici (outil search_knowledge) et cite le titre de l'entrée.", "What the assistant knows about your gym: it searches here (search_knowledge tool) and cites the entry title."),
+    KnowledgeEmpty => ("Aucune entrée pour l'instant. Ajoutez vos horaires, tarifs et règles, ou importez un fichier CSV ou Markdown.", "No entry yet. Add your opening hours, prices and rules, or import a CSV or Markdown file."),
+    KnowledgeNoMatch => ("Aucune entrée ne correspond à cette recherche.", "No entry matches this search."),
+    KnowledgeNew => ("Nouvelle entrée", "New entry"),
+    KnowledgeEdit => ("Modifier l'entrée", "Edit entry"),
+    KnowledgeTitle => ("Titre", "Title"),
+    KnowledgeBody => ("Texte", "Text"),
+    KnowledgeTags => ("Étiquettes (séparées par des virgules)", "Tags (comma-separated)"),
+    KnowledgeChunks => ("Passages indexés", "Indexed passages"),
+    KnowledgeUpdated => ("Modifiée le", "Updated"),
+    KnowledgeDeleteConfirm => ("Supprimer cette entrée ? L'assistant ne la trouvera plus.", "Delete this entry? The assistant will no longer find it."),
+    KnowledgeImport => ("Importer un fichier", "Import a file"),
+    KnowledgeImportHelp => ("CSV avec l'en-tête title,body,tags,language, ou Markdown avec une entrée par titre « # ». Tout ou rien : une seule ligne en erreur et rien n'est écrit.", "CSV with the header title,body,tags,language, or Markdown with one entry per `# ` heading. All or nothing: one bad row and nothing is written."),
+    KnowledgeFile => ("Fichier (CSV ou Markdown)", "File (CSV or Markdown)"),
+    KnowledgeImportContent => ("Contenu du fichier", "File content"),
+    KnowledgeImported => ("entrées importées.", "entries imported."),
+    KnowledgeImportErrors => ("Rien n'a été importé. Erreurs par ligne :", "Nothing was imported. Errors by row:"),
+    KnowledgeFormat => ("Format", "Format"),
+    KnowledgeTry => ("Essayer une question", "Try a question"),
+    KnowledgeTryIntro => ("Ce que l'assistant recevrait : les passages classés, avec le rang plein texte, le score vectoriel et le score fusionné.", "What the assistant would get: the ranked passages, with their full-text rank, vector score and fused score."),
+    KnowledgeQuestion => ("Question", "Question"),
+    KnowledgeFtsRank => ("Rang plein texte", "Full-text rank"),
+    KnowledgeVectorScore => ("Score vectoriel", "Vector score"),
+    KnowledgeFusedScore => ("Score fusionné", "Fused score"),
+    KnowledgeNoHit => ("Aucun passage trouvé : l'assistant dirait qu'il ne sait pas.", "No passage found: the assistant would say it does not know."),
+    KnowledgeVectorFailed => ("Le calcul d'embedding a échoué : résultats du plein texte seul.", "The embeddings call failed: full-text results only."),
+    LangFr => ("français", "French"),
+    LangEn => ("anglais", "English"),
 }
 
 /// A message by value or by reference (templates hand loop bindings over by reference).
@@ -381,6 +411,14 @@ impl Tr {
     /// A membership status given by its storage name (select boxes).
     pub fn membership_str(&self, s: &str) -> &'static str {
         MembershipStatus::parse(s).map_or("?", |s| self.membership(&s))
+    }
+
+    /// A language's name (knowledge entries).
+    pub fn locale_name(&self, l: &Locale) -> &'static str {
+        match l {
+            Locale::Fr => self.get(Msg::LangFr),
+            Locale::En => self.get(Msg::LangEn),
+        }
     }
 
     /// A lead's follow-up status.
@@ -652,6 +690,13 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
             Some(max) => format!("1 à {max} caractères"),
             None => "longueur invalide".into(),
         },
+        "invalid_row" => "ligne illisible, ou texte hors d'une section « # titre »".into(),
+        "invalid_file" => {
+            "fichier illisible : UTF-8, avec l'en-tête title,body (tags et language facultatifs)"
+                .into()
+        }
+        "empty" => "le fichier ne contient aucune entrée".into(),
+        "invalid_value" if field.ends_with("language") => "doit être fr ou en".into(),
         "forbidden" => {
             "seul le propriétaire de la franchise ou un super administrateur peut le modifier"
                 .into()

@@ -138,6 +138,8 @@ enum Fresh {
     Class,
     /// `{kiosk_id}`.
     Kiosk,
+    /// `{entry_id}` (a knowledge entry).
+    Knowledge,
     /// `{id}` of an invitation to the tenant's gym.
     Invitation,
     /// `{id}` of a gym of the tenant's franchise, for roles above the gym (gym roles get their
@@ -171,6 +173,8 @@ struct Tenant {
     u: String,
     /// A lead received by the gym's webhook.
     lead: String,
+    /// A knowledge-base entry.
+    knowledge: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -207,6 +211,7 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             "fact_id" => w.fact.clone(),
             "import_id" => w.import.clone(),
             "lead_id" => w.lead.clone(),
+            "entry_id" => w.knowledge.clone(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
@@ -274,6 +279,12 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         )
         .await;
     let lead = webhook_lead(app, &gp).await;
+    let knowledge = created(
+        app,
+        &format!("{gp}/knowledge"),
+        json!({ "title": "Horaires", "body": "Ouvert de 6h à 23h.", "language": "fr" }),
+    )
+    .await;
     Tenant {
         f,
         g,
@@ -284,6 +295,7 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         import,
         u,
         lead,
+        knowledge,
     }
 }
 
@@ -355,6 +367,14 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
             )
             .await
         }
+        Fresh::Knowledge => {
+            created(
+                app,
+                &format!("{gp}/knowledge"),
+                json!({ "title": format!("Gone {}", n()), "body": "To delete.", "language": "en" }),
+            )
+            .await
+        }
         Fresh::Kiosk => {
             created(
                 app,
@@ -395,6 +415,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
         Fresh::Fact => "fact_id",
         Fresh::Class => "class_id",
         Fresh::Kiosk => "kiosk_id",
+        Fresh::Knowledge => "entry_id",
         _ => "id",
     };
     vec![(param, id)]
@@ -493,6 +514,13 @@ fn rows() -> Vec<Row> {
         (Method::GET, "/api/v1/gyms/{gym_id}/leads", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::PATCH, "/api/v1/gyms/{gym_id}/leads/{lead_id}", Json(r#"{"status":"contacted"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/leads/webhook-secret", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/knowledge", none, No, [A, A, A, A], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/knowledge", Json(r#"{"title":"Entry {n}","body":"Text {n}","language":"fr"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/knowledge/{entry_id}", none, No, [A, A, A, A], [A, N, N, N]),
+        (Method::PUT, "/api/v1/gyms/{gym_id}/knowledge/{entry_id}", Json(r#"{"title":"Horaires {n}","body":"Ouvert.","language":"fr"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::DELETE, "/api/v1/gyms/{gym_id}/knowledge/{entry_id}", none, Knowledge, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/knowledge/import", Csv("title,body\nImported,Text\n"), No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/knowledge/search", Json(r#"{"question":"horaires"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/kiosks", Json(r#"{"name":"Kiosk {n}"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}", none, No, [A, A, A, A], [A, N, N, N]),

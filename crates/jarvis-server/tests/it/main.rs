@@ -14,6 +14,7 @@ mod http_api;
 mod kiosk_heartbeats;
 mod kiosk_pair_limit;
 mod kiosk_voice;
+mod knowledge;
 mod leads;
 mod metrics;
 mod navigation;

@@ -43,6 +43,9 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("leads", "franchise_id", Some("gym_id")),
     ("lead_webhooks", "franchise_id", Some("gym_id")),
     ("voice_heard_latency", "franchise_id", Some("gym_id")),
+    ("knowledge_entries", "franchise_id", Some("gym_id")),
+    ("knowledge_chunks", "franchise_id", Some("gym_id")),
+    ("knowledge_usage", "franchise_id", Some("gym_id")),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -541,6 +544,39 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     s.put_lead_webhook(&sc, &a, g.id, &format!("lk_{}", g.id), "sealed")
         .await
         .unwrap();
+    s.create_knowledge_entry(
+        &sc,
+        &a,
+        g.id,
+        KnowledgeWrite {
+            entry: NewKnowledgeEntry {
+                title: "Horaires".into(),
+                body: "Ouvert de 6h à 23h.".into(),
+                tags: vec![],
+                language: "fr".into(),
+            }
+            .validate()
+            .unwrap(),
+            chunks: vec![NewKnowledgeChunk {
+                text: "Ouvert de 6h à 23h.".into(),
+                stemmed: "horair ouvert 6h 23h".into(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    s.record_embedding_call(
+        &sc,
+        g.id,
+        EmbeddingCall {
+            model: "text-embedding-3-small".into(),
+            purpose: EmbeddingPurpose::Query,
+            input_tokens: 5,
+            cost_pico: Some(100),
+        },
+    )
+    .await
+    .unwrap();
     s.put_session_analysis(
         &sc,
         v.id,

@@ -8,6 +8,7 @@
 //! The registry is open: custom HTTP tools and the knowledge base register more tools later.
 
 mod builtin;
+mod knowledge;
 mod schema;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use builtin::{
     AddMemberFact, EndConversation, GetClassSchedule, GetMemberProfile, HandOffToStaff,
     LogInteraction, LogMemberGoal, UpdatePreferences,
 };
+pub use knowledge::{SEARCH_KNOWLEDGE_RESULTS, SearchKnowledge};
 pub use schema::validate_args;
 
 /// How long one tool may run before the model is told it failed.

@@ -322,6 +322,7 @@ both_backends!(
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
     today_is_the_gym_local_date,
+    search_knowledge_cites_titles_and_falls_back_to_full_text,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their

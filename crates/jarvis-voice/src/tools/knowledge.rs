@@ -1,0 +1,100 @@
+//! `search_knowledge`: the gym's knowledge base (hybrid search, `jarvis_app::knowledge`) as a
+//! built-in tool. The question is embedded through the OpenAI client (the call is metered
+//! against the gym); if that fails the tool answers from full-text search alone. Results carry
+//! the entry titles so the model can cite them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jarvis_app::knowledge::{self, ExactCosine};
+use jarvis_openai::OpenAiClient;
+use serde_json::{Value, json};
+
+use super::{CallContext, ToolError, ToolOutput, VoiceTool};
+
+/// Chunks returned to the model.
+pub const SEARCH_KNOWLEDGE_RESULTS: usize = 5;
+
+/// `search_knowledge`: the best passages of the gym's knowledge base for a question.
+#[derive(Clone)]
+pub struct SearchKnowledge {
+    client: Arc<OpenAiClient>,
+    model: String,
+}
+
+impl SearchKnowledge {
+    /// Embeds questions with `model` through `client`.
+    pub fn new(client: OpenAiClient, model: impl Into<String>) -> Self {
+        Self {
+            client: Arc::new(client),
+            model: model.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl VoiceTool for SearchKnowledge {
+    fn name(&self) -> &str {
+        "search_knowledge"
+    }
+    fn description(&self) -> &str {
+        "Search the gym's own knowledge base (prices, rules, opening hours, services, FAQ) for \
+         passages answering the member's question. Answer only from the passages returned and \
+         cite the entry title you used; if nothing relevant comes back, say you do not know and \
+         offer a hand-off to staff."
+    }
+    fn parameters(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "query": {
+                    "type": "string",
+                    "description": "The member's question, in their words."
+                }
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        })
+    }
+    async fn call(&self, ctx: &CallContext, args: Value) -> Result<ToolOutput, ToolError> {
+        let query = args
+            .get("query")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
+        if query.is_empty() {
+            return Err(ToolError::InvalidArguments(
+                "query must not be empty".into(),
+            ));
+        }
+        let store = ctx.store();
+        let index = ExactCosine::new(store.clone());
+        let r = knowledge::search(
+            store.as_ref(),
+            self.client.as_ref(),
+            &index,
+            ctx.scope(),
+            ctx.gym(),
+            &self.model,
+            query,
+            SEARCH_KNOWLEDGE_RESULTS,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "search_knowledge failed");
+            match e {
+                jarvis_app::error::AppError::Invalid(v) => ToolError::from(v),
+                _ => ToolError::Failed("the knowledge base is unavailable, try again later".into()),
+            }
+        })?;
+        let results: Vec<Value> = r
+            .hits
+            .iter()
+            .map(|h| json!({ "title": h.title, "text": h.text }))
+            .collect();
+        Ok(ToolOutput::ok(json!({
+            "results": results,
+            "cite": "name the entry title of the passage you use",
+        })))
+    }
+}
