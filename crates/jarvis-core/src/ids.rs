@@ -171,3 +171,11 @@ id_type!(
     /// Id of a lead received by a gym's lead webhook.
     LeadId
 );
+id_type!(
+    /// Id of a gym's custom post-call analysis field.
+    AnalysisFieldId
+);
+id_type!(
+    /// Id of one simulation run (a scenario file played against a gym's assistant).
+    SimulationRunId
+);

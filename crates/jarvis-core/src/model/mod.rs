@@ -1,6 +1,7 @@
 //! Domain entities of the tenancy core and their validated inputs.
 
 mod account;
+mod analysis;
 mod activity;
 mod audit;
 mod franchise;
@@ -15,6 +16,7 @@ mod user;
 mod voice;
 
 pub use account::*;
+pub use analysis::*;
 pub use activity::*;
 pub use audit::*;
 pub use franchise::*;
