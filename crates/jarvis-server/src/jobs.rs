@@ -71,6 +71,25 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let analysis = jarvis_voice::AnalysisConfig {
+        model: state.config.analysis_model.clone(),
+        max_attempts: state.config.analysis_max_attempts,
+    };
+    r.register(builtin::VOICE_ANALYZE, move |_, payload| {
+        let (store, openai, cfg) = (store.clone(), openai.clone(), analysis.clone());
+        async move {
+            let job: jarvis_voice::AnalysisJob =
+                serde_json::from_value(payload).map_err(JobError::permanent)?;
+            let out = jarvis_voice::analyze_session(store.as_ref(), openai.as_ref(), &cfg, job)
+                .await
+                .map_err(JobError::retryable)?;
+            if let jarvis_voice::AnalysisOutcome::Failed(a) = out {
+                tracing::warn!(session = %a.session_id, reason = ?a.failure, "post-call analysis failed");
+            }
+            Ok(())
+        }
+    })?;
     Ok(r)
 }
 

@@ -630,7 +630,8 @@ impl VoiceBroker {
         }
         // Owned by another instance (or its task is finishing): end it here; the owner sees
         // the lease gone on its next renewal and closes its socket.
-        self.inner
+        if self
+            .inner
             .store
             .end_session(
                 &scope,
@@ -638,7 +639,10 @@ impl VoiceBroker {
                 EndReason::MemberEnded,
                 OffsetDateTime::now_utc(),
             )
-            .await?;
+            .await?
+        {
+            crate::analysis::enqueue_analysis(self.inner.store.as_ref(), &session).await;
+        }
         if let Some(call_id) = session.provider_call_id.as_deref()
             && let Err(e) = self.inner.client.hangup(call_id).await
         {
@@ -753,6 +757,7 @@ pub async fn reap(
             continue;
         }
         report.reaped += 1;
+        crate::analysis::enqueue_analysis(store, &s).await;
         tracing::warn!(session = %s.id, owner = %s.owner_instance_id, "reaped a voice session");
         if let Some(call_id) = s.provider_call_id.as_deref() {
             match tokio::time::timeout(Duration::from_secs(10), client.hangup(call_id)).await {

@@ -10,6 +10,7 @@
 //!
 //! [`EndReason`]: jarvis_core::model::EndReason
 
+pub mod analysis;
 mod broker;
 mod budget;
 mod call;
@@ -19,6 +20,9 @@ pub mod tools;
 
 pub use broker::{
     EndError, ReapReport, StartError, StartRefusal, Started, VoiceBroker, VoiceConfig, reap,
+};
+pub use analysis::{
+    ANALYSIS_JOB_KIND, AnalysisConfig, AnalysisError, AnalysisJob, AnalysisOutcome, analyze_session,
 };
 pub use budget::{AlertEmails, NoAlertEmails};
 pub use call::CallCommand;

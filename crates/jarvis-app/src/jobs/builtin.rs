@@ -51,6 +51,21 @@ pub const VOICE_REAP_STALE_AFTER: std::time::Duration = std::time::Duration::fro
 /// Time between the two reaper passes of one `voice.reap` run.
 pub const VOICE_REAP_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Analyses one ended voice session with a chat model (enqueued by whoever ended the session,
+/// once per session; the handler lives in `jarvis-voice`). Refusals and invalid answers are
+/// retried inside the job and then recorded as failed; provider errors retry the job.
+pub const VOICE_ANALYZE: JobSpec = JobSpec::new(
+    "voice.analyze",
+    "analyse an ended voice session (summary, sentiment, custom fields)",
+)
+.lease(Duration::minutes(2))
+.concurrency(2)
+.retry(RetryPolicy {
+    max_attempts: 5,
+    base_delay: Duration::seconds(30),
+    max_delay: Duration::minutes(30),
+});
+
 /// Deletes finished jobs, their runs and long-gone instances after the retention period.
 pub const JOBS_PURGE: JobSpec = JobSpec::new(
     "jobs.purge",
@@ -80,6 +95,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         IMPORTS_SWEEP,
         JOBS_PURGE,
         VOICE_REAP,
+        VOICE_ANALYZE,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

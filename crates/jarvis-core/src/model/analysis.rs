@@ -350,7 +350,7 @@ pub struct Scenario {
     #[serde(default)]
     pub language: Option<Locale>,
     /// Who plays the member.
-    pub persona: Persona,
+    pub persona: ScenarioPersona,
     /// What the assistant must and must not do.
     #[serde(default)]
     pub expect: Expectations,
@@ -359,7 +359,7 @@ pub struct Scenario {
 /// Who plays the member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Persona {
+pub enum ScenarioPersona {
     /// The member's turns, said in order whatever the assistant answers.
     Scripted {
         /// 1–20 turns of at most 1000 characters.
@@ -433,7 +433,7 @@ impl ScenarioFile {
             }
             names.push(name);
             match &s.persona {
-                Persona::Scripted { turns } => {
+                ScenarioPersona::Scripted { turns } => {
                     if turns.is_empty() || turns.len() > 20 {
                         v.push(FieldError::new(at("persona"), "invalid", "1 to 20 turns"));
                     }
@@ -441,7 +441,7 @@ impl ScenarioFile {
                         v.text(&at(&format!("persona.turns[{j}]")), t, 1000);
                     }
                 }
-                Persona::Model {
+                ScenarioPersona::Model {
                     description,
                     max_turns,
                 } => {

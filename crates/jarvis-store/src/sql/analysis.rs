@@ -224,6 +224,7 @@ mod analysis_sql {
                 return Err(StoreError::Conflict {
                     field: "session_id",
                     constraint: "session_analyses_done",
+                    message: "the session already has an analysis".into(),
                 });
             }
             let reason: String = reason.chars().take(1000).collect();
