@@ -877,7 +877,9 @@ impl Config {
             analysis_model: p
                 .text("analysis_model")
                 .filter(|m| m.len() <= 100)
-                .ok_or_else(|| p.invalid("analysis_model", "a model id of at most 100 characters"))?,
+                .ok_or_else(|| {
+                    p.invalid("analysis_model", "a model id of at most 100 characters")
+                })?,
             analysis_max_attempts: p.ranged(
                 "analysis_max_attempts",
                 1,

@@ -45,8 +45,11 @@ pub trait AnalysisStore: Send + Sync {
     ) -> StoreResult<SessionAnalysis>;
 
     /// A gym's custom analysis fields, by creation.
-    async fn list_analysis_fields(&self, scope: &Scope, gym: GymId)
-    -> StoreResult<Vec<AnalysisField>>;
+    async fn list_analysis_fields(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+    ) -> StoreResult<Vec<AnalysisField>>;
 
     /// Adds a custom field (audited). `Conflict` on `name` when taken; `Invalid` past 20.
     async fn create_analysis_field(

@@ -18,11 +18,11 @@ pub mod instructions;
 mod metrics;
 pub mod tools;
 
-pub use broker::{
-    EndError, ReapReport, StartError, StartRefusal, Started, VoiceBroker, VoiceConfig, reap,
-};
 pub use analysis::{
     ANALYSIS_JOB_KIND, AnalysisConfig, AnalysisError, AnalysisJob, AnalysisOutcome, analyze_session,
+};
+pub use broker::{
+    EndError, ReapReport, StartError, StartRefusal, Started, VoiceBroker, VoiceConfig, reap,
 };
 pub use budget::{AlertEmails, NoAlertEmails};
 pub use call::CallCommand;

@@ -177,8 +177,7 @@ impl AnalysisField {
                 json!({"type": ["boolean", "null"], "description": self.description})
             }
             AnalysisFieldKind::Enum => {
-                let mut values: Vec<Value> =
-                    self.enum_values.iter().map(|x| json!(x)).collect();
+                let mut values: Vec<Value> = self.enum_values.iter().map(|x| json!(x)).collect();
                 values.push(Value::Null);
                 json!({"type": ["string", "null"], "enum": values,
                     "description": self.description})
@@ -191,9 +190,7 @@ impl AnalysisField {
         let ok = match (self.kind, value) {
             (_, Value::Null) => true,
             (AnalysisFieldKind::Text, Value::String(s)) => s.chars().count() <= 500,
-            (AnalysisFieldKind::Number, Value::Number(n)) => {
-                n.as_f64().is_some_and(f64::is_finite)
-            }
+            (AnalysisFieldKind::Number, Value::Number(n)) => n.as_f64().is_some_and(f64::is_finite),
             (AnalysisFieldKind::Boolean, Value::Bool(_)) => true,
             (AnalysisFieldKind::Enum, Value::String(s)) => self.enum_values.contains(s),
             _ => false,
@@ -250,7 +247,10 @@ fn get<'a>(o: &'a Map<String, Value>, k: &str) -> Result<&'a Value, String> {
 
 /// Validates the model's answer against the schema of `fields` (never trusting that strict
 /// mode held) and turns it into the analysis to store. The error says what was wrong.
-pub fn parse_analysis(answer: &Value, fields: &[AnalysisField]) -> Result<NewSessionAnalysis, String> {
+pub fn parse_analysis(
+    answer: &Value,
+    fields: &[AnalysisField],
+) -> Result<NewSessionAnalysis, String> {
     let o = answer.as_object().ok_or("the answer is not an object")?;
     const KNOWN: [&str; 8] = [
         "summary",
@@ -296,7 +296,11 @@ pub fn parse_analysis(answer: &Value, fields: &[AnalysisField]) -> Result<NewSes
     let follow_up_reason = match get(o, "follow_up_reason")? {
         Value::Null => None,
         Value::String(s) if s.chars().count() <= 1000 => Some(s.clone()),
-        _ => return Err("follow_up_reason is not a string of at most 1000 characters or null".into()),
+        _ => {
+            return Err(
+                "follow_up_reason is not a string of at most 1000 characters or null".into(),
+            );
+        }
     };
     let cancellation_intent = get(o, "cancellation_intent")?
         .as_bool()
@@ -400,7 +404,11 @@ impl Expectations {
         self.must_mention
             .iter()
             .map(|x| (CheckKind::MustMention, x.as_str()))
-            .chain(self.must_not.iter().map(|x| (CheckKind::MustNot, x.as_str())))
+            .chain(
+                self.must_not
+                    .iter()
+                    .map(|x| (CheckKind::MustNot, x.as_str())),
+            )
             .collect()
     }
 }
@@ -447,7 +455,11 @@ impl ScenarioFile {
                 } => {
                     v.text(&at("persona.description"), description, 2000);
                     if !(1..=10).contains(max_turns) {
-                        v.push(FieldError::new(at("persona.max_turns"), "invalid", "1 to 10"));
+                        v.push(FieldError::new(
+                            at("persona.max_turns"),
+                            "invalid",
+                            "1 to 10",
+                        ));
                     }
                 }
             }
@@ -458,7 +470,11 @@ impl ScenarioFile {
                 ("must_call_tool", &e.must_call_tool),
             ] {
                 if list.len() > 20 {
-                    v.push(FieldError::new(at(&format!("expect.{k}")), "too_many", "at most 20"));
+                    v.push(FieldError::new(
+                        at(&format!("expect.{k}")),
+                        "too_many",
+                        "at most 20",
+                    ));
                 }
                 for (j, x) in list.iter().enumerate() {
                     v.text(&at(&format!("expect.{k}[{j}]")), x, 300);
@@ -627,8 +643,8 @@ mod tests {
             field("goal", AnalysisFieldKind::Enum, &["strength", "cardio"]),
             field("injured", AnalysisFieldKind::Boolean, &[]),
         ];
-        let a = parse_analysis(&answer(json!({"goal": "cardio", "injured": null})), &fields)
-            .unwrap();
+        let a =
+            parse_analysis(&answer(json!({"goal": "cardio", "injured": null})), &fields).unwrap();
         assert_eq!(a.sentiment, Sentiment::Positive);
         assert_eq!(a.custom["goal"], json!("cardio"));
         for bad in [
@@ -637,13 +653,19 @@ mod tests {
             json!({"goal": "cardio", "injured": "yes"}),
             json!({"goal": "cardio", "injured": true, "extra": 1}),
         ] {
-            assert!(parse_analysis(&answer(bad.clone()), &fields).is_err(), "{bad}");
+            assert!(
+                parse_analysis(&answer(bad.clone()), &fields).is_err(),
+                "{bad}"
+            );
         }
         let mut out_of_range = answer(json!({"goal": null, "injured": null}));
         out_of_range["sentiment"] = json!(1.5);
         assert!(parse_analysis(&out_of_range, &fields).is_err());
         let schema = analysis_schema(&fields);
-        assert_eq!(schema["properties"]["custom"]["required"], json!(["goal", "injured"]));
+        assert_eq!(
+            schema["properties"]["custom"]["required"],
+            json!(["goal", "injured"])
+        );
     }
 
     #[test]
@@ -654,11 +676,31 @@ mod tests {
             enum_values: values,
             description: "x".into(),
         };
-        assert!(f("goal", AnalysisFieldKind::Text, vec![]).validate().is_ok());
-        assert!(f("Goal", AnalysisFieldKind::Text, vec![]).validate().is_err());
-        assert!(f("summary", AnalysisFieldKind::Text, vec![]).validate().is_err());
-        assert!(f("goal", AnalysisFieldKind::Enum, vec![]).validate().is_err());
-        assert!(f("goal", AnalysisFieldKind::Text, vec!["a".into()]).validate().is_err());
+        assert!(
+            f("goal", AnalysisFieldKind::Text, vec![])
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            f("Goal", AnalysisFieldKind::Text, vec![])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            f("summary", AnalysisFieldKind::Text, vec![])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            f("goal", AnalysisFieldKind::Enum, vec![])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            f("goal", AnalysisFieldKind::Text, vec!["a".into()])
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Domain entities of the tenancy core and their validated inputs.
 
 mod account;
-mod analysis;
 mod activity;
+mod analysis;
 mod audit;
 mod franchise;
 mod gym;
@@ -16,8 +16,8 @@ mod user;
 mod voice;
 
 pub use account::*;
-pub use analysis::*;
 pub use activity::*;
+pub use analysis::*;
 pub use audit::*;
 pub use franchise::*;
 pub use gym::*;

@@ -932,12 +932,20 @@ impl NewSessionAnalysis {
         if let Some(n) = self.satisfaction
             && !(1..=5).contains(&n)
         {
-            v.push(FieldError::new("satisfaction", "out_of_range", "between 1 and 5"));
+            v.push(FieldError::new(
+                "satisfaction",
+                "out_of_range",
+                "between 1 and 5",
+            ));
         }
         let follow_up_reason =
             v.opt_text("follow_up_reason", self.follow_up_reason.as_deref(), 1000);
         if serde_json::to_string(&self.custom).map_or(0, |s| s.len()) > 16_000 {
-            v.push(FieldError::new("custom", "too_long", "at most 16 000 bytes"));
+            v.push(FieldError::new(
+                "custom",
+                "too_long",
+                "at most 16 000 bytes",
+            ));
         }
         v.finish().map(|()| Self {
             summary,

@@ -3,8 +3,7 @@
 
 mod analysis_sql {
     use super::voice_sql::{
-        ANALYSIS_COLS, AnalysisRow, AnalysisWrite, charge_analysis, fetch_session,
-        upsert_analysis,
+        ANALYSIS_COLS, AnalysisRow, AnalysisWrite, charge_analysis, fetch_session, upsert_analysis,
     };
     use super::*;
     use crate::analysis::*;
@@ -289,7 +288,8 @@ mod analysis_sql {
             })?;
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let g = fetch_gym(&mut tx, scope, gym).await?;
-            let mut qb = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM analysis_fields WHERE gym_id = ");
+            let mut qb =
+                QueryBuilder::<Db>::new("SELECT COUNT(*) FROM analysis_fields WHERE gym_id = ");
             qb.push_bind(db(gym));
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             let (n,): (i64,) = qb

@@ -619,7 +619,7 @@ mod voice_sql {
             .into_domain()
     }
 
-/// An analysis row to write.
+    /// An analysis row to write.
     pub(super) struct AnalysisWrite {
         pub(super) status: AnalysisStatus,
         pub(super) failure: Option<String>,
@@ -689,7 +689,7 @@ mod voice_sql {
         add_to_day(tx, &s2, utc_day(now()), cost, 0, 0, 0, 0, 0).await
     }
 
-        async fn insert_email(tx: &mut Tx, email: NewEmail) -> StoreResult<()> {
+    async fn insert_email(tx: &mut Tx, email: NewEmail) -> StoreResult<()> {
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO email_outbox (id, to_address, subject, body_text, body_html, kind, created_at) VALUES (",
         );

@@ -784,7 +784,7 @@ mod cases {
                 summary: "analysis-marker about Marqueurnom".into(),
                 sentiment: Sentiment::Positive,
                 topics: vec!["marathon-marker-goal".into()],
-                            ..Default::default()
+                ..Default::default()
             },
         )
         .await

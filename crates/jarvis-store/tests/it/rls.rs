@@ -538,7 +538,7 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
             summary: "short chat".into(),
             sentiment: Sentiment::Neutral,
             topics: vec![],
-                    ..Default::default()
+            ..Default::default()
         },
     )
     .await

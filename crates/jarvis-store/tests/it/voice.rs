@@ -1390,7 +1390,7 @@ mod cases {
                 summary: "Premier échange".into(),
                 sentiment: Sentiment::Positive,
                 topics: vec!["yoga".into()],
-                            ..Default::default()
+                ..Default::default()
             },
         )
         .await
@@ -1412,7 +1412,7 @@ mod cases {
                     summary: "Deuxième échange".into(),
                     sentiment: Sentiment::Neutral,
                     topics: vec![],
-                                    ..Default::default()
+                    ..Default::default()
                 },
             )
             .await

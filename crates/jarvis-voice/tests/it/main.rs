@@ -322,6 +322,9 @@ both_backends!(
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
     today_is_the_gym_local_date,
+    analysis_with_a_custom_field_round_trips_and_is_billed_to_the_session,
+    refusal_then_invalid_output_is_retried_then_recorded_failed,
+    no_analysis_without_stored_transcripts,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their

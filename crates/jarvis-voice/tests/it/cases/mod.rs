@@ -1,5 +1,6 @@
 //! The test cases, one module per concern; each runs on both backends (see `main.rs`).
 
+mod analysis;
 mod budget;
 mod conversation;
 mod faults;
@@ -8,6 +9,7 @@ mod limits;
 mod metering;
 mod transcripts;
 
+pub use analysis::*;
 pub use budget::*;
 pub use conversation::*;
 pub use faults::*;
