@@ -325,6 +325,7 @@ both_backends!(
     analysis_with_a_custom_field_round_trips_and_is_billed_to_the_session,
     refusal_then_invalid_output_is_retried_then_recorded_failed,
     no_analysis_without_stored_transcripts,
+    a_simulation_reports_a_passing_and_a_failing_scenario,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their

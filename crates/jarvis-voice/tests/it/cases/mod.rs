@@ -7,6 +7,7 @@ mod faults;
 mod lifecycle;
 mod limits;
 mod metering;
+mod simulate;
 mod transcripts;
 
 pub use analysis::*;
@@ -16,4 +17,5 @@ pub use faults::*;
 pub use lifecycle::*;
 pub use limits::*;
 pub use metering::*;
+pub use simulate::*;
 pub use transcripts::*;
