@@ -90,6 +90,41 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let (tools, chat_model) = (
+        state.voice.tools().clone(),
+        state.config.analysis_model.clone(),
+    );
+    r.register(builtin::SIMULATIONS_RUN, move |_, payload| {
+        let sim = jarvis_voice::Simulator {
+            store: store.clone(),
+            client: openai.as_ref().clone(),
+            tools: tools.clone(),
+            chat_model: chat_model.clone(),
+        };
+        async move {
+            #[derive(serde::Deserialize)]
+            struct P {
+                franchise_id: jarvis_core::FranchiseId,
+                gym_id: jarvis_core::GymId,
+            }
+            let p: P = serde_json::from_value(payload).map_err(JobError::permanent)?;
+            let scope = jarvis_core::Scope::Gym {
+                franchise: p.franchise_id,
+                gym: p.gym_id,
+            };
+            let body = jarvis_app::analysis::scenarios(sim.store.as_ref(), &scope, p.gym_id)
+                .await
+                .map_err(JobError::retryable)?;
+            let file = jarvis_core::model::ScenarioFile::parse(&body)
+                .map_err(|e| JobError::permanent(format!("{e:?}")))?;
+            // A scenario that cannot finish is recorded on the run (`error`); nothing to retry.
+            if let Err(e) = sim.run(&scope, p.gym_id, &file, |_| {}).await {
+                tracing::warn!(gym = %p.gym_id, error = %e, "simulation run stopped");
+            }
+            Ok(())
+        }
+    })?;
     Ok(r)
 }
 

@@ -408,7 +408,11 @@ async fn simulate(config: &Config, gym: String, file: PathBuf) -> Result<(), Str
             e.0.iter()
                 .map(|f| format!("  {}: {}", f.field, f.message))
                 .collect();
-        format!("{} is not a valid scenario file:\n{}", file.display(), lines.join("\n"))
+        format!(
+            "{} is not a valid scenario file:\n{}",
+            file.display(),
+            lines.join("\n")
+        )
     })?;
     let key = config
         .openai_api_key

@@ -66,6 +66,21 @@ pub const VOICE_ANALYZE: JobSpec = JobSpec::new(
     max_delay: Duration::minutes(30),
 });
 
+/// Plays a gym's saved scenario file against its assistant (queued from the simulations page;
+/// the handler lives in the server, which holds the broker's tools). Not retried: a failed run
+/// is recorded as `error` and the manager runs it again.
+pub const SIMULATIONS_RUN: JobSpec = JobSpec::new(
+    crate::analysis::SIMULATION_JOB_KIND,
+    "play a gym's simulation scenarios",
+)
+.lease(Duration::minutes(10))
+.concurrency(1)
+.retry(RetryPolicy {
+    max_attempts: 1,
+    base_delay: Duration::seconds(30),
+    max_delay: Duration::minutes(1),
+});
+
 /// Deletes finished jobs, their runs and long-gone instances after the retention period.
 pub const JOBS_PURGE: JobSpec = JobSpec::new(
     "jobs.purge",
@@ -96,6 +111,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         JOBS_PURGE,
         VOICE_REAP,
         VOICE_ANALYZE,
+        SIMULATIONS_RUN,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);
