@@ -5,6 +5,7 @@
 //! handler.
 
 pub mod accounts;
+pub mod analysis;
 pub mod imports;
 pub mod kiosks;
 pub mod leads;
@@ -26,6 +27,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(imports::api::routes())
         .merge(voice::api::routes())
         .merge(leads::api::routes())
+        .merge(analysis::api::routes())
 }
 
 /// The dashboard page routes of these areas.
@@ -38,4 +40,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(imports::pages::routes())
         .merge(voice::pages::routes())
         .merge(leads::pages::routes())
+        .merge(analysis::pages::routes())
 }

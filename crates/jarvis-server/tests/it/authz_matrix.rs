@@ -147,6 +147,8 @@ enum Fresh {
     Franchise,
     /// `{id}` and `{membership_id}` of a new staff user of the tenant's gym.
     Membership,
+    /// `{field_id}` of a custom analysis field of the tenant's gym.
+    AnalysisField,
 }
 
 /// The body of a request.
@@ -207,6 +209,8 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             "fact_id" => w.fact.clone(),
             "import_id" => w.import.clone(),
             "lead_id" => w.lead.clone(),
+            // No session in the world: the answer is the analysis's 404 once authorized.
+            "session_id" => "00000000-0000-0000-0000-000000000000".to_owned(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
@@ -355,6 +359,14 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
             )
             .await
         }
+        Fresh::AnalysisField => {
+            created(
+                app,
+                &format!("{gp}/analysis-fields"),
+                json!({ "name": format!("f{}", n()), "kind": "text", "description": "d" }),
+            )
+            .await
+        }
         Fresh::Kiosk => {
             created(
                 app,
@@ -395,6 +407,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
         Fresh::Fact => "fact_id",
         Fresh::Class => "class_id",
         Fresh::Kiosk => "kiosk_id",
+        Fresh::AnalysisField => "field_id",
         _ => "id",
     };
     vec![(param, id)]
@@ -493,6 +506,10 @@ fn rows() -> Vec<Row> {
         (Method::GET, "/api/v1/gyms/{gym_id}/leads", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::PATCH, "/api/v1/gyms/{gym_id}/leads/{lead_id}", Json(r#"{"status":"contacted"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/leads/webhook-secret", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/analysis-fields", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/analysis-fields", Json(r#"{"name":"f{n}","kind":"enum","enum_values":["a","b"],"description":"d"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::DELETE, "/api/v1/gyms/{gym_id}/analysis-fields/{field_id}", none, AnalysisField, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/voice/sessions/{session_id}/analysis", none, No, [N, N, N, F], [N, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/kiosks", Json(r#"{"name":"Kiosk {n}"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}", none, No, [A, A, A, A], [A, N, N, N]),
