@@ -714,4 +714,10 @@ mod tests {
         assert_eq!(f.scenarios.len(), 2);
         assert!(ScenarioFile::parse(r#"{"scenarios": []}"#).is_err());
     }
+
+    #[test]
+    fn the_committed_example_file_is_valid() {
+        let f = ScenarioFile::parse(include_str!("../../../../examples/scenarios.json")).unwrap();
+        assert_eq!(f.scenarios.len(), 4);
+    }
 }
