@@ -616,6 +616,7 @@ pub struct SimulationResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
