@@ -48,6 +48,7 @@ fn every_command_has_help() {
         vec!["jobs", "run", "--help"],
         vec!["jobs", "history", "--help"],
         vec!["jobs", "retry", "--help"],
+        vec!["simulate", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));

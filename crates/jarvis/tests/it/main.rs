@@ -5,6 +5,7 @@
 mod cli;
 mod instances;
 mod members_import;
+mod simulate;
 mod support;
 mod voice_instances;
 
