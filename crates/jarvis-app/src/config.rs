@@ -208,6 +208,18 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "analysis_model",
+        help: "chat model of post-call analyses, simulation personas and the simulation judge",
+        default: Some("gpt-4o-mini"),
+        secret: false,
+    },
+    Key {
+        name: "analysis_max_attempts",
+        help: "chat calls per analysis before a refusal or invalid output is recorded as failed (1-10)",
+        default: Some("3"),
+        secret: false,
+    },
+    Key {
         name: "jobs_diagnostics",
         help: "registers the diagnostic job kind diag.sleep (tests only; true or false)",
         default: Some("false"),
@@ -557,6 +569,10 @@ pub struct Config {
     pub jobs_poll: Duration,
     /// Whether the diagnostic job kind `diag.sleep` is registered.
     pub jobs_diagnostics: bool,
+    /// Chat model of post-call analyses and simulations (persona, judge).
+    pub analysis_model: String,
+    /// Chat calls per analysis before it is recorded as failed.
+    pub analysis_max_attempts: u32,
     /// Lease of the diagnostic job kind.
     pub jobs_diag_lease: Duration,
     /// A second listener for `/metrics` only (no token).
@@ -1055,6 +1071,18 @@ impl Config {
                 "milliseconds from 50 to 60000",
             )?),
             jobs_diagnostics: p.parse("jobs_diagnostics", "true or false")?,
+            analysis_model: p
+                .text("analysis_model")
+                .filter(|m| m.len() <= 100)
+                .ok_or_else(|| {
+                    p.invalid("analysis_model", "a model id of at most 100 characters")
+                })?,
+            analysis_max_attempts: p.ranged(
+                "analysis_max_attempts",
+                1,
+                10,
+                "an integer from 1 to 10",
+            )? as u32,
             jobs_diag_lease: Duration::from_secs(p.ranged(
                 "jobs_diag_lease_secs",
                 1,
@@ -1172,6 +1200,8 @@ impl Config {
                 "jobs_workers" => self.jobs_workers.to_string(),
                 "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
                 "jobs_diagnostics" => self.jobs_diagnostics.to_string(),
+                "analysis_model" => self.analysis_model.clone(),
+                "analysis_max_attempts" => self.analysis_max_attempts.to_string(),
                 "jobs_diag_lease_secs" => self.jobs_diag_lease.as_secs().to_string(),
                 "metrics_listen" => self
                     .metrics_listen

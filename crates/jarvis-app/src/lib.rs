@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod analysis;
 pub mod auth;
 pub mod backups;
 pub mod classes;

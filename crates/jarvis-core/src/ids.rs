@@ -172,6 +172,14 @@ id_type!(
     LeadId
 );
 id_type!(
+    /// Id of a gym's custom post-call analysis field.
+    AnalysisFieldId
+);
+id_type!(
+    /// Id of one simulation run (a scenario file played against a gym's assistant).
+    SimulationRunId
+);
+id_type!(
     /// Id of a gym knowledge-base entry.
     KnowledgeEntryId
 );

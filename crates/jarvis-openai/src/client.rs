@@ -244,6 +244,25 @@ impl OpenAiClient {
         .await
     }
 
+    /// Opens a realtime session of `model` over WebSocket (`/v1/realtime?model=`) with the
+    /// standard key: the text path used by simulations (no WebRTC call, no audio).
+    pub async fn connect_realtime(&self, model: &str) -> Result<Sideband, OpenAiError> {
+        let url = format!(
+            "{}?model={}",
+            self.cfg.realtime_ws_url(),
+            encode_path(model)
+        );
+        self.with_retry("realtime", || {
+            Sideband::connect(
+                &url,
+                &self.cfg.api_key,
+                self.cfg.connect_timeout,
+                self.clock.wall_now(),
+            )
+        })
+        .await
+    }
+
     /// `POST /v1/chat/completions`.
     pub async fn chat_completion(&self, req: &ChatRequest) -> Result<ChatCompletion, OpenAiError> {
         self.post_json("chat", "/chat/completions", req).await

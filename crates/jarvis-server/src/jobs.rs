@@ -98,6 +98,60 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let analysis = jarvis_voice::AnalysisConfig {
+        model: state.config.analysis_model.clone(),
+        max_attempts: state.config.analysis_max_attempts,
+    };
+    r.register(builtin::VOICE_ANALYZE, move |_, payload| {
+        let (store, openai, cfg) = (store.clone(), openai.clone(), analysis.clone());
+        async move {
+            let job: jarvis_voice::AnalysisJob =
+                serde_json::from_value(payload).map_err(JobError::permanent)?;
+            let out = jarvis_voice::analyze_session(store.as_ref(), openai.as_ref(), &cfg, job)
+                .await
+                .map_err(JobError::retryable)?;
+            if let jarvis_voice::AnalysisOutcome::Failed(a) = out {
+                tracing::warn!(session = %a.session_id, reason = ?a.failure, "post-call analysis failed");
+            }
+            Ok(())
+        }
+    })?;
+    let (store, openai) = (state.store.clone(), state.openai.clone());
+    let (tools, chat_model) = (
+        state.voice.tools().clone(),
+        state.config.analysis_model.clone(),
+    );
+    r.register(builtin::SIMULATIONS_RUN, move |_, payload| {
+        let sim = jarvis_voice::Simulator {
+            store: store.clone(),
+            client: openai.as_ref().clone(),
+            tools: tools.clone(),
+            chat_model: chat_model.clone(),
+        };
+        async move {
+            #[derive(serde::Deserialize)]
+            struct P {
+                franchise_id: jarvis_core::FranchiseId,
+                gym_id: jarvis_core::GymId,
+            }
+            let p: P = serde_json::from_value(payload).map_err(JobError::permanent)?;
+            let scope = jarvis_core::Scope::Gym {
+                franchise: p.franchise_id,
+                gym: p.gym_id,
+            };
+            let body = jarvis_app::analysis::scenarios(sim.store.as_ref(), &scope, p.gym_id)
+                .await
+                .map_err(JobError::retryable)?;
+            let file = jarvis_core::model::ScenarioFile::parse(&body)
+                .map_err(|e| JobError::permanent(format!("{e:?}")))?;
+            // A scenario that cannot finish is recorded on the run (`error`); nothing to retry.
+            if let Err(e) = sim.run(&scope, p.gym_id, &file, |_| {}).await {
+                tracing::warn!(gym = %p.gym_id, error = %e, "simulation run stopped");
+            }
+            Ok(())
+        }
+    })?;
     // The knowledge base's embeddings (the model is the operator's `knowledge_embedding_model`).
     let (store, openai) = (state.store.clone(), state.openai.clone());
     let model = state.config.knowledge_embedding_model.clone();

@@ -14,6 +14,13 @@ struct Rule {
 
 const RULES: &[Rule] = &[
     Rule {
+        name: "analysis_fields_name_key",
+        sqlite_columns: "analysis_fields.gym_id, analysis_fields.name",
+        field: "name",
+        message: "this gym already has an analysis field with this name",
+        unique: true,
+    },
+    Rule {
         name: "franchises_name_key",
         sqlite_columns: "franchises.name",
         field: "name",

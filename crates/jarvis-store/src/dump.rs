@@ -35,6 +35,9 @@ pub enum ColumnKind {
     Json,
     /// `bytea` on PostgreSQL, BLOB on SQLite.
     Bytes,
+    /// `double precision` on PostgreSQL, REAL on SQLite: always written as a JSON float, so
+    /// `1` read from one backend and `1.0` from the other compare equal.
+    Float,
 }
 
 /// Tables the migrations themselves fill (reference data: model prices, platform settings). A
@@ -52,27 +55,36 @@ const TIME_COLUMNS: &[&str] = &[
     "window_start",
 ];
 const BOOL_COLUMNS: &[&str] = &[
+    "cancellation_intent",
     "consent_transcripts",
     "consent_voice",
     "dry_run",
+    "follow_up",
     "hard_stop",
+    "passed",
     "recurring",
     "redacted",
     "skip_bad_rows",
 ];
 const JSON_COLUMNS: &[&str] = &[
     "arguments",
+    "checks",
+    "custom",
     "details",
+    "enum_values",
     "goals",
     "payload",
     "report",
     "result",
     "settings",
+    "tool_calls",
     "topics",
+    "transcript",
     "upload_meta",
     "usage",
 ];
 const BYTES_COLUMNS: &[&str] = &["embedding", "upload"];
+const FLOAT_COLUMNS: &[&str] = &["sentiment_score"];
 
 /// The kind of a column, by the schema's naming convention (SQLite declares nearly every column
 /// TEXT, so the names carry the type). A test compares this with PostgreSQL's column types, so
@@ -86,6 +98,8 @@ pub fn column_kind(column: &str) -> ColumnKind {
         ColumnKind::Json
     } else if BYTES_COLUMNS.contains(&column) {
         ColumnKind::Bytes
+    } else if FLOAT_COLUMNS.contains(&column) {
+        ColumnKind::Float
     } else {
         ColumnKind::Plain
     }
@@ -293,8 +307,14 @@ pub(crate) fn portable_from_pg(kind: ColumnKind, v: Value) -> StoreResult<Value>
     Ok(match (kind, v) {
         (_, Value::Null) => Value::Null,
         (ColumnKind::Time, Value::String(s)) => Value::String(canonical_time(&s)?),
+        (ColumnKind::Float, Value::Number(n)) => float(&n),
         (_, v) => v,
     })
+}
+
+/// A number as a JSON float (the portable form of [`ColumnKind::Float`]).
+fn float(n: &serde_json::Number) -> Value {
+    n.as_f64().map_or(Value::Null, Value::from)
 }
 
 /// The PostgreSQL-side representation is already portable but for timestamps; loads go through
@@ -440,6 +460,9 @@ mod sqlite_impl {
                     }
                 }
             }
+            (ColumnKind::Float, "INTEGER") => {
+                Value::from(row.try_get::<i64, _>(i).map_err(bad)? as f64)
+            }
             (ColumnKind::Bool, "INTEGER") => {
                 Value::Bool(row.try_get::<i64, _>(i).map_err(bad)? != 0)
             }
@@ -557,6 +580,9 @@ mod sqlite_impl {
                         (ColumnKind::Time, Value::String(s)) => q.bind(canonical_time(s)?),
                         (ColumnKind::Bytes, Value::String(s)) => q.bind(bytes_of(s)?),
                         (ColumnKind::Json, v) => q.bind(v.to_string()),
+                        (ColumnKind::Float, Value::Number(n)) => {
+                            q.bind(n.as_f64().unwrap_or_default())
+                        }
                         (_, Value::Bool(b)) => q.bind(*b),
                         (_, Value::Number(n)) => match n.as_i64() {
                             Some(i) => q.bind(i),

@@ -7,6 +7,7 @@
 //! policies hold even if a query forgot its filter (second wall).
 
 pub mod accounts;
+pub mod analysis;
 mod constraints;
 mod dbtime;
 mod dbuuid;
@@ -27,6 +28,7 @@ pub mod voice;
 pub mod testing;
 
 pub use accounts::*;
+pub use analysis::*;
 pub use error::{StoreError, StoreResult};
 pub use jobs::*;
 pub use knowledge::*;

@@ -166,3 +166,4 @@ include!("sql/voice.rs");
 include!("sql/leads.rs");
 include!("sql/ops.rs");
 include!("sql/knowledge.rs");
+include!("sql/analysis.rs");

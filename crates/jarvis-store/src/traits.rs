@@ -302,6 +302,7 @@ pub trait Store:
     + crate::ops::OpsStore
     + crate::dump::Dump
     + crate::knowledge::KnowledgeStore
+    + crate::analysis::AnalysisStore
 {
 }
 
@@ -329,6 +330,7 @@ impl<T> Store for T where
         + crate::voice::PricingStore
         + crate::dump::Dump
         + crate::knowledge::KnowledgeStore
+        + crate::analysis::AnalysisStore
 {
 }
 

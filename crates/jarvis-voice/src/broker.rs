@@ -229,11 +229,7 @@ impl VoiceBroker {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
-        let mut tools = ToolRegistry::builtin();
-        let knowledge =
-            crate::tools::SearchKnowledge::new(client.clone(), cfg.knowledge_model.clone());
-        // A distinct name: cannot clash with the built-ins.
-        let _ = tools.register(Arc::new(knowledge));
+        let tools = assistant_tools(&client, &cfg.knowledge_model);
         VoiceBroker {
             inner: Arc::new(Inner {
                 store,
@@ -275,6 +271,11 @@ impl VoiceBroker {
     /// Sets who builds the e-mails of budget alerts. Call it before cloning the broker.
     pub fn with_alert_emails(self, alerts: Arc<dyn AlertEmails>) -> Self {
         self.rebuild(|i| i.alerts = alerts)
+    }
+
+    /// The tools offered to every call (what simulations must run too).
+    pub fn tools(&self) -> &ToolRegistry {
+        &self.inner.tools
     }
 
     /// The broker's counters.
@@ -370,33 +371,9 @@ impl VoiceBroker {
         }
 
         // Everything the prompt needs, read before a slot is held.
-        let classes = store
-            .list_classes(&scope, gym.id, None, page(200)?)
-            .await?
-            .items;
-        let facts = store
-            .list_facts(
-                &scope,
-                gym.id,
-                member.id,
-                page(instructions::MAX_FACTS as u32)?,
-            )
-            .await?
-            .items;
-        let last_summary = store.last_summary(&scope, gym.id, member.id).await?;
         let language = member.preferred_language;
-        let tool_names = inner.tools.names();
-        let prompt = instructions::build(&InstructionsInput {
-            gym,
-            settings: &settings,
-            member: &member,
-            language,
-            now: local,
-            classes: &classes,
-            facts: &facts,
-            last_summary: last_summary.as_ref(),
-            tool_names: &tool_names,
-        });
+        let prompt =
+            assistant_prompt(store, &scope, gym, &settings, &member, local, &inner.tools).await?;
         let prices = store.price_table_at(now).await?;
 
         let lease =
@@ -442,6 +419,7 @@ impl VoiceBroker {
             language,
             voice_name(settings.persona.voice),
             &inner.tools,
+            Modality::Audio,
         );
         let admitted = Admitted {
             scope,
@@ -638,7 +616,8 @@ impl VoiceBroker {
         }
         // Owned by another instance (or its task is finishing): end it here; the owner sees
         // the lease gone on its next renewal and closes its socket.
-        self.inner
+        if self
+            .inner
             .store
             .end_session(
                 &scope,
@@ -646,7 +625,10 @@ impl VoiceBroker {
                 EndReason::MemberEnded,
                 OffsetDateTime::now_utc(),
             )
-            .await?;
+            .await?
+        {
+            crate::analysis::enqueue_analysis(self.inner.store.as_ref(), &session).await;
+        }
         if let Some(call_id) = session.provider_call_id.as_deref()
             && let Err(e) = self.inner.client.hangup(call_id).await
         {
@@ -676,18 +658,87 @@ fn prices_or_default(t: PriceTable) -> PriceTable {
     }
 }
 
+/// The tools every assistant is offered: what [`VoiceBroker::new`] starts with and what
+/// simulations run. The one place to add tools for every call.
+pub fn assistant_tools(client: &OpenAiClient, knowledge_model: &str) -> ToolRegistry {
+    let mut tools = ToolRegistry::builtin();
+    let knowledge = crate::tools::SearchKnowledge::new(client.clone(), knowledge_model.to_owned());
+    // A distinct name: cannot clash with the built-ins.
+    let _ = tools.register(Arc::new(knowledge));
+    tools
+}
+
+/// The assistant's instructions for `member` at `gym`, from everything the prompt needs (the
+/// day's classes, the member's facts, the last conversation's summary, the tool names): the
+/// same for a member's call and for a simulation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn assistant_prompt(
+    store: &dyn Store,
+    scope: &jarvis_core::Scope,
+    gym: &jarvis_core::model::Gym,
+    settings: &GymSettings,
+    member: &jarvis_core::model::Member,
+    local: OffsetDateTime,
+    tools: &ToolRegistry,
+) -> StoreResult<String> {
+    let classes = store
+        .list_classes(scope, gym.id, None, page(200)?)
+        .await?
+        .items;
+    let facts = store
+        .list_facts(
+            scope,
+            gym.id,
+            member.id,
+            page(instructions::MAX_FACTS as u32)?,
+        )
+        .await?
+        .items;
+    let last_summary = store.last_summary(scope, gym.id, member.id).await?;
+    let tool_names = tools.names();
+    Ok(instructions::build(&InstructionsInput {
+        gym,
+        settings,
+        member,
+        language: member.preferred_language,
+        now: local,
+        classes: &classes,
+        facts: &facts,
+        last_summary: last_summary.as_ref(),
+        tool_names: &tool_names,
+    }))
+}
+
+/// How the assistant talks: audio at the kiosk, text in simulations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Modality {
+    /// Speech in and out (WebRTC calls).
+    Audio,
+    /// Text in and out (the realtime API's text path).
+    Text,
+}
+
 /// The session given to the provider with the offer: everything is decided here, on the
-/// server, so the kiosk never sees the prompt, the tools or the key.
-fn session_config(
+/// server, so the kiosk never sees the prompt, the tools or the key. Simulations use the same
+/// session with the text modality.
+pub(crate) fn session_config(
     model: &str,
     transcription_model: &str,
     instructions: String,
     language: Locale,
     voice: String,
     tools: &ToolRegistry,
+    modality: Modality,
 ) -> SessionConfig {
     let mut cfg = SessionConfig::realtime(model);
     cfg.instructions = Some(instructions);
+    if modality == Modality::Text {
+        cfg.output_modalities = Some(vec!["text".to_owned()]);
+        cfg.tools = Some(tools.definitions());
+        cfg.tool_choice = Some(json!("auto"));
+        cfg.truncation = Some(json!({"type": "retention_ratio", "retention_ratio": 0.8}));
+        return cfg;
+    }
     cfg.output_modalities = Some(vec!["audio".to_owned()]);
     cfg.audio = Some(AudioConfig {
         input: Some(AudioInput {
@@ -761,6 +812,7 @@ pub async fn reap(
             continue;
         }
         report.reaped += 1;
+        crate::analysis::enqueue_analysis(store, &s).await;
         tracing::warn!(session = %s.id, owner = %s.owner_instance_id, "reaped a voice session");
         if let Some(call_id) = s.provider_call_id.as_deref() {
             match tokio::time::timeout(Duration::from_secs(10), client.hangup(call_id)).await {

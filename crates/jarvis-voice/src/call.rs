@@ -642,6 +642,8 @@ impl Call {
             {
                 Ok(true) => {
                     tracing::info!(session = %self.id, reason = reason.as_str(), "voice call ended");
+                    crate::analysis::enqueue_analysis(self.spec.store.as_ref(), &self.spec.session)
+                        .await;
                     return;
                 }
                 Ok(false) => {

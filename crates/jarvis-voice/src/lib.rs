@@ -10,16 +10,23 @@
 //!
 //! [`EndReason`]: jarvis_core::model::EndReason
 
+pub mod analysis;
 mod broker;
 mod budget;
 mod call;
 pub mod instructions;
 mod metrics;
+pub mod simulate;
 pub mod tools;
 
+pub use analysis::{
+    ANALYSIS_JOB_KIND, AnalysisConfig, AnalysisError, AnalysisJob, AnalysisOutcome, analyze_session,
+};
 pub use broker::{
-    EndError, ReapReport, StartError, StartRefusal, Started, VoiceBroker, VoiceConfig, reap,
+    EndError, ReapReport, StartError, StartRefusal, Started, VoiceBroker, VoiceConfig,
+    assistant_tools, reap,
 };
 pub use budget::{AlertEmails, NoAlertEmails};
 pub use call::CallCommand;
 pub use metrics::{VoiceMetrics, VoiceMetricsSnapshot};
+pub use simulate::{SimError, SimEvent, Simulator};

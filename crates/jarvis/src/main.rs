@@ -74,6 +74,16 @@ enum Command {
     /// show the run history; retry a dead job. Running servers do the work.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Play a scenario file (JSON) against a gym's assistant over the realtime text path and
+    /// judge every scenario. Exits non-zero when any scenario fails. Needs `openai_api_key`.
+    Simulate {
+        /// Target gym id.
+        #[arg(long, value_name = "GYM_ID")]
+        gym: String,
+        /// The scenario file (see docs/integrator/simulations.md).
+        #[arg(long, value_name = "FILE")]
+        scenarios: PathBuf,
+    },
     /// Backups in the object store (storage_url): create, list, verify, restore.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -263,6 +273,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             store.close().await;
             r
         }
+        Command::Simulate { gym, scenarios } => simulate(&config, gym, scenarios).await,
         Command::Backup(cmd) => backup::run(cmd, &config).await,
         Command::Export { file } => backup::export(&config, file).await,
         Command::Import { file, force_empty } => backup::import(&config, file, force_empty).await,
@@ -405,6 +416,94 @@ async fn admin_create(
     let _ = std::io::stdout().flush();
     println!("created super admin {} ({})", user.email, user.id);
     Ok(())
+}
+
+async fn simulate(config: &Config, gym: String, file: PathBuf) -> Result<(), String> {
+    use jarvis_core::model::{ScenarioFile, SimulationStatus};
+    use jarvis_voice::{SimEvent, Simulator};
+    let gym: jarvis_core::GymId = gym
+        .trim()
+        .parse()
+        .map_err(|_| format!("--gym must be a gym id (UUID), got `{gym}`"))?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let scenarios = ScenarioFile::parse(&text).map_err(|e| {
+        let lines: Vec<String> =
+            e.0.iter()
+                .map(|f| format!("  {}: {}", f.field, f.message))
+                .collect();
+        format!(
+            "{} is not a valid scenario file:\n{}",
+            file.display(),
+            lines.join("\n")
+        )
+    })?;
+    let key = config
+        .openai_api_key
+        .as_ref()
+        .ok_or("simulate needs openai_api_key (JARVIS_OPENAI_API_KEY)")?;
+    let openai = jarvis_openai::OpenAiConfig::new(
+        config.openai_base_url.clone(),
+        jarvis_openai::ApiKey::new(key.expose().to_string()),
+    )
+    .map_err(|e| format!("invalid OpenAI configuration: {e}"))?;
+    let openai = jarvis_openai::OpenAiClient::new(openai)
+        .map_err(|e| format!("cannot build the OpenAI client: {e}"))?;
+    let store = jarvis_app::store::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = async {
+        let g = store
+            .gym(&jarvis_core::Scope::Platform, gym)
+            .await
+            .map_err(|e| e.to_string())?;
+        let scope = jarvis_core::Scope::Gym {
+            franchise: g.franchise_id,
+            gym,
+        };
+        let sim = Simulator {
+            store: store.clone(),
+            tools: jarvis_voice::assistant_tools(&openai, &config.knowledge_embedding_model),
+            client: openai,
+            chat_model: config.analysis_model.clone(),
+        };
+        let (run, _) = sim
+            .run(&scope, gym, &scenarios, |e| match e {
+                SimEvent::Scenario(i, n, name) => println!("[{i}/{n}] {name}…"),
+                SimEvent::Result(r) => {
+                    println!("      {}", if r.passed { "PASS" } else { "FAIL" });
+                    for c in &r.checks {
+                        println!(
+                            "      {} {:?} {}: {}",
+                            if c.passed { "✓" } else { "✗" },
+                            c.kind,
+                            c.expectation,
+                            c.reason
+                        );
+                    }
+                }
+            })
+            .await
+            .map_err(|e| format!("simulation stopped: {e}"))?;
+        println!(
+            "run {}: {}/{} scenario(s) passed, cost ${:.6}",
+            run.id,
+            run.passed,
+            run.scenarios,
+            run.cost_pico as f64 / 1e12
+        );
+        if run.status == SimulationStatus::Passed {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} scenario(s) failed",
+                run.scenarios.saturating_sub(run.passed)
+            ))
+        }
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 async fn members_import(

@@ -51,6 +51,36 @@ pub const VOICE_REAP_STALE_AFTER: std::time::Duration = std::time::Duration::fro
 /// Time between the two reaper passes of one `voice.reap` run.
 pub const VOICE_REAP_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Analyses one ended voice session with a chat model (enqueued by whoever ended the session,
+/// once per session; the handler lives in `jarvis-voice`). Refusals and invalid answers are
+/// retried inside the job and then recorded as failed; provider errors retry the job.
+pub const VOICE_ANALYZE: JobSpec = JobSpec::new(
+    "voice.analyze",
+    "analyse an ended voice session (summary, sentiment, custom fields)",
+)
+.lease(Duration::minutes(2))
+.concurrency(2)
+.retry(RetryPolicy {
+    max_attempts: 5,
+    base_delay: Duration::seconds(30),
+    max_delay: Duration::minutes(30),
+});
+
+/// Plays a gym's saved scenario file against its assistant (queued from the simulations page;
+/// the handler lives in the server, which holds the broker's tools). Not retried: a failed run
+/// is recorded as `error` and the manager runs it again.
+pub const SIMULATIONS_RUN: JobSpec = JobSpec::new(
+    crate::analysis::SIMULATION_JOB_KIND,
+    "play a gym's simulation scenarios",
+)
+.lease(Duration::minutes(10))
+.concurrency(1)
+.retry(RetryPolicy {
+    max_attempts: 1,
+    base_delay: Duration::seconds(30),
+    max_delay: Duration::minutes(1),
+});
+
 /// Deletes finished jobs, their runs and long-gone instances after the retention period.
 pub const JOBS_PURGE: JobSpec = JobSpec::new(
     "jobs.purge",
@@ -94,6 +124,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::backups::BACKUP_DAILY,
         crate::knowledge::KNOWLEDGE_EMBED,
         crate::knowledge::KNOWLEDGE_REEMBED,
+        VOICE_ANALYZE,
+        SIMULATIONS_RUN,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -2,6 +2,7 @@
 
 mod account;
 mod activity;
+mod analysis;
 mod audit;
 mod franchise;
 mod gym;
@@ -17,6 +18,7 @@ mod voice;
 
 pub use account::*;
 pub use activity::*;
+pub use analysis::*;
 pub use audit::*;
 pub use franchise::*;
 pub use gym::*;

@@ -737,12 +737,15 @@ impl NewFollowUp {
 }
 
 /// Overall tone of a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
     /// Happy, satisfied.
     Positive,
     /// Neither.
+    #[default]
     Neutral,
     /// Unhappy, frustrated.
     Negative,
@@ -773,7 +776,11 @@ impl Sentiment {
     }
 }
 
-/// What a post-call analysis concluded about one session.
+/// What a post-call analysis concluded about one session, or why it could not.
+///
+/// `status` is `done` (every standard field was answered and validated) or `failed` (the
+/// model refused or answered outside the schema on every bounded attempt: nothing is guessed,
+/// the standard fields are empty and `failure` says why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionAnalysis {
     /// The session.
@@ -782,19 +789,84 @@ pub struct SessionAnalysis {
     pub gym_id: GymId,
     /// The member.
     pub member_id: Option<MemberId>,
-    /// A few sentences (used as "the last conversation" in the next call's instructions).
+    /// `done` or `failed`.
+    pub status: AnalysisStatus,
+    /// Why it failed (refusal, invalid output), when `failed`.
+    pub failure: Option<String>,
+    /// A few sentences (used as "the last conversation" in the next call's instructions);
+    /// empty when failed.
     pub summary: String,
-    /// Overall tone.
-    pub sentiment: Sentiment,
+    /// Overall tone, derived from `sentiment_score` (stored by older analyses without a score).
+    pub sentiment: Option<Sentiment>,
+    /// Tone from -1 (very negative) to 1 (very positive).
+    pub sentiment_score: Option<f64>,
     /// Topics discussed.
     pub topics: Vec<String>,
+    /// The member's satisfaction, 1 to 5.
+    pub satisfaction: Option<u8>,
+    /// Whether staff should follow up.
+    pub follow_up: Option<bool>,
+    /// Why (when `follow_up`).
+    pub follow_up_reason: Option<String>,
+    /// Whether the member expressed the intent to cancel the membership.
+    pub cancellation_intent: Option<bool>,
+    /// The gym's custom fields: name → value (validated against the field's type).
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
+    /// Chat calls made (retries included).
+    pub attempts: u32,
+    /// The chat model that answered.
+    pub model: Option<String>,
+    /// What the analysis cost (also added to the session's cost), pico-USD.
+    pub cost_pico: PicoUsd,
     /// When it was made.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-/// Input to store an analysis (one per session; storing again replaces it).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// Whether an analysis succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalysisStatus {
+    /// Answered and validated.
+    Done,
+    /// Refused or invalid on every attempt; recorded, never guessed.
+    Failed,
+}
+
+impl AnalysisStatus {
+    /// The stable storage name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AnalysisStatus::Done => "done",
+            AnalysisStatus::Failed => "failed",
+        }
+    }
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [AnalysisStatus::Done, AnalysisStatus::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+impl Sentiment {
+    /// The tone of a score in -1..1: below -0.25 negative, above 0.25 positive, else neutral
+    /// (the score cannot express "mixed"; older analyses may still carry it).
+    pub fn from_score(score: f64) -> Self {
+        if score < -0.25 {
+            Sentiment::Negative
+        } else if score > 0.25 {
+            Sentiment::Positive
+        } else {
+            Sentiment::Neutral
+        }
+    }
+}
+
+/// Input to store an analysis (one per session; storing again replaces it). The fields added
+/// with the analysis job are optional, so an analysis stored by hand needs only the first three.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSessionAnalysis {
     /// Summary (1–4000 characters).
@@ -804,6 +876,34 @@ pub struct NewSessionAnalysis {
     /// Topics (at most 20, each 1–80 characters).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Tone from -1 to 1.
+    #[serde(default)]
+    pub sentiment_score: Option<f64>,
+    /// Satisfaction 1–5.
+    #[serde(default)]
+    pub satisfaction: Option<u8>,
+    /// Staff should follow up.
+    #[serde(default)]
+    pub follow_up: Option<bool>,
+    /// Why (at most 1000 characters).
+    #[serde(default)]
+    pub follow_up_reason: Option<String>,
+    /// Intent to cancel.
+    #[serde(default)]
+    pub cancellation_intent: Option<bool>,
+    /// Custom fields, already validated against the gym's field definitions.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
+    /// Chat calls made.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Chat model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Cost of the chat calls, pico-USD (added to the session's cost when stored).
+    #[serde(default)]
+    pub cost_pico: PicoUsd,
 }
 
 impl NewSessionAnalysis {
@@ -820,10 +920,38 @@ impl NewSessionAnalysis {
             .enumerate()
             .map(|(i, t)| v.text(&format!("topics[{i}]"), t, 80))
             .collect();
+        if let Some(s) = self.sentiment_score
+            && !(s.is_finite() && (-1.0..=1.0).contains(&s))
+        {
+            v.push(FieldError::new(
+                "sentiment_score",
+                "out_of_range",
+                "between -1 and 1",
+            ));
+        }
+        if let Some(n) = self.satisfaction
+            && !(1..=5).contains(&n)
+        {
+            v.push(FieldError::new(
+                "satisfaction",
+                "out_of_range",
+                "between 1 and 5",
+            ));
+        }
+        let follow_up_reason =
+            v.opt_text("follow_up_reason", self.follow_up_reason.as_deref(), 1000);
+        if serde_json::to_string(&self.custom).map_or(0, |s| s.len()) > 16_000 {
+            v.push(FieldError::new(
+                "custom",
+                "too_long",
+                "at most 16 000 bytes",
+            ));
+        }
         v.finish().map(|()| Self {
             summary,
             topics,
-            sentiment: self.sentiment,
+            follow_up_reason,
+            ..self
         })
     }
 }
@@ -1145,6 +1273,7 @@ mod tests {
             summary: "ok".into(),
             sentiment: Sentiment::Mixed,
             topics: vec!["yoga".into(), " ".into()],
+            ..Default::default()
         };
         assert_eq!(a.validate().unwrap_err().0[0].field, "topics[1]");
     }

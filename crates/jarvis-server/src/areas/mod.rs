@@ -5,6 +5,7 @@
 //! handler.
 
 pub mod accounts;
+pub mod analysis;
 pub mod imports;
 pub mod kiosks;
 pub mod knowledge;
@@ -27,6 +28,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(imports::api::routes())
         .merge(voice::api::routes())
         .merge(leads::api::routes())
+        .merge(analysis::api::routes())
         .merge(knowledge::api::routes())
 }
 
@@ -40,5 +42,6 @@ pub fn page_routes() -> Router<AppState> {
         .merge(imports::pages::routes())
         .merge(voice::pages::routes())
         .merge(leads::pages::routes())
+        .merge(analysis::pages::routes())
         .merge(knowledge::pages::routes())
 }

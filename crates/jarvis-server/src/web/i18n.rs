@@ -324,6 +324,57 @@ catalogue! {
     Outcome => ("Résultat", "Outcome"),
     RunRunning => ("en cours", "running"),
     SuperAdminsOnly => ("Réservé aux super administrateurs.", "Super admins only."),
+    AnTitle => ("Analyse des conversations", "Conversation analysis"),
+    AnFields => ("Champs d'analyse personnalisés", "Custom analysis fields"),
+    AnFieldsHelp => ("Chaque champ est ajouté au schéma que le modèle remplit après chaque conversation, vérifié, puis affiché en colonne.", "Each field is added to the schema the model fills in after every conversation, checked, then shown as a column."),
+    AnNoFields => ("Aucun champ personnalisé.", "No custom field."),
+    AnTranscriptsOff => ("Cette salle ne conserve pas le texte des conversations : aucune analyse n'est faite.", "This gym keeps no conversation text: no analysis is made."),
+    AnKind => ("Type", "Type"),
+    AnValues => ("Valeurs (séparées par des virgules)", "Values (comma-separated)"),
+    AnDescription => ("Description", "Description"),
+    AnAddField => ("Ajouter le champ", "Add the field"),
+    AnKindText => ("texte", "text"),
+    AnKindNumber => ("nombre", "number"),
+    AnKindBoolean => ("oui/non", "yes/no"),
+    AnKindEnum => ("liste de valeurs", "list of values"),
+    Analysis => ("Analyse", "Analysis"),
+    AnSummary => ("Résumé", "Summary"),
+    AnSentiment => ("Ton", "Sentiment"),
+    AnSatisfaction => ("Satisfaction", "Satisfaction"),
+    AnFollowUp => ("Suivi nécessaire", "Follow-up needed"),
+    AnCancel => ("Intention de résilier", "Cancellation intent"),
+    AnTopics => ("Sujets", "Topics"),
+    AnFailed => ("Analyse échouée", "Analysis failed"),
+    AnNone => ("Pas encore d'analyse.", "No analysis yet."),
+    AnAttempts => ("Appels au modèle", "Model calls"),
+    AnCost => ("Coût de l'analyse (inclus dans le total)", "Analysis cost (included in the total)"),
+    AnYes => ("oui", "yes"),
+    AnNo => ("non", "no"),
+    AnPositive => ("positif", "positive"),
+    AnNeutral => ("neutre", "neutral"),
+    AnNegative => ("négatif", "negative"),
+    AnMixed => ("mitigé", "mixed"),
+    Simulations => ("Simulations", "Simulations"),
+    SimHelp => ("Des membres simulés parlent à l'assistant de la salle (mêmes consignes, mêmes outils) par le texte ; un juge vérifie chaque attente. Les outils s'exécutent dans un bac à sable : aucun membre réel n'est modifié.", "Simulated members talk to the gym's assistant (same instructions, same tools) in text; a judge checks every expectation. Tools run in a sandbox: no real member is changed."),
+    SimScenarios => ("Fichier de scénarios (JSON)", "Scenario file (JSON)"),
+    SimRun => ("Lancer une simulation", "Run a simulation"),
+    SimQueued => ("Simulation lancée : elle apparaîtra ci-dessous.", "Simulation queued: it will appear below."),
+    SimSaved => ("Scénarios enregistrés.", "Scenarios saved."),
+    SimRuns => ("Exécutions", "Runs"),
+    SimNoRuns => ("Aucune exécution.", "No run yet."),
+    SimPassed => ("réussi", "passed"),
+    SimFailedWord => ("échoué", "failed"),
+    SimRunning => ("en cours", "running"),
+    SimErrorWord => ("erreur", "error"),
+    SimScenario => ("Scénario", "Scenario"),
+    SimScenarioCount => ("Scénarios réussis", "Scenarios passed"),
+    SimCost => ("Coût (séparé des conversations des membres)", "Cost (apart from member conversations)"),
+    SimExpectation => ("Attente", "Expectation"),
+    SimMustMention => ("doit mentionner", "must mention"),
+    SimMustNot => ("ne doit pas", "must not"),
+    SimMustCallTool => ("doit appeler l'outil", "must call tool"),
+    SimVerdict => ("Verdict", "Verdict"),
+
     // Knowledge base.
     Knowledge => ("Base de connaissances", "Knowledge base"),
     KnowledgeIntro => ("Ce que l'assistant sait de votre salle : il cherche ici (outil search_knowledge) et cite le titre de l'entrée.", "What the assistant knows about your gym: it searches here (search_knowledge tool) and cites the entry title."),
@@ -512,6 +563,50 @@ impl Tr {
     }
 
     /// Why a voice session ended.
+    /// A custom analysis field's type.
+    pub fn analysis_kind(&self, k: &AnalysisFieldKind) -> &'static str {
+        self.get(match k {
+            AnalysisFieldKind::Text => Msg::AnKindText,
+            AnalysisFieldKind::Number => Msg::AnKindNumber,
+            AnalysisFieldKind::Boolean => Msg::AnKindBoolean,
+            AnalysisFieldKind::Enum => Msg::AnKindEnum,
+        })
+    }
+
+    /// A conversation's tone.
+    pub fn sentiment(&self, s: &Sentiment) -> &'static str {
+        self.get(match s {
+            Sentiment::Positive => Msg::AnPositive,
+            Sentiment::Neutral => Msg::AnNeutral,
+            Sentiment::Negative => Msg::AnNegative,
+            Sentiment::Mixed => Msg::AnMixed,
+        })
+    }
+
+    /// Yes or no.
+    pub fn yes_no(&self, b: &bool) -> &'static str {
+        self.get(if *b { Msg::AnYes } else { Msg::AnNo })
+    }
+
+    /// A simulation run's status.
+    pub fn simulation_status(&self, s: &SimulationStatus) -> &'static str {
+        self.get(match s {
+            SimulationStatus::Running => Msg::SimRunning,
+            SimulationStatus::Passed => Msg::SimPassed,
+            SimulationStatus::Failed => Msg::SimFailedWord,
+            SimulationStatus::Error => Msg::SimErrorWord,
+        })
+    }
+
+    /// What an expectation asks.
+    pub fn check_kind(&self, k: &CheckKind) -> &'static str {
+        self.get(match k {
+            CheckKind::MustMention => Msg::SimMustMention,
+            CheckKind::MustNot => Msg::SimMustNot,
+            CheckKind::MustCallTool => Msg::SimMustCallTool,
+        })
+    }
+
     pub fn end_reason(&self, r: &EndReason) -> &'static str {
         match r {
             EndReason::MemberEnded => self.pick("terminée par le membre", "ended by the member"),

@@ -149,6 +149,8 @@ enum Fresh {
     Franchise,
     /// `{id}` and `{membership_id}` of a new staff user of the tenant's gym.
     Membership,
+    /// `{field_id}` of a custom analysis field of the tenant's gym.
+    AnalysisField,
 }
 
 /// The body of a request.
@@ -211,6 +213,8 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             "fact_id" => w.fact.clone(),
             "import_id" => w.import.clone(),
             "lead_id" => w.lead.clone(),
+            // No session in the world: the answer is the analysis's 404 once authorized.
+            "session_id" => "00000000-0000-0000-0000-000000000000".to_owned(),
             "entry_id" => w.knowledge.clone(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
@@ -367,6 +371,14 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
             )
             .await
         }
+        Fresh::AnalysisField => {
+            created(
+                app,
+                &format!("{gp}/analysis-fields"),
+                json!({ "name": format!("f{}", n()), "kind": "text", "description": "d" }),
+            )
+            .await
+        }
         Fresh::Knowledge => {
             created(
                 app,
@@ -415,6 +427,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
         Fresh::Fact => "fact_id",
         Fresh::Class => "class_id",
         Fresh::Kiosk => "kiosk_id",
+        Fresh::AnalysisField => "field_id",
         Fresh::Knowledge => "entry_id",
         _ => "id",
     };
@@ -514,6 +527,10 @@ fn rows() -> Vec<Row> {
         (Method::GET, "/api/v1/gyms/{gym_id}/leads", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::PATCH, "/api/v1/gyms/{gym_id}/leads/{lead_id}", Json(r#"{"status":"contacted"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/leads/webhook-secret", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/analysis-fields", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/analysis-fields", Json(r#"{"name":"f{n}","kind":"enum","enum_values":["a","b"],"description":"d"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::DELETE, "/api/v1/gyms/{gym_id}/analysis-fields/{field_id}", none, AnalysisField, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/voice/sessions/{session_id}/analysis", none, No, [N, N, N, F], [N, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/knowledge", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/knowledge", Json(r#"{"title":"Entry {n}","body":"Text {n}","language":"fr"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/knowledge/{entry_id}", none, No, [A, A, A, A], [A, N, N, N]),

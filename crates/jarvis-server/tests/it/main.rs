@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod analysis_pages;
 mod auth;
 mod authz_matrix;
 mod gyms_members_kiosks;

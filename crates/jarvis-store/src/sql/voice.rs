@@ -248,32 +248,68 @@ mod voice_sql {
         }
     }
 
-    const ANALYSIS_COLS: &str =
-        "session_id, franchise_id, gym_id, member_id, summary, sentiment, topics, created_at";
+    pub(super) const ANALYSIS_COLS: &str = "session_id, franchise_id, gym_id, member_id, summary, \
+         sentiment, topics, created_at, status, failure, sentiment_score, satisfaction, follow_up, \
+         follow_up_reason, cancellation_intent, custom, attempts, model, cost_pico";
 
     #[derive(sqlx::FromRow)]
-    struct AnalysisRow {
+    pub(super) struct AnalysisRow {
         session_id: DbUuid,
         #[allow(dead_code)]
         franchise_id: DbUuid,
         gym_id: DbUuid,
         member_id: Option<DbUuid>,
-        summary: String,
-        sentiment: String,
+        summary: Option<String>,
+        sentiment: Option<String>,
         topics: Json<Vec<String>>,
         created_at: OffsetDateTime,
+        status: String,
+        failure: Option<String>,
+        sentiment_score: Option<f64>,
+        satisfaction: Option<i32>,
+        follow_up: Option<bool>,
+        follow_up_reason: Option<String>,
+        cancellation_intent: Option<bool>,
+        custom: Json<serde_json::Map<String, serde_json::Value>>,
+        attempts: i32,
+        model: Option<String>,
+        cost_pico: i64,
     }
 
     impl AnalysisRow {
-        fn into_domain(self) -> StoreResult<SessionAnalysis> {
+        pub(super) fn into_domain(self) -> StoreResult<SessionAnalysis> {
+            let sentiment = match self.sentiment {
+                Some(x) => {
+                    Some(Sentiment::parse(&x).ok_or_else(|| StoreError::corrupt("sentiment", &x))?)
+                }
+                None => None,
+            };
+            let satisfaction = match self.satisfaction {
+                Some(n) => Some(
+                    u8::try_from(n)
+                        .map_err(|_| StoreError::corrupt("satisfaction", &n.to_string()))?,
+                ),
+                None => None,
+            };
             Ok(SessionAnalysis {
                 session_id: self.session_id.0.into(),
                 gym_id: self.gym_id.0.into(),
                 member_id: self.member_id.map(|u| u.0.into()),
-                summary: self.summary,
-                sentiment: Sentiment::parse(&self.sentiment)
-                    .ok_or_else(|| StoreError::corrupt("sentiment", &self.sentiment))?,
+                status: AnalysisStatus::parse(&self.status)
+                    .ok_or_else(|| StoreError::corrupt("analysis status", &self.status))?,
+                failure: self.failure,
+                summary: self.summary.unwrap_or_default(),
+                sentiment,
+                sentiment_score: self.sentiment_score,
                 topics: self.topics.0,
+                satisfaction,
+                follow_up: self.follow_up,
+                follow_up_reason: self.follow_up_reason,
+                cancellation_intent: self.cancellation_intent,
+                custom: self.custom.0,
+                attempts: u32_of("analysis attempts", i64::from(self.attempts))?,
+                model: self.model,
+                cost_pico: u64_of("analysis cost", self.cost_pico)?,
                 created_at: self.created_at,
             })
         }
@@ -369,7 +405,7 @@ mod voice_sql {
     }
 
     /// The first validation error of an input, as a storage error.
-    fn invalid(errs: ValidationErrors) -> StoreError {
+    pub(super) fn invalid(errs: ValidationErrors) -> StoreError {
         let Some(e) = errs.0.into_iter().next() else {
             return StoreError::Internal("empty validation errors".into());
         };
@@ -380,6 +416,10 @@ mod voice_sql {
             "reason",
             "summary",
             "topics",
+            "sentiment_score",
+            "satisfaction",
+            "follow_up_reason",
+            "custom",
             "voice_session_cap",
             "monthly_budget_micros",
             "realtime_model",
@@ -443,7 +483,7 @@ mod voice_sql {
             .map_err(map_db_err)
     }
 
-    async fn fetch_session(
+    pub(super) async fn fetch_session(
         tx: &mut Tx,
         scope: &Scope,
         id: VoiceSessionId,
@@ -577,6 +617,76 @@ mod voice_sql {
             .map_err(map_db_err)?;
         row.ok_or(StoreError::NotFound("voice session"))?
             .into_domain()
+    }
+
+    /// An analysis row to write.
+    pub(super) struct AnalysisWrite {
+        pub(super) status: AnalysisStatus,
+        pub(super) failure: Option<String>,
+        pub(super) new: NewSessionAnalysis,
+    }
+
+    /// Inserts or replaces the analysis of session `s`; a failed one has no summary/sentiment.
+    pub(super) async fn upsert_analysis(
+        tx: &mut Tx,
+        s: &VoiceSession,
+        w: AnalysisWrite,
+    ) -> StoreResult<AnalysisRow> {
+        let done = w.status == AnalysisStatus::Done;
+        let n = w.new;
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO session_analyses ({ANALYSIS_COLS}) VALUES ("
+        ));
+        let mut sep = qb.separated(", ");
+        sep.push_bind(db(s.id))
+            .push_bind(db(s.franchise_id))
+            .push_bind(db(s.gym_id))
+            .push_bind(s.member_id.map(db))
+            .push_bind(done.then(|| n.summary.clone()))
+            .push_bind(done.then(|| n.sentiment.as_str()))
+            .push_bind(Json(n.topics))
+            .push_bind(DbTime::new(now()))
+            .push_bind(w.status.as_str())
+            .push_bind(w.failure)
+            .push_bind(n.sentiment_score)
+            .push_bind(n.satisfaction.map(i32::from))
+            .push_bind(n.follow_up)
+            .push_bind(n.follow_up_reason)
+            .push_bind(n.cancellation_intent)
+            .push_bind(Json(n.custom))
+            .push_bind(i32::try_from(n.attempts).unwrap_or(i32::MAX))
+            .push_bind(n.model)
+            .push_bind(i64_of("cost_pico", n.cost_pico)?);
+        qb.push(format!(
+            ") ON CONFLICT (session_id) DO UPDATE SET summary = excluded.summary, \
+             sentiment = excluded.sentiment, topics = excluded.topics, \
+             created_at = excluded.created_at, status = excluded.status, \
+             failure = excluded.failure, sentiment_score = excluded.sentiment_score, \
+             satisfaction = excluded.satisfaction, follow_up = excluded.follow_up, \
+             follow_up_reason = excluded.follow_up_reason, \
+             cancellation_intent = excluded.cancellation_intent, custom = excluded.custom, \
+             attempts = excluded.attempts, model = excluded.model, \
+             cost_pico = session_analyses.cost_pico + excluded.cost_pico \
+             RETURNING {ANALYSIS_COLS}"
+        ));
+        qb.build_query_as()
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(map_db_err)
+    }
+
+    /// Adds an analysis's chat cost to its session and to the gym's rollup of today.
+    pub(super) async fn charge_analysis(
+        tx: &mut Tx,
+        scope: &Scope,
+        s: &VoiceSession,
+        cost: i64,
+    ) -> StoreResult<()> {
+        if cost == 0 {
+            return Ok(());
+        }
+        let s2 = add_to_session(tx, scope, s.id, &[("cost_pico", cost)], false).await?;
+        add_to_day(tx, &s2, utc_day(now()), cost, 0, 0, 0, 0, 0).await
     }
 
     async fn insert_email(tx: &mut Tx, email: NewEmail) -> StoreResult<()> {
@@ -1646,30 +1756,20 @@ mod voice_sql {
             new: NewSessionAnalysis,
         ) -> StoreResult<SessionAnalysis> {
             let new = new.validate().map_err(invalid)?;
+            let cost = i64_of("cost_pico", new.cost_pico)?;
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let s = fetch_session(&mut tx, scope, session).await?;
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO session_analyses ({ANALYSIS_COLS}) VALUES ("
-            ));
-            let mut sep = qb.separated(", ");
-            sep.push_bind(db(s.id))
-                .push_bind(db(s.franchise_id))
-                .push_bind(db(s.gym_id))
-                .push_bind(s.member_id.map(db))
-                .push_bind(new.summary)
-                .push_bind(new.sentiment.as_str())
-                .push_bind(Json(new.topics))
-                .push_bind(DbTime::new(now()));
-            qb.push(format!(
-                ") ON CONFLICT (session_id) DO UPDATE SET summary = excluded.summary, \
-                 sentiment = excluded.sentiment, topics = excluded.topics, \
-                 created_at = excluded.created_at RETURNING {ANALYSIS_COLS}"
-            ));
-            let row: AnalysisRow = qb
-                .build_query_as()
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
+            let row = upsert_analysis(
+                &mut tx,
+                &s,
+                AnalysisWrite {
+                    status: AnalysisStatus::Done,
+                    failure: None,
+                    new,
+                },
+            )
+            .await?;
+            charge_analysis(&mut tx, scope, &s, cost).await?;
             tx.commit().await.map_err(map_db_err)?;
             row.into_domain()
         }
@@ -1686,7 +1786,8 @@ mod voice_sql {
             ));
             qb.push_bind(db(gym))
                 .push(" AND member_id = ")
-                .push_bind(db(member));
+                .push_bind(db(member))
+                .push(" AND status = 'done'");
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             qb.push(" ORDER BY created_at DESC, session_id DESC LIMIT 1");
             let row: Option<AnalysisRow> = qb

@@ -43,6 +43,7 @@ async fn column_kinds_match_postgres_types_postgres() {
             "boolean" => ColumnKind::Bool,
             "jsonb" | "json" => ColumnKind::Json,
             "bytea" => ColumnKind::Bytes,
+            "double precision" => ColumnKind::Float,
             "text" | "uuid" | "date" | "integer" | "bigint" | "smallint" | "character varying" => {
                 ColumnKind::Plain
             }

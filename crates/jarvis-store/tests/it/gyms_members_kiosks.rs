@@ -784,6 +784,7 @@ mod cases {
                 summary: "analysis-marker about Marqueurnom".into(),
                 sentiment: Sentiment::Positive,
                 topics: vec!["marathon-marker-goal".into()],
+                ..Default::default()
             },
         )
         .await

@@ -46,6 +46,10 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("knowledge_entries", "franchise_id", Some("gym_id")),
     ("knowledge_chunks", "franchise_id", Some("gym_id")),
     ("knowledge_usage", "franchise_id", Some("gym_id")),
+    ("analysis_fields", "franchise_id", Some("gym_id")),
+    ("simulation_scenarios", "franchise_id", Some("gym_id")),
+    ("simulation_runs", "franchise_id", Some("gym_id")),
+    ("simulation_results", "franchise_id", Some("gym_id")),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -584,6 +588,39 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
             summary: "short chat".into(),
             sentiment: Sentiment::Neutral,
             topics: vec![],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    s.create_analysis_field(
+        &sc,
+        &a,
+        g.id,
+        NewAnalysisField {
+            name: "goal".into(),
+            kind: AnalysisFieldKind::Text,
+            enum_values: vec![],
+            description: "main goal".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.put_simulation_scenarios(&sc, &a, g.id, r#"{"scenarios": []}"#)
+        .await
+        .unwrap();
+    let run = s.start_simulation(&sc, g.id).await.unwrap();
+    s.add_simulation_result(
+        &sc,
+        &SimulationResult {
+            run_id: run.id,
+            seq: 0,
+            scenario: "hi".into(),
+            passed: true,
+            checks: vec![],
+            transcript: vec![],
+            tool_calls: vec![],
+            cost_pico: 1,
         },
     )
     .await

@@ -1390,6 +1390,7 @@ mod cases {
                 summary: "Premier échange".into(),
                 sentiment: Sentiment::Positive,
                 topics: vec!["yoga".into()],
+                ..Default::default()
             },
         )
         .await
@@ -1411,6 +1412,7 @@ mod cases {
                     summary: "Deuxième échange".into(),
                     sentiment: Sentiment::Neutral,
                     topics: vec![],
+                    ..Default::default()
                 },
             )
             .await

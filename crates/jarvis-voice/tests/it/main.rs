@@ -323,6 +323,10 @@ both_backends!(
     two_instances_never_exceed_the_global_cap,
     today_is_the_gym_local_date,
     search_knowledge_cites_titles_and_falls_back_to_full_text,
+    analysis_with_a_custom_field_round_trips_and_is_billed_to_the_session,
+    refusal_then_invalid_output_is_retried_then_recorded_failed,
+    no_analysis_without_stored_transcripts,
+    a_simulation_reports_a_passing_and_a_failing_scenario,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their

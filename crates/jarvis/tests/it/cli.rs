@@ -55,6 +55,7 @@ fn every_command_has_help() {
         vec!["backup", "restore", "--help"],
         vec!["export", "--help"],
         vec!["import", "--help"],
+        vec!["simulate", "--help"],
     ] {
         let o = jarvis(dir.path()).args(&args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", text(&o));

@@ -6,6 +6,7 @@ mod backup_cli;
 mod cli;
 mod instances;
 mod members_import;
+mod simulate;
 mod support;
 mod voice_instances;
 

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use jarvis_app::AppError;
+use jarvis_app::analysis;
 use jarvis_app::voice::{self, HistoryQuery, Overview, PRICE_FIELDS, PriceForm, SessionDetail};
 use jarvis_core::authz::Resource;
 use jarvis_core::cost::{BudgetPeriod, pico_to_micro};
@@ -157,9 +158,88 @@ struct HistoryPage {
     c: Chrome,
     q: HistoryQuery,
     rows: Vec<voice::SessionRow>,
+    /// The analysis columns of each row, in the order of `rows`.
+    cells: Vec<AnalysisCells>,
+    /// The gym's custom analysis fields (one column each).
+    fields: Vec<AnalysisField>,
     pager: Pager,
     errors: BTreeMap<String, String>,
     reasons: Vec<&'static str>,
+}
+
+/// A conversation's analysis as table cells, already in the page's language.
+pub struct AnalysisCells {
+    /// `done` / `failed` / empty (not analysed).
+    pub status: &'static str,
+    /// Tone (score).
+    pub sentiment: String,
+    /// 1–5.
+    pub satisfaction: String,
+    /// Follow-up needed (and why).
+    pub follow_up: String,
+    /// Cancellation intent.
+    pub cancel: String,
+    /// One cell per custom field, in the fields' order.
+    pub custom: Vec<String>,
+}
+
+fn custom_cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "—".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The cells of one analysis (or dashes when there is none).
+pub fn analysis_cells(
+    t: Tr,
+    a: Option<&SessionAnalysis>,
+    fields: &[AnalysisField],
+) -> AnalysisCells {
+    let dash = || "—".to_string();
+    let Some(a) = a else {
+        return AnalysisCells {
+            status: "",
+            sentiment: dash(),
+            satisfaction: dash(),
+            follow_up: dash(),
+            cancel: dash(),
+            custom: fields.iter().map(|_| dash()).collect(),
+        };
+    };
+    if a.status == AnalysisStatus::Failed {
+        return AnalysisCells {
+            status: "failed",
+            sentiment: t.get(Msg::AnFailed).to_owned(),
+            satisfaction: dash(),
+            follow_up: dash(),
+            cancel: dash(),
+            custom: fields.iter().map(|_| dash()).collect(),
+        };
+    }
+    let yes_no = |b: Option<bool>| b.map_or_else(dash, |b| t.yes_no(&b).to_owned());
+    AnalysisCells {
+        status: "done",
+        sentiment: match (a.sentiment, a.sentiment_score) {
+            (Some(s), Some(x)) => format!("{} ({x:+.2})", t.sentiment(&s)),
+            (Some(s), None) => t.sentiment(&s).to_owned(),
+            _ => dash(),
+        },
+        satisfaction: a.satisfaction.map_or_else(dash, |n| format!("{n}/5")),
+        follow_up: match (a.follow_up, &a.follow_up_reason) {
+            (Some(true), Some(r)) => format!("{} — {r}", t.yes_no(&true)),
+            (f, _) => yes_no(f),
+        },
+        cancel: yes_no(a.cancellation_intent),
+        custom: fields
+            .iter()
+            .map(|f| match a.custom.get(&f.name) {
+                Some(serde_json::Value::Bool(b)) => t.yes_no(b).to_owned(),
+                v => custom_cell(v),
+            })
+            .collect(),
+    }
 }
 
 async fn history_page(
@@ -217,10 +297,24 @@ async fn history_page(
         &extra,
         &page_rows,
     );
+    let ids: Vec<VoiceSessionId> = page_rows.items.iter().map(|r| r.session.id).collect();
+    let analyses = analysis::of_sessions(state.store.as_ref(), &scope, gym, &ids)
+        .await
+        .in_page(c.t)?;
+    let fields = analysis::fields(state.store.as_ref(), &scope, gym)
+        .await
+        .in_page(c.t)?;
+    let cells = page_rows
+        .items
+        .iter()
+        .map(|r| analysis_cells(c.t, analyses.get(&r.session.id), &fields))
+        .collect();
     Ok(page(
         HistoryPage {
             c,
             q,
+            cells,
+            fields,
             rows: page_rows.items,
             pager,
             errors,
@@ -237,6 +331,10 @@ struct SessionPage {
     d: SessionDetail,
     can_hang_up: bool,
     can_resolve: bool,
+    analysis: Option<SessionAnalysis>,
+    cells: AnalysisCells,
+    fields: Vec<AnalysisField>,
+    transcripts_kept: bool,
 }
 
 async fn session_page(
@@ -256,12 +354,27 @@ async fn session_page(
     .in_page(c.t)?;
     let can_hang_up = u.caller.gym(&state, gym, voice::HANG_UP).await.is_ok();
     let can_resolve = u.caller.gym(&state, gym, voice::RESOLVE).await.is_ok();
+    let analysis = analysis::of_session(state.store.as_ref(), &scope, gym, id)
+        .await
+        .in_page(c.t)?;
+    let fields = analysis::fields(state.store.as_ref(), &scope, gym)
+        .await
+        .in_page(c.t)?;
+    let cells = analysis_cells(c.t, analysis.as_ref(), &fields);
+    let transcripts_kept = match &c.gym {
+        Some(g) => analysis::transcripts_kept(g),
+        None => false,
+    };
     Ok(page(
         SessionPage {
             c,
             d,
             can_hang_up,
             can_resolve,
+            analysis,
+            cells,
+            fields,
+            transcripts_kept,
         },
         StatusCode::OK,
     ))

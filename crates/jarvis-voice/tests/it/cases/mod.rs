@@ -1,5 +1,6 @@
 //! The test cases, one module per concern; each runs on both backends (see `main.rs`).
 
+mod analysis;
 mod budget;
 mod conversation;
 mod faults;
@@ -7,8 +8,10 @@ mod knowledge;
 mod lifecycle;
 mod limits;
 mod metering;
+mod simulate;
 mod transcripts;
 
+pub use analysis::*;
 pub use budget::*;
 pub use conversation::*;
 pub use faults::*;
@@ -16,4 +19,5 @@ pub use knowledge::*;
 pub use lifecycle::*;
 pub use limits::*;
 pub use metering::*;
+pub use simulate::*;
 pub use transcripts::*;
