@@ -171,3 +171,7 @@ id_type!(
     /// Id of a lead received by a gym's lead webhook.
     LeadId
 );
+id_type!(
+    /// Id of a gym's custom HTTP tool.
+    HttpToolId
+);

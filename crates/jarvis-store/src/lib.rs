@@ -11,6 +11,7 @@ mod constraints;
 mod dbtime;
 mod dbuuid;
 mod error;
+pub mod http_tools;
 pub mod jobs;
 pub mod leads;
 pub mod migrate;
@@ -25,6 +26,7 @@ pub mod testing;
 
 pub use accounts::*;
 pub use error::{StoreError, StoreResult};
+pub use http_tools::*;
 pub use jobs::*;
 pub use leads::*;
 pub use migrate::MigrationInfo;

@@ -163,3 +163,4 @@ include!("sql/accounts.rs");
 include!("sql/jobs.rs");
 include!("sql/voice.rs");
 include!("sql/leads.rs");
+include!("sql/http_tools.rs");

@@ -297,6 +297,7 @@ pub trait Store:
     + crate::voice::VoiceStore
     + crate::voice::PricingStore
     + crate::leads::LeadStore
+    + crate::http_tools::HttpToolStore
 {
 }
 
@@ -321,6 +322,7 @@ impl<T> Store for T where
         + crate::voice::VoiceStore
         + crate::leads::LeadStore
         + crate::voice::PricingStore
+        + crate::http_tools::HttpToolStore
 {
 }
 

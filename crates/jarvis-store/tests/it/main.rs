@@ -6,6 +6,7 @@ mod accounts;
 mod conformance;
 mod gyms_members_kiosks;
 mod hardening_gyms;
+mod http_tools;
 mod jobs;
 mod leads;
 mod migrate_concurrently;
