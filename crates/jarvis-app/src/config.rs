@@ -220,6 +220,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "tools_allow_hosts",
+        help: "comma-separated host names and IPs/CIDRs custom HTTP tools may reach although private, loopback or over plain http (the SSRF guard's allow-list); unset = public https only",
+        default: None,
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -417,6 +423,8 @@ pub struct Config {
     pub jobs_diagnostics: bool,
     /// Lease of the diagnostic job kind.
     pub jobs_diag_lease: Duration,
+    /// What custom HTTP tools may reach besides public https addresses.
+    pub tools_allow: crate::http_tools::AllowList,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -864,6 +872,15 @@ impl Config {
                 3600,
                 "seconds from 1 to 3600",
             )?),
+            tools_allow: match p.text("tools_allow_hosts") {
+                None => crate::http_tools::AllowList::default(),
+                Some(list) => crate::http_tools::AllowList::parse(&list).map_err(|_| {
+                    p.invalid(
+                        "tools_allow_hosts",
+                        "comma-separated host names, IP addresses or CIDRs like hooks.gym.internal, 10.1.0.0/16, ::1",
+                    )
+                })?,
+            },
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -942,6 +959,13 @@ impl Config {
                 "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
                 "jobs_diagnostics" => self.jobs_diagnostics.to_string(),
                 "jobs_diag_lease_secs" => self.jobs_diag_lease.as_secs().to_string(),
+                "tools_allow_hosts" => {
+                    if self.tools_allow.is_empty() {
+                        "(none: public https only)".into()
+                    } else {
+                        self.tools_allow.to_string()
+                    }
+                }
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

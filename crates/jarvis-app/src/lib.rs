@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod gyms;
+pub mod http_tools;
 pub mod imports;
 pub mod instance;
 pub mod jobs;

@@ -27,7 +27,7 @@ use crate::budget::{self, AlertEmails, BudgetLimits, NoAlertEmails};
 use crate::call::{self, CallCommand, CallSpec};
 use crate::instructions::{self, InstructionsInput};
 use crate::metrics::VoiceMetrics;
-use crate::tools::{CallBinding, CallContext, ToolRegistry};
+use crate::tools::{CallBinding, CallContext, GymToolSource, ToolRegistry};
 
 /// How the broker runs calls on this instance.
 #[derive(Debug, Clone)]
@@ -149,6 +149,7 @@ struct Inner {
     client: OpenAiClient,
     cfg: VoiceConfig,
     tools: ToolRegistry,
+    gym_tools: Option<Arc<dyn GymToolSource>>,
     alerts: Arc<dyn AlertEmails>,
     metrics: Arc<VoiceMetrics>,
     tracker: TaskTracker,
@@ -187,6 +188,7 @@ struct Admitted {
     limits: BudgetLimits,
     lease: time::Duration,
     config: SessionConfig,
+    tools: ToolRegistry,
     offer: String,
 }
 
@@ -232,6 +234,7 @@ impl VoiceBroker {
                 client,
                 cfg,
                 tools: ToolRegistry::builtin(),
+                gym_tools: None,
                 alerts: Arc::new(NoAlertEmails),
                 metrics: Arc::new(VoiceMetrics::default()),
                 tracker,
@@ -262,6 +265,27 @@ impl VoiceBroker {
     /// before cloning the broker.
     pub fn with_tools(self, tools: ToolRegistry) -> Self {
         self.rebuild(|i| i.tools = tools)
+    }
+
+    /// Adds each gym's own tools (custom HTTP tools) to its calls, looked up at call start.
+    /// Call it before cloning the broker.
+    pub fn with_gym_tools(self, source: Arc<dyn GymToolSource>) -> Self {
+        self.rebuild(|i| i.gym_tools = Some(source))
+    }
+
+    /// The tools a call of `gym` gets: the broker's tools plus the gym's own.
+    pub async fn tools_for_gym(
+        &self,
+        scope: &jarvis_core::Scope,
+        gym: jarvis_core::GymId,
+    ) -> ToolRegistry {
+        crate::tools::tools_for_call(
+            &self.inner.tools,
+            self.inner.gym_tools.as_deref(),
+            scope,
+            gym,
+        )
+        .await
     }
 
     /// Sets who builds the e-mails of budget alerts. Call it before cloning the broker.
@@ -377,7 +401,8 @@ impl VoiceBroker {
             .items;
         let last_summary = store.last_summary(&scope, gym.id, member.id).await?;
         let language = member.preferred_language;
-        let tool_names = inner.tools.names();
+        let tools = self.tools_for_gym(&scope, gym.id).await;
+        let tool_names = tools.names();
         let prompt = instructions::build(&InstructionsInput {
             gym,
             settings: &settings,
@@ -433,7 +458,7 @@ impl VoiceBroker {
             prompt,
             language,
             voice_name(settings.persona.voice),
-            &inner.tools,
+            &tools,
         );
         let admitted = Admitted {
             scope,
@@ -450,6 +475,7 @@ impl VoiceBroker {
             limits,
             lease,
             config,
+            tools,
             offer: sdp_offer.to_owned(),
         };
         let me = self.clone();
@@ -482,6 +508,7 @@ impl VoiceBroker {
             limits,
             lease,
             config,
+            tools,
             offer,
         } = a;
         let created = match inner.client.create_call(&offer, &config).await {
@@ -538,7 +565,7 @@ impl VoiceBroker {
             session: session.clone(),
             call_id: created.call_id.clone(),
             ctx,
-            tools: inner.tools.clone(),
+            tools,
             prices: prices_or_default(prices),
             budgets: limits,
             alerts: inner.alerts.clone(),
