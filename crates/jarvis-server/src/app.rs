@@ -153,6 +153,12 @@ pub async fn start(
                 source,
             })
         })?;
+    // Custom HTTP tools: managed on their pages and API, added to each call of their gym.
+    let http_tools = jarvis_app::http_tools::HttpTools::new(
+        store.clone(),
+        auth.master.clone(),
+        config.tools_allow.clone(),
+    );
     // Calls are owned by this registered instance (its heartbeat keeps them from the reaper),
     // tracked by the supervisor, and end as `shutdown` as soon as shutdown begins.
     let voice = jarvis_voice::VoiceBroker::new(
@@ -167,7 +173,8 @@ pub async fn start(
         store: store.clone(),
         master: auth.master.clone(),
         public_base: jarvis_app::accounts::public_base(&config),
-    }));
+    }))
+    .with_gym_tools(Arc::new(http_tools.clone()));
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -176,6 +183,7 @@ pub async fn start(
         demo_mode,
         auth,
         voice,
+        http_tools,
         heartbeats,
         mailer,
         started_at: time::OffsetDateTime::now_utc(),

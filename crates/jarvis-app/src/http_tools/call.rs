@@ -88,6 +88,34 @@ impl reqwest::dns::Resolve for Pinned {
     }
 }
 
+/// An [`Exchange`] as the API and the test page show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TestReport {
+    /// What was sent (absent when the URL was refused before a request was built).
+    pub request: Option<SentRequest>,
+    /// The answer, when the call succeeded.
+    pub response: Option<Received>,
+    /// Why the call failed (what the model would have been told).
+    pub error: Option<String>,
+    /// Milliseconds taken.
+    pub duration_ms: u64,
+}
+
+impl From<Exchange> for TestReport {
+    fn from(e: Exchange) -> Self {
+        let (response, error) = match e.outcome {
+            Ok(r) => (Some(r), None),
+            Err(m) => (None, Some(m)),
+        };
+        TestReport {
+            request: e.request,
+            response,
+            error,
+            duration_ms: e.duration_ms,
+        }
+    }
+}
+
 /// The URL's host (for the SSRF guard) and whether its scheme is acceptable under `allow`.
 pub fn check_url(url: &str, allow: &AllowList) -> Result<(reqwest::Url, Host, u16), String> {
     let u = reqwest::Url::parse(url).map_err(|e| format!("not a valid URL: {e}"))?;

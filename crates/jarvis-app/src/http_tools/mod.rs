@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-pub use call::{Exchange, check_url};
+pub use call::{Exchange, TestReport, check_url};
 pub use ssrf::AllowList;
 
 /// Reading and changing a gym's tools (managers and above: the definitions name the gym's
@@ -51,6 +51,7 @@ pub struct NewToolSecret {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedTool {
     /// The tool.
+    #[serde(flatten)]
     pub tool: HttpTool,
     /// Its secret (shown once).
     pub secret: String,

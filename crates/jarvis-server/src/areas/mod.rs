@@ -11,6 +11,7 @@ pub mod leads;
 pub mod members;
 pub mod ops;
 pub mod tenants;
+pub mod tools;
 pub mod voice;
 
 use crate::state::AppState;
@@ -26,6 +27,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(imports::api::routes())
         .merge(voice::api::routes())
         .merge(leads::api::routes())
+        .merge(tools::api::routes())
 }
 
 /// The dashboard page routes of these areas.
@@ -38,4 +40,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(imports::pages::routes())
         .merge(voice::pages::routes())
         .merge(leads::pages::routes())
+        .merge(tools::pages::routes())
 }
