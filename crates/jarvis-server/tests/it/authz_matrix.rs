@@ -147,6 +147,8 @@ enum Fresh {
     Franchise,
     /// `{id}` and `{membership_id}` of a new staff user of the tenant's gym.
     Membership,
+    /// `{tool_id}` of a custom HTTP tool of the tenant's gym.
+    Tool,
 }
 
 /// The body of a request.
@@ -171,6 +173,8 @@ struct Tenant {
     u: String,
     /// A lead received by the gym's webhook.
     lead: String,
+    /// A custom HTTP tool of the gym.
+    tool: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -207,6 +211,7 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             "fact_id" => w.fact.clone(),
             "import_id" => w.import.clone(),
             "lead_id" => w.lead.clone(),
+            "tool_id" => w.tool.clone(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
@@ -274,6 +279,7 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         )
         .await;
     let lead = webhook_lead(app, &gp).await;
+    let tool = created(app, &format!("{gp}/tools"), tool_body()).await;
     Tenant {
         f,
         g,
@@ -284,7 +290,15 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         import,
         u,
         lead,
+        tool,
     }
+}
+
+/// A custom tool definition (its URL is refused by the SSRF guard before any connection, so
+/// "test this tool" never sends traffic anywhere).
+fn tool_body() -> Value {
+    json!({ "name": format!("tool_{}", n()), "description": "d",
+        "parameters": { "type": "object" }, "url": "https://127.0.0.1/x" })
 }
 
 /// Generates the gym's webhook secret and delivers one signed lead; its id.
@@ -387,6 +401,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
             )
             .await
         }
+        Fresh::Tool => created(app, &format!("{gp}/tools"), tool_body()).await,
         Fresh::Gym => w.g.clone(),
         Fresh::Franchise => w.f.clone(),
     };
@@ -395,6 +410,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
         Fresh::Fact => "fact_id",
         Fresh::Class => "class_id",
         Fresh::Kiosk => "kiosk_id",
+        Fresh::Tool => "tool_id",
         _ => "id",
     };
     vec![(param, id)]
@@ -493,6 +509,14 @@ fn rows() -> Vec<Row> {
         (Method::GET, "/api/v1/gyms/{gym_id}/leads", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::PATCH, "/api/v1/gyms/{gym_id}/leads/{lead_id}", Json(r#"{"status":"contacted"}"#), No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/leads/webhook-secret", none, No, [A, A, A, F], [A, N, N, N]),
+        // Custom HTTP tools: managers and above (they decide which member data leaves JARVIS).
+        (Method::GET, "/api/v1/gyms/{gym_id}/tools", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools", Json(r#"{"name":"made_{n}","description":"d","parameters":{"type":"object"},"url":"https://127.0.0.1/x"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/tools/{tool_id}", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::PUT, "/api/v1/gyms/{gym_id}/tools/{tool_id}", Json(r#"{"name":"renamed_{n}","description":"d","parameters":{"type":"object"},"url":"https://127.0.0.1/y"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::DELETE, "/api/v1/gyms/{gym_id}/tools/{tool_id}", none, Tool, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools/{tool_id}/secret", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools/{tool_id}/test", Json(r#"{"arguments":{}}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/kiosks", Json(r#"{"name":"Kiosk {n}"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}", none, No, [A, A, A, A], [A, N, N, N]),

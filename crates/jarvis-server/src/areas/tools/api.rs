@@ -21,7 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tools, create_tool))
         .routes(routes!(get_tool, replace_tool, delete_tool))
-        .routes(routes!(rotate_secret))
+        .routes(routes!(rotate_tool_secret))
         .routes(routes!(test_tool))
 }
 
@@ -112,7 +112,7 @@ async fn delete_tool(
     responses((status = 201, body = NewToolSecret, description = "The new secret, shown once; the previous one stops working"),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn rotate_secret(
+async fn rotate_tool_secret(
     state: State<AppState>,
     caller: Caller,
     ApiPath((gym, id)): ApiPath<(GymId, HttpToolId)>,
