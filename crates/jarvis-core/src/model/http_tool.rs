@@ -18,7 +18,7 @@ pub const RESERVED_TOOL_NAMES: [&str; 9] = [
     "log_member_goal",
     "log_interaction",
     "add_member_fact",
-    "update_preferences",
+    "update_member_preferences",
     "hand_off_to_staff",
     "end_conversation",
     "search_knowledge",

@@ -322,6 +322,7 @@ both_backends!(
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
     today_is_the_gym_local_date,
+    gym_tools_join_the_calls_of_their_gym_only,
 );
 
 /// The demo script of `serve --demo` only calls tools the broker has, with arguments their

@@ -3,6 +3,7 @@
 mod budget;
 mod conversation;
 mod faults;
+mod gym_tools;
 mod lifecycle;
 mod limits;
 mod metering;
@@ -11,6 +12,7 @@ mod transcripts;
 pub use budget::*;
 pub use conversation::*;
 pub use faults::*;
+pub use gym_tools::*;
 pub use lifecycle::*;
 pub use limits::*;
 pub use metering::*;
