@@ -232,6 +232,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "tools_allow_hosts",
+        help: "comma-separated host names and IPs/CIDRs custom HTTP tools may reach although private, loopback or over plain http (the SSRF guard's allow-list); unset = public https only",
+        default: None,
+        secret: false,
+    },
+    Key {
         name: "metrics_listen",
         help: "a second listener serving only Prometheus GET /metrics, without a token, host:port such as 127.0.0.1:9464 (keep it on loopback or a private network); unset = none",
         default: None,
@@ -575,6 +581,8 @@ pub struct Config {
     pub analysis_max_attempts: u32,
     /// Lease of the diagnostic job kind.
     pub jobs_diag_lease: Duration,
+    /// What custom HTTP tools may reach besides public https addresses.
+    pub tools_allow: crate::http_tools::AllowList,
     /// A second listener for `/metrics` only (no token).
     pub metrics_listen: Option<SocketAddr>,
     /// Bearer token opening `/metrics` on the main listener.
@@ -1089,6 +1097,15 @@ impl Config {
                 3600,
                 "seconds from 1 to 3600",
             )?),
+            tools_allow: match p.text("tools_allow_hosts") {
+                None => crate::http_tools::AllowList::default(),
+                Some(list) => crate::http_tools::AllowList::parse(&list).map_err(|_| {
+                    p.invalid(
+                        "tools_allow_hosts",
+                        "comma-separated host names, IP addresses or CIDRs like hooks.gym.internal, 10.1.0.0/16, ::1",
+                    )
+                })?,
+            },
             metrics_listen: match p.text("metrics_listen") {
                 None => None,
                 Some(_) => Some(p.parse("metrics_listen", "host:port such as 127.0.0.1:9464")?),
@@ -1203,6 +1220,13 @@ impl Config {
                 "analysis_model" => self.analysis_model.clone(),
                 "analysis_max_attempts" => self.analysis_max_attempts.to_string(),
                 "jobs_diag_lease_secs" => self.jobs_diag_lease.as_secs().to_string(),
+                "tools_allow_hosts" => {
+                    if self.tools_allow.is_empty() {
+                        "(none: public https only)".into()
+                    } else {
+                        self.tools_allow.to_string()
+                    }
+                }
                 "metrics_listen" => self
                     .metrics_listen
                     .map_or_else(|| "(not set)".into(), |a| a.to_string()),

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 pub mod analysis;
+pub mod assistant;
 pub mod auth;
 pub mod backups;
 pub mod classes;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod gyms;
+pub mod http_tools;
 pub mod imports;
 pub mod instance;
 pub mod jobs;

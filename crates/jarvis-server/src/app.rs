@@ -155,24 +155,33 @@ pub async fn start(
                 source,
             })
         })?;
+    // Custom HTTP tools: managed on their pages and API, added to each call of their gym.
+    let http_tools = jarvis_app::http_tools::HttpTools::new(
+        store.clone(),
+        auth.master.clone(),
+        config.tools_allow.clone(),
+    );
     // Calls are owned by this registered instance (its heartbeat keeps them from the reaper),
     // tracked by the supervisor, and end as `shutdown` as soon as shutdown begins.
     let voice = jarvis_voice::VoiceBroker::new(
         store.clone(),
         openai.as_ref().clone(),
-        jarvis_voice::VoiceConfig {
-            knowledge_model: config.knowledge_embedding_model.clone(),
-            ..jarvis_voice::VoiceConfig::new(instance)
-        },
+        jarvis_voice::VoiceConfig::new(instance),
         supervisor.tracker(),
         supervisor.signals().stop_token(),
     )
+    // Built-ins plus search_knowledge (the knowledge base's embeddings model).
+    .with_tools(jarvis_app::assistant::tools(
+        openai.as_ref(),
+        &config.knowledge_embedding_model,
+    ))
     // Budget alerts e-mail the gym's managers (the super admins for the platform's budget).
     .with_alert_emails(Arc::new(crate::areas::voice::alerts::OutboxAlertEmails {
         store: store.clone(),
         master: auth.master.clone(),
         public_base: jarvis_app::accounts::public_base(&config),
-    }));
+    }))
+    .with_gym_tools(Arc::new(http_tools.clone()));
     let job_stats = config.jobs_workers.then(Arc::default);
     let request_log = config
         .request_log
@@ -188,6 +197,7 @@ pub async fn start(
         demo_mode,
         auth,
         voice,
+        http_tools,
         heartbeats,
         mailer,
         started_at: time::OffsetDateTime::now_utc(),

@@ -117,18 +117,19 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
-    let (store, openai) = (state.store.clone(), state.openai.clone());
-    let (tools, chat_model) = (
-        state.voice.tools().clone(),
-        state.config.analysis_model.clone(),
+    let (store, openai, voice) = (
+        state.store.clone(),
+        state.openai.clone(),
+        state.voice.clone(),
     );
+    let chat_model = state.config.analysis_model.clone();
     r.register(builtin::SIMULATIONS_RUN, move |_, payload| {
-        let sim = jarvis_voice::Simulator {
-            store: store.clone(),
-            client: openai.as_ref().clone(),
-            tools: tools.clone(),
-            chat_model: chat_model.clone(),
-        };
+        let (store, openai, voice, chat_model) = (
+            store.clone(),
+            openai.clone(),
+            voice.clone(),
+            chat_model.clone(),
+        );
         async move {
             #[derive(serde::Deserialize)]
             struct P {
@@ -139,6 +140,13 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             let scope = jarvis_core::Scope::Gym {
                 franchise: p.franchise_id,
                 gym: p.gym_id,
+            };
+            // The gym's real tool set: the broker's tools plus its enabled custom tools.
+            let sim = jarvis_voice::Simulator {
+                store,
+                client: openai.as_ref().clone(),
+                tools: voice.tools_for_gym(&scope, p.gym_id).await,
+                chat_model,
             };
             let body = jarvis_app::analysis::scenarios(sim.store.as_ref(), &scope, p.gym_id)
                 .await

@@ -22,6 +22,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthState>,
     /// The voice broker: starts, ends and runs this instance's calls.
     pub voice: jarvis_voice::VoiceBroker,
+    /// The gyms' custom HTTP tools (also the broker's source of per-gym tools).
+    pub http_tools: jarvis_app::http_tools::HttpTools,
     /// When the process started.
     pub started_at: OffsetDateTime,
     /// Kiosk heartbeats waiting to be written in the next batch.

@@ -223,8 +223,14 @@ const RULES: &[Rule] = &[
         message: "a price cannot be negative",
         unique: false,
     },
+    Rule {
+        name: "http_tools_gym_name_key",
+        sqlite_columns: "http_tools.gym_id, http_tools.name",
+        field: "name",
+        message: "this gym already has a tool with this name",
+        unique: true,
+    },
 ];
-
 fn rule_error(r: &Rule) -> StoreError {
     if r.unique {
         StoreError::Conflict {

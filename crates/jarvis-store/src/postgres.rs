@@ -295,6 +295,7 @@ include!("sql/accounts.rs");
 include!("sql/jobs.rs");
 include!("sql/voice.rs");
 include!("sql/leads.rs");
+include!("sql/http_tools.rs");
 include!("sql/ops.rs");
 include!("sql/knowledge.rs");
 include!("sql/analysis.rs");

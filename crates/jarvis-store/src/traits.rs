@@ -303,6 +303,7 @@ pub trait Store:
     + crate::dump::Dump
     + crate::knowledge::KnowledgeStore
     + crate::analysis::AnalysisStore
+    + crate::http_tools::HttpToolStore
 {
 }
 
@@ -331,6 +332,7 @@ impl<T> Store for T where
         + crate::dump::Dump
         + crate::knowledge::KnowledgeStore
         + crate::analysis::AnalysisStore
+        + crate::http_tools::HttpToolStore
 {
 }
 

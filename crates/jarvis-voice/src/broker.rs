@@ -27,7 +27,7 @@ use crate::budget::{self, AlertEmails, BudgetLimits, NoAlertEmails};
 use crate::call::{self, CallCommand, CallSpec};
 use crate::instructions::{self, InstructionsInput};
 use crate::metrics::VoiceMetrics;
-use crate::tools::{CallBinding, CallContext, ToolRegistry};
+use crate::tools::{CallBinding, CallContext, GymToolSource, ToolRegistry};
 
 /// How the broker runs calls on this instance.
 #[derive(Debug, Clone)]
@@ -44,8 +44,6 @@ pub struct VoiceConfig {
     pub idle_override: Option<Duration>,
     /// Overrides the gym's maximum duration (tests; `None` in production).
     pub max_duration_override: Option<Duration>,
-    /// Embeddings model of the knowledge base (`search_knowledge`).
-    pub knowledge_model: String,
 }
 
 impl VoiceConfig {
@@ -58,7 +56,6 @@ impl VoiceConfig {
             drain: Duration::from_secs(2),
             idle_override: None,
             max_duration_override: None,
-            knowledge_model: "text-embedding-3-small".to_owned(),
         }
     }
 }
@@ -152,6 +149,7 @@ struct Inner {
     client: OpenAiClient,
     cfg: VoiceConfig,
     tools: ToolRegistry,
+    gym_tools: Option<Arc<dyn GymToolSource>>,
     alerts: Arc<dyn AlertEmails>,
     metrics: Arc<VoiceMetrics>,
     tracker: TaskTracker,
@@ -190,6 +188,7 @@ struct Admitted {
     limits: BudgetLimits,
     lease: time::Duration,
     config: SessionConfig,
+    tools: ToolRegistry,
     offer: String,
 }
 
@@ -229,13 +228,14 @@ impl VoiceBroker {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
-        let tools = assistant_tools(&client, &cfg.knowledge_model);
+        let tools = assistant_tools();
         VoiceBroker {
             inner: Arc::new(Inner {
                 store,
                 client,
                 cfg,
                 tools,
+                gym_tools: None,
                 alerts: Arc::new(NoAlertEmails),
                 metrics: Arc::new(VoiceMetrics::default()),
                 tracker,
@@ -266,6 +266,27 @@ impl VoiceBroker {
     /// before cloning the broker.
     pub fn with_tools(self, tools: ToolRegistry) -> Self {
         self.rebuild(|i| i.tools = tools)
+    }
+
+    /// Adds each gym's own tools (custom HTTP tools) to its calls, looked up at call start.
+    /// Call it before cloning the broker.
+    pub fn with_gym_tools(self, source: Arc<dyn GymToolSource>) -> Self {
+        self.rebuild(|i| i.gym_tools = Some(source))
+    }
+
+    /// The tools a call of `gym` gets: the broker's tools plus the gym's own.
+    pub async fn tools_for_gym(
+        &self,
+        scope: &jarvis_core::Scope,
+        gym: jarvis_core::GymId,
+    ) -> ToolRegistry {
+        crate::tools::tools_for_call(
+            &self.inner.tools,
+            self.inner.gym_tools.as_deref(),
+            scope,
+            gym,
+        )
+        .await
     }
 
     /// Sets who builds the e-mails of budget alerts. Call it before cloning the broker.
@@ -372,8 +393,9 @@ impl VoiceBroker {
 
         // Everything the prompt needs, read before a slot is held.
         let language = member.preferred_language;
+        let tools = self.tools_for_gym(&scope, gym.id).await;
         let prompt =
-            assistant_prompt(store, &scope, gym, &settings, &member, local, &inner.tools).await?;
+            assistant_prompt(store, &scope, gym, &settings, &member, local, &tools).await?;
         let prices = store.price_table_at(now).await?;
 
         let lease =
@@ -418,7 +440,7 @@ impl VoiceBroker {
             prompt,
             language,
             voice_name(settings.persona.voice),
-            &inner.tools,
+            &tools,
             Modality::Audio,
         );
         let admitted = Admitted {
@@ -436,6 +458,7 @@ impl VoiceBroker {
             limits,
             lease,
             config,
+            tools,
             offer: sdp_offer.to_owned(),
         };
         let me = self.clone();
@@ -468,6 +491,7 @@ impl VoiceBroker {
             limits,
             lease,
             config,
+            tools,
             offer,
         } = a;
         let created = match inner.client.create_call(&offer, &config).await {
@@ -524,7 +548,7 @@ impl VoiceBroker {
             session: session.clone(),
             call_id: created.call_id.clone(),
             ctx,
-            tools: inner.tools.clone(),
+            tools,
             prices: prices_or_default(prices),
             budgets: limits,
             alerts: inner.alerts.clone(),
@@ -660,12 +684,8 @@ fn prices_or_default(t: PriceTable) -> PriceTable {
 
 /// The tools every assistant is offered: what [`VoiceBroker::new`] starts with and what
 /// simulations run. The one place to add tools for every call.
-pub fn assistant_tools(client: &OpenAiClient, knowledge_model: &str) -> ToolRegistry {
-    let mut tools = ToolRegistry::builtin();
-    let knowledge = crate::tools::SearchKnowledge::new(client.clone(), knowledge_model.to_owned());
-    // A distinct name: cannot clash with the built-ins.
-    let _ = tools.register(Arc::new(knowledge));
-    tools
+pub fn assistant_tools() -> ToolRegistry {
+    ToolRegistry::builtin()
 }
 
 /// The assistant's instructions for `member` at `gym`, from everything the prompt needs (the

@@ -463,7 +463,7 @@ async fn simulate(config: &Config, gym: String, file: PathBuf) -> Result<(), Str
         };
         let sim = Simulator {
             store: store.clone(),
-            tools: jarvis_voice::assistant_tools(&openai, &config.knowledge_embedding_model),
+            tools: jarvis_app::assistant::tools(&openai, &config.knowledge_embedding_model),
             client: openai,
             chat_model: config.analysis_model.clone(),
         };

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backups;
+mod http_tools;
 mod imports;
 mod jobs;
 mod knowledge;

@@ -13,6 +13,7 @@ pub mod leads;
 pub mod members;
 pub mod ops;
 pub mod tenants;
+pub mod tools;
 pub mod voice;
 
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(imports::api::routes())
         .merge(voice::api::routes())
         .merge(leads::api::routes())
+        .merge(tools::api::routes())
         .merge(analysis::api::routes())
         .merge(knowledge::api::routes())
 }
@@ -42,6 +44,7 @@ pub fn page_routes() -> Router<AppState> {
         .merge(imports::pages::routes())
         .merge(voice::pages::routes())
         .merge(leads::pages::routes())
+        .merge(tools::pages::routes())
         .merge(analysis::pages::routes())
         .merge(knowledge::pages::routes())
 }

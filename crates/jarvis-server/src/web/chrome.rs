@@ -71,7 +71,7 @@ pub struct Nav {
 }
 
 /// The areas of a gym, by path segment after `/app/gyms/{id}`, with what opens them.
-const GYM_AREAS: [(&str, Msg, Action); 7] = [
+const GYM_AREAS: [(&str, Msg, Action); 8] = [
     ("voice", Msg::VoiceCalls, jarvis_app::voice::READ),
     ("members", Msg::Members, Action::MemberRead),
     ("kiosks", Msg::Kiosks, Action::KioskRead),
@@ -79,6 +79,7 @@ const GYM_AREAS: [(&str, Msg, Action); 7] = [
     ("import", Msg::Import, Action::MemberImport),
     ("leads", Msg::Leads, Action::MemberRead),
     ("knowledge", Msg::Knowledge, jarvis_app::knowledge::READ),
+    ("tools", Msg::Tools, jarvis_app::http_tools::MANAGE),
 ];
 
 impl Nav {

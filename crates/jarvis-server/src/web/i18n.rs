@@ -249,6 +249,34 @@ catalogue! {
     LeadSecretRotate => ("Générer un nouveau secret (l'ancien cesse aussitôt de fonctionner)", "Generate a new secret (the old one stops working at once)"),
     LeadSecretOnce => ("Copiez ce secret maintenant : il ne sera plus affiché.", "Copy this secret now: it will not be shown again."),
     ChangeStatus => ("Changer", "Change"),
+    Tools => ("Outils", "Tools"),
+    ToolsIntro => ("Des fonctions que l'assistant peut appeler pendant une conversation : JARVIS envoie une requête HTTP signée au système de la salle (réservation, boutique, CRM…) et lit sa réponse JSON. Adresses privées ou locales refusées, sauf liste autorisée par l'opérateur.", "Functions the assistant may call during a conversation: JARVIS sends a signed HTTP request to the gym's own system (booking, shop, CRM…) and reads its JSON answer. Private or local addresses are refused unless the operator allow-lists them."),
+    NoTools => ("Aucun outil.", "No tool."),
+    NewTool => ("Nouvel outil", "New tool"),
+    ToolName => ("Nom de fonction (snake_case)", "Function name (snake_case)"),
+    ToolDescription => ("Description pour l'assistant (quand l'utiliser)", "Description for the assistant (when to use it)"),
+    ToolParameters => ("Schéma JSON des arguments", "JSON schema of the arguments"),
+    ToolUrl => ("URL (https://)", "URL (https://)"),
+    ToolMethod => ("Méthode", "Method"),
+    ToolTimeout => ("Délai maximal (ms, 500 à 10 000)", "Time limit (ms, 500 to 10,000)"),
+    ToolMemberFields => ("Données du membre envoyées", "Member data sent"),
+    ToolEnabled => ("Proposé à l'assistant", "Offered to the assistant"),
+    ToolOn => ("actif", "on"),
+    ToolOff => ("désactivé", "off"),
+    ToolSecretOnce => ("Copiez ce secret de signature maintenant : il ne sera plus affiché.", "Copy this signing secret now: it will not be shown again."),
+    ToolSecretRotate => ("Générer un nouveau secret (l'ancien cesse aussitôt de fonctionner)", "Generate a new secret (the old one stops working at once)"),
+    ToolSecret => ("Secret de signature", "Signing secret"),
+    ToolTest => ("Tester cet outil", "Test this tool"),
+    ToolTestArguments => ("Arguments d'exemple (JSON)", "Sample arguments (JSON)"),
+    ToolRequest => ("Requête envoyée", "Request sent"),
+    ToolResponse => ("Réponse (telle que l'assistant la reçoit)", "Answer (as the assistant gets it)"),
+    ToolFailure => ("Échec (message transmis à l'assistant)", "Failure (message given to the assistant)"),
+    ToolDuration => ("Durée (ms)", "Duration (ms)"),
+    ToolDeleteConfirm => ("Supprimer cet outil ? L'assistant ne pourra plus l'appeler.", "Delete this tool? The assistant will no longer be able to call it."),
+    ToolSchemaNotJson => ("le schéma doit être du JSON valide", "the schema must be valid JSON"),
+    ToolTimeoutNumber => ("un nombre de millisecondes", "a number of milliseconds"),
+    ToolArgumentsInvalid => ("arguments invalides pour le schéma de l'outil (rien n'a été envoyé)", "arguments do not match the tool's schema (nothing was sent)"),
+    ToolCreate => ("Créer l'outil", "Create the tool"),
     // Sign-in pages.
     SignInTitle => ("Connexion", "Sign in"),
     EmailAddress => ("Adresse e-mail", "E-mail"),
@@ -462,6 +490,23 @@ impl Tr {
     /// A membership status given by its storage name (select boxes).
     pub fn membership_str(&self, s: &str) -> &'static str {
         MembershipStatus::parse(s).map_or("?", |s| self.membership(&s))
+    }
+
+    /// A member-profile field a custom tool may receive.
+    pub fn member_field(&self, f: &MemberField) -> &'static str {
+        match f {
+            MemberField::MemberId => self.pick("identifiant du membre", "member id"),
+            MemberField::BadgeId => self.pick("badge", "badge"),
+            MemberField::FirstName => self.pick("prénom", "first name"),
+            MemberField::LastName => self.pick("nom", "last name"),
+            MemberField::Email => self.pick("e-mail", "e-mail"),
+            MemberField::Phone => self.pick("téléphone", "phone"),
+            MemberField::PreferredLanguage => self.pick("langue", "language"),
+            MemberField::MembershipType => self.pick("type d'abonnement", "membership type"),
+            MemberField::MembershipStatus => {
+                self.pick("statut de l'abonnement", "membership status")
+            }
+        }
     }
 
     /// A language's name (knowledge entries).
@@ -757,6 +802,8 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
             "from" | "to" | "effective_from" => "une date au format AAAA-MM-JJ".into(),
             "monthly_budget_micros" => "un montant en dollars comme 1000 ou 12.50".into(),
             "reason" => "motif de fin inconnu".into(),
+            "name" => "3 à 64 caractères a-z, 0-9 et _, en commençant par une lettre".into(),
+            "url" => "doit être une URL https:// sans identifiants ni fragment (#)".into(),
             _ if field.starts_with("price.") => {
                 "un montant en dollars comme 0.60 (6 décimales au plus)".into()
             }
@@ -766,6 +813,7 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
         "too_many" => match (field, n.first()) {
             (f, Some(max)) if f.starts_with("goals") => format!("{max} objectifs au plus"),
             (_, Some(max)) if hours => format!("{max} créneaux par jour au plus"),
+            ("name", Some(max)) => format!("{max} outils au plus par salle"),
             _ => "trop d'éléments".into(),
         },
         "out_of_range" => match field {
@@ -780,6 +828,12 @@ pub fn field_message(t: Tr, e: &FieldError) -> String {
                 _ => "hors limites".into(),
             },
         },
+        "reserved" => match field {
+            "name" => "ce nom est celui d'un outil intégré".into(),
+            _ => "l'argument « member » est réservé aux données du membre ajoutées par JARVIS".into(),
+        },
+        "invalid_schema" => "schéma JSON invalide ou hors du sous-ensemble pris en charge (type, properties, required, additionalProperties, enum, minLength, maxLength, minimum, maximum, maxItems, items, description)".into(),
+        "not_allowed" => "doit commencer par https:// (http seulement vers un hôte autorisé par l'opérateur)".into(),
         "unpriced" => "aucun prix en vigueur pour ce modèle : ajoutez d'abord son prix".into(),
         "invalid_length" => match n.last() {
             Some(max) => format!("1 à {max} caractères"),
@@ -823,6 +877,7 @@ pub fn store_message(t: Tr, e: &StoreError) -> (String, String) {
                 }
             }
             "kiosks_gym_name_key" => "cette salle a déjà une borne de ce nom".into(),
+            "http_tools_gym_name_key" => "cette salle a déjà un outil de ce nom".into(),
             "gyms_franchise_name_key" => "cette franchise a déjà une salle de ce nom".into(),
             "gyms_status_changed" => {
                 "le statut de la salle a changé entre-temps ; rechargez la page et décidez à nouveau"

@@ -151,6 +151,8 @@ enum Fresh {
     Membership,
     /// `{field_id}` of a custom analysis field of the tenant's gym.
     AnalysisField,
+    /// `{tool_id}` of a custom HTTP tool of the tenant's gym.
+    Tool,
 }
 
 /// The body of a request.
@@ -177,6 +179,8 @@ struct Tenant {
     lead: String,
     /// A knowledge-base entry.
     knowledge: String,
+    /// A custom HTTP tool of the gym.
+    tool: String,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -216,6 +220,7 @@ fn fill_path(template: &str, w: &Tenant, fresh: &[(&str, String)]) -> String {
             // No session in the world: the answer is the analysis's 404 once authorized.
             "session_id" => "00000000-0000-0000-0000-000000000000".to_owned(),
             "entry_id" => w.knowledge.clone(),
+            "tool_id" => w.tool.clone(),
             "id" => match segs[i - 1] {
                 "franchises" => w.f.clone(),
                 "gyms" => w.g.clone(),
@@ -289,6 +294,7 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         json!({ "title": "Horaires", "body": "Ouvert de 6h à 23h.", "language": "fr" }),
     )
     .await;
+    let tool = created(app, &format!("{gp}/tools"), tool_body()).await;
     Tenant {
         f,
         g,
@@ -300,7 +306,15 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         u,
         lead,
         knowledge,
+        tool,
     }
+}
+
+/// A custom tool definition (its URL is refused by the SSRF guard before any connection, so
+/// "test this tool" never sends traffic anywhere).
+fn tool_body() -> Value {
+    json!({ "name": format!("tool_{}", n()), "description": "d",
+        "parameters": { "type": "object" }, "url": "https://127.0.0.1/x" })
 }
 
 /// Generates the gym's webhook secret and delivers one signed lead; its id.
@@ -419,6 +433,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
             )
             .await
         }
+        Fresh::Tool => created(app, &format!("{gp}/tools"), tool_body()).await,
         Fresh::Gym => w.g.clone(),
         Fresh::Franchise => w.f.clone(),
     };
@@ -429,6 +444,7 @@ async fn fresh(app: &TestApp, kind: Fresh, role: Role, w: &Tenant) -> Vec<(&'sta
         Fresh::Kiosk => "kiosk_id",
         Fresh::AnalysisField => "field_id",
         Fresh::Knowledge => "entry_id",
+        Fresh::Tool => "tool_id",
         _ => "id",
     };
     vec![(param, id)]
@@ -538,6 +554,14 @@ fn rows() -> Vec<Row> {
         (Method::DELETE, "/api/v1/gyms/{gym_id}/knowledge/{entry_id}", none, Knowledge, [A, A, A, F], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/knowledge/import", Csv("title,body\nImported,Text\n"), No, [A, A, A, F], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/knowledge/search", Json(r#"{"question":"horaires"}"#), No, [A, A, A, A], [A, N, N, N]),
+        // Custom HTTP tools: managers and above (they decide which member data leaves JARVIS).
+        (Method::GET, "/api/v1/gyms/{gym_id}/tools", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools", Json(r#"{"name":"made_{n}","description":"d","parameters":{"type":"object"},"url":"https://127.0.0.1/x"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::GET, "/api/v1/gyms/{gym_id}/tools/{tool_id}", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::PUT, "/api/v1/gyms/{gym_id}/tools/{tool_id}", Json(r#"{"name":"renamed_{n}","description":"d","parameters":{"type":"object"},"url":"https://127.0.0.1/y"}"#), No, [A, A, A, F], [A, N, N, N]),
+        (Method::DELETE, "/api/v1/gyms/{gym_id}/tools/{tool_id}", none, Tool, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools/{tool_id}/secret", none, No, [A, A, A, F], [A, N, N, N]),
+        (Method::POST, "/api/v1/gyms/{gym_id}/tools/{tool_id}/test", Json(r#"{"arguments":{}}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks", none, No, [A, A, A, A], [A, N, N, N]),
         (Method::POST, "/api/v1/gyms/{gym_id}/kiosks", Json(r#"{"name":"Kiosk {n}"}"#), No, [A, A, A, F], [A, N, N, N]),
         (Method::GET, "/api/v1/gyms/{gym_id}/kiosks/{kiosk_id}", none, No, [A, A, A, A], [A, N, N, N]),

@@ -22,6 +22,7 @@ mod navigation;
 mod openapi_doc;
 mod openapi_fuzz;
 mod ops_jobs_page;
+mod tools;
 mod users;
 mod voice_pages;
 mod web;

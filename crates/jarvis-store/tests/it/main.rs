@@ -8,6 +8,7 @@ mod crash;
 mod dump;
 mod gyms_members_kiosks;
 mod hardening_gyms;
+mod http_tools;
 mod jobs;
 mod leads;
 mod migrate_concurrently;

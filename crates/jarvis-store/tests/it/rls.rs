@@ -42,6 +42,7 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("session_analyses", "franchise_id", Some("gym_id")),
     ("leads", "franchise_id", Some("gym_id")),
     ("lead_webhooks", "franchise_id", Some("gym_id")),
+    ("http_tools", "franchise_id", Some("gym_id")),
     ("voice_heard_latency", "franchise_id", Some("gym_id")),
     ("knowledge_entries", "franchise_id", Some("gym_id")),
     ("knowledge_chunks", "franchise_id", Some("gym_id")),
@@ -548,6 +549,24 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     s.put_lead_webhook(&sc, &a, g.id, &format!("lk_{}", g.id), "sealed")
         .await
         .unwrap();
+    s.create_http_tool(
+        &sc,
+        &a,
+        g.id,
+        HttpToolId::new(),
+        HttpToolInput {
+            name: "check_stock".into(),
+            description: "stock".into(),
+            parameters: serde_json::json!({"type": "object"}),
+            url: "https://example.com/x".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap(),
+        "sealed",
+    )
+    .await
+    .unwrap();
     s.create_knowledge_entry(
         &sc,
         &a,

@@ -5,10 +5,10 @@
 //! to (the original trusted a client-supplied session, gym and member id). Arguments are
 //! checked against the tool's JSON schema before the tool runs, and every call is audited
 //! (`record_tool_call`: name, arguments, result or error, duration) at the gym's storage level.
-//! The registry is open: custom HTTP tools and the knowledge base register more tools later.
+//! The registry is open: a call's tools are the built-ins plus its gym's own (custom HTTP
+//! tools), looked up at call start by [`tools_for_call`] through a [`GymToolSource`].
 
 mod builtin;
-mod knowledge;
 mod schema;
 
 use std::sync::Arc;
@@ -25,7 +25,6 @@ pub use builtin::{
     AddMemberFact, EndConversation, GetClassSchedule, GetMemberProfile, HandOffToStaff,
     LogInteraction, LogMemberGoal, UpdatePreferences,
 };
-pub use knowledge::{SEARCH_KNOWLEDGE_RESULTS, SearchKnowledge};
 pub use schema::validate_args;
 
 /// How long one tool may run before the model is told it failed.
@@ -46,6 +45,8 @@ pub struct CallContext {
     today: Date,
     settings: Arc<GymSettings>,
     storage: StorageLevel,
+    /// The provider's id of the function call being run (set by the registry).
+    tool_call: Arc<str>,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -97,7 +98,20 @@ impl CallContext {
             today: b.today,
             settings: b.settings,
             storage: b.storage,
+            tool_call: Arc::from(""),
         }
+    }
+    /// This context for one function call (the registry sets it before running a tool).
+    fn for_tool_call(&self, call_id: &str) -> Self {
+        CallContext {
+            tool_call: Arc::from(call_id),
+            ..self.clone()
+        }
+    }
+    /// The provider's id of the function call being run (stable across the provider's
+    /// retries of that call: custom tools derive their idempotency key from it).
+    pub fn call_id(&self) -> &str {
+        &self.tool_call
     }
     /// Storage.
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -219,6 +233,42 @@ pub trait VoiceTool: Send + Sync {
     async fn call(&self, ctx: &CallContext, args: Value) -> Result<ToolOutput, ToolError>;
 }
 
+/// Where a gym's own tools come from (custom HTTP tools), looked up when a call starts. The
+/// tools it answers act for the call's [`CallContext`] like any other.
+#[async_trait]
+pub trait GymToolSource: Send + Sync {
+    /// The enabled tools of `gym`, in `scope`.
+    async fn gym_tools(&self, scope: &Scope, gym: GymId)
+    -> Result<Vec<Arc<dyn VoiceTool>>, String>;
+}
+
+/// The tool set of one call of `gym`: `base` (the built-ins) plus the gym's own tools from
+/// `source`. A gym tool whose name is taken is skipped (and logged); a source that fails leaves
+/// the built-ins (logged): a broken integration never stops a member's call. The broker and
+/// simulations both build a call's tools with this.
+pub async fn tools_for_call(
+    base: &ToolRegistry,
+    source: Option<&dyn GymToolSource>,
+    scope: &Scope,
+    gym: GymId,
+) -> ToolRegistry {
+    let mut tools = base.clone();
+    let Some(source) = source else {
+        return tools;
+    };
+    match source.gym_tools(scope, gym).await {
+        Ok(extra) => {
+            for t in extra {
+                if let Err(e) = tools.register(t) {
+                    tracing::warn!(%gym, error = %e, "gym tool skipped");
+                }
+            }
+        }
+        Err(e) => tracing::error!(%gym, error = %e, "could not load the gym's tools"),
+    }
+    tools
+}
+
 /// The outcome of one function call: what to send back and what it asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
@@ -315,7 +365,7 @@ impl ToolRegistry {
     ) -> Execution {
         let started = Instant::now();
         let at = OffsetDateTime::now_utc();
-        let (args, outcome) = self.run(ctx, name, arguments).await;
+        let (args, outcome) = self.run(&ctx.for_tool_call(call_id), name, arguments).await;
         let duration_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let (output, effect, audit) = match outcome {
             Ok(out) => (out.result.to_string(), out.effect, Ok(out.result)),
@@ -382,5 +432,20 @@ impl ToolRegistry {
             Err(_) => Err(ToolError::Failed("timed out".into())),
         };
         (args, result)
+    }
+}
+
+#[cfg(test)]
+mod reserved_names_tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_name_is_reserved_for_custom_tools() {
+        for n in ToolRegistry::builtin().names() {
+            assert!(
+                jarvis_core::model::RESERVED_TOOL_NAMES.contains(&n.as_str()),
+                "{n} must be in RESERVED_TOOL_NAMES so no custom tool can take it"
+            );
+        }
     }
 }

@@ -90,7 +90,11 @@ impl H {
             cfg,
             tracker.clone(),
             shutdown.clone(),
-        );
+        )
+        .with_tools(jarvis_app::assistant::tools(
+            &client,
+            "text-embedding-3-small",
+        ));
         H {
             db,
             store,
@@ -322,6 +326,7 @@ both_backends!(
     an_abandoned_start_still_completes_and_ends_cleanly,
     two_instances_never_exceed_the_global_cap,
     today_is_the_gym_local_date,
+    gym_tools_join_the_calls_of_their_gym_only,
     search_knowledge_cites_titles_and_falls_back_to_full_text,
     analysis_with_a_custom_field_round_trips_and_is_billed_to_the_session,
     refusal_then_invalid_output_is_retried_then_recorded_failed,

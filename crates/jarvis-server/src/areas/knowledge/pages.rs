@@ -482,7 +482,7 @@ async fn search_submit(
         gym,
         &state.config.knowledge_embedding_model,
         &f.question,
-        jarvis_voice::tools::SEARCH_KNOWLEDGE_RESULTS,
+        jarvis_app::assistant::SEARCH_KNOWLEDGE_RESULTS,
     )
     .await;
     let (result, errors, status) = match r {

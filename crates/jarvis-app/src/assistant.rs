@@ -1,16 +1,16 @@
-//! `search_knowledge`: the gym's knowledge base (hybrid search, `jarvis_app::knowledge`) as a
-//! built-in tool. The question is embedded through the OpenAI client (the call is metered
+//! The assistant's tool set: the voice built-ins plus the tools that need application
+//! services — `search_knowledge`, the gym's knowledge base (hybrid search, [`crate::knowledge`])
+//! as a tool. The question is embedded through the OpenAI client (the call is metered
 //! against the gym); if that fails the tool answers from full-text search alone. Results carry
 //! the entry titles so the model can cite them.
 
 use std::sync::Arc;
 
+use crate::knowledge::{self, ExactCosine};
 use async_trait::async_trait;
-use jarvis_app::knowledge::{self, ExactCosine};
 use jarvis_openai::OpenAiClient;
+use jarvis_voice::tools::{CallContext, ToolError, ToolOutput, ToolRegistry, VoiceTool};
 use serde_json::{Value, json};
-
-use super::{CallContext, ToolError, ToolOutput, VoiceTool};
 
 /// Chunks returned to the model.
 pub const SEARCH_KNOWLEDGE_RESULTS: usize = 5;
@@ -83,7 +83,7 @@ impl VoiceTool for SearchKnowledge {
         .map_err(|e| {
             tracing::warn!(error = %e, "search_knowledge failed");
             match e {
-                jarvis_app::error::AppError::Invalid(v) => ToolError::from(v),
+                crate::error::AppError::Invalid(v) => ToolError::from(v),
                 _ => ToolError::Failed("the knowledge base is unavailable, try again later".into()),
             }
         })?;
@@ -97,4 +97,16 @@ impl VoiceTool for SearchKnowledge {
             "cite": "name the entry title of the passage you use",
         })))
     }
+}
+
+/// The tools every assistant is offered — the voice built-ins plus `search_knowledge` — for
+/// member calls (handed to the broker) and simulations alike.
+pub fn tools(client: &OpenAiClient, knowledge_model: &str) -> ToolRegistry {
+    let mut tools = jarvis_voice::assistant_tools();
+    // A distinct name: cannot clash with the built-ins.
+    let _ = tools.register(Arc::new(SearchKnowledge::new(
+        client.clone(),
+        knowledge_model,
+    )));
+    tools
 }
