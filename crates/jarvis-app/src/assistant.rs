@@ -20,6 +20,13 @@ pub const SEARCH_KNOWLEDGE_RESULTS: usize = 5;
 pub struct SearchKnowledge {
     client: Arc<OpenAiClient>,
     model: String,
+    // Simulations run tools in a sandbox database without the knowledge base: they search the
+    // real gym's entries instead (read-only but for the metered question embedding).
+    source: Option<(
+        Arc<dyn jarvis_store::Store>,
+        jarvis_core::Scope,
+        jarvis_core::GymId,
+    )>,
 }
 
 impl SearchKnowledge {
@@ -28,7 +35,19 @@ impl SearchKnowledge {
         Self {
             client: Arc::new(client),
             model: model.into(),
+            source: None,
         }
+    }
+
+    /// The same tool searching `gym`'s knowledge base in `store`, whatever call runs it.
+    pub fn reading(
+        mut self,
+        store: Arc<dyn jarvis_store::Store>,
+        scope: jarvis_core::Scope,
+        gym: jarvis_core::GymId,
+    ) -> Self {
+        self.source = Some((store, scope, gym));
+        self
     }
 }
 
@@ -67,14 +86,17 @@ impl VoiceTool for SearchKnowledge {
                 "query must not be empty".into(),
             ));
         }
-        let store = ctx.store();
+        let (store, scope, gym) = match &self.source {
+            Some((store, scope, gym)) => (store, scope, *gym),
+            None => (ctx.store(), ctx.scope(), ctx.gym()),
+        };
         let index = ExactCosine::new(store.clone());
         let r = knowledge::search(
             store.as_ref(),
             self.client.as_ref(),
             &index,
-            ctx.scope(),
-            ctx.gym(),
+            scope,
+            gym,
             &self.model,
             query,
             SEARCH_KNOWLEDGE_RESULTS,
@@ -109,4 +131,29 @@ pub fn tools(client: &OpenAiClient, knowledge_model: &str) -> ToolRegistry {
         knowledge_model,
     )));
     tools
+}
+
+/// A gym's tool set for a simulation: `tools` with `search_knowledge` reading the real gym's
+/// knowledge base (the simulation's sandbox database has none).
+pub fn for_simulation(
+    tools: &ToolRegistry,
+    client: &OpenAiClient,
+    knowledge_model: &str,
+    store: Arc<dyn jarvis_store::Store>,
+    scope: jarvis_core::Scope,
+    gym: jarvis_core::GymId,
+) -> ToolRegistry {
+    let mut out = ToolRegistry::new();
+    for name in tools.names() {
+        if name == "search_knowledge" {
+            continue;
+        }
+        if let Some(t) = tools.get(&name) {
+            let _ = out.register(t.clone());
+        }
+    }
+    let knowledge =
+        SearchKnowledge::new(client.clone(), knowledge_model).reading(store, scope, gym);
+    let _ = out.register(Arc::new(knowledge));
+    out
 }

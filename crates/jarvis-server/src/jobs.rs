@@ -123,12 +123,14 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
         state.voice.clone(),
     );
     let chat_model = state.config.analysis_model.clone();
+    let knowledge_model = state.config.knowledge_embedding_model.clone();
     r.register(builtin::SIMULATIONS_RUN, move |_, payload| {
-        let (store, openai, voice, chat_model) = (
+        let (store, openai, voice, chat_model, knowledge_model) = (
             store.clone(),
             openai.clone(),
             voice.clone(),
             chat_model.clone(),
+            knowledge_model.clone(),
         );
         async move {
             #[derive(serde::Deserialize)]
@@ -143,9 +145,16 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             };
             // The gym's real tool set: the broker's tools plus its enabled custom tools.
             let sim = jarvis_voice::Simulator {
-                store,
+                store: store.clone(),
                 client: openai.as_ref().clone(),
-                tools: voice.tools_for_gym(&scope, p.gym_id).await,
+                tools: jarvis_app::assistant::for_simulation(
+                    &voice.tools_for_gym(&scope, p.gym_id).await,
+                    openai.as_ref(),
+                    &knowledge_model,
+                    store.clone(),
+                    scope,
+                    p.gym_id,
+                ),
                 chat_model,
             };
             let body = jarvis_app::analysis::scenarios(sim.store.as_ref(), &scope, p.gym_id)

@@ -461,9 +461,31 @@ async fn simulate(config: &Config, gym: String, file: PathBuf) -> Result<(), Str
             franchise: g.franchise_id,
             gym,
         };
+        // The gym's real tool set, as its calls get it: built-ins, knowledge search (reading the
+        // gym's entries) and its enabled custom HTTP tools.
+        let master = jarvis_app::auth::crypto::MasterKey::load_or_create(
+            config.master_key.as_ref().map(|k| k.expose()),
+            &config.data_dir,
+        )
+        .map_err(|e| e.to_string())?;
+        let http_tools = jarvis_app::http_tools::HttpTools::new(
+            store.clone(),
+            master,
+            config.tools_allow.clone(),
+        );
+        let base = jarvis_app::assistant::tools(&openai, &config.knowledge_embedding_model);
+        let tools =
+            jarvis_voice::tools::tools_for_call(&base, Some(&http_tools), &scope, gym).await;
         let sim = Simulator {
             store: store.clone(),
-            tools: jarvis_app::assistant::tools(&openai, &config.knowledge_embedding_model),
+            tools: jarvis_app::assistant::for_simulation(
+                &tools,
+                &openai,
+                &config.knowledge_embedding_model,
+                store.clone(),
+                scope,
+                gym,
+            ),
             client: openai,
             chat_model: config.analysis_model.clone(),
         };
