@@ -135,7 +135,8 @@ test('demo: a member badges in and the scripted conversation runs on the fake mi
     const members = transcript.filter((l) => l.startsWith('member:'));
     const assistant = transcript.filter((l) => l.startsWith('assistant:'));
     assert.ok(members.length >= 3, `three member lines heard: ${JSON.stringify(transcript)}`);
-    assert.ok(assistant.some((l) => /Yoga|Cross|cours|classes/.test(l)), JSON.stringify(assistant));
+    // The line built from the class-schedule tool's answer (which classes depends on the weekday).
+    assert.ok(assistant.some((l) => /(Aujourd'hui :|Today:) \S/.test(l)), JSON.stringify(assistant));
     assert.ok(assistant.some((l) => /bientôt|see you soon/.test(l)), `a polite goodbye: ${JSON.stringify(assistant)}`);
 
     const st = (await (await fetch(`${fake}/__fake/calls/${callId}`)).json()).stats;
