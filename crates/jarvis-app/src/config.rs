@@ -268,6 +268,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "key_max_age_days",
+        help: "age after which the token-signing key is reported (log warning at start and daily) as due for `jarvis keys rotate`, 30-3650 days",
+        default: Some("182"),
+        secret: false,
+    },
+    Key {
         name: "storage_url",
         help: "where objects (backups, exports, reports, uploads) are kept: a directory (path or file:///path) or s3://bucket[/prefix] for S3-compatible storage (default: data_dir/objects)",
         default: None,
@@ -587,6 +593,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Bearer token opening `/metrics` on the main listener.
     pub metrics_token: Option<Secret>,
+    /// Signing-key age after which a rotation is asked for.
+    pub key_max_age: time::Duration,
     /// Whether answered requests are written to the request log.
     pub request_log: bool,
     /// How long logs and the audit log are kept.
@@ -1117,6 +1125,10 @@ impl Config {
                 t => t.map(Secret::new),
             },
             request_log: p.parse("request_log", "true or false")?,
+            key_max_age: time::Duration::days(i64::from(
+                u16::try_from(p.ranged("key_max_age_days", 30, 3650, "days from 30 to 3650")?)
+                    .unwrap_or(u16::MAX),
+            )),
             retention: crate::retention::RetentionPolicy {
                 logs: time::Duration::days(i64::from(
                     u16::try_from(p.ranged(
@@ -1232,6 +1244,7 @@ impl Config {
                     .map_or_else(|| "(not set)".into(), |a| a.to_string()),
                 "metrics_token" => redact(self.metrics_token.as_ref()),
                 "request_log" => self.request_log.to_string(),
+                "key_max_age_days" => self.key_max_age.whole_days().to_string(),
                 "retention_logs_days" => self.retention.logs.whole_days().to_string(),
                 "retention_audit_days" => self.retention.audit.whole_days().to_string(),
                 "storage_url" => match &self.storage.location {

@@ -214,15 +214,30 @@ pub async fn start(
     // Per instance, not a job: each process holds its own key ring, so a key rotated by the CLI
     // or another instance must be reloaded by every process (a job would run on one only).
     let keys = state.auth.keys.clone();
+    let max_age = state.config.key_max_age;
+    if let Some(age) = keys.signing_key_age().await
+        && let Some(w) = jarvis_app::auth::keys::key_age_warning(age, max_age)
+    {
+        tracing::warn!("{w}");
+    }
+    // The age warning is repeated once a day (each reload is a minute apart).
+    let reloads = Arc::new(std::sync::atomic::AtomicU32::new(0));
     supervisor.spawn_periodic(
         "signing-key-reload",
         std::time::Duration::from_secs(60),
         false,
         move || {
-            let keys = keys.clone();
+            let (keys, reloads) = (keys.clone(), reloads.clone());
             async move {
                 if let Err(e) = keys.reload().await {
                     tracing::warn!(error = %e, "cannot reload signing keys");
+                }
+                let n = reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n % (24 * 60) == 0
+                    && let Some(age) = keys.signing_key_age().await
+                    && let Some(w) = jarvis_app::auth::keys::key_age_warning(age, max_age)
+                {
+                    tracing::warn!("{w}");
                 }
             }
         },

@@ -85,6 +85,8 @@ pub enum TokenError {
 
 struct Loaded {
     signing: Option<(String, EncodingKey)>,
+    /// When the signing key was created (its age decides the rotation warning).
+    signing_since: Option<OffsetDateTime>,
     verify: HashMap<String, DecodingKey>,
     jwks: serde_json::Value,
     loaded_at: Instant,
@@ -129,6 +131,18 @@ fn pkcs8_to_pkcs1(der: &[u8]) -> Option<&[u8]> {
     let (t2, _, rest) = tlv(rest)?; // algorithm identifier
     let (t3, key, _) = tlv(rest)?; // privateKey OCTET STRING
     (t1 == 0x02 && t2 == 0x30 && t3 == 0x04).then_some(key)
+}
+
+/// The warning to log when the signing key is older than `max` (rotate with `jarvis keys
+/// rotate`), or `None` while it is younger.
+pub fn key_age_warning(age: time::Duration, max: time::Duration) -> Option<String> {
+    (age > max).then(|| {
+        format!(
+            "the token-signing key is {} days old (key_max_age_days = {}): run `jarvis keys rotate`",
+            age.whole_days(),
+            max.whole_days()
+        )
+    })
 }
 
 /// Generates a new RSA-2048 signing key, sealed with the master key.
@@ -195,6 +209,7 @@ impl KeyRing {
             ttl,
             inner: RwLock::new(Loaded {
                 signing: None,
+                signing_since: None,
                 verify: HashMap::new(),
                 jwks: serde_json::json!({ "keys": [] }),
                 loaded_at: Instant::now(),
@@ -220,6 +235,7 @@ impl KeyRing {
         let mut verify = HashMap::new();
         let mut jwks = Vec::new();
         let mut signing = None;
+        let mut signing_since = None;
         for r in &records {
             let dk = DecodingKey::from_rsa_components(&r.public_n, &r.public_e)
                 .map_err(|e| TokenError::Keys(e.to_string()))?;
@@ -231,15 +247,23 @@ impl KeyRing {
                     .open(&format!("signing_key:{}", r.kid), &r.private_key_enc)
                     .map_err(|e| TokenError::Keys(e.0))?;
                 signing = Some((r.kid.clone(), EncodingKey::from_rsa_der(&der)));
+                signing_since = Some(r.created_at);
             }
         }
         *self.inner.write().await = Loaded {
             signing,
+            signing_since,
             verify,
             jwks: serde_json::json!({ "keys": jwks }),
             loaded_at: Instant::now(),
         };
         Ok(())
+    }
+
+    /// How old the key signing new tokens is (`None` before one is loaded).
+    pub async fn signing_key_age(&self) -> Option<time::Duration> {
+        let since = self.inner.read().await.signing_since?;
+        Some(OffsetDateTime::now_utc() - since)
     }
 
     /// The issuer claim.
@@ -334,6 +358,17 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_old_signing_key_is_warned_about() {
+        let max = time::Duration::days(182);
+        assert_eq!(key_age_warning(time::Duration::days(182), max), None);
+        let w = key_age_warning(time::Duration::days(200), max).unwrap_or_default();
+        assert!(
+            w.contains("200 days old") && w.contains("jarvis keys rotate"),
+            "{w}"
+        );
+    }
 
     /// jsonwebtoken 11 panics at runtime without exactly one crypto feature; this signs and
     /// verifies a real token through the same code path as the server.
