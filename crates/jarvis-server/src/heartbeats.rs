@@ -18,6 +18,7 @@
 //! Lost on a crash (not on a clean shutdown): at most one interval of refreshes for kiosks that
 //! were already online; their next heartbeat repairs it.
 
+use crate::flusher::Flusher;
 use jarvis_core::model::{Heartbeat, Kiosk};
 use jarvis_core::*;
 use jarvis_store::{PendingHeartbeat, Store, StoreResult};
@@ -25,8 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 
 /// How often waiting heartbeats are written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -153,45 +153,32 @@ impl HeartbeatBuffer {
     /// Starts the per-instance flusher task. Stop it with [`Flusher::shutdown`] after the server
     /// stopped taking requests: it writes what is left before it ends.
     pub fn spawn_flusher(self: &Arc<Self>, interval: Duration) -> Flusher {
-        let (stop, mut stopped) = watch::channel(false);
-        let buffer = self.clone();
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = buffer.full.notified() => {}
-                    _ = stopped.wait_for(|s| *s) => break,
+        let (woken, buffer) = (self.clone(), self.clone());
+        Flusher::spawn(
+            "kiosk heartbeats",
+            interval,
+            move || {
+                let b = woken.clone();
+                async move { b.full.notified().await }
+            },
+            move |last| {
+                let buffer = buffer.clone();
+                async move {
+                    match (buffer.flush().await, last) {
+                        (Ok(n), true) => {
+                            tracing::debug!(kiosks = n, "wrote kiosk heartbeats on shutdown")
+                        }
+                        (Ok(_), false) => {}
+                        (Err(e), false) => {
+                            tracing::warn!(error = %e, waiting = buffer.len(), "cannot write kiosk heartbeats; retrying")
+                        }
+                        (Err(e), true) => {
+                            tracing::warn!(error = %e, lost = buffer.len(), "cannot write kiosk heartbeats on shutdown")
+                        }
+                    }
                 }
-                if let Err(e) = buffer.flush().await {
-                    tracing::warn!(error = %e, waiting = buffer.len(), "cannot write kiosk heartbeats; retrying");
-                }
-            }
-            match buffer.flush().await {
-                Ok(n) => tracing::debug!(kiosks = n, "wrote kiosk heartbeats on shutdown"),
-                Err(e) => {
-                    tracing::warn!(error = %e, lost = buffer.len(), "cannot write kiosk heartbeats on shutdown")
-                }
-            }
-        });
-        Flusher { stop, task }
-    }
-}
-
-/// The running flusher task of one instance.
-pub struct Flusher {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Flusher {
-    /// Writes what is still waiting and ends the task.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        if let Err(e) = self.task.await {
-            tracing::warn!(error = %e, "kiosk heartbeat flusher failed");
-        }
+            },
+        )
     }
 }
 

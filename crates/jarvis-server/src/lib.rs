@@ -11,6 +11,7 @@ pub mod areas;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod flusher;
 pub mod heartbeats;
 pub mod http;
 pub mod jobs;

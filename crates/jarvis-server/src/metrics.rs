@@ -408,9 +408,7 @@ pub async fn scrape_with_token(State(state): State<AppState>, headers: HeaderMap
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let same: bool =
-        subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.expose().as_bytes()).into();
-    if !same {
+    if !crate::auth::secrets_equal(given, token.expose()) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],

@@ -14,8 +14,8 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use jarvis_core::{GymId, InstanceId};
 use jarvis_store::{RequestLogEntry, Store};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use crate::flusher::Flusher;
 
 /// Rows waiting at most; beyond, new rows are dropped (and counted).
 pub const MAX_PENDING: usize = 20_000;
@@ -96,41 +96,24 @@ impl RequestLog {
 
     /// Starts the task that writes every [`FLUSH_INTERVAL`], and once more at shutdown.
     pub fn spawn_flusher(self: &Arc<Self>) -> Flusher {
-        let (stop, mut stopped) = watch::channel(false);
         let log = self.clone();
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FLUSH_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stopped.wait_for(|s| *s) => break,
+        Flusher::spawn(
+            "request log",
+            FLUSH_INTERVAL,
+            std::future::pending,
+            move |last| {
+                let log = log.clone();
+                async move {
+                    if let Err(e) = log.flush().await {
+                        if last {
+                            tracing::warn!(error = %e, "cannot write the request log on shutdown");
+                        } else {
+                            tracing::warn!(error = %e, "cannot write the request log");
+                        }
+                    }
                 }
-                if let Err(e) = log.flush().await {
-                    tracing::warn!(error = %e, "cannot write the request log");
-                }
-            }
-            if let Err(e) = log.flush().await {
-                tracing::warn!(error = %e, "cannot write the request log on shutdown");
-            }
-        });
-        Flusher { stop, task }
-    }
-}
-
-/// The running flusher of a [`RequestLog`].
-pub struct Flusher {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Flusher {
-    /// Writes what is still waiting and ends the task.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        if let Err(e) = self.task.await {
-            tracing::warn!(error = %e, "request log flusher failed");
-        }
+            },
+        )
     }
 }
 
