@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod retention;
 pub mod store;
 pub mod supervisor;
+pub mod system;
 pub mod telemetry;
 pub mod tenants;
 pub mod voice;

@@ -99,11 +99,19 @@ impl Nav {
         if u.caller.list(Action::UserRead).is_ok() {
             top.push(link("/app/team".into(), Msg::Team, path == "/app/team"));
         }
+        if u.caller.list(Action::AuditRead).is_ok() {
+            top.push(link(
+                "/app/audit".into(),
+                Msg::AdmAuditLog,
+                path == "/app/audit",
+            ));
+        }
         let mut admin = Vec::new();
         if u.caller
             .authorize(Action::PlatformAdmin, &Resource::Platform)
             .is_ok()
         {
+            admin.push(link("/app/ops".into(), Msg::AdmTitle, path == "/app/ops"));
             admin.push(link(
                 "/app/ops/jobs".into(),
                 Msg::NavJobs,

@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod admin_area;
 mod analysis_pages;
 mod auth;
 mod authz_matrix;

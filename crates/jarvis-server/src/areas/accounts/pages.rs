@@ -655,7 +655,7 @@ struct SessionRow {
 #[derive(Template)]
 #[template(path = "auth/security.html")]
 struct SecurityPage {
-    lang: &'static str,
+    c: crate::web::chrome::Chrome,
     title: &'static str,
     mfa_line: &'static str,
     mfa_enrolled: bool,
@@ -808,12 +808,12 @@ async fn security_page(
         Err(_) => None,
     };
     let page = SecurityPage {
+        c: crate::web::chrome::Chrome::plain(&me),
         audit,
         action_filter: action.unwrap_or_default(),
         audit_title: pick("Journal d'audit", "Audit log"),
         h_target: pick("Cible", "Target"),
         h_actor: pick("Auteur", "Actor"),
-        lang: if fr { "fr" } else { "en" },
         title: pick("Sécurité du compte", "Account security"),
         mfa_line: if enrolled {
             pick(

@@ -6,6 +6,7 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, ConfirmPage};
 use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
@@ -53,7 +54,7 @@ fn short(id: &str) -> &str {
 #[derive(Template)]
 #[template(path = "team/team.html")]
 struct TeamPage {
-    t: Tr,
+    c: Chrome,
     me: UserId,
     q: String,
     rows: Vec<TeamMember>,
@@ -65,24 +66,16 @@ struct TeamPage {
 }
 
 #[derive(Template)]
-#[template(path = "team/confirm.html")]
-struct ConfirmPage {
-    t: Tr,
-    csrf: String,
-    subject: String,
-    question: &'static str,
-    action: String,
-}
-
-#[derive(Template)]
 #[template(path = "team/message.html")]
 struct MessagePage {
-    t: Tr,
+    c: Chrome,
     message: String,
 }
 
 /// An error page in the user's language, with the reason an action is refused.
-fn error_page(t: Tr, e: ApiError) -> Response {
+fn error_page(u: &PageUser, e: ApiError) -> Response {
+    let c = Chrome::plain(u);
+    let t = c.t;
     let msg = match (e.status, e.code) {
         (StatusCode::NOT_FOUND, _) => t.get(Msg::NotFound).to_string(),
         (_, "own_account") => t.get(Msg::OwnAccount).to_string(),
@@ -92,7 +85,7 @@ fn error_page(t: Tr, e: ApiError) -> Response {
         (StatusCode::FORBIDDEN, _) => t.get(Msg::TeamForbidden).to_string(),
         _ => e.message.clone(),
     };
-    page(MessagePage { t, message: msg }, e.status)
+    page(MessagePage { c, message: msg }, e.status)
 }
 
 #[derive(Deserialize, Default)]
@@ -119,10 +112,9 @@ async fn team_page(
     u: PageUser,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = Tr(u.locale);
     let req = match PageRequest::new(Some(50), q.offset) {
         Ok(r) => r,
-        Err(e) => return error_page(t, ApiError::bad_request("invalid_query", e.to_string())),
+        Err(e) => return error_page(&u, ApiError::bad_request("invalid_query", e.to_string())),
     };
     let search = q.q.clone().unwrap_or_default();
     let filter = q.q.filter(|s| !s.trim().is_empty());
@@ -133,7 +125,7 @@ async fn team_page(
         .await
     {
         Ok(p) => p,
-        Err(e) => return error_page(t, e.into()),
+        Err(e) => return error_page(&u, e.into()),
     };
     let lim = u64::from(p.limit);
     let extra = if search.is_empty() {
@@ -144,7 +136,7 @@ async fn team_page(
     let link = |o: u64| format!("/app/team?offset={o}{extra}");
     page(
         TeamPage {
-            t,
+            c: Chrome::plain(&u),
             me: u.user.id,
             q: search.clone(),
             total: p.total,
@@ -175,9 +167,8 @@ async fn confirm(
     action: String,
     check: Result<(), ApiError>,
 ) -> Response {
-    let t = Tr(u.locale);
     if let Err(e) = check {
-        return error_page(t, e);
+        return error_page(u, e);
     }
     let who = match state
         .auth
@@ -186,15 +177,15 @@ async fn confirm(
         .await
     {
         Ok(v) => v.member.user,
-        Err(e) => return error_page(t, e.into()),
+        Err(e) => return error_page(u, e.into()),
     };
     page(
         ConfirmPage {
-            t,
-            csrf: u.csrf.clone(),
+            c: Chrome::plain(u),
             subject: format!("{} <{}>", who.display_name, who.email),
             question,
             action,
+            back: "/app/team".into(),
         },
         StatusCode::OK,
     )
@@ -252,10 +243,10 @@ async fn revoke_confirm(
     confirm(&state, &u, id, q, action, check).await
 }
 
-fn done(t: Tr, r: Result<(), ApiError>) -> Response {
+fn done(u: &PageUser, r: Result<(), ApiError>) -> Response {
     match r {
         Ok(()) => Redirect::to("/app/team").into_response(),
-        Err(e) => error_page(t, e),
+        Err(e) => error_page(u, e),
     }
 }
 
@@ -270,7 +261,7 @@ async fn disable_submit(
         .accounts
         .set_disabled(&u.caller.principal, &u.caller.actor, id, true)
         .await;
-    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(&u, r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn enable_submit(
@@ -284,7 +275,7 @@ async fn enable_submit(
         .accounts
         .set_disabled(&u.caller.principal, &u.caller.actor, id, false)
         .await;
-    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(&u, r.map(|_| ()).map_err(ApiError::from))
 }
 
 async fn revoke_submit(
@@ -298,5 +289,5 @@ async fn revoke_submit(
         .accounts
         .revoke_membership(&u.caller.principal, &u.caller.actor, id, mid)
         .await;
-    done(Tr(u.locale), r.map(|_| ()).map_err(ApiError::from))
+    done(&u, r.map(|_| ()).map_err(ApiError::from))
 }

@@ -5,20 +5,20 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, Empty, InPage, PageError, PageResult};
 use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use jarvis_app::jobs::service::{self, KindOverview};
 use jarvis_core::authz::{Action, Resource};
 use jarvis_core::model::{Job, JobRun, JobStatus};
 use jarvis_core::{JobId, PageRequest};
 use jarvis_store::JobFilter;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 /// Routes of this page.
@@ -50,40 +50,23 @@ pub fn outcome(t: &Tr, r: &JobRun) -> &'static str {
 #[derive(Template)]
 #[template(path = "ops/jobs.html")]
 struct JobsPage {
-    t: Tr,
-    csrf: String,
+    c: Chrome,
     kinds: Vec<KindOverview>,
     dead: Vec<Job>,
     runs: Vec<JobRun>,
 }
 
-#[derive(Template)]
-#[template(path = "ops/message.html")]
-struct MessagePage {
-    t: Tr,
-    message: String,
-}
-
-fn error_page(t: Tr, e: ApiError) -> Response {
-    let msg = match e.status {
-        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => t.get(Msg::SuperAdminsOnly).to_string(),
-        _ => e.message.clone(),
-    };
-    page(MessagePage { t, message: msg }, e.status)
-}
-
 /// Super admins only (the queue is system data across every tenant).
-fn authorize(u: &PageUser) -> Result<(), ApiError> {
+fn authorize(u: &PageUser) -> Result<(), PageError> {
     u.caller
         .authorize(Action::PlatformAdmin, &Resource::Platform)
         .map(|_| ())
+        .in_page(Tr(u.locale))
 }
 
-async fn jobs_page(State(state): State<AppState>, u: PageUser) -> Response {
-    let t = Tr(u.locale);
-    if let Err(e) = authorize(&u) {
-        return error_page(t, e);
-    }
+async fn jobs_page(State(state): State<AppState>, u: PageUser) -> PageResult {
+    authorize(&u)?;
+    let c = Chrome::plain(&u);
     let specs = crate::jobs::specs(&state.config);
     let store = state.store.as_ref();
     let loaded = async {
@@ -105,45 +88,37 @@ async fn jobs_page(State(state): State<AppState>, u: PageUser) -> Response {
         Ok::<_, jarvis_store::StoreError>((kinds, dead, runs))
     }
     .await;
-    match loaded {
-        Ok((kinds, dead, runs)) => page(
-            JobsPage {
-                t,
-                csrf: u.csrf.clone(),
-                kinds,
-                dead,
-                runs,
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => error_page(t, e.into()),
-    }
+    let (kinds, dead, runs) = loaded.in_page(c.t)?;
+    Ok(page(
+        JobsPage {
+            c,
+            kinds,
+            dead,
+            runs,
+        },
+        StatusCode::OK,
+    ))
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn retry(
     State(state): State<AppState>,
     u: PageUser,
     Path(id): Path<JobId>,
     CsrfForm(_): CsrfForm<Empty>,
-) -> Response {
+) -> PageResult {
+    authorize(&u)?;
     let t = Tr(u.locale);
-    if let Err(e) = authorize(&u) {
-        return error_page(t, e);
-    }
-    match service::retry(state.store.as_ref(), id).await {
-        Ok(true) => Redirect::to("/app/ops/jobs").into_response(),
-        Ok(false) => error_page(
+    if service::retry(state.store.as_ref(), id).await.in_page(t)? {
+        Ok(Redirect::to("/app/ops/jobs").into_response())
+    } else {
+        Err(PageError::new(
             t,
             ApiError::new(
                 StatusCode::CONFLICT,
                 "not_retryable",
                 "this job is not dead, failed or cancelled",
             ),
-        ),
-        Err(e) => error_page(t, e.into()),
+        ))
     }
 }
 
@@ -152,17 +127,14 @@ async fn run_now(
     u: PageUser,
     Path(kind): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
-) -> Response {
+) -> PageResult {
+    authorize(&u)?;
     let t = Tr(u.locale);
-    if let Err(e) = authorize(&u) {
-        return error_page(t, e);
-    }
     let specs = crate::jobs::specs(&state.config);
-    let Some(spec) = service::find(&specs, &kind) else {
-        return error_page(t, ApiError::not_found("job kind"));
-    };
-    match service::run_now(state.store.as_ref(), spec).await {
-        Ok(_) => Redirect::to("/app/ops/jobs").into_response(),
-        Err(e) => error_page(t, e.into()),
-    }
+    let spec = service::find(&specs, &kind)
+        .ok_or_else(|| PageError::new(t, ApiError::not_found("job kind")))?;
+    service::run_now(state.store.as_ref(), spec)
+        .await
+        .in_page(t)?;
+    Ok(Redirect::to("/app/ops/jobs").into_response())
 }

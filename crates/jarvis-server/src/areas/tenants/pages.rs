@@ -37,6 +37,9 @@ pub fn routes() -> Router<AppState> {
 struct GymsPage {
     c: Chrome,
     q: String,
+    /// The status filter (`pending` is the approval queue), empty for every status.
+    status: String,
+    statuses: [GymStatus; 5],
     gyms: Vec<Gym>,
     pager: Pager,
 }
@@ -49,8 +52,11 @@ async fn gyms_page(
     let t = Tr(u.locale);
     let scope = u.caller.list(Action::GymRead).in_page(t)?;
     let search = q.q.clone().unwrap_or_default();
+    // An unknown status in a hand-edited link lists every status rather than failing.
+    let status = q.status.as_deref().and_then(GymStatus::parse);
     let filter = GymFilter {
         q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
+        status,
         ..Default::default()
     };
     let req = PageRequest::new(Some(25), q.offset).unwrap_or_default();
@@ -59,11 +65,25 @@ async fn gyms_page(
         .list_gyms(&scope, &filter, req)
         .await
         .in_page(t)?;
-    let pager = pager("/app/gyms", &query_part("q", &search), &p);
+    let status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
+    let extra = format!(
+        "{}{}",
+        query_part("q", &search),
+        query_part("status", &status)
+    );
+    let pager = pager("/app/gyms", &extra, &p);
     Ok(page(
         GymsPage {
             c: Chrome::plain(&u),
             q: search,
+            status,
+            statuses: [
+                GymStatus::Pending,
+                GymStatus::Active,
+                GymStatus::Rejected,
+                GymStatus::Suspended,
+                GymStatus::Archived,
+            ],
             gyms: p.items,
             pager,
         },
