@@ -56,6 +56,36 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    let (store, config, master) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.auth.master.clone(),
+    );
+    r.register(builtin::REPORTS_WEEKLY, move |ctx, _| {
+        let (store, config, master) = (store.clone(), config.clone(), master.clone());
+        async move {
+            let deps = jarvis_app::reports::ReportDeps {
+                store,
+                objects: jarvis_app::objects::Objects::from_config(&config)
+                    .map_err(JobError::retryable)?,
+                master,
+                public_base: jarvis_app::accounts::public_base(&config),
+            };
+            let run =
+                jarvis_app::reports::run_weekly(&deps, time::OffsetDateTime::now_utc(), || {
+                    ctx.is_cancelled()
+                })
+                .await
+                .map_err(JobError::retryable)?;
+            tracing::info!(
+                created = run.created,
+                existing = run.existing,
+                emails = run.emails,
+                "weekly reports"
+            );
+            Ok(())
+        }
+    })?;
     let store = state.store.clone();
     r.register(builtin::IMPORTS_SWEEP, move |_, _| {
         let store = store.clone();
