@@ -357,7 +357,8 @@ mod analytics_sql {
             let analyses = |select: &str| {
                 let mut qb = QueryBuilder::<Db>::new(format!(
                     "SELECT {select} FROM session_analyses a JOIN voice_sessions s \
-                     ON s.id = a.session_id WHERE a.status = 'done' AND s.gym_id = "
+                     ON s.id = a.session_id WHERE a.status = 'done' AND s.status = 'ended' \
+                     AND s.end_reason <> 'start_failed' AND s.gym_id = "
                 ));
                 qb.push_bind(db(gym));
                 push_scope(&mut qb, scope, "s.franchise_id", "s.gym_id");
