@@ -524,8 +524,8 @@ pub struct WeeklyRun {
     pub emails: u64,
 }
 
-/// Builds every active gym's report of the week before `now` (the `reports.weekly` job);
-/// stops between gyms when `stop()`.
+/// Builds every active gym's report of the week before `now` (the `reports.weekly` job), for
+/// gyms that existed before that week ended; stops between gyms when `stop()`.
 pub async fn run_weekly(
     deps: &ReportDeps,
     now: OffsetDateTime,
@@ -550,6 +550,11 @@ pub async fn run_weekly(
         for g in &gyms.items {
             if stop() {
                 return Ok(run);
+            }
+            // A gym opened after the week has nothing to report for it (this also keeps a new
+            // installation's first catch-up run from reporting on gyms created today).
+            if g.created_at >= week.ends_at() {
+                continue;
             }
             match build_for_gym(deps, g, week).await? {
                 ReportOutcome::Created(_, n) => {

@@ -222,6 +222,14 @@ mod cases {
         let week = Week::previous(now);
         let mid = week.starts_at() + Duration::days(2) + Duration::hours(10);
         let (g, f, scope) = gym(&s, "Salle <Test>").await;
+        // A gym created now has no previous week to report: this one opened a month ago.
+        let (_, _, young) = gym(&s, "Young").await;
+        db.exec(&format!(
+            "UPDATE gyms SET created_at = {} WHERE id = '{g}';",
+            TestDb::ts(now - Duration::days(30))
+        ))
+        .await
+        .unwrap();
         let a = member(&s, &scope, g, "Ann").await;
         let b = member(&s, &scope, g, "Bob").await;
         let kiosk = uuid::Uuid::now_v7();
@@ -420,9 +428,8 @@ mod cases {
             .await
             .unwrap();
         assert_eq!((r.id, body.len() as u64), (row.id, row.size_bytes));
-        let (_, _, other) = gym(&s, "Other").await;
         assert!(
-            reports::open(s.as_ref(), &deps.objects, &other, g, row.id)
+            reports::open(s.as_ref(), &deps.objects, &young, g, row.id)
                 .await
                 .is_err()
         );

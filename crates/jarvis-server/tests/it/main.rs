@@ -7,6 +7,7 @@
 mod common;
 
 mod analysis_pages;
+mod analytics_pages;
 mod auth;
 mod authz_matrix;
 mod gyms_members_kiosks;
