@@ -1,7 +1,7 @@
 //! The job kinds this server runs: the built-in declarations of `jarvis_app::jobs::builtin`
 //! bound to their handlers. Kinds whose handlers need only storage are bound in `jarvis-app`;
 //! the ones below still need server pieces (the e-mail outbox, the import sweep, the voice
-//! reaper's OpenAI client).
+//! reaper's OpenAI client, the master key sealing the weekly reports' e-mails).
 
 use crate::state::AppState;
 use jarvis_app::jobs::{JobError, JobSpec, Registry, RegistryError, builtin};

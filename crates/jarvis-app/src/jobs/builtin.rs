@@ -155,7 +155,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
 }
 
 /// Registers the built-in kinds whose handlers need only storage: `sessions.purge`,
-/// `imports.run`, `churn.score`, `jobs.purge`, and `diag.sleep` when `diag_lease` is given (diagnostics on).
+/// `imports.run`, `churn.score`, `jobs.purge`, and `diag.sleep` when `diag_lease` is given
+/// (diagnostics on).
 pub fn register_store_kinds(
     registry: &mut super::Registry,
     store: std::sync::Arc<dyn jarvis_store::Store>,
