@@ -172,6 +172,10 @@ id_type!(
     LeadId
 );
 id_type!(
+    /// Id of a gym's stored weekly report.
+    ReportId
+);
+id_type!(
     /// Id of a gym's custom HTTP tool.
     HttpToolId
 );

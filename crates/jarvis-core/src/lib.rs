@@ -2,6 +2,7 @@
 //! for reading the system's time zone database once per zone ([`tz`]).
 
 pub mod authz;
+pub mod churn;
 pub mod cost;
 pub mod csv_import;
 pub mod ids;

@@ -1,7 +1,7 @@
 //! The job kinds this server runs: the built-in declarations of `jarvis_app::jobs::builtin`
 //! bound to their handlers. Kinds whose handlers need only storage are bound in `jarvis-app`;
 //! the ones below still need server pieces (the e-mail outbox, the import sweep, the voice
-//! reaper's OpenAI client).
+//! reaper's OpenAI client, the master key sealing the weekly reports' e-mails).
 
 use crate::state::AppState;
 use jarvis_app::jobs::{JobError, JobSpec, Registry, RegistryError, builtin};
@@ -53,6 +53,36 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
                     "retention sweep"
                 );
             }
+            Ok(())
+        }
+    })?;
+    let (store, config, master) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.auth.master.clone(),
+    );
+    r.register(builtin::REPORTS_WEEKLY, move |ctx, _| {
+        let (store, config, master) = (store.clone(), config.clone(), master.clone());
+        async move {
+            let deps = jarvis_app::reports::ReportDeps {
+                store,
+                objects: jarvis_app::objects::Objects::from_config(&config)
+                    .map_err(JobError::retryable)?,
+                master,
+                public_base: jarvis_app::accounts::public_base(&config),
+            };
+            let run =
+                jarvis_app::reports::run_weekly(&deps, time::OffsetDateTime::now_utc(), || {
+                    ctx.is_cancelled()
+                })
+                .await
+                .map_err(JobError::retryable)?;
+            tracing::info!(
+                created = run.created,
+                existing = run.existing,
+                emails = run.emails,
+                "weekly reports"
+            );
             Ok(())
         }
     })?;

@@ -73,6 +73,7 @@ const JSON_COLUMNS: &[&str] = &[
     "custom",
     "details",
     "enum_values",
+    "factors",
     "goals",
     "member_fields",
     "parameters",

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod analysis;
+pub mod analytics;
 mod constraints;
 mod dbtime;
 mod dbuuid;
@@ -30,6 +31,7 @@ pub mod testing;
 
 pub use accounts::*;
 pub use analysis::*;
+pub use analytics::*;
 pub use error::{StoreError, StoreResult};
 pub use http_tools::*;
 pub use jobs::*;

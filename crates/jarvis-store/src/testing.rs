@@ -110,6 +110,44 @@ impl TestDb {
         self.pg.as_ref()
     }
 
+    /// Runs raw SQL statements with a connection that bypasses the application (and row-level
+    /// security): tests back-date rows (`UPDATE member_visits SET at = …`) or insert fixtures no
+    /// storage method writes with a chosen time.
+    pub async fn exec(&self, sql: &str) -> StoreResult<()> {
+        let err = |e: sqlx::Error| crate::StoreError::Internal(e.to_string());
+        if self.pg.is_none() {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(err)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .map_err(err)?;
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.map_err(err)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .map_err(err)?;
+            pool.close().await;
+        }
+        Ok(())
+    }
+
+    /// A timestamp as a SQL literal both backends read as that instant (UTC, microseconds).
+    pub fn ts(t: time::OffsetDateTime) -> String {
+        let t = crate::dbtime::exact(t);
+        format!(
+            "'{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z'",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+    }
+
     /// Every `table.column: marker` where some row's column, read as text, contains a marker.
     /// Reads every table with a raw connection that bypasses the application (and row-level
     /// security), so tests can prove a secret or an erased person's data is nowhere.

@@ -303,6 +303,7 @@ pub trait Store:
     + crate::dump::Dump
     + crate::knowledge::KnowledgeStore
     + crate::analysis::AnalysisStore
+    + crate::analytics::AnalyticsStore
     + crate::http_tools::HttpToolStore
 {
 }
@@ -332,6 +333,7 @@ impl<T> Store for T where
         + crate::dump::Dump
         + crate::knowledge::KnowledgeStore
         + crate::analysis::AnalysisStore
+        + crate::analytics::AnalyticsStore
         + crate::http_tools::HttpToolStore
 {
 }

@@ -108,6 +108,25 @@ pub const RETENTION_PURGE: JobSpec = JobSpec::new(
 .lease(Duration::minutes(10))
 .cancellable();
 
+/// Scores the churn risk of every active member of every active gym (see `crate::churn`),
+/// in batches of 200 members per transaction; a cancelled run leaves the rest for tomorrow.
+pub const CHURN_SCORE: JobSpec =
+    JobSpec::new("churn.score", "score the churn risk of every active member")
+        .schedule("23 4 * * *")
+        .lease(Duration::minutes(10))
+        .cancellable();
+
+/// Builds, stores and e-mails each active gym's report of the previous ISO week (see
+/// `crate::reports`); a week already reported is skipped, so a rerun changes nothing. The
+/// handler lives in the server, which holds the master key sealing the e-mails.
+pub const REPORTS_WEEKLY: JobSpec = JobSpec::new(
+    "reports.weekly",
+    "build and e-mail each gym's report of the previous week",
+)
+.schedule("0 6 * * 1")
+.lease(Duration::minutes(10))
+.cancellable();
+
 /// How long finished jobs and their runs are kept.
 pub const JOBS_RETENTION: Duration = Duration::days(30);
 
@@ -126,6 +145,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::knowledge::KNOWLEDGE_REEMBED,
         VOICE_ANALYZE,
         SIMULATIONS_RUN,
+        CHURN_SCORE,
+        REPORTS_WEEKLY,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);
@@ -134,7 +155,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
 }
 
 /// Registers the built-in kinds whose handlers need only storage: `sessions.purge`,
-/// `imports.run`, `jobs.purge`, and `diag.sleep` when `diag_lease` is given (diagnostics on).
+/// `imports.run`, `churn.score`, `jobs.purge`, and `diag.sleep` when `diag_lease` is given
+/// (diagnostics on).
 pub fn register_store_kinds(
     registry: &mut super::Registry,
     store: std::sync::Arc<dyn jarvis_store::Store>,
@@ -158,6 +180,24 @@ pub fn register_store_kinds(
     let s = store.clone();
     registry.register(crate::imports::IMPORTS_RUN, move |ctx, payload| {
         crate::imports::run_job(s.clone(), ctx, payload)
+    })?;
+    let s = store.clone();
+    registry.register(CHURN_SCORE, move |ctx, _| {
+        let s = s.clone();
+        async move {
+            let run = crate::churn::score_all(s.as_ref(), time::OffsetDateTime::now_utc(), || {
+                ctx.is_cancelled()
+            })
+            .await
+            .map_err(super::JobError::retryable)?;
+            tracing::info!(
+                gyms = run.gyms,
+                members = run.members,
+                high = run.high,
+                "churn scores"
+            );
+            Ok(())
+        }
     })?;
     let s = store;
     registry.register(JOBS_PURGE, move |ctx, _| {

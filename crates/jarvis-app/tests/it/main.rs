@@ -1,6 +1,7 @@
 //! Integration tests of the application layer (one binary, modules by subject).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analytics;
 mod backups;
 mod http_tools;
 mod imports;

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod analysis;
+pub mod analytics;
 pub mod imports;
 pub mod kiosks;
 pub mod knowledge;
@@ -47,4 +48,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(tools::pages::routes())
         .merge(analysis::pages::routes())
         .merge(knowledge::pages::routes())
+        .merge(analytics::pages::routes())
 }

@@ -71,13 +71,14 @@ pub struct Nav {
 }
 
 /// The areas of a gym, by path segment after `/app/gyms/{id}`, with what opens them.
-const GYM_AREAS: [(&str, Msg, Action); 8] = [
+const GYM_AREAS: [(&str, Msg, Action); 9] = [
     ("voice", Msg::VoiceCalls, jarvis_app::voice::READ),
     ("members", Msg::Members, Action::MemberRead),
     ("kiosks", Msg::Kiosks, Action::KioskRead),
     ("classes", Msg::Classes, Action::ScheduleRead),
     ("import", Msg::Import, Action::MemberImport),
     ("leads", Msg::Leads, Action::MemberRead),
+    ("reports", Msg::Reports, jarvis_app::reports::READ),
     ("knowledge", Msg::Knowledge, jarvis_app::knowledge::READ),
     ("tools", Msg::Tools, jarvis_app::http_tools::MANAGE),
 ];

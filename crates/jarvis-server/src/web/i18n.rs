@@ -248,6 +248,22 @@ catalogue! {
     LeadKeyId => ("Identifiant de clé (en-tête Jarvis-Webhook-Key)", "Key id (Jarvis-Webhook-Key header)"),
     LeadSecretRotate => ("Générer un nouveau secret (l'ancien cesse aussitôt de fonctionner)", "Generate a new secret (the old one stops working at once)"),
     LeadSecretOnce => ("Copiez ce secret maintenant : il ne sera plus affiché.", "Copy this secret now: it will not be shown again."),
+    ChurnRisk => ("Risque de départ", "Churn risk"),
+    ChurnList => ("Risque de départ des membres", "Members' churn risk"),
+    ChurnNotYet => ("Pas encore calculé : le risque est calculé chaque nuit.", "Not computed yet: the risk is computed every night."),
+    NoChurn => ("Aucun score calculé pour l'instant : le risque est calculé chaque nuit pour les membres actifs.", "No score computed yet: the risk is computed every night for active members."),
+    ChurnExplain => ("Score de 0 à 100, somme des points de chaque facteur (fréquentation, absence, fin d'abonnement, ton des conversations, intention de résilier) ; moyen à partir de 40, élevé à partir de 70.", "Score from 0 to 100, the sum of each factor's points (visit trend, absence, membership end, conversation tone, intent to cancel); medium from 40, high from 70."),
+    ChurnScore => ("Score", "Score"),
+    ChurnLevelLabel => ("Niveau", "Level"),
+    ChurnFactor => ("Facteur", "Factor"),
+    ChurnMeasure => ("Mesure", "Measure"),
+    ChurnPoints => ("Points", "Points"),
+    ComputedAt => ("Calculé le", "Computed on"),
+    Reports => ("Rapports", "Reports"),
+    NoReports => ("Aucun rapport pour l'instant : un rapport est produit chaque lundi pour la semaine précédente.", "No report yet: one is built every Monday for the previous week."),
+    ReportWeek => ("Semaine", "Week"),
+    ReportSize => ("Taille (octets)", "Size (bytes)"),
+    Download => ("Télécharger", "Download"),
     ChangeStatus => ("Changer", "Change"),
     Tools => ("Outils", "Tools"),
     ToolsIntro => ("Des fonctions que l'assistant peut appeler pendant une conversation : JARVIS envoie une requête HTTP signée au système de la salle (réservation, boutique, CRM…) et lit sa réponse JSON. Adresses privées ou locales refusées, sauf liste autorisée par l'opérateur.", "Functions the assistant may call during a conversation: JARVIS sends a signed HTTP request to the gym's own system (booking, shop, CRM…) and reads its JSON answer. Private or local addresses are refused unless the operator allow-lists them."),
@@ -566,6 +582,64 @@ impl Tr {
         match l {
             Locale::Fr => self.get(Msg::LangFr),
             Locale::En => self.get(Msg::LangEn),
+        }
+    }
+
+    /// A churn risk level.
+    pub fn churn_level(&self, l: &jarvis_core::churn::ChurnLevel) -> &'static str {
+        use jarvis_core::churn::ChurnLevel;
+        match l {
+            ChurnLevel::Low => self.pick("faible", "low"),
+            ChurnLevel::Medium => self.pick("moyen", "medium"),
+            ChurnLevel::High => self.pick("élevé", "high"),
+        }
+    }
+
+    /// A churn factor's name.
+    pub fn churn_factor(&self, f: &jarvis_core::churn::ChurnFactorName) -> &'static str {
+        use jarvis_core::churn::ChurnFactorName as F;
+        match f {
+            F::VisitTrend => self.pick(
+                "Visites (30 derniers jours par rapport aux 30 précédents)",
+                "Visits (last 30 days against the 30 before)",
+            ),
+            F::DaysSinceLastVisit => self.pick("Dernière visite", "Last visit"),
+            F::MembershipEnd => self.pick("Fin d'abonnement", "Membership end"),
+            F::Sentiment => self.pick(
+                "Ton des conversations (90 jours, de −1 à 1)",
+                "Conversation tone (90 days, −1 to 1)",
+            ),
+            F::CancellationIntent => self.pick(
+                "Intention de résilier (conversations des 90 jours)",
+                "Intent to cancel (conversations of 90 days)",
+            ),
+        }
+    }
+
+    /// A churn factor's measured value, with its unit.
+    pub fn churn_value(&self, f: &jarvis_core::churn::ChurnFactor) -> String {
+        use jarvis_core::churn::ChurnFactorName as F;
+        let Some(v) = f.value else {
+            return match f.name {
+                F::DaysSinceLastVisit => self.pick("jamais venu", "never visited"),
+                F::MembershipEnd => self.pick("sans date de fin", "no end date"),
+                _ => self.pick("aucune conversation analysée", "no analysed conversation"),
+            }
+            .to_string();
+        };
+        let n = v.round() as i64;
+        match (f.name, self.0) {
+            (F::VisitTrend, Locale::Fr) => format!("{n:+} visite(s)"),
+            (F::VisitTrend, Locale::En) => format!("{n:+} visit(s)"),
+            (F::DaysSinceLastVisit, Locale::Fr) => format!("il y a {n} jour(s)"),
+            (F::DaysSinceLastVisit, Locale::En) => format!("{n} day(s) ago"),
+            (F::MembershipEnd, Locale::Fr) if n < 0 => format!("terminé depuis {} jour(s)", -n),
+            (F::MembershipEnd, Locale::En) if n < 0 => format!("ended {} day(s) ago", -n),
+            (F::MembershipEnd, Locale::Fr) => format!("dans {n} jour(s)"),
+            (F::MembershipEnd, Locale::En) => format!("in {n} day(s)"),
+            (F::Sentiment, _) => format!("{v:+.2}"),
+            (F::CancellationIntent, Locale::Fr) => format!("{n} conversation(s)"),
+            (F::CancellationIntent, Locale::En) => format!("{n} conversation(s)"),
         }
     }
 

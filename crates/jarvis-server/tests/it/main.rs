@@ -8,6 +8,7 @@ mod common;
 
 mod admin_area;
 mod analysis_pages;
+mod analytics_pages;
 mod auth;
 mod authz_matrix;
 mod gyms_members_kiosks;

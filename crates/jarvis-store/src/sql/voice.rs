@@ -689,7 +689,7 @@ mod voice_sql {
         add_to_day(tx, &s2, utc_day(now()), cost, 0, 0, 0, 0, 0).await
     }
 
-    async fn insert_email(tx: &mut Tx, email: NewEmail) -> StoreResult<()> {
+    pub(super) async fn insert_email(tx: &mut Tx, email: NewEmail) -> StoreResult<()> {
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO email_outbox (id, to_address, subject, body_text, body_html, kind, created_at) VALUES (",
         );

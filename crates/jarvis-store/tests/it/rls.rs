@@ -51,6 +51,8 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("simulation_scenarios", "franchise_id", Some("gym_id")),
     ("simulation_runs", "franchise_id", Some("gym_id")),
     ("simulation_results", "franchise_id", Some("gym_id")),
+    ("churn_scores", "franchise_id", Some("gym_id")),
+    ("reports", "franchise_id", Some("gym_id")),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -528,6 +530,35 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
             session_id: Some(v.id),
             reason: "call back".into(),
         },
+    )
+    .await
+    .unwrap();
+    s.put_churn_scores(
+        &sc,
+        g.id,
+        now,
+        &[NewChurnScore {
+            member_id: m.id,
+            assessment: jarvis_core::churn::ChurnAssessment {
+                score: 50,
+                level: jarvis_core::churn::ChurnLevel::Medium,
+                factors: vec![],
+            },
+        }],
+    )
+    .await
+    .unwrap();
+    s.record_report(
+        &sc,
+        NewReport {
+            id: ReportId::new(),
+            gym_id: g.id,
+            week: "2026-W01".into(),
+            starts_at: now,
+            object_key: format!("reports/{}/2026-W01.html", g.id),
+            size_bytes: 10,
+        },
+        vec![],
     )
     .await
     .unwrap();

@@ -247,6 +247,7 @@ struct MemberPage {
     m: Member,
     facts: Vec<MemberFact>,
     visits: Vec<Visit>,
+    churn: Option<jarvis_core::churn::MemberChurn>,
     error: Option<String>,
     can_write: bool,
     can_privacy: bool,
@@ -411,6 +412,9 @@ async fn render_member_form(
         Ok::<_, StoreError>((m, facts.items, visits.items))
     };
     let (m, facts, visits) = load.await.in_page(t)?;
+    let churn = jarvis_app::churn::member(state.store.as_ref(), &scope, gym, id)
+        .await
+        .in_page(t)?;
     let can_write = u.caller.gym(state, gym, Action::MemberWrite).await.is_ok();
     let can_privacy = u
         .caller
@@ -424,6 +428,7 @@ async fn render_member_form(
             m,
             facts,
             visits,
+            churn,
             error,
             can_write,
             can_privacy,

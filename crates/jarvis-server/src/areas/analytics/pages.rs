@@ -1,0 +1,148 @@
+//! Dashboard pages of a gym's churn list (highest score first, paginated) and of its weekly
+//! reports (list, view, download). A report of another gym is not found (404): its row is read
+//! in the caller's scope before the object store is touched.
+
+use crate::auth::web::PageUser;
+use crate::state::AppState;
+use crate::web::chrome::{Chrome, InPage, ListQuery, PageResult, Pager, gym_scope, pager};
+use crate::web::i18n::Msg;
+use crate::web::page;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use jarvis_app::objects::Objects;
+use jarvis_app::{AppError, churn, reports};
+use jarvis_core::churn::ChurnListEntry;
+use jarvis_core::*;
+use jarvis_store::Report;
+
+/// Page routes of churn and reports.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/gyms/{gym}/churn", get(churn_page))
+        .route("/app/gyms/{gym}/reports", get(reports_page))
+        .route("/app/gyms/{gym}/reports/{id}", get(report_view))
+        .route(
+            "/app/gyms/{gym}/reports/{id}/download",
+            get(report_download),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "gmk/churn.html")]
+struct ChurnPage {
+    c: Chrome,
+    rows: Vec<ChurnListEntry>,
+    pager: Pager,
+}
+
+async fn churn_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, churn::READ).await?;
+    let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
+    let p = churn::list(state.store.as_ref(), &scope, gym, None, req)
+        .await
+        .in_page(c.t)?;
+    let pager = pager(&format!("/app/gyms/{gym}/churn"), "", &p);
+    Ok(page(
+        ChurnPage {
+            c,
+            rows: p.items,
+            pager,
+        },
+        StatusCode::OK,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "gmk/reports.html")]
+struct ReportsPage {
+    c: Chrome,
+    reports: Vec<Report>,
+    pager: Pager,
+}
+
+async fn reports_page(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let (scope, c) = gym_scope(&state, &u, gym, reports::READ).await?;
+    let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
+    let p = reports::list(state.store.as_ref(), &scope, gym, req)
+        .await
+        .in_page(c.t)?;
+    let pager = pager(&format!("/app/gyms/{gym}/reports"), "", &p);
+    Ok(page(
+        ReportsPage {
+            c,
+            reports: p.items,
+            pager,
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// The stored report (row in the caller's scope, then its HTML).
+async fn load(
+    state: &AppState,
+    u: &PageUser,
+    gym: GymId,
+    id: ReportId,
+) -> Result<(Report, axum::body::Bytes), crate::web::chrome::PageError> {
+    let (scope, c) = gym_scope(state, u, gym, reports::READ).await?;
+    let objects = Objects::from_config(&state.config)
+        .map_err(|e| AppError::Internal(e.to_string()))
+        .in_page(c.t)?;
+    reports::open(state.store.as_ref(), &objects, &scope, gym, id)
+        .await
+        .in_page(c.t)
+}
+
+/// The report's own page: a standalone HTML document (every value escaped when rendered);
+/// its inline style is all it may load.
+async fn report_view(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ReportId)>,
+) -> PageResult {
+    let (_, body) = load(&state, &u, gym, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'".to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn report_download(
+    State(state): State<AppState>,
+    u: PageUser,
+    Path((gym, id)): Path<(GymId, ReportId)>,
+) -> PageResult {
+    let (r, body) = load(&state, &u, gym, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"jarvis-report-{}.html\"", r.week),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
