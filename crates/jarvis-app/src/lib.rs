@@ -12,6 +12,7 @@ pub mod auth;
 pub mod backups;
 pub mod classes;
 pub mod config;
+pub mod costs;
 pub mod demo;
 pub mod error;
 pub mod gyms;
@@ -31,6 +32,7 @@ pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 pub mod tenants;
+pub mod usage;
 pub mod voice;
 
 pub use error::{AppError, AppResult};
