@@ -126,6 +126,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::knowledge::KNOWLEDGE_REEMBED,
         VOICE_ANALYZE,
         SIMULATIONS_RUN,
+        crate::usage::USAGE_CHECK,
+        crate::costs::COSTS_RECONCILE,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

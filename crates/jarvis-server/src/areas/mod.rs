@@ -14,6 +14,7 @@ pub mod members;
 pub mod ops;
 pub mod tenants;
 pub mod tools;
+pub mod usage;
 pub mod voice;
 
 use crate::state::AppState;
@@ -47,4 +48,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(tools::pages::routes())
         .merge(analysis::pages::routes())
         .merge(knowledge::pages::routes())
+        .merge(usage::pages::routes())
 }
