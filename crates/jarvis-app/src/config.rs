@@ -1407,7 +1407,9 @@ impl Config {
                 "usage_franchise_api_requests" => {
                     self.usage_limits.franchise.api_requests.to_string()
                 }
-                "usage_franchise_storage_mb" => ((self.usage_limits.franchise.storage_bytes) / (1024 * 1024)).to_string(),
+                "usage_franchise_storage_mb" => {
+                    ((self.usage_limits.franchise.storage_bytes) / (1024 * 1024)).to_string()
+                }
                 "usage_franchise_voice_minutes" => {
                     self.usage_limits.franchise.voice_minutes.to_string()
                 }
@@ -1415,11 +1417,15 @@ impl Config {
                     (self.usage_limits.franchise.ai_cost_micros / 1_000_000).to_string()
                 }
                 "usage_platform_rows" => self.usage_limits.platform.rows.to_string(),
-                "usage_platform_db_mb" => ((self.usage_limits.platform.db_bytes) / (1024 * 1024)).to_string(),
+                "usage_platform_db_mb" => {
+                    ((self.usage_limits.platform.db_bytes) / (1024 * 1024)).to_string()
+                }
                 "usage_platform_api_requests" => {
                     self.usage_limits.platform.api_requests.to_string()
                 }
-                "usage_platform_storage_mb" => ((self.usage_limits.platform.storage_bytes) / (1024 * 1024)).to_string(),
+                "usage_platform_storage_mb" => {
+                    ((self.usage_limits.platform.storage_bytes) / (1024 * 1024)).to_string()
+                }
                 "usage_platform_voice_minutes" => {
                     self.usage_limits.platform.voice_minutes.to_string()
                 }

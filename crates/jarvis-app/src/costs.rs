@@ -97,7 +97,9 @@ pub async fn reconcile(
     let days: Vec<(Date, u64)> = billed
         .iter()
         .filter_map(|b| {
-            let day = OffsetDateTime::from_unix_timestamp(b.start_time).ok()?.date();
+            let day = OffsetDateTime::from_unix_timestamp(b.start_time)
+                .ok()?
+                .date();
             (day >= from && day < to).then_some((day, b.micros))
         })
         .collect();
@@ -134,7 +136,11 @@ pub async fn recent(store: &dyn Store, days: u32, now: OffsetDateTime) -> AppRes
 }
 
 fn dollars(micros: u64) -> String {
-    format!("{}.{:02}", micros / 1_000_000, (micros % 1_000_000) / 10_000)
+    format!(
+        "{}.{:02}",
+        micros / 1_000_000,
+        (micros % 1_000_000) / 10_000
+    )
 }
 
 async fn super_admins(store: &dyn Store) -> AppResult<Vec<User>> {
@@ -180,13 +186,15 @@ async fn alert_emails(
     let link = format!("{public_base}/app/ops/costs");
     users
         .iter()
-        .filter_map(|u| match outbox::seal(master, alert_email(u, day, margin, &link)) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot seal a cost alert e-mail");
-                None
-            }
-        })
+        .filter_map(
+            |u| match outbox::seal(master, alert_email(u, day, margin, &link)) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot seal a cost alert e-mail");
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -245,12 +253,18 @@ mod tests {
     #[test]
     fn the_margin_is_a_share_of_the_bill() {
         assert!(!over_margin(&day(95, Some(100)), 10));
-        assert!(!over_margin(&day(90, Some(100)), 10), "exactly 10 % is within");
+        assert!(
+            !over_margin(&day(90, Some(100)), 10),
+            "exactly 10 % is within"
+        );
         assert!(over_margin(&day(89, Some(100)), 10));
         assert!(over_margin(&day(111, Some(100)), 10));
         assert!(!over_margin(&day(0, Some(0)), 10));
         assert!(over_margin(&day(1, Some(0)), 10));
-        assert!(!over_margin(&day(50, None), 10), "no bill, nothing to compare");
+        assert!(
+            !over_margin(&day(50, None), 10),
+            "no bill, nothing to compare"
+        );
         assert_eq!(difference_micros(&day(89, Some(100))), Some(-11));
     }
 }

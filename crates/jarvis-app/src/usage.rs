@@ -18,8 +18,7 @@ use jarvis_core::cost::{BudgetPeriod, BudgetThreshold, pico_to_micro};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
-    NewEmail, NewUsageAlert, Store, UsageAlert, UsageMetric, UsageScope, UsageSnapshot,
-    UserFilter,
+    NewEmail, NewUsageAlert, Store, UsageAlert, UsageMetric, UsageScope, UsageSnapshot, UserFilter,
 };
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -176,7 +175,12 @@ pub async fn check(
             push(s, UsageMetric::StorageBytes, bytes, plan);
         }
         push(s, UsageMetric::VoiceMinutes, minutes(u.voice_seconds), plan);
-        push(s, UsageMetric::AiCostMicros, pico_to_micro(u.ai_cost_pico), plan);
+        push(
+            s,
+            UsageMetric::AiCostMicros,
+            pico_to_micro(u.ai_cost_pico),
+            plan,
+        );
     }
     let (s, plan, u) = (UsageScope::Platform, &limits.platform, &m.platform);
     push(s, UsageMetric::Rows, u.rows, plan);
@@ -186,7 +190,12 @@ pub async fn check(
         push(s, UsageMetric::StorageBytes, st.total, plan);
     }
     push(s, UsageMetric::VoiceMinutes, minutes(u.voice_seconds), plan);
-    push(s, UsageMetric::AiCostMicros, pico_to_micro(u.ai_cost_pico), plan);
+    push(
+        s,
+        UsageMetric::AiCostMicros,
+        pico_to_micro(u.ai_cost_pico),
+        plan,
+    );
     store.put_usage_snapshots(&Scope::Platform, &snaps).await?;
 
     let mut report = CheckReport {
@@ -277,10 +286,15 @@ pub async fn view(store: &dyn Store, scope: &Scope) -> AppResult<UsageView> {
 /// (enabled accounts).
 async fn recipients(store: &dyn Store, who: UsageScope) -> AppResult<Vec<User>> {
     let (scope, role, franchise) = match who {
-        UsageScope::Franchise(f) => (Scope::Franchise { franchise: f }, Role::FranchiseOwner, Some(f)),
+        UsageScope::Franchise(f) => (
+            Scope::Franchise { franchise: f },
+            Role::FranchiseOwner,
+            Some(f),
+        ),
         UsageScope::Platform => (Scope::Platform, Role::SuperAdmin, None),
     };
-    let wanted = |m: &Membership| m.role == role && m.franchise_id == franchise && m.gym_id.is_none();
+    let wanted =
+        |m: &Membership| m.role == role && m.franchise_id == franchise && m.gym_id.is_none();
     let mut out = Vec::new();
     let mut offset = 0;
     // Bounded: 10 pages of 200 people is far beyond any franchise's owners or the admins.
@@ -308,7 +322,11 @@ async fn recipients(store: &dyn Store, who: UsageScope) -> AppResult<Vec<User>> 
 
 /// The sealed e-mails of an alert, one per recipient in their language. Failures are logged
 /// and give no e-mail: the usage page still shows the alert.
-async fn alert_emails(store: &dyn Store, mail: &AlertMail<'_>, alert: &NewUsageAlert) -> Vec<NewEmail> {
+async fn alert_emails(
+    store: &dyn Store,
+    mail: &AlertMail<'_>,
+    alert: &NewUsageAlert,
+) -> Vec<NewEmail> {
     let users = match recipients(store, alert.scope).await {
         Ok(u) => u,
         Err(e) => {
@@ -364,17 +382,20 @@ pub fn format_value(metric: UsageMetric, value: u64) -> String {
                 format!("{mb:.1} MB")
             }
         }
-        UsageMetric::AiCostMicros => format!(
-            "${}.{:02}",
-            value / 1_000_000,
-            (value % 1_000_000) / 10_000
-        ),
+        UsageMetric::AiCostMicros => {
+            format!("${}.{:02}", value / 1_000_000, (value % 1_000_000) / 10_000)
+        }
         _ => value.to_string(),
     }
 }
 
 /// The alert e-mail for one recipient, in their language.
-pub fn alert_email(user: &User, alert: &NewUsageAlert, franchise: Option<&str>, link: &str) -> Email {
+pub fn alert_email(
+    user: &User,
+    alert: &NewUsageAlert,
+    franchise: Option<&str>,
+    link: &str,
+) -> Email {
     let fr = user.locale == Locale::Fr;
     let what = metric_name(alert.metric, fr);
     let value = format_value(alert.metric, alert.value);
@@ -390,22 +411,31 @@ pub fn alert_email(user: &User, alert: &NewUsageAlert, franchise: Option<&str>, 
     let (subject, lead, tail) = match (fr, alert.threshold) {
         (true, BudgetThreshold::Warn80) => (
             format!("JARVIS : {pct} % de la limite atteints ({what}, {period})"),
-            format!("L'usage {whose} atteint {pct} % de sa limite ({what}) pour {period} : {value} sur {limit}."),
+            format!(
+                "L'usage {whose} atteint {pct} % de sa limite ({what}) pour {period} : {value} sur {limit}."
+            ),
             "Rien n'est bloqué ; pensez à réduire l'usage ou à relever la limite.".to_string(),
         ),
         (true, BudgetThreshold::Exhausted) => (
             format!("JARVIS : limite atteinte ({what}, {period})"),
-            format!("L'usage {whose} a atteint sa limite ({what}) pour {period} : {value} sur {limit}."),
-            "Rien n'est bloqué automatiquement ; relevez la limite ou réduisez l'usage.".to_string(),
+            format!(
+                "L'usage {whose} a atteint sa limite ({what}) pour {period} : {value} sur {limit}."
+            ),
+            "Rien n'est bloqué automatiquement ; relevez la limite ou réduisez l'usage."
+                .to_string(),
         ),
         (false, BudgetThreshold::Warn80) => (
             format!("JARVIS: {pct}% of a usage limit reached ({what}, {period})"),
-            format!("The usage {whose} is at {pct}% of its limit ({what}) for {period}: {value} of {limit}."),
+            format!(
+                "The usage {whose} is at {pct}% of its limit ({what}) for {period}: {value} of {limit}."
+            ),
             "Nothing is blocked; consider reducing usage or raising the limit.".to_string(),
         ),
         (false, BudgetThreshold::Exhausted) => (
             format!("JARVIS: usage limit reached ({what}, {period})"),
-            format!("The usage {whose} has reached its limit ({what}) for {period}: {value} of {limit}."),
+            format!(
+                "The usage {whose} has reached its limit ({what}) for {period}: {value} of {limit}."
+            ),
             "Nothing is blocked automatically; raise the limit or reduce usage.".to_string(),
         ),
     };
@@ -448,8 +478,14 @@ mod tests {
 
     #[test]
     fn values_carry_their_unit() {
-        assert_eq!(format_value(UsageMetric::AiCostMicros, 12_345_678), "$12.34");
-        assert_eq!(format_value(UsageMetric::StorageBytes, 3 * 1024 * 1024), "3.0 MB");
+        assert_eq!(
+            format_value(UsageMetric::AiCostMicros, 12_345_678),
+            "$12.34"
+        );
+        assert_eq!(
+            format_value(UsageMetric::StorageBytes, 3 * 1024 * 1024),
+            "3.0 MB"
+        );
         assert_eq!(format_value(UsageMetric::Rows, 42), "42");
     }
 }

@@ -96,7 +96,11 @@ impl OpenAiClient {
     }
 
     /// Runs `attempt` until success, a non-retryable error, or the count/time budget is spent.
-    pub(crate) async fn with_retry<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, OpenAiError>
+    pub(crate) async fn with_retry<T, F, Fut>(
+        &self,
+        what: &str,
+        mut attempt: F,
+    ) -> Result<T, OpenAiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -129,7 +133,10 @@ impl OpenAiClient {
     }
 
     /// Sends once and maps non-2xx statuses to errors (used inside the retry loop).
-    pub(crate) async fn send_once(&self, rb: reqwest::RequestBuilder) -> Result<RawResponse, Failure> {
+    pub(crate) async fn send_once(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<RawResponse, Failure> {
         let resp = rb.send().await.map_err(OpenAiError::from_reqwest)?;
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -20,8 +20,8 @@ pub use chat::{
     StructuredCompletion,
 };
 pub use client::{CallCreated, OpenAiClient};
-pub use costs::{BilledDay, CostAmount, CostBucket, CostResult, CostsPage};
 pub use config::{ApiKey, ConfigError, OpenAiConfig};
+pub use costs::{BilledDay, CostAmount, CostBucket, CostResult, CostsPage};
 pub use embeddings::{EmbeddingInput, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiErrorBody, OpenAiError, RateLimitKind};
 pub use meter::SessionMeter;

@@ -106,8 +106,12 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
         state.openai.clone(),
     );
     r.register(jarvis_app::costs::COSTS_RECONCILE, move |_, _| {
-        let (store, config, master, openai) =
-            (store.clone(), config.clone(), master.clone(), openai.clone());
+        let (store, config, master, openai) = (
+            store.clone(),
+            config.clone(),
+            master.clone(),
+            openai.clone(),
+        );
         async move {
             let Some(key) = config.openai_admin_key.as_ref() else {
                 tracing::debug!("no openai_admin_key: cost reconciliation skipped");

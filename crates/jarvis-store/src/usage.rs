@@ -175,12 +175,14 @@ pub struct CostDay {
 #[async_trait]
 pub trait UsageStore: Send + Sync {
     /// Measures every franchise and the platform for `period` (platform scope only).
-    async fn measure_usage(&self, scope: &Scope, period: BudgetPeriod)
-    -> StoreResult<UsageMeasures>;
+    async fn measure_usage(
+        &self,
+        scope: &Scope,
+        period: BudgetPeriod,
+    ) -> StoreResult<UsageMeasures>;
 
     /// Replaces the latest snapshot of each given tenant and metric (platform scope only).
-    async fn put_usage_snapshots(&self, scope: &Scope, snaps: &[UsageSnapshot])
-    -> StoreResult<()>;
+    async fn put_usage_snapshots(&self, scope: &Scope, snaps: &[UsageSnapshot]) -> StoreResult<()>;
 
     /// The latest snapshots the scope sees: a franchise's own; every tenant's for the platform.
     async fn usage_snapshots(&self, scope: &Scope) -> StoreResult<Vec<UsageSnapshot>>;

@@ -101,7 +101,11 @@ impl Nav {
         }
         // Franchise owners see their franchise's usage; super admins every tenant's.
         if u.caller.list(Action::FranchiseUpdate).is_ok() {
-            top.push(link("/app/usage".into(), Msg::NavUsage, path == "/app/usage"));
+            top.push(link(
+                "/app/usage".into(),
+                Msg::NavUsage,
+                path == "/app/usage",
+            ));
         }
         let mut admin = Vec::new();
         if u.caller

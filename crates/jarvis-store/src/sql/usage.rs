@@ -72,7 +72,7 @@ mod usage_sql {
     fn seconds_sum() -> &'static str {
         match BACKEND {
             Backend::Sqlite => {
-                "CAST(COALESCE(SUM((julianday(ended_at) - julianday(started_at)) * 86400.0), 0) AS INTEGER)"
+                "CAST(ROUND(COALESCE(SUM((julianday(ended_at) - julianday(started_at)) * 86400.0), 0)) AS INTEGER)"
             }
             Backend::Postgres => {
                 "CAST(COALESCE(SUM(EXTRACT(EPOCH FROM (ended_at - started_at))), 0) AS BIGINT)"
@@ -136,7 +136,7 @@ mod usage_sql {
         franchise_id: Option<DbUuid>,
         metric: String,
         period: String,
-        threshold_percent: i64,
+        threshold_percent: i32,
         value: i64,
         limit_value: i64,
         created_at: OffsetDateTime,
@@ -152,7 +152,7 @@ mod usage_sql {
                         .ok_or_else(|| StoreError::corrupt("usage metric", &self.metric))?,
                     period: BudgetPeriod::parse(&self.period)
                         .ok_or_else(|| StoreError::corrupt("usage period", &self.period))?,
-                    threshold: BudgetThreshold::from_percent(self.threshold_percent).ok_or_else(
+                    threshold: BudgetThreshold::from_percent(i64::from(self.threshold_percent)).ok_or_else(
                         || StoreError::corrupt("threshold", &self.threshold_percent.to_string()),
                     )?,
                     value: count_of("usage value", self.value)?,
