@@ -152,9 +152,10 @@ mod usage_sql {
                         .ok_or_else(|| StoreError::corrupt("usage metric", &self.metric))?,
                     period: BudgetPeriod::parse(&self.period)
                         .ok_or_else(|| StoreError::corrupt("usage period", &self.period))?,
-                    threshold: BudgetThreshold::from_percent(i64::from(self.threshold_percent)).ok_or_else(
-                        || StoreError::corrupt("threshold", &self.threshold_percent.to_string()),
-                    )?,
+                    threshold: BudgetThreshold::from_percent(i64::from(self.threshold_percent))
+                        .ok_or_else(|| {
+                            StoreError::corrupt("threshold", &self.threshold_percent.to_string())
+                        })?,
                     value: count_of("usage value", self.value)?,
                     limit: count_of("usage limit", self.limit_value)?,
                 },
@@ -195,8 +196,9 @@ mod usage_sql {
                 .or_default() += 1;
         }
         for ((gym, period), n) in counts {
-            let mut qb =
-                QueryBuilder::<Db>::new("INSERT INTO request_counts (gym_id, period, requests) VALUES (");
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO request_counts (gym_id, period, requests) VALUES (",
+            );
             let mut s = qb.separated(", ");
             s.push_bind(DbUuid(gym)).push_bind(period).push_bind(n);
             qb.push(
@@ -451,7 +453,12 @@ mod usage_sql {
             Ok(())
         }
 
-        async fn cost_days(&self, scope: &Scope, from: Date, to: Date) -> StoreResult<Vec<CostDay>> {
+        async fn cost_days(
+            &self,
+            scope: &Scope,
+            from: Date,
+            to: Date,
+        ) -> StoreResult<Vec<CostDay>> {
             platform_only(scope, "costs")?;
             if to <= from {
                 return Ok(Vec::new());
