@@ -334,6 +334,90 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "usage_franchise_rows",
+        help: "rows a franchise may store in its main tables (members, visits, sessions, turns, knowledge…); 0 = unlimited",
+        default: Some("2000000"),
+        secret: false,
+    },
+    Key {
+        name: "usage_franchise_api_requests",
+        help: "API and dashboard requests per month per franchise (requests naming one of its gyms); 0 = unlimited",
+        default: Some("5000000"),
+        secret: false,
+    },
+    Key {
+        name: "usage_franchise_storage_mb",
+        help: "object-store megabytes per franchise (keys under franchises/<id>/); 0 = unlimited",
+        default: Some("10240"),
+        secret: false,
+    },
+    Key {
+        name: "usage_franchise_voice_minutes",
+        help: "voice minutes per month per franchise (ended calls); 0 = unlimited",
+        default: Some("50000"),
+        secret: false,
+    },
+    Key {
+        name: "usage_franchise_ai_usd",
+        help: "metered AI cost per month per franchise, in US dollars; 0 = unlimited",
+        default: Some("5000"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_rows",
+        help: "rows in the tenants' main tables, all franchises together; 0 = unlimited",
+        default: Some("0"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_db_mb",
+        help: "database size in megabytes (SQLite file, PostgreSQL pg_database_size); 0 = unlimited",
+        default: Some("51200"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_api_requests",
+        help: "requests per month, whole installation; 0 = unlimited",
+        default: Some("0"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_storage_mb",
+        help: "object-store megabytes, whole installation (backups included); 0 = unlimited",
+        default: Some("102400"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_voice_minutes",
+        help: "voice minutes per month, whole installation; 0 = unlimited",
+        default: Some("0"),
+        secret: false,
+    },
+    Key {
+        name: "usage_platform_ai_usd",
+        help: "metered AI cost per month, whole installation, in US dollars; 0 = unlimited",
+        default: Some("0"),
+        secret: false,
+    },
+    Key {
+        name: "openai_admin_key",
+        help: "OpenAI admin key (sk-admin-…) for the daily cost reconciliation with the organization costs API; unset = no reconciliation",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "cost_reconcile_margin_percent",
+        help: "alert when a day's billed and metered AI costs differ by more than this percentage of the bill, 1-1000",
+        default: Some("10"),
+        secret: false,
+    },
+    Key {
+        name: "cost_reconcile_days",
+        help: "days before today the cost reconciliation reads and compares, 1-90",
+        default: Some("7"),
+        secret: false,
+    },
+    Key {
         name: "openai_base_url",
         help: "OpenAI API base URL",
         default: Some("https://api.openai.com/v1"),
@@ -603,6 +687,12 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Daily backups and their retention.
     pub backup: BackupConfig,
+    /// Plan limits of each franchise and of the platform.
+    pub usage_limits: crate::usage::UsageLimits,
+    /// OpenAI admin key for the cost reconciliation; `None` = no reconciliation.
+    pub openai_admin_key: Option<Secret>,
+    /// The cost reconciliation's window and margin.
+    pub cost_reconcile: crate::costs::ReconcilePolicy,
     /// Where each key's value came from.
     pub origins: BTreeMap<&'static str, Origin>,
 }
@@ -948,6 +1038,29 @@ impl Config {
             keep_daily: p.ranged("backup_keep_daily", 0, 366, "an integer from 0 to 366")? as u32,
             keep_weekly: p.ranged("backup_keep_weekly", 0, 520, "an integer from 0 to 520")? as u32,
         };
+        let limit = |key: &'static str, unit: u64| -> Result<u64, ConfigError> {
+            const MAX: u64 = 1_000_000_000_000;
+            Ok(p.ranged(key, 0, MAX, "0 (unlimited) or a whole number up to 10^12")? * unit)
+        };
+        const MB: u64 = 1024 * 1024;
+        let usage_limits = crate::usage::UsageLimits {
+            franchise: crate::usage::PlanLimits {
+                rows: limit("usage_franchise_rows", 1)?,
+                db_bytes: 0,
+                api_requests: limit("usage_franchise_api_requests", 1)?,
+                storage_bytes: limit("usage_franchise_storage_mb", MB)?,
+                voice_minutes: limit("usage_franchise_voice_minutes", 1)?,
+                ai_cost_micros: limit("usage_franchise_ai_usd", 1_000_000)?,
+            },
+            platform: crate::usage::PlanLimits {
+                rows: limit("usage_platform_rows", 1)?,
+                db_bytes: limit("usage_platform_db_mb", MB)?,
+                api_requests: limit("usage_platform_api_requests", 1)?,
+                storage_bytes: limit("usage_platform_storage_mb", MB)?,
+                voice_minutes: limit("usage_platform_voice_minutes", 1)?,
+                ai_cost_micros: limit("usage_platform_ai_usd", 1_000_000)?,
+            },
+        };
         let knowledge_embedding_model = p.text("knowledge_embedding_model").unwrap_or_default();
         if knowledge_embedding_model.is_empty()
             || knowledge_embedding_model.len() > 100
@@ -1151,6 +1264,17 @@ impl Config {
             },
             storage,
             backup,
+            usage_limits,
+            openai_admin_key: p.text("openai_admin_key").map(Secret::new),
+            cost_reconcile: crate::costs::ReconcilePolicy {
+                days: p.ranged("cost_reconcile_days", 1, 90, "days from 1 to 90")? as u32,
+                margin_percent: p.ranged(
+                    "cost_reconcile_margin_percent",
+                    1,
+                    1000,
+                    "a percentage from 1 to 1000",
+                )? as u32,
+            },
             origins: raw.iter().map(|(k, (_, o))| (*k, o.clone())).collect(),
         })
     }
@@ -1279,6 +1403,38 @@ impl Config {
                 "backup_daily" => self.backup.daily.to_string(),
                 "backup_keep_daily" => self.backup.keep_daily.to_string(),
                 "backup_keep_weekly" => self.backup.keep_weekly.to_string(),
+                "usage_franchise_rows" => self.usage_limits.franchise.rows.to_string(),
+                "usage_franchise_api_requests" => {
+                    self.usage_limits.franchise.api_requests.to_string()
+                }
+                "usage_franchise_storage_mb" => {
+                    ((self.usage_limits.franchise.storage_bytes) / (1024 * 1024)).to_string()
+                }
+                "usage_franchise_voice_minutes" => {
+                    self.usage_limits.franchise.voice_minutes.to_string()
+                }
+                "usage_franchise_ai_usd" => {
+                    (self.usage_limits.franchise.ai_cost_micros / 1_000_000).to_string()
+                }
+                "usage_platform_rows" => self.usage_limits.platform.rows.to_string(),
+                "usage_platform_db_mb" => {
+                    ((self.usage_limits.platform.db_bytes) / (1024 * 1024)).to_string()
+                }
+                "usage_platform_api_requests" => {
+                    self.usage_limits.platform.api_requests.to_string()
+                }
+                "usage_platform_storage_mb" => {
+                    ((self.usage_limits.platform.storage_bytes) / (1024 * 1024)).to_string()
+                }
+                "usage_platform_voice_minutes" => {
+                    self.usage_limits.platform.voice_minutes.to_string()
+                }
+                "usage_platform_ai_usd" => {
+                    (self.usage_limits.platform.ai_cost_micros / 1_000_000).to_string()
+                }
+                "openai_admin_key" => redact(self.openai_admin_key.as_ref()),
+                "cost_reconcile_margin_percent" => self.cost_reconcile.margin_percent.to_string(),
+                "cost_reconcile_days" => self.cost_reconcile.days.to_string(),
                 // A key without a line here fails `every_key_is_shown`.
                 _ => String::new(),
             }

@@ -13,6 +13,7 @@ pub mod backups;
 pub mod churn;
 pub mod classes;
 pub mod config;
+pub mod costs;
 pub mod demo;
 pub mod error;
 pub mod gyms;
@@ -34,6 +35,7 @@ pub mod supervisor;
 pub mod system;
 pub mod telemetry;
 pub mod tenants;
+pub mod usage;
 pub mod voice;
 
 pub use error::{AppError, AppResult};

@@ -1330,11 +1330,32 @@ async fn org_costs(
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or(shared.clock.now_unix() + 1);
     let day = 86_400;
-    let first = start.div_euclid(day) * day;
+    // `limit` buckets per page (1..=180, default 7, as documented); `page` is the cursor the
+    // previous page gave in `next_page` (here: the next bucket's start, opaque to clients).
+    let limit = q
+        .get("limit")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(7)
+        .clamp(1, 180);
+    let first = match q.get("page") {
+        Some(p) => match p.strip_prefix("page_").and_then(|s| s.parse::<i64>().ok()) {
+            Some(b) => b,
+            None => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("invalid_value"),
+                    Some("page"),
+                    "Invalid 'page': not a cursor returned by this endpoint.",
+                );
+            }
+        },
+        None => start.div_euclid(day) * day,
+    };
     let ledger = shared.inner().ledger.clone();
     let mut data = Vec::new();
     let mut b = first;
-    while b < end && data.len() < 180 {
+    while b < end && data.len() < limit {
         let pico: u64 = ledger
             .iter()
             .filter(|e| e.at_unix >= b.max(start) && e.at_unix < (b + day).min(end))
@@ -1345,7 +1366,9 @@ async fn org_costs(
                 "line_item":null,"project_id":null,"api_key_id":null,"quantity":null,"quantity_unit":null}]}));
         b += day;
     }
-    axum::Json(json!({"object":"page","has_more":false,"next_page":null,"data":data}))
+    let more = b < end;
+    let next = more.then(|| format!("page_{b}"));
+    axum::Json(json!({"object":"page","has_more":more,"next_page":next,"data":data}))
         .into_response()
 }
 

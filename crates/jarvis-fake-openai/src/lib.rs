@@ -204,6 +204,12 @@ impl FakeHandle {
         self.shared.inner().ledger.clone()
     }
 
+    /// Books an entry in the ledger as if the provider had billed it (a response whose
+    /// `response.done` never reached us, a late charge): the costs endpoint reports it.
+    pub fn book(&self, entry: LedgerEntry) {
+        self.shared.book(entry);
+    }
+
     /// Sum of the ledger in pico-USD.
     pub fn ledger_total_pico(&self) -> u64 {
         self.ledger().iter().map(|e| e.cost_pico).sum()

@@ -40,9 +40,9 @@ impl std::fmt::Debug for OpenAiClient {
 }
 
 /// A response body with its status and headers, before decoding.
-struct RawResponse {
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct RawResponse {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl OpenAiClient {
@@ -75,7 +75,7 @@ impl OpenAiClient {
         format!("{}{}", self.cfg.base_url, path)
     }
 
-    fn request(
+    pub(crate) fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -96,7 +96,11 @@ impl OpenAiClient {
     }
 
     /// Runs `attempt` until success, a non-retryable error, or the count/time budget is spent.
-    async fn with_retry<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, OpenAiError>
+    pub(crate) async fn with_retry<T, F, Fut>(
+        &self,
+        what: &str,
+        mut attempt: F,
+    ) -> Result<T, OpenAiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -129,7 +133,10 @@ impl OpenAiClient {
     }
 
     /// Sends once and maps non-2xx statuses to errors (used inside the retry loop).
-    async fn send_once(&self, rb: reqwest::RequestBuilder) -> Result<RawResponse, Failure> {
+    pub(crate) async fn send_once(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<RawResponse, Failure> {
         let resp = rb.send().await.map_err(OpenAiError::from_reqwest)?;
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -1,11 +1,13 @@
 //! Typed OpenAI client for JARVIS: GA Realtime (client secrets, WebRTC calls, sideband WebSocket,
-//! hangup), Chat Completions with structured output, and Embeddings, with bounded jittered retries.
+//! hangup), Chat Completions with structured output, Embeddings and the organization Costs API,
+//! with bounded jittered retries.
 //!
 //! Speaks the GA API only: it never sends `OpenAI-Beta` and never calls `/v1/realtime/sessions`.
 
 mod chat;
 mod client;
 mod config;
+mod costs;
 mod embeddings;
 mod error;
 mod meter;
@@ -19,6 +21,7 @@ pub use chat::{
 };
 pub use client::{CallCreated, OpenAiClient};
 pub use config::{ApiKey, ConfigError, OpenAiConfig};
+pub use costs::{BilledDay, CostAmount, CostBucket, CostResult, CostsPage};
 pub use embeddings::{EmbeddingInput, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiErrorBody, OpenAiError, RateLimitKind};
 pub use meter::SessionMeter;

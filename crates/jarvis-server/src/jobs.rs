@@ -86,6 +86,89 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
             Ok(())
         }
     })?;
+    // Usage against the plan limits (the object store is listed on each run).
+    let (store, config, master) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.auth.master.clone(),
+    );
+    r.register(jarvis_app::usage::USAGE_CHECK, move |_, _| {
+        let (store, config, master) = (store.clone(), config.clone(), master.clone());
+        async move {
+            let storage = match jarvis_app::objects::Objects::from_config(&config) {
+                Ok(o) => match jarvis_app::usage::storage_usage(&o).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot measure the object store's usage");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open the object store to measure it");
+                    None
+                }
+            };
+            let base = jarvis_app::accounts::public_base(&config);
+            let mail = jarvis_app::usage::AlertMail {
+                master: &master,
+                public_base: &base,
+            };
+            let report = jarvis_app::usage::check(
+                store.as_ref(),
+                storage.as_ref(),
+                &config.usage_limits,
+                &mail,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(JobError::retryable)?;
+            if report.alerts > 0 {
+                tracing::warn!(alerts = report.alerts, "usage limits reached");
+            }
+            Ok(())
+        }
+    })?;
+    // The provider's bill against the meter (nothing to do without an admin key).
+    let (store, config, master, openai) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.auth.master.clone(),
+        state.openai.clone(),
+    );
+    r.register(jarvis_app::costs::COSTS_RECONCILE, move |_, _| {
+        let (store, config, master, openai) = (
+            store.clone(),
+            config.clone(),
+            master.clone(),
+            openai.clone(),
+        );
+        async move {
+            let Some(key) = config.openai_admin_key.as_ref() else {
+                tracing::debug!("no openai_admin_key: cost reconciliation skipped");
+                return Ok(());
+            };
+            let key = jarvis_openai::ApiKey::new(key.expose());
+            let base = jarvis_app::accounts::public_base(&config);
+            let report = jarvis_app::costs::reconcile(
+                store.as_ref(),
+                openai.as_ref(),
+                &key,
+                config.cost_reconcile,
+                (&master, &base),
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(JobError::retryable)?;
+            if report.over_margin > 0 {
+                tracing::warn!(
+                    days = report.over_margin,
+                    alerts = report.alerts,
+                    "billed and metered AI costs differ beyond the margin"
+                );
+            }
+            Ok(())
+        }
+    })?;
     let store = state.store.clone();
     r.register(builtin::IMPORTS_SWEEP, move |_, _| {
         let store = store.clone();

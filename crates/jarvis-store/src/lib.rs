@@ -24,6 +24,7 @@ mod postgres;
 mod rows;
 mod sqlite;
 mod traits;
+pub mod usage;
 pub mod voice;
 
 #[cfg(feature = "testing")]
@@ -42,6 +43,7 @@ pub use ops::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::*;
+pub use usage::*;
 pub use voice::*;
 
 use std::sync::Arc;

@@ -169,3 +169,4 @@ include!("sql/ops.rs");
 include!("sql/knowledge.rs");
 include!("sql/analysis.rs");
 include!("sql/analytics.rs");
+include!("sql/usage.rs");

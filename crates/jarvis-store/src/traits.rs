@@ -305,6 +305,7 @@ pub trait Store:
     + crate::analysis::AnalysisStore
     + crate::analytics::AnalyticsStore
     + crate::http_tools::HttpToolStore
+    + crate::usage::UsageStore
 {
 }
 
@@ -335,6 +336,7 @@ impl<T> Store for T where
         + crate::analysis::AnalysisStore
         + crate::analytics::AnalyticsStore
         + crate::http_tools::HttpToolStore
+        + crate::usage::UsageStore
 {
 }
 

@@ -147,6 +147,8 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         SIMULATIONS_RUN,
         CHURN_SCORE,
         REPORTS_WEEKLY,
+        crate::usage::USAGE_CHECK,
+        crate::costs::COSTS_RECONCILE,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

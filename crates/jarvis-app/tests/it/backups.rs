@@ -131,7 +131,17 @@ async fn export_sqlite_to_postgres_and_back_is_identical_postgres() {
             .await
             .unwrap();
     }
+    usage_rows(src.store().as_ref()).await;
     let original = backups::checksums(src.store().as_ref()).await.unwrap();
+    for table in [
+        "request_counts",
+        "usage_snapshots",
+        "usage_alerts",
+        "billed_costs",
+        "cost_alerts",
+    ] {
+        assert!(rows(&original, table) > 0, "{table} has rows to carry");
+    }
     assert!(rows(&original, "franchises") > 1100);
     assert!(rows(&original, "audit_log") > 1100);
     let dir = tempfile::tempdir().unwrap();
@@ -396,4 +406,53 @@ async fn retention_keeps_exactly_n_daily_and_m_weekly() {
         .collect();
     assert_eq!(backups::retained(&few, 7, 4).len(), 3);
     assert!(backups::retained(&few, 0, 0).is_empty());
+}
+
+/// Rows in the usage and cost tables (request counts, snapshots, alerts, bill, cost alerts), so
+/// the round trip carries their dates, periods and nullable franchise ids too.
+async fn usage_rows(s: &dyn jarvis_store::Store) {
+    use jarvis_store::*;
+    let now = time::OffsetDateTime::now_utc();
+    s.record_requests(&[RequestLogEntry {
+        at: now,
+        instance: jarvis_core::InstanceId::new(),
+        method: "GET".into(),
+        route: "/healthz".into(),
+        status: 200,
+        latency_us: 5,
+        gym: None,
+    }])
+    .await
+    .unwrap();
+    let master = jarvis_app::auth::crypto::MasterKey::generate();
+    let limits = jarvis_app::usage::UsageLimits {
+        franchise: jarvis_app::usage::PlanLimits {
+            rows: 1,
+            ..Default::default()
+        },
+        platform: jarvis_app::usage::PlanLimits::default(),
+    };
+    let mail = jarvis_app::usage::AlertMail {
+        master: &master,
+        public_base: "http://jarvis.test",
+    };
+    jarvis_app::usage::check(s, None, &limits, &mail, now)
+        .await
+        .unwrap();
+    let day = now.date() - time::Duration::days(1);
+    s.put_billed_costs(&jarvis_core::Scope::Platform, &[(day, 1_234_567)])
+        .await
+        .unwrap();
+    s.cost_alert_once(
+        &jarvis_core::Scope::Platform,
+        CostDay {
+            day,
+            metered_pico: 7,
+            billed_micros: Some(1_234_567),
+            alerted: false,
+        },
+        vec![],
+    )
+    .await
+    .unwrap();
 }

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod backups;
+mod costs;
 mod http_tools;
 mod imports;
 mod jobs;
@@ -10,6 +11,7 @@ mod knowledge;
 mod objects;
 mod retention;
 mod smtp;
+mod usage;
 
 /// Every integration test of this crate is a module of this one binary (one link instead of one
 /// per file): a file left directly under `tests/` would build as a binary of its own, and a file

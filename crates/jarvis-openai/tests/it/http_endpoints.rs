@@ -527,3 +527,53 @@ async fn organization_costs_need_admin_key_and_sum_the_ledger() {
     assert!((total - fake.handle.ledger_total_pico() as f64 / 1e12).abs() < 1e-15);
     assert!(total > 0.0);
 }
+
+#[tokio::test]
+async fn organization_costs_follow_pages_and_retry_server_errors() {
+    let fake = fake().await;
+    let (client, _) = client(&fake);
+    client
+        .embeddings(&EmbeddingsRequest::new(
+            "text-embedding-3-small",
+            vec!["hello world".into()],
+        ))
+        .await
+        .unwrap();
+    let day = 86_400;
+    let today = fake.handle.now_unix().div_euclid(day) * day;
+    let admin = ApiKey::new(TEST_ADMIN_KEY);
+    // 40 days up to tomorrow: two pages (31 buckets, then 9); a 500 first, retried.
+    fake.handle.inject(
+        jarvis_fake_openai::Endpoint::Organization,
+        jarvis_fake_openai::Fault::ServerError,
+    );
+    let days = client
+        .organization_costs(&admin, today - 39 * day, today + day)
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 40);
+    assert!(
+        days.windows(2)
+            .all(|w| w[1].start_time == w[0].start_time + day)
+    );
+    let billed: u64 = days.iter().map(|d| d.micros).sum();
+    assert_eq!(billed, days.last().unwrap().micros, "only today is billed");
+    assert_eq!(
+        u128::from(billed),
+        (u128::from(fake.handle.ledger_total_pico()) + 500_000) / 1_000_000,
+        "the ledger in micro-dollars"
+    );
+    assert_eq!(
+        fake.handle.requests_to("/v1/organization/costs").len(),
+        3,
+        "one failed attempt and two pages"
+    );
+    // A standard key is refused, and not retried.
+    assert!(matches!(
+        client
+            .organization_costs(&ApiKey::new(TEST_API_KEY), today, today + day)
+            .await
+            .unwrap_err(),
+        OpenAiError::Auth { .. } | OpenAiError::InvalidRequest { .. }
+    ));
+}

@@ -15,6 +15,7 @@ pub mod members;
 pub mod ops;
 pub mod tenants;
 pub mod tools;
+pub mod usage;
 pub mod voice;
 
 use crate::state::AppState;
@@ -49,4 +50,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(analysis::pages::routes())
         .merge(knowledge::pages::routes())
         .merge(analytics::pages::routes())
+        .merge(usage::pages::routes())
 }

@@ -107,6 +107,14 @@ impl Nav {
                 path == "/app/audit",
             ));
         }
+        // Franchise owners see their franchise's usage; super admins every tenant's.
+        if u.caller.list(Action::FranchiseUpdate).is_ok() {
+            top.push(link(
+                "/app/usage".into(),
+                Msg::NavUsage,
+                path == "/app/usage",
+            ));
+        }
         let mut admin = Vec::new();
         if u.caller
             .authorize(Action::PlatformAdmin, &Resource::Platform)
@@ -122,6 +130,11 @@ impl Nav {
                 "/app/voice/prices".into(),
                 Msg::ModelPrices,
                 path.starts_with("/app/voice/prices"),
+            ));
+            admin.push(link(
+                "/app/ops/costs".into(),
+                Msg::NavCosts,
+                path.starts_with("/app/ops/costs"),
             ));
         }
         let mut nav = Nav {

@@ -25,6 +25,7 @@ mod openapi_doc;
 mod openapi_fuzz;
 mod ops_jobs_page;
 mod tools;
+mod usage_pages;
 mod users;
 mod voice_pages;
 mod web;

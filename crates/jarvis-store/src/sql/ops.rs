@@ -48,6 +48,8 @@ mod ops_sql {
                     .map_err(map_db_err)?
                     .rows_affected();
             }
+            // The monthly counts of the usage limits, in the same transaction as the rows.
+            super::usage_sql::count_requests(&mut tx, batch).await?;
             tx.commit().await.map_err(map_db_err)?;
             Ok(written)
         }

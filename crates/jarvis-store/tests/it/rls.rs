@@ -53,6 +53,9 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("simulation_results", "franchise_id", Some("gym_id")),
     ("churn_scores", "franchise_id", Some("gym_id")),
     ("reports", "franchise_id", Some("gym_id")),
+    // A franchise's usage: its gyms read it like the franchise row itself.
+    ("usage_snapshots", "franchise_id", None),
+    ("usage_alerts", "franchise_id", None),
 ];
 
 /// What a context sees (or may delete) of an identity table.
@@ -246,6 +249,38 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         read: [All, No, No, No, No, No, No, All, No, No, No],
         update: [No, No, No, No, No, No, No, No, No, No, No],
         delete: [No, No, No, No, No, No, No, All, No, No, No],
+    },
+    // Monthly request counts: written with the request log (`ops`), read by the platform.
+    IdentityTable {
+        name: "request_counts",
+        key: "period",
+        owner: "NULL::uuid",
+        append: Append::Never,
+        rows: 1,
+        read: [All, No, No, No, No, No, No, No, No, No, No],
+        update: [No, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, No, No, No, No],
+    },
+    // The provider's bill and the difference alerts: the platform's only.
+    IdentityTable {
+        name: "billed_costs",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Platform,
+        rows: 2,
+        read: [All, No, No, No, No, No, No, No, No, No, No],
+        update: [All, No, No, No, No, No, No, No, No, No, No],
+        delete: [All, No, No, No, No, No, No, No, No, No, No],
+    },
+    IdentityTable {
+        name: "cost_alerts",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Platform,
+        rows: 2,
+        read: [All, No, No, No, No, No, No, No, No, No, No],
+        update: [No, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, No, No, No, No],
     },
     IdentityTable {
         name: "instances",
@@ -692,6 +727,37 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
         .await
         .unwrap()
     );
+    // The franchise's usage snapshot and alert (written in the platform scope by the job).
+    let period = jarvis_core::cost::BudgetPeriod::of(now);
+    s.put_usage_snapshots(
+        &Scope::Platform,
+        &[UsageSnapshot {
+            scope: UsageScope::Franchise(f.id),
+            metric: UsageMetric::Rows,
+            period,
+            value: 1,
+            limit: 2,
+            taken_at: now,
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.usage_alert_once(
+            &Scope::Platform,
+            NewUsageAlert {
+                scope: UsageScope::Franchise(f.id),
+                metric: UsageMetric::Rows,
+                period,
+                threshold: jarvis_core::cost::BudgetThreshold::Warn80,
+                value: 1,
+                limit: 1,
+            },
+            vec![],
+        )
+        .await
+        .unwrap()
+    );
     let u = user(
         s,
         &format!("staff-{name}@x.test"),
@@ -871,6 +937,28 @@ async fn world(s: &dyn Store) -> World {
         .await
         .unwrap()
     );
+    // The provider's bill of two days, and a difference alert on each.
+    let today = OffsetDateTime::now_utc().date();
+    let days = [today - Duration::days(2), today - Duration::days(1)];
+    s.put_billed_costs(&Scope::Platform, &[(days[0], 1), (days[1], 2)])
+        .await
+        .unwrap();
+    for day in days {
+        assert!(
+            s.cost_alert_once(
+                &Scope::Platform,
+                CostDay {
+                    day,
+                    metered_pico: 5,
+                    billed_micros: Some(1),
+                    alerted: false,
+                },
+                vec![],
+            )
+            .await
+            .unwrap()
+        );
+    }
     for key in ["pair:ip:192.0.2.1", "pair:ip:192.0.2.2"] {
         s.throttle_hit(key, 10, Duration::minutes(10))
             .await
