@@ -26,11 +26,13 @@ pub mod mailer;
 pub mod members;
 pub mod objects;
 pub mod outbox;
+pub mod overview;
 pub mod retention;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 pub mod tenants;
+pub mod vitals;
 pub mod voice;
 
 pub use error::{AppError, AppResult};

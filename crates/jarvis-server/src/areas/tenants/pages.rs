@@ -86,6 +86,15 @@ struct GymPage {
     can_budget: bool,
     form: SettingsForm,
     errors: BTreeMap<String, String>,
+    /// The overview (tiles, charts), for users who may read the gym's reports.
+    overview: Option<super::overview::OverviewView>,
+}
+
+/// The gym page's query: the overview's period (`today`, `7d`, `30d`).
+#[derive(Deserialize, Default)]
+struct GymQuery {
+    #[serde(default)]
+    period: String,
 }
 
 /// Whether a settings form field is one of the gym's spending limits (read-only for managers).
@@ -333,6 +342,7 @@ async fn gym_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<GymQuery>,
 ) -> PageResult {
     let (_, c) = gym_scope(&state, &u, gym, Action::GymRead).await?;
     let can_edit = u
@@ -340,9 +350,32 @@ async fn gym_page(
         .gym(&state, gym, Action::GymSettingsUpdate)
         .await
         .is_ok();
-    render_gym(&u, c, None, can_edit, None, BTreeMap::new(), StatusCode::OK)
+    // An unknown period shows the default one rather than an error page.
+    let period = jarvis_app::overview::Period::parse(&q.period).unwrap_or_default();
+    let overview = match (
+        &c.gym,
+        u.caller.gym(&state, gym, jarvis_app::voice::READ).await,
+    ) {
+        (Some(g), Ok(scope)) => Some(
+            super::overview::build(&state, c.t, &scope, g, period)
+                .await
+                .in_page(c.t)?,
+        ),
+        _ => None,
+    };
+    render_gym(
+        &u,
+        c,
+        None,
+        can_edit,
+        None,
+        BTreeMap::new(),
+        StatusCode::OK,
+        overview,
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_gym(
     u: &PageUser,
     c: Chrome,
@@ -351,6 +384,7 @@ fn render_gym(
     form: Option<SettingsForm>,
     errors: BTreeMap<String, String>,
     status: StatusCode,
+    overview: Option<super::overview::OverviewView>,
 ) -> PageResult {
     let Some(g) = c.gym.clone() else {
         return Err(PageError::new(c.t, ApiError::not_found("gym")));
@@ -382,6 +416,7 @@ fn render_gym(
             can_budget,
             form,
             errors,
+            overview,
         },
         status,
     ))
@@ -438,7 +473,7 @@ async fn gym_settings(
         },
         Err(m) => m,
     };
-    render_gym(&u, c, None, true, Some(form), errors, status)
+    render_gym(&u, c, None, true, Some(form), errors, status, None)
 }
 
 #[derive(Deserialize)]
@@ -485,7 +520,7 @@ async fn gym_status(
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             let (_, msg) = store_message(c.t, &e);
-            render_gym(&u, c, Some(msg), false, None, BTreeMap::new(), status)
+            render_gym(&u, c, Some(msg), false, None, BTreeMap::new(), status, None)
         }
         Err(e) => Err(PageError::new(c.t, e)),
     }
