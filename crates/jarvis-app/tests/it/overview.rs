@@ -68,6 +68,16 @@ async fn member(s: &dyn Store, scope: &Scope, gym: GymId, badge: &str) -> Member
     .id
 }
 
+/// One planned session: member, length in seconds (none: live), satisfaction, sentiment
+/// score, topics.
+type Planned = (
+    MemberId,
+    Option<i64>,
+    Option<u8>,
+    Option<f64>,
+    &'static [&'static str],
+);
+
 async fn overview_case(db: &TestDb) {
     let s = db.store();
     let s = s.as_ref();
@@ -76,8 +86,7 @@ async fn overview_case(db: &TestDb) {
     let m1 = member(s, &scope, g.id, "B-1").await;
     let m2 = member(s, &scope, g.id, "B-2").await;
     let owner = jarvis_app::instance::register(s).await.unwrap();
-    // (member, length in seconds or live, satisfaction, sentiment score, topics)
-    let plan: [(MemberId, Option<i64>, Option<u8>, Option<f64>, &[&str]); 4] = [
+    let plan: [Planned; 4] = [
         (m1, Some(60), Some(5), Some(0.5), &["Yoga", "hours"]),
         (m1, Some(120), Some(3), Some(-0.1), &["hours"]),
         (m2, Some(30), None, None, &[]),
