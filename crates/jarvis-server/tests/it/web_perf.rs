@@ -334,3 +334,63 @@ both_backends!(
     vitals_are_validated_and_shown,
     gym_overview_shows_tiles_and_charts
 );
+
+/// HTML plus the CSS and JS it references, as sent without and with compression (brotli for
+/// assets; HTML is sent as is).
+async fn weight(app: &TestApp, session: &str, path: &str) -> (usize, usize) {
+    let (s, html) = get(app, session, path).await;
+    assert_eq!(s, 200, "{path}");
+    let (mut raw, mut wire) = (html.len(), html.len());
+    for a in assets::all() {
+        if html.contains(&format!("/assets/{}", a.hashed)) {
+            raw += a.raw.len();
+            wire += a.brotli.as_ref().map_or(a.raw.len(), Vec::len);
+        }
+    }
+    (raw, wire)
+}
+
+/// The main pages stay small: HTML + CSS + JS under 64 KiB as is (the figures of
+/// docs/contributor/performance.md come from this test's output: `--nocapture`).
+#[tokio::test]
+async fn main_pages_stay_small() {
+    let app = TestApp::start(Backend::Sqlite, &[]).await.unwrap();
+    let (_, f) = app.post("/api/v1/franchises", json!({"name": "F"})).await;
+    let (_, g) = app
+        .post(
+            "/api/v1/gyms",
+            json!({"franchise_id": f["id"], "name": "Weights", "timezone": "UTC"}),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    for i in 0..20 {
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/gyms/{gid}/members"),
+                json!({"badge_id": format!("B-{i}"), "first_name": "Alice", "last_name": "Martin",
+                       "preferred_language": "fr", "consent_voice": true, "consent_transcripts": true}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    for (name, session, path) in [
+        ("sign-in", "", "/app/login".to_string()),
+        (
+            "gym overview (30 days)",
+            admin.as_str(),
+            format!("/app/gyms/{gid}?period=30d"),
+        ),
+        (
+            "members list (20 rows)",
+            admin.as_str(),
+            format!("/app/gyms/{gid}/members"),
+        ),
+        ("kiosk", "", "/kiosk".to_string()),
+    ] {
+        let (raw, wire) = weight(&app, session, &path).await;
+        eprintln!("page weight: {name}: {raw} bytes as is, {wire} bytes with brotli assets");
+        assert!(raw < 64 * 1024, "{name}: {raw} bytes");
+    }
+    app.stop().await;
+}
