@@ -231,6 +231,77 @@ pub async fn gym(
     offline_after: Duration,
     now: OffsetDateTime,
 ) -> AppResult<Overview> {
+    Ok(
+        gym_and_facts(store, scope, gym, period, budget_micros, offline_after, now)
+            .await?
+            .0,
+    )
+}
+
+/// A franchise's overview: the totals over its gyms and each gym's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FranchiseOverview {
+    /// The sessions of every gym, added up (members are per gym, so they add up too).
+    pub sessions: SessionTotals,
+    /// Open follow-ups of every gym.
+    pub follow_ups_open: u64,
+    /// Spent this month by every gym.
+    pub spent_pico: PicoUsd,
+    /// The sum of the gyms' budgets (gyms without valid settings count 0).
+    pub budget_micros: u64,
+    /// The sum of the gyms' projections.
+    pub projected_pico: PicoUsd,
+    /// Kiosks of every gym.
+    pub kiosks: KioskTile,
+    /// Each gym (id, name) with its own overview, in the order given.
+    pub gyms: Vec<(GymId, String, Overview)>,
+}
+
+/// The overview of `gyms` (the franchise's, with each gym's monthly budget) in `scope`.
+pub async fn franchise(
+    store: &dyn Store,
+    scope: &Scope,
+    gyms: &[(GymId, String, Option<u64>)],
+    period: Period,
+    offline_after: Duration,
+    now: OffsetDateTime,
+) -> AppResult<FranchiseOverview> {
+    let today = now.to_offset(time::UtcOffset::UTC).date();
+    let mut all = Vec::new();
+    let mut out = FranchiseOverview {
+        sessions: SessionTotals::default(),
+        follow_ups_open: 0,
+        spent_pico: 0,
+        budget_micros: 0,
+        projected_pico: 0,
+        kiosks: KioskTile::default(),
+        gyms: Vec::new(),
+    };
+    for (id, name, budget) in gyms {
+        let (o, facts) =
+            gym_and_facts(store, scope, *id, period, *budget, offline_after, now).await?;
+        all.extend(facts);
+        out.follow_ups_open += o.follow_ups_open;
+        out.spent_pico = out.spent_pico.saturating_add(o.cost.spent_pico);
+        out.budget_micros = out.budget_micros.saturating_add(budget.unwrap_or(0));
+        out.projected_pico = out.projected_pico.saturating_add(o.cost.projected_pico);
+        out.kiosks.online += o.kiosks.online;
+        out.kiosks.offline += o.kiosks.offline;
+        out.gyms.push((*id, name.clone(), o));
+    }
+    out.sessions = totals(&all, period.first_day(today), period.days());
+    Ok(out)
+}
+
+async fn gym_and_facts(
+    store: &dyn Store,
+    scope: &Scope,
+    gym: GymId,
+    period: Period,
+    budget_micros: Option<u64>,
+    offline_after: Duration,
+    now: OffsetDateTime,
+) -> AppResult<(Overview, Vec<SessionFact>)> {
     let today = now.to_offset(time::UtcOffset::UTC).date();
     let first = period.first_day(today);
     let from = first.with_time(Time::MIDNIGHT).assume_utc();
@@ -270,7 +341,7 @@ pub async fn gym(
         }
     }
     let latency = store.heard_latency_stats(scope, gym, from, now).await?;
-    Ok(Overview {
+    let o = Overview {
         period,
         first,
         last: today,
@@ -284,7 +355,8 @@ pub async fn gym(
         },
         kiosks,
         latency,
-    })
+    };
+    Ok((o, facts))
 }
 
 #[cfg(test)]

@@ -464,6 +464,7 @@ catalogue! {
     SentimentIndex => ("Indice de sentiment", "Sentiment index"),
     ChartTopics => ("Conversations par sujet", "Conversations by topic"),
     Topic => ("Sujet", "Topic"),
+    FranchiseOverview => ("Vue d'ensemble du réseau", "Franchise overview"),
     NoTopics => ("Aucun sujet analysé sur la période.", "No analysed topic in this period."),
 }
 

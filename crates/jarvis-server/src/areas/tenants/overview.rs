@@ -191,3 +191,150 @@ pub async fn build(
         o,
     })
 }
+
+/// One gym's line of the franchise overview.
+pub struct GymLine {
+    /// The gym's page, at the same period.
+    pub href: String,
+    /// Its name.
+    pub name: String,
+    /// Conversations in the period.
+    pub conversations: u64,
+    /// Open follow-ups.
+    pub follow_ups: u64,
+    /// Spent this month.
+    pub spent: String,
+    /// Kiosks online / offline.
+    pub kiosks: String,
+    /// Heard latency p50 / p95.
+    pub latency: String,
+}
+
+/// The franchise overview as the gym list shows it to owners.
+pub struct FranchiseView {
+    /// The period selector.
+    pub periods: Vec<PeriodLink>,
+    /// The numbers.
+    pub o: overview::FranchiseOverview,
+    /// Average duration, `m:ss`.
+    pub avg_duration: String,
+    /// Average satisfaction.
+    pub satisfaction: String,
+    /// Spent this month, all gyms.
+    pub spent: String,
+    /// The gyms' budgets added up.
+    pub budget: String,
+    /// Projected month-end spend, all gyms.
+    pub projected: String,
+    /// Conversations per day, all gyms.
+    pub chart_conversations: String,
+    /// Conversations by topic, all gyms.
+    pub chart_topics: String,
+    /// One line per gym.
+    pub lines: Vec<GymLine>,
+}
+
+/// Builds the overview of a franchise's `gyms` for `period` (the caller may read the
+/// franchise's reports in `scope`).
+pub async fn build_franchise(
+    state: &AppState,
+    t: Tr,
+    scope: &Scope,
+    gyms: &[Gym],
+    period: Period,
+) -> Result<FranchiseView, jarvis_app::AppError> {
+    let now = OffsetDateTime::now_utc();
+    let offline_after = time::Duration::try_from(state.config.kiosk_offline_after)
+        .unwrap_or(time::Duration::minutes(2));
+    let list: Vec<_> = gyms
+        .iter()
+        .map(|g| {
+            let budget = jarvis_app::gyms::settings_of(g)
+                .map(|s| u64::try_from(s.monthly_ai_budget_micros).unwrap_or(0));
+            (g.id, g.name.clone(), budget)
+        })
+        .collect();
+    let o = overview::franchise(
+        state.store.as_ref(),
+        scope,
+        &list,
+        period,
+        offline_after,
+        now,
+    )
+    .await?;
+    let periods = Period::ALL
+        .into_iter()
+        .map(|p| PeriodLink {
+            href: format!("/app/gyms?period={}#overview", p.as_str()),
+            label: match p {
+                Period::Today => Msg::PeriodToday,
+                Period::Week => Msg::PeriodWeek,
+                Period::Month => Msg::PeriodMonth,
+            },
+            current: p == period,
+        })
+        .collect();
+    let per_day: Vec<(String, f64)> = o
+        .sessions
+        .per_day
+        .iter()
+        .map(|d| (d.day.to_string(), d.conversations as f64))
+        .collect();
+    let topics: Vec<(String, f64)> = o
+        .sessions
+        .topics
+        .iter()
+        .map(|(k, n)| (k.clone(), *n as f64))
+        .collect();
+    let chart_conversations = Chart {
+        title: t.get(Msg::ChartConversations),
+        x_label: t.get(Msg::Day),
+        y_label: t.get(Msg::TileConversations),
+        points: &per_day,
+    }
+    .line();
+    let chart_topics = if topics.is_empty() {
+        String::new()
+    } else {
+        Chart {
+            title: t.get(Msg::ChartTopics),
+            x_label: t.get(Msg::Topic),
+            y_label: t.get(Msg::TileConversations),
+            points: &topics,
+        }
+        .bars()
+    };
+    let lines = o
+        .gyms
+        .iter()
+        .map(|(id, name, g)| GymLine {
+            href: format!("/app/gyms/{id}?period={}#overview", period.as_str()),
+            name: name.clone(),
+            conversations: g.sessions.conversations,
+            follow_ups: g.follow_ups_open,
+            spent: usd_pico(&g.cost.spent_pico),
+            kiosks: format!("{} / {}", g.kiosks.online, g.kiosks.offline),
+            latency: format!(
+                "{} / {}",
+                crate::areas::voice::pages::ms(&g.latency.p50_ms),
+                crate::areas::voice::pages::ms(&g.latency.p95_ms)
+            ),
+        })
+        .collect();
+    Ok(FranchiseView {
+        periods,
+        avg_duration: o
+            .sessions
+            .avg_duration_secs
+            .map_or_else(|| "—".into(), |d| format!("{}:{:02}", d / 60, d % 60)),
+        satisfaction: decimal(t, o.sessions.satisfaction, 1),
+        spent: usd_pico(&o.spent_pico),
+        budget: usd(o.budget_micros),
+        projected: usd_pico(&o.projected_pico),
+        chart_conversations,
+        chart_topics,
+        lines,
+        o,
+    })
+}

@@ -38,6 +38,8 @@ struct GymsPage {
     c: Chrome,
     q: String,
     gyms: Vec<Gym>,
+    /// The franchise overview, for owners who may read its reports.
+    overview: Option<super::overview::FranchiseView>,
     pager: Pager,
 }
 
@@ -45,9 +47,42 @@ async fn gyms_page(
     State(state): State<AppState>,
     u: PageUser,
     Query(q): Query<ListQuery>,
+    Query(gq): Query<GymQuery>,
 ) -> PageResult {
     let t = Tr(u.locale);
     let scope = u.caller.list(Action::GymRead).in_page(t)?;
+    // Franchise owners (their list is one franchise) get its overview above the list.
+    let overview = match scope {
+        Scope::Franchise { franchise }
+            if u.caller
+                .authorize(
+                    jarvis_app::voice::READ,
+                    &jarvis_core::authz::Resource::Franchise(franchise),
+                )
+                .is_ok() =>
+        {
+            let filter = GymFilter {
+                franchise_id: Some(franchise),
+                ..Default::default()
+            };
+            let gyms = state
+                .store
+                .list_gyms(
+                    &scope,
+                    &filter,
+                    PageRequest::new(Some(100), None).unwrap_or_default(),
+                )
+                .await
+                .in_page(t)?;
+            let period = jarvis_app::overview::Period::parse(&gq.period).unwrap_or_default();
+            Some(
+                super::overview::build_franchise(&state, t, &scope, &gyms.items, period)
+                    .await
+                    .in_page(t)?,
+            )
+        }
+        _ => None,
+    };
     let search = q.q.clone().unwrap_or_default();
     let filter = GymFilter {
         q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
@@ -65,6 +100,7 @@ async fn gyms_page(
             c: Chrome::plain(&u),
             q: search,
             gyms: p.items,
+            overview,
             pager,
         },
         StatusCode::OK,
