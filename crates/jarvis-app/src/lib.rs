@@ -28,6 +28,7 @@ pub mod mailer;
 pub mod members;
 pub mod objects;
 pub mod outbox;
+pub mod overview;
 pub mod reports;
 pub mod retention;
 pub mod store;
@@ -36,6 +37,7 @@ pub mod system;
 pub mod telemetry;
 pub mod tenants;
 pub mod usage;
+pub mod vitals;
 pub mod voice;
 
 pub use error::{AppError, AppResult};

@@ -49,6 +49,7 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
                     requests = report.requests,
                     auth_events = report.auth_events,
                     audit = report.audit,
+                    vitals = report.vitals,
                     transcripts = report.transcripts,
                     "retention sweep"
                 );

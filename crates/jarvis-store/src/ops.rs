@@ -1,5 +1,5 @@
 //! Operations data: the request log (written in batches by each instance) and the retention
-//! sweep of logs (request log, auth events, audit log) in bounded batches.
+//! sweep of logs (request log, auth events, audit log, Web Vitals) in bounded batches.
 //!
 //! **Contexts.** Request-log rows are written in the system context `ops` and read in the
 //! platform scope; the retention sweep runs in `purge` (PostgreSQL: `DELETE` policies on these
@@ -29,6 +29,21 @@ pub struct RequestLogEntry {
     pub gym: Option<GymId>,
 }
 
+/// One Web Vitals measurement of a dashboard page (nothing personal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalSample {
+    /// When it was received.
+    pub at: OffsetDateTime,
+    /// The UTC day of `at` (`YYYY-MM-DD`).
+    pub day: String,
+    /// The page's route template (`/app/gyms/{id}/members`).
+    pub page: String,
+    /// `LCP`, `CLS`, `INP`, `FCP` or `TTFB`.
+    pub metric: String,
+    /// Milliseconds (CLS: unitless score).
+    pub value: f64,
+}
+
 /// A log table the retention sweep trims by age.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogTable {
@@ -38,6 +53,8 @@ pub enum LogTable {
     AuthEvents,
     /// `audit_log`.
     Audit,
+    /// `web_vitals`.
+    Vitals,
 }
 
 impl LogTable {
@@ -47,6 +64,7 @@ impl LogTable {
             LogTable::Requests => "request_log",
             LogTable::AuthEvents => "auth_events",
             LogTable::Audit => "audit_log",
+            LogTable::Vitals => "web_vitals",
         }
     }
 }
@@ -63,6 +81,18 @@ pub trait OpsStore: Send + Sync {
         scope: &jarvis_core::Scope,
         limit: u32,
     ) -> StoreResult<Vec<RequestLogEntry>>;
+
+    /// Appends a batch of Web Vitals measurements in one transaction; answers how many.
+    async fn record_vitals(&self, batch: &[VitalSample]) -> StoreResult<u64>;
+
+    /// Every measurement of the days `from..=to` (`YYYY-MM-DD`), ordered by day, page, metric
+    /// and value (platform staff only: the scope must be the platform).
+    async fn vitals_between(
+        &self,
+        scope: &jarvis_core::Scope,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<VitalSample>>;
 
     /// Deletes, in one transaction, at most `batch` rows of `table` older than `before`,
     /// oldest first; answers how many. Call again until it answers less than `batch`: each

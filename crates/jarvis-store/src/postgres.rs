@@ -301,3 +301,4 @@ include!("sql/knowledge.rs");
 include!("sql/analysis.rs");
 include!("sql/analytics.rs");
 include!("sql/usage.rs");
+include!("sql/overview.rs");

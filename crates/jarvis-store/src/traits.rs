@@ -306,6 +306,7 @@ pub trait Store:
     + crate::analytics::AnalyticsStore
     + crate::http_tools::HttpToolStore
     + crate::usage::UsageStore
+    + crate::overview::OverviewStore
 {
 }
 
@@ -337,6 +338,7 @@ impl<T> Store for T where
         + crate::analytics::AnalyticsStore
         + crate::http_tools::HttpToolStore
         + crate::usage::UsageStore
+        + crate::overview::OverviewStore
 {
 }
 

@@ -9,6 +9,7 @@ mod imports;
 mod jobs;
 mod knowledge;
 mod objects;
+mod overview;
 mod retention;
 mod smtp;
 mod usage;

@@ -34,6 +34,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(tools::api::routes())
         .merge(analysis::api::routes())
         .merge(knowledge::api::routes())
+        .merge(ops::vitals::api_routes())
 }
 
 /// The dashboard page routes of these areas.

@@ -127,6 +127,11 @@ impl Nav {
                 path.starts_with("/app/ops/jobs"),
             ));
             admin.push(link(
+                "/app/ops/vitals".into(),
+                Msg::NavVitals,
+                path.starts_with("/app/ops/vitals"),
+            ));
+            admin.push(link(
                 "/app/voice/prices".into(),
                 Msg::ModelPrices,
                 path.starts_with("/app/voice/prices"),

@@ -2,6 +2,8 @@
 //! assets, the page renderer with its security headers, and the modules every area's pages use:
 //! [`chrome`] (header, page errors, paging), [`csrf`] and [`i18n`] (the one fr/en catalogue).
 
+pub mod assets;
+pub mod charts;
 pub mod chrome;
 pub mod csrf;
 pub mod i18n;
@@ -11,7 +13,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use i18n::{Msg, Tr};
@@ -24,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/app") }))
         .route("/app", get(home))
         .route("/app/language", get(language))
-        .route("/assets/app.css", get(css))
+        .route("/assets/{file}", get(assets::serve))
 }
 
 #[derive(Template)]
@@ -119,14 +121,4 @@ async fn language(
 /// The 404 page for non-API paths.
 pub fn not_found_page() -> Response {
     page(NotFoundPage, StatusCode::NOT_FOUND)
-}
-
-async fn css() -> impl IntoResponse {
-    (
-        [
-            (CONTENT_TYPE, "text/css; charset=utf-8"),
-            (CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../assets/app.css"),
-    )
 }

@@ -25,6 +25,11 @@ const PUBLIC: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "liveness probe"),
     ("GET", "/readyz", "readiness probe"),
     (
+        "POST",
+        "/api/v1/vitals",
+        "Web Vitals beacons from any page, signed in or not (nothing personal)",
+    ),
+    (
         "GET",
         "/.well-known/jwks.json",
         "public keys verifying access tokens",

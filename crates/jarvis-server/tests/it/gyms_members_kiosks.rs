@@ -1148,8 +1148,9 @@ async fn dashboard_pages(backend: Backend) {
     let anon = pages::web(&app, String::new());
     let (s, html) = anon.get("/kiosk").await;
     assert_eq!(s, 200);
-    assert!(html.contains("/assets/kiosk.js"));
-    let (s, js) = anon.get("/assets/kiosk.js").await;
+    let kiosk_js = jarvis_server::web::assets::url("kiosk.js");
+    assert!(html.contains(&kiosk_js));
+    let (s, js) = anon.get(&kiosk_js).await;
     assert_eq!(s, 200);
     assert!(js.contains("/api/v1/kiosk/pair") && js.contains("localStorage"));
     let (s, _) = anon.get(&format!("/app/gyms/{ga}/members")).await;

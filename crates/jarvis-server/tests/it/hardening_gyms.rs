@@ -975,7 +975,8 @@ async fn import_page_shows_live_progress(backend: Backend) {
     assert!(html.contains("data-running=\"true\""), "{html}");
     let poll = format!("{page}/progress.json");
     assert!(html.contains(&format!("data-poll=\"{poll}\"")), "{html}");
-    assert!(html.contains("/assets/import.js"));
+    let import_js = jarvis_server::web::assets::url("import.js");
+    assert!(html.contains(&import_js));
     let (s, live) = w.get_json(&poll).await;
     assert_eq!(s, 200, "{live}");
     let (_, api) = app.get(&format!("/api/v1/gyms/{g}/imports/{}", j.id)).await;
@@ -984,7 +985,7 @@ async fn import_page_shows_live_progress(backend: Backend) {
         (live["processed_rows"].as_i64(), live["total_rows"].as_i64()),
         (Some(50), Some(200))
     );
-    let (_, js) = w.get("/assets/import.js").await;
+    let (_, js) = w.get(&import_js).await;
     assert!(js.contains("dataset.poll") && js.contains("processed_rows"));
     // Another gym's job, or no session: nothing.
     let (s, _) = w

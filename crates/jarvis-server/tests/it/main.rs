@@ -29,6 +29,7 @@ mod usage_pages;
 mod users;
 mod voice_pages;
 mod web;
+mod web_perf;
 
 /// Every integration test of this crate is a module of this one binary (one link instead of one
 /// per file): a file left directly under `tests/` would build as a binary of its own, and a file

@@ -18,6 +18,15 @@ mod ops_sql {
         gym_id: Option<DbUuid>,
     }
 
+    #[derive(sqlx::FromRow)]
+    struct VitalRow {
+        at: OffsetDateTime,
+        day: String,
+        page: String,
+        metric: String,
+        value: f64,
+    }
+
     #[async_trait::async_trait]
     impl OpsStore for ThisStore {
         async fn record_requests(&self, batch: &[RequestLogEntry]) -> StoreResult<u64> {
@@ -84,6 +93,71 @@ mod ops_sql {
                     status: u16::try_from(r.status).unwrap_or(0),
                     latency_us: u64::try_from(r.latency_us).unwrap_or(0),
                     gym: r.gym_id.map(|g| g.0.into()),
+                })
+                .collect())
+        }
+
+        async fn record_vitals(&self, batch: &[VitalSample]) -> StoreResult<u64> {
+            if batch.is_empty() {
+                return Ok(0);
+            }
+            let mut tx = self.begin(&TxCtx::Ops, true).await?;
+            let mut written = 0u64;
+            for chunk in batch.chunks(500) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO web_vitals (id, at, day, page, metric, value) ",
+                );
+                qb.push_values(chunk, |mut b, v| {
+                    b.push_bind(db(uuid::Uuid::now_v7()))
+                        .push_bind(DbTime::new(v.at))
+                        .push_bind(v.day.clone())
+                        .push_bind(v.page.clone())
+                        .push_bind(v.metric.clone())
+                        .push_bind(v.value);
+                });
+                written += qb
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_db_err)?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(written)
+        }
+
+        async fn vitals_between(
+            &self,
+            scope: &Scope,
+            from: &str,
+            to: &str,
+        ) -> StoreResult<Vec<VitalSample>> {
+            if !matches!(scope, Scope::Platform) {
+                return Err(StoreError::NotFound("web vitals"));
+            }
+            let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
+            // Served by the (day, page, metric, value) index, already in the order wanted.
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT at, day, page, metric, value FROM web_vitals WHERE day >= ",
+            );
+            qb.push_bind(from.to_string())
+                .push(" AND day <= ")
+                .push_bind(to.to_string())
+                .push(" ORDER BY day, page, metric, value");
+            let rows: Vec<VitalRow> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| VitalSample {
+                    at: r.at,
+                    day: r.day,
+                    page: r.page,
+                    metric: r.metric,
+                    value: r.value,
                 })
                 .collect())
         }

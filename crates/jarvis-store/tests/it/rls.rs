@@ -283,6 +283,16 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
         delete: [No, No, No, No, No, No, No, No, No, No, No],
     },
     IdentityTable {
+        name: "web_vitals",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Never,
+        rows: 2,
+        read: [All, No, No, No, No, No, No, All, No, No, No],
+        update: [No, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, All, No, No, No],
+    },
+    IdentityTable {
         name: "instances",
         key: "id",
         owner: "NULL::uuid",
@@ -890,6 +900,15 @@ async fn world(s: &dyn Store) -> World {
     s.record_requests(&[logged("/a"), logged("/b")])
         .await
         .unwrap();
+    // Web Vitals (operations data like the request log).
+    let vital = |page: &str| VitalSample {
+        at: OffsetDateTime::now_utc(),
+        day: OffsetDateTime::now_utc().date().to_string(),
+        page: page.into(),
+        metric: "LCP".into(),
+        value: 1200.0,
+    };
+    s.record_vitals(&[vital("/a"), vital("/b")]).await.unwrap();
     // System rows: jobs (one tagged with tenant A) with their runs, instances, throttles.
     let me = s
         .register_instance(NewInstance {

@@ -36,7 +36,6 @@ pub fn routes() -> Router<AppState> {
             "/app/gyms/{gym}/imports/{id}/progress.json",
             get(import_job_progress),
         )
-        .route("/assets/import.js", get(import_js))
 }
 
 #[derive(Template)]
@@ -165,17 +164,4 @@ async fn import_job_progress(
         axum::Json(j),
     )
         .into_response())
-}
-
-async fn import_js() -> impl IntoResponse {
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/javascript; charset=utf-8",
-            ),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../../assets/import.js"),
-    )
 }

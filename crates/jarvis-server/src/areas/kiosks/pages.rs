@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
             get(revoke_confirm).post(revoke_submit),
         )
         .route("/kiosk", get(kiosk_page))
-        .route("/assets/kiosk.js", get(kiosk_js))
 }
 
 #[derive(Template)]
@@ -260,17 +259,4 @@ struct KioskPage;
 /// lives in the browser's local storage).
 async fn kiosk_page() -> Response {
     page(KioskPage, StatusCode::OK)
-}
-
-async fn kiosk_js() -> impl IntoResponse {
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/javascript; charset=utf-8",
-            ),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../../assets/kiosk.js"),
-    )
 }

@@ -45,7 +45,6 @@ pub fn routes() -> Router<AppState> {
             "/app/gyms/{gym}/knowledge/{id}/delete",
             get(delete_confirm).post(delete_submit),
         )
-        .route("/assets/knowledge-import.js", get(import_js))
 }
 
 #[derive(Template)]
@@ -503,30 +502,6 @@ async fn search_submit(
         },
         status,
     ))
-}
-
-/// Loads a chosen file into the import form's text area (no inline script under the CSP).
-async fn import_js() -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8",
-        )],
-        r#"document.addEventListener("DOMContentLoaded", () => {
-  const f = document.getElementById("knowledge-file");
-  const t = document.getElementById("knowledge-content");
-  const fmt = document.getElementById("knowledge-format");
-  if (!f || !t) return;
-  f.addEventListener("change", () => {
-    const file = f.files && f.files[0];
-    if (!file) return;
-    if (fmt && /\.(md|markdown)$/i.test(file.name)) fmt.value = "markdown";
-    if (fmt && /\.csv$/i.test(file.name)) fmt.value = "csv";
-    file.text().then((s) => { t.value = s; });
-  });
-});
-"#,
-    )
 }
 
 /// A score with three decimals (templates).

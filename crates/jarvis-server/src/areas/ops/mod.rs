@@ -2,11 +2,14 @@
 
 pub mod admin;
 pub mod jobs;
+pub mod vitals;
 
 use crate::state::AppState;
 use axum::Router;
 
 /// The page routes of this area.
 pub fn page_routes() -> Router<AppState> {
-    jobs::routes().merge(admin::routes())
+    jobs::routes()
+        .merge(admin::routes())
+        .merge(vitals::page_routes())
 }

@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod classes;
+pub mod overview;
 pub mod pages;

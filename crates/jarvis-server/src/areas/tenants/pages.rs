@@ -41,6 +41,8 @@ struct GymsPage {
     status: String,
     statuses: [GymStatus; 5],
     gyms: Vec<Gym>,
+    /// The franchise overview, for owners who may read its reports.
+    overview: Option<super::overview::FranchiseView>,
     pager: Pager,
 }
 
@@ -48,9 +50,42 @@ async fn gyms_page(
     State(state): State<AppState>,
     u: PageUser,
     Query(q): Query<ListQuery>,
+    Query(gq): Query<GymQuery>,
 ) -> PageResult {
     let t = Tr(u.locale);
     let scope = u.caller.list(Action::GymRead).in_page(t)?;
+    // Franchise owners (their list is one franchise) get its overview above the list.
+    let overview = match scope {
+        Scope::Franchise { franchise }
+            if u.caller
+                .authorize(
+                    jarvis_app::voice::READ,
+                    &jarvis_core::authz::Resource::Franchise(franchise),
+                )
+                .is_ok() =>
+        {
+            let filter = GymFilter {
+                franchise_id: Some(franchise),
+                ..Default::default()
+            };
+            let gyms = state
+                .store
+                .list_gyms(
+                    &scope,
+                    &filter,
+                    PageRequest::new(Some(100), None).unwrap_or_default(),
+                )
+                .await
+                .in_page(t)?;
+            let period = jarvis_app::overview::Period::parse(&gq.period).unwrap_or_default();
+            Some(
+                super::overview::build_franchise(&state, t, &scope, &gyms.items, period)
+                    .await
+                    .in_page(t)?,
+            )
+        }
+        _ => None,
+    };
     let search = q.q.clone().unwrap_or_default();
     // An unknown status in a hand-edited link lists every status rather than failing.
     let status = q.status.as_deref().and_then(GymStatus::parse);
@@ -85,6 +120,7 @@ async fn gyms_page(
                 GymStatus::Archived,
             ],
             gyms: p.items,
+            overview,
             pager,
         },
         StatusCode::OK,
@@ -106,6 +142,15 @@ struct GymPage {
     can_budget: bool,
     form: SettingsForm,
     errors: BTreeMap<String, String>,
+    /// The overview (tiles, charts), for users who may read the gym's reports.
+    overview: Option<super::overview::OverviewView>,
+}
+
+/// The gym page's query: the overview's period (`today`, `7d`, `30d`).
+#[derive(Deserialize, Default)]
+struct GymQuery {
+    #[serde(default)]
+    period: String,
 }
 
 /// Whether a settings form field is one of the gym's spending limits (read-only for managers).
@@ -353,6 +398,7 @@ async fn gym_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<GymQuery>,
 ) -> PageResult {
     let (_, c) = gym_scope(&state, &u, gym, Action::GymRead).await?;
     let can_edit = u
@@ -360,9 +406,32 @@ async fn gym_page(
         .gym(&state, gym, Action::GymSettingsUpdate)
         .await
         .is_ok();
-    render_gym(&u, c, None, can_edit, None, BTreeMap::new(), StatusCode::OK)
+    // An unknown period shows the default one rather than an error page.
+    let period = jarvis_app::overview::Period::parse(&q.period).unwrap_or_default();
+    let overview = match (
+        &c.gym,
+        u.caller.gym(&state, gym, jarvis_app::voice::READ).await,
+    ) {
+        (Some(g), Ok(scope)) => Some(
+            super::overview::build(&state, c.t, &scope, g, period)
+                .await
+                .in_page(c.t)?,
+        ),
+        _ => None,
+    };
+    render_gym(
+        &u,
+        c,
+        None,
+        can_edit,
+        None,
+        BTreeMap::new(),
+        StatusCode::OK,
+        overview,
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_gym(
     u: &PageUser,
     c: Chrome,
@@ -371,6 +440,7 @@ fn render_gym(
     form: Option<SettingsForm>,
     errors: BTreeMap<String, String>,
     status: StatusCode,
+    overview: Option<super::overview::OverviewView>,
 ) -> PageResult {
     let Some(g) = c.gym.clone() else {
         return Err(PageError::new(c.t, ApiError::not_found("gym")));
@@ -402,6 +472,7 @@ fn render_gym(
             can_budget,
             form,
             errors,
+            overview,
         },
         status,
     ))
@@ -458,7 +529,7 @@ async fn gym_settings(
         },
         Err(m) => m,
     };
-    render_gym(&u, c, None, true, Some(form), errors, status)
+    render_gym(&u, c, None, true, Some(form), errors, status, None)
 }
 
 #[derive(Deserialize)]
@@ -505,7 +576,7 @@ async fn gym_status(
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             let (_, msg) = store_message(c.t, &e);
-            render_gym(&u, c, Some(msg), false, None, BTreeMap::new(), status)
+            render_gym(&u, c, Some(msg), false, None, BTreeMap::new(), status, None)
         }
         Err(e) => Err(PageError::new(c.t, e)),
     }
