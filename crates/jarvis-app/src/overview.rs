@@ -211,6 +211,8 @@ pub struct Overview {
     pub sessions: SessionTotals,
     /// Follow-ups still open (whenever created).
     pub follow_ups_open: u64,
+    /// Members whose latest churn score (the daily `churn.score` job) is high.
+    pub churn_high: u64,
     /// AI cost this month.
     pub cost: CostTile,
     /// Kiosks now.
@@ -245,6 +247,8 @@ pub struct FranchiseOverview {
     pub sessions: SessionTotals,
     /// Open follow-ups of every gym.
     pub follow_ups_open: u64,
+    /// High churn-risk members of every gym.
+    pub churn_high: u64,
     /// Spent this month by every gym.
     pub spent_pico: PicoUsd,
     /// The sum of the gyms' budgets (gyms without valid settings count 0).
@@ -271,6 +275,7 @@ pub async fn franchise(
     let mut out = FranchiseOverview {
         sessions: SessionTotals::default(),
         follow_ups_open: 0,
+        churn_high: 0,
         spent_pico: 0,
         budget_micros: 0,
         projected_pico: 0,
@@ -282,6 +287,7 @@ pub async fn franchise(
             gym_and_facts(store, scope, *id, period, *budget, offline_after, now).await?;
         all.extend(facts);
         out.follow_ups_open += o.follow_ups_open;
+        out.churn_high += o.churn_high;
         out.spent_pico = out.spent_pico.saturating_add(o.cost.spent_pico);
         out.budget_micros = out.budget_micros.saturating_add(budget.unwrap_or(0));
         out.projected_pico = out.projected_pico.saturating_add(o.cost.projected_pico);
@@ -312,6 +318,15 @@ async fn gym_and_facts(
             scope,
             gym,
             Some(FollowUpStatus::Open),
+            PageRequest::new(Some(1), None).unwrap_or_default(),
+        )
+        .await?
+        .total;
+    let churn_high = store
+        .list_churn(
+            scope,
+            gym,
+            Some(jarvis_core::churn::ChurnLevel::High),
             PageRequest::new(Some(1), None).unwrap_or_default(),
         )
         .await?
@@ -347,6 +362,7 @@ async fn gym_and_facts(
         last: today,
         sessions,
         follow_ups_open,
+        churn_high,
         cost: CostTile {
             period: month,
             spent_pico: spent,

@@ -171,6 +171,34 @@ async fn overview_case(db: &TestDb) {
     .await
     .unwrap();
 
+    // Churn scores: m1 at high risk (no visit, ending membership, cancellation intent), m2 low.
+    let t0 = OffsetDateTime::now_utc();
+    let signals = |member_id, risky: bool| jarvis_core::churn::ChurnSignals {
+        member_id,
+        visits_recent: if risky { 0 } else { 8 },
+        visits_prior: 8,
+        last_visit_at: Some(t0 - Duration::days(if risky { 60 } else { 1 })),
+        membership_end_date: risky.then(|| t0.date() + Duration::days(3)),
+        sentiment_avg: Some(if risky { -0.8 } else { 0.6 }),
+        cancellation_intents: u32::from(risky),
+    };
+    let scores: Vec<_> = [(m1, true), (m2, false)]
+        .into_iter()
+        .map(|(m, risky)| NewChurnScore {
+            member_id: m,
+            assessment: jarvis_core::churn::assess(&signals(m, risky), t0),
+        })
+        .collect();
+    assert_eq!(
+        scores[0].assessment.level,
+        jarvis_core::churn::ChurnLevel::High
+    );
+    assert_ne!(
+        scores[1].assessment.level,
+        jarvis_core::churn::ChurnLevel::High
+    );
+    s.put_churn_scores(&scope, g.id, t0, &scores).await.unwrap();
+
     let now = OffsetDateTime::now_utc() + Duration::seconds(5);
     let o = overview::gym(
         s,
@@ -193,6 +221,7 @@ async fn overview_case(db: &TestDb) {
     assert_eq!(t.per_day[0].conversations, 4);
     assert_eq!(t.topics, vec![("hours".into(), 2), ("yoga".into(), 1)]);
     assert_eq!(o.follow_ups_open, 1);
+    assert_eq!(o.churn_high, 1, "only m1 is at high risk");
     assert_eq!(o.cost.budget_micros, Some(50_000_000));
     // An unpaired kiosk is neither online nor offline.
     assert_eq!((o.kiosks.online, o.kiosks.offline), (0, 0));

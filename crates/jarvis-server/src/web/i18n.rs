@@ -558,6 +558,7 @@ catalogue! {
     TileSentiment => ("Sentiment moyen (−1 à 1)", "Average sentiment (−1 to 1)"),
     TileTopics => ("Sujets principaux", "Top topics"),
     TileFollowUps => ("Suivis en attente", "Follow-ups waiting"),
+    TileChurnHigh => ("Membres à risque élevé de départ", "Members at high churn risk"),
     TileCost => ("Coût IA du mois", "AI cost this month"),
     TileProjection => ("projection fin de mois", "projected to month end"),
     TileOfBudget => ("sur un budget de", "of a budget of"),

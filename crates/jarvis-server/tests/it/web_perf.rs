@@ -303,6 +303,7 @@ async fn gym_overview_shows_tiles_and_charts(b: Backend) {
     assert_eq!(tile("tile-members"), "1");
     assert_eq!(tile("tile-duration"), "1:00");
     assert_eq!(tile("tile-follow-ups"), "0");
+    assert_eq!(tile("tile-churn"), "0");
     assert_eq!(tile("tile-kiosks"), "0 / 0");
     let today = OffsetDateTime::now_utc().date();
     // The link to the period's conversations (askama escapes the `&`).

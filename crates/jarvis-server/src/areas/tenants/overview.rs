@@ -57,6 +57,8 @@ pub struct OverviewView {
     pub sessions_href: String,
     /// The open follow-ups.
     pub follow_ups_href: String,
+    /// The churn list.
+    pub churn_href: String,
     /// The kiosks list.
     pub kiosks_href: String,
     /// The voice page (month spend).
@@ -169,6 +171,7 @@ pub async fn build(
         periods,
         sessions_href: format!("{base}/voice/sessions?from={first}&to={last}"),
         follow_ups_href: format!("{base}/voice#follow-ups"),
+        churn_href: format!("{base}/churn"),
         kiosks_href: format!("{base}/kiosks"),
         voice_href: format!("{base}/voice"),
         first,
