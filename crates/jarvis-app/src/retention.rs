@@ -1,9 +1,9 @@
 //! The retention sweep: deletes what is older than its keeping period, in small batches so no
 //! transaction holds the database's write lock for long (SQLite has one writer).
 //!
-//! Request log and auth events are kept `retention_logs_days`, the audit log
-//! `retention_audit_days`, and each gym's transcripts and tool calls its own
-//! `voice.transcript_retention_days`. Finished jobs have their own sweep (`jobs.purge`).
+//! Request log, auth events and the error log (by last occurrence) are kept
+//! `retention_logs_days`, the audit log `retention_audit_days`, and each gym's transcripts and
+//! tool calls its own `voice.transcript_retention_days`. Finished jobs have their own sweep (`jobs.purge`).
 
 use jarvis_core::{PageRequest, Scope};
 use jarvis_store::{GymFilter, LogTable, Store, StoreResult};
@@ -15,7 +15,7 @@ pub const BATCH: u32 = 500;
 /// How long each kind of record is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPolicy {
-    /// Request log and auth events.
+    /// Request log, auth events and error log.
     pub logs: Duration,
     /// Audit log.
     pub audit: Duration,
@@ -30,6 +30,8 @@ pub struct RetentionReport {
     pub auth_events: u64,
     /// Audit rows.
     pub audit: u64,
+    /// Error-log rows (fingerprints not seen within the logs period).
+    pub errors: u64,
     /// Conversation turns and tool calls, every gym.
     pub transcripts: u64,
 }
@@ -37,7 +39,7 @@ pub struct RetentionReport {
 impl RetentionReport {
     /// Everything deleted.
     pub fn total(&self) -> u64 {
-        self.requests + self.auth_events + self.audit + self.transcripts
+        self.requests + self.auth_events + self.audit + self.errors + self.transcripts
     }
 }
 
@@ -54,6 +56,7 @@ pub async fn sweep(
         (LogTable::Requests, policy.logs, &mut report.requests),
         (LogTable::AuthEvents, policy.logs, &mut report.auth_events),
         (LogTable::Audit, policy.audit, &mut report.audit),
+        (LogTable::Errors, policy.logs, &mut report.errors),
     ] {
         *slot = drain(|| store.purge_log(table, now - keep, BATCH), &stop).await?;
     }

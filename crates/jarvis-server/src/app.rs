@@ -189,6 +189,17 @@ pub async fn start(
     let log_flusher = request_log
         .as_ref()
         .map(crate::request_log::RequestLog::spawn_flusher);
+    // The error log e-mails critical errors to the super admins (once per fingerprint per
+    // window, across instances).
+    let errors = jarvis_app::errors::ErrorLog::new(
+        store.clone(),
+        Some(jarvis_app::errors::CriticalAlerts {
+            master: auth.master.clone(),
+            public_base: jarvis_app::accounts::public_base(&config),
+            window: config.error_alert_window,
+        }),
+    );
+    let errors_flusher = crate::errors::spawn_flusher(&errors);
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -203,6 +214,7 @@ pub async fn start(
         started_at: time::OffsetDateTime::now_utc(),
         metrics: Arc::default(),
         request_log,
+        errors,
         job_stats,
     };
     jarvis_app::instance::spawn_heartbeat(
@@ -251,6 +263,7 @@ pub async fn start(
             RunnerConfig {
                 poll_interval: state.config.jobs_poll,
                 stats: state.job_stats.clone().unwrap_or_default(),
+                errors: Some(state.errors.clone()),
                 ..RunnerConfig::default()
             },
         );
@@ -291,6 +304,8 @@ pub async fn start(
         if let Some(f) = log_flusher {
             f.shutdown().await;
         }
+        // Errors of the last requests (and of jobs so far) are written too.
+        errors_flusher.shutdown().await;
     });
     tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {

@@ -10,6 +10,7 @@ pub mod app;
 pub mod areas;
 pub mod auth;
 pub mod error;
+pub mod errors;
 pub mod extract;
 pub mod flusher;
 pub mod heartbeats;

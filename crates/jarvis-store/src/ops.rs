@@ -38,6 +38,8 @@ pub enum LogTable {
     AuthEvents,
     /// `audit_log`.
     Audit,
+    /// `error_log` (by the time each fingerprint was last seen).
+    Errors,
 }
 
 impl LogTable {
@@ -47,6 +49,15 @@ impl LogTable {
             LogTable::Requests => "request_log",
             LogTable::AuthEvents => "auth_events",
             LogTable::Audit => "audit_log",
+            LogTable::Errors => "error_log",
+        }
+    }
+
+    /// The column holding each row's age.
+    pub fn time_column(self) -> &'static str {
+        match self {
+            LogTable::Errors => "last_seen_at",
+            LogTable::Requests | LogTable::AuthEvents | LogTable::Audit => "at",
         }
     }
 }

@@ -126,6 +126,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         crate::knowledge::KNOWLEDGE_REEMBED,
         VOICE_ANALYZE,
         SIMULATIONS_RUN,
+        crate::kiosk_health::KIOSKS_HEALTH,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -6,6 +6,7 @@ mod http_tools;
 mod imports;
 mod jobs;
 mod knowledge;
+mod monitoring;
 mod objects;
 mod retention;
 mod smtp;

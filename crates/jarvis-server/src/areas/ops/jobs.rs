@@ -64,7 +64,8 @@ struct MessagePage {
     message: String,
 }
 
-fn error_page(t: Tr, e: ApiError) -> Response {
+/// A message page for a refusal or failure (super-admin pages).
+pub fn error_page(t: Tr, e: ApiError) -> Response {
     let msg = match e.status {
         StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => t.get(Msg::SuperAdminsOnly).to_string(),
         _ => e.message.clone(),

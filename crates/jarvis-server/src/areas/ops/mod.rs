@@ -1,5 +1,6 @@
 //! Operations pages for super admins.
 
+pub mod errors;
 pub mod jobs;
 
 use crate::state::AppState;
@@ -7,5 +8,5 @@ use axum::Router;
 
 /// The page routes of this area.
 pub fn page_routes() -> Router<AppState> {
-    jobs::routes()
+    jobs::routes().merge(errors::routes())
 }
