@@ -125,14 +125,14 @@ async fn emails(
         franchise: k.franchise,
         gym: k.gym,
     };
-    if !gyms.contains_key(&k.gym) {
-        let name = store.gym(&scope, k.gym).await?.name;
-        let managers =
-            alerts::users_with_role(store, &scope, Role::GymManager, Some(k.gym)).await?;
-        gyms.insert(k.gym, (name, managers));
-    }
-    let Some((gym_name, managers)) = gyms.get(&k.gym) else {
-        return Ok(Vec::new());
+    let (gym_name, managers) = match gyms.entry(k.gym) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let name = store.gym(&scope, k.gym).await?.name;
+            let managers =
+                alerts::users_with_role(store, &scope, Role::GymManager, Some(k.gym)).await?;
+            e.insert((name, managers))
+        }
     };
     let link = format!("{}/app/gyms/{}/kiosks", alerts.public_base, k.gym);
     Ok(alerts::seal_all(

@@ -21,6 +21,7 @@ mod metrics;
 mod navigation;
 mod openapi_doc;
 mod openapi_fuzz;
+mod ops_errors_page;
 mod ops_jobs_page;
 mod tools;
 mod users;
