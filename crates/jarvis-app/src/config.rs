@@ -256,6 +256,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "sentry_dsn",
+        help: "Sentry DSN (https://key@host/project): panics and error-level events are also sent there; unset = Sentry is not initialised",
+        default: None,
+        secret: true,
+    },
+    Key {
         name: "error_alert_window_mins",
         help: "a critical error (panic, dead-lettered job, database unavailable) e-mails the super admins at most once per fingerprint per this many minutes, 1-10080",
         default: Some("60"),
@@ -605,6 +611,8 @@ pub struct Config {
     pub request_log: bool,
     /// One critical-error e-mail per fingerprint per this window.
     pub error_alert_window: time::Duration,
+    /// Where panics and error-level events are also reported (Sentry), if anywhere.
+    pub sentry_dsn: Option<Secret>,
     /// How long logs and the audit log are kept.
     pub retention: crate::retention::RetentionPolicy,
     /// Object storage (backups, exports, reports, uploads).
@@ -1133,6 +1141,15 @@ impl Config {
                 t => t.map(Secret::new),
             },
             request_log: p.parse("request_log", "true or false")?,
+            sentry_dsn: match p.text("sentry_dsn") {
+                Some(d)
+                    if !(d.starts_with("https://") || d.starts_with("http://"))
+                        || !d.contains('@') =>
+                {
+                    return Err(p.invalid("sentry_dsn", "a DSN such as https://key@o1.ingest.sentry.io/42"));
+                }
+                d => d.map(Secret::new),
+            },
             error_alert_window: time::Duration::minutes(i64::from(
                 u16::try_from(p.ranged(
                     "error_alert_window_mins",
@@ -1261,6 +1278,7 @@ impl Config {
                     .map_or_else(|| "(not set)".into(), |a| a.to_string()),
                 "metrics_token" => redact(self.metrics_token.as_ref()),
                 "request_log" => self.request_log.to_string(),
+                "sentry_dsn" => redact(self.sentry_dsn.as_ref()),
                 "error_alert_window_mins" => self.error_alert_window.whole_minutes().to_string(),
                 "key_max_age_days" => self.key_max_age.whole_days().to_string(),
                 "retention_logs_days" => self.retention.logs.whole_days().to_string(),

@@ -122,7 +122,12 @@ pub struct ErrorLog {
     alerts: Option<CriticalAlerts>,
     pending: Mutex<HashMap<String, ErrorOccurrence>>,
     dropped: AtomicU64,
+    forward: std::sync::OnceLock<Forward>,
 }
+
+/// Also hands each error- or critical-level occurrence (kind, source, level, redacted message)
+/// to an external reporter (Sentry), at once.
+pub type Forward = Box<dyn Fn(ErrorKind, &str, ErrorLevel, &str) + Send + Sync>;
 
 impl ErrorLog {
     /// An empty log; without `alerts`, critical errors are recorded but e-mail nobody.
@@ -132,13 +137,24 @@ impl ErrorLog {
             alerts,
             pending: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
+            forward: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the external reporter (once; later calls are ignored).
+    pub fn forward_to(&self, forward: Forward) {
+        let _ = self.forward.set(forward);
     }
 
     /// Keeps one occurrence for the next flush (never waits on storage).
     pub fn push(&self, kind: ErrorKind, source: &str, level: ErrorLevel, message: &str) {
         let fp = fingerprint(kind, source, message);
         let now = OffsetDateTime::now_utc();
+        if level >= ErrorLevel::Error
+            && let Some(forward) = self.forward.get()
+        {
+            forward(kind, source, level, &sample(message));
+        }
         let Ok(mut pending) = self.pending.lock() else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;

@@ -59,6 +59,8 @@ pub struct RunningServer {
     instance: InstanceId,
     grace: std::time::Duration,
     serve_error: Arc<Mutex<Option<String>>>,
+    // Flushes Sentry when the server is dropped.
+    _sentry: Option<crate::sentry_report::SentryGuard>,
     // Keeps the demo fake alive as long as the server.
     #[cfg(feature = "demo")]
     _fake: Option<jarvis_fake_openai::FakeOpenAi>,
@@ -200,6 +202,10 @@ pub async fn start(
         }),
     );
     let errors_flusher = crate::errors::spawn_flusher(&errors);
+    let sentry = config
+        .sentry_dsn
+        .as_ref()
+        .and_then(|dsn| crate::sentry_report::init(dsn.expose(), &errors));
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -316,6 +322,7 @@ pub async fn start(
         instance,
         grace,
         serve_error,
+        _sentry: sentry,
         #[cfg(feature = "demo")]
         _fake: fake,
     })

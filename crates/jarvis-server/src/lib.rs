@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod request_log;
+pub mod sentry_report;
 pub mod state;
 pub mod web;
 

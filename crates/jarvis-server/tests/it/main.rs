@@ -23,6 +23,7 @@ mod openapi_doc;
 mod openapi_fuzz;
 mod ops_errors_page;
 mod ops_jobs_page;
+mod sentry_report;
 mod tools;
 mod users;
 mod voice_pages;
