@@ -256,6 +256,18 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "sentry_dsn",
+        help: "Sentry DSN (https://key@host/project): panics and error-level events are also sent there; unset = Sentry is not initialised",
+        default: None,
+        secret: true,
+    },
+    Key {
+        name: "error_alert_window_mins",
+        help: "a critical error (panic, dead-lettered job, database unavailable) e-mails the super admins at most once per fingerprint per this many minutes, 1-10080",
+        default: Some("60"),
+        secret: false,
+    },
+    Key {
         name: "retention_logs_days",
         help: "days the request log and auth events are kept before the retention job deletes them, 1-3650",
         default: Some("7"),
@@ -681,6 +693,10 @@ pub struct Config {
     pub key_max_age: time::Duration,
     /// Whether answered requests are written to the request log.
     pub request_log: bool,
+    /// One critical-error e-mail per fingerprint per this window.
+    pub error_alert_window: time::Duration,
+    /// Where panics and error-level events are also reported (Sentry), if anywhere.
+    pub sentry_dsn: Option<Secret>,
     /// How long logs and the audit log are kept.
     pub retention: crate::retention::RetentionPolicy,
     /// Object storage (backups, exports, reports, uploads).
@@ -1238,6 +1254,24 @@ impl Config {
                 t => t.map(Secret::new),
             },
             request_log: p.parse("request_log", "true or false")?,
+            sentry_dsn: match p.text("sentry_dsn") {
+                Some(d)
+                    if !(d.starts_with("https://") || d.starts_with("http://"))
+                        || !d.contains('@') =>
+                {
+                    return Err(p.invalid("sentry_dsn", "a DSN such as https://key@o1.ingest.sentry.io/42"));
+                }
+                d => d.map(Secret::new),
+            },
+            error_alert_window: time::Duration::minutes(i64::from(
+                u16::try_from(p.ranged(
+                    "error_alert_window_mins",
+                    1,
+                    10_080,
+                    "minutes from 1 to 10080",
+                )?)
+                .unwrap_or(u16::MAX),
+            )),
             key_max_age: time::Duration::days(i64::from(
                 u16::try_from(p.ranged("key_max_age_days", 30, 3650, "days from 30 to 3650")?)
                     .unwrap_or(u16::MAX),
@@ -1368,6 +1402,8 @@ impl Config {
                     .map_or_else(|| "(not set)".into(), |a| a.to_string()),
                 "metrics_token" => redact(self.metrics_token.as_ref()),
                 "request_log" => self.request_log.to_string(),
+                "sentry_dsn" => redact(self.sentry_dsn.as_ref()),
+                "error_alert_window_mins" => self.error_alert_window.whole_minutes().to_string(),
                 "key_max_age_days" => self.key_max_age.whole_days().to_string(),
                 "retention_logs_days" => self.retention.logs.whole_days().to_string(),
                 "retention_audit_days" => self.retention.audit.whole_days().to_string(),

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod alerts;
 pub mod analysis;
 pub mod assistant;
 pub mod auth;
@@ -16,11 +17,13 @@ pub mod config;
 pub mod costs;
 pub mod demo;
 pub mod error;
+pub mod errors;
 pub mod gyms;
 pub mod http_tools;
 pub mod imports;
 pub mod instance;
 pub mod jobs;
+pub mod kiosk_health;
 pub mod kiosks;
 pub mod knowledge;
 pub mod leads;

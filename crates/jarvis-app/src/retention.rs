@@ -1,9 +1,10 @@
 //! The retention sweep: deletes what is older than its keeping period, in small batches so no
 //! transaction holds the database's write lock for long (SQLite has one writer).
 //!
-//! Request log, auth events and Web Vitals are kept `retention_logs_days`, the audit log
-//! `retention_audit_days`, and each gym's transcripts and tool calls its own
-//! `voice.transcript_retention_days`. Finished jobs have their own sweep (`jobs.purge`).
+//! Request log, auth events, Web Vitals and the error log (by last occurrence) are kept
+//! `retention_logs_days`, the audit log `retention_audit_days`, and each gym's transcripts and
+//! tool calls its own `voice.transcript_retention_days`. Finished jobs have their own sweep
+//! (`jobs.purge`).
 
 use jarvis_core::{PageRequest, Scope};
 use jarvis_store::{GymFilter, LogTable, Store, StoreResult};
@@ -15,7 +16,7 @@ pub const BATCH: u32 = 500;
 /// How long each kind of record is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPolicy {
-    /// Request log and auth events.
+    /// Request log, auth events and error log.
     pub logs: Duration,
     /// Audit log.
     pub audit: Duration,
@@ -32,6 +33,8 @@ pub struct RetentionReport {
     pub audit: u64,
     /// Web Vitals measurements.
     pub vitals: u64,
+    /// Error-log rows (fingerprints not seen within the logs period).
+    pub errors: u64,
     /// Conversation turns and tool calls, every gym.
     pub transcripts: u64,
 }
@@ -39,7 +42,7 @@ pub struct RetentionReport {
 impl RetentionReport {
     /// Everything deleted.
     pub fn total(&self) -> u64 {
-        self.requests + self.auth_events + self.audit + self.vitals + self.transcripts
+        self.requests + self.auth_events + self.audit + self.vitals + self.errors + self.transcripts
     }
 }
 
@@ -57,6 +60,7 @@ pub async fn sweep(
         (LogTable::AuthEvents, policy.logs, &mut report.auth_events),
         (LogTable::Audit, policy.audit, &mut report.audit),
         (LogTable::Vitals, policy.logs, &mut report.vitals),
+        (LogTable::Errors, policy.logs, &mut report.errors),
     ] {
         *slot = drain(|| store.purge_log(table, now - keep, BATCH), &stop).await?;
     }

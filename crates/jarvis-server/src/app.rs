@@ -59,6 +59,8 @@ pub struct RunningServer {
     instance: InstanceId,
     grace: std::time::Duration,
     serve_error: Arc<Mutex<Option<String>>>,
+    // Flushes Sentry when the server is dropped.
+    _sentry: Option<crate::sentry_report::SentryGuard>,
     // Keeps the demo fake alive as long as the server.
     #[cfg(feature = "demo")]
     _fake: Option<jarvis_fake_openai::FakeOpenAi>,
@@ -189,6 +191,21 @@ pub async fn start(
     let log_flusher = request_log
         .as_ref()
         .map(crate::request_log::RequestLog::spawn_flusher);
+    // The error log e-mails critical errors to the super admins (once per fingerprint per
+    // window, across instances).
+    let errors = jarvis_app::errors::ErrorLog::new(
+        store.clone(),
+        Some(jarvis_app::errors::CriticalAlerts {
+            master: auth.master.clone(),
+            public_base: jarvis_app::accounts::public_base(&config),
+            window: config.error_alert_window,
+        }),
+    );
+    let errors_flusher = crate::errors::spawn_flusher(&errors);
+    let sentry = config
+        .sentry_dsn
+        .as_ref()
+        .and_then(|dsn| crate::sentry_report::init(dsn.expose(), &errors));
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -203,6 +220,7 @@ pub async fn start(
         started_at: time::OffsetDateTime::now_utc(),
         metrics: Arc::default(),
         request_log,
+        errors,
         job_stats,
     };
     jarvis_app::instance::spawn_heartbeat(
@@ -251,6 +269,7 @@ pub async fn start(
             RunnerConfig {
                 poll_interval: state.config.jobs_poll,
                 stats: state.job_stats.clone().unwrap_or_default(),
+                errors: Some(state.errors.clone()),
                 ..RunnerConfig::default()
             },
         );
@@ -291,6 +310,8 @@ pub async fn start(
         if let Some(f) = log_flusher {
             f.shutdown().await;
         }
+        // Errors of the last requests (and of jobs so far) are written too.
+        errors_flusher.shutdown().await;
     });
     tracing::info!(%addr, %instance, "listening");
     Ok(RunningServer {
@@ -301,6 +322,7 @@ pub async fn start(
         instance,
         grace,
         serve_error,
+        _sentry: sentry,
         #[cfg(feature = "demo")]
         _fake: fake,
     })

@@ -20,6 +20,17 @@ pub struct ApiError {
     pub message: String,
     /// Structured details (field errors, limits…).
     pub details: Value,
+    /// What really went wrong, for the error log (never sent to the client).
+    pub cause: Option<String>,
+}
+
+/// Attached to a 5xx response for the error log: the error code and its internal cause.
+#[derive(Debug, Clone)]
+pub struct ServerErrorCause {
+    /// The error code (`internal`, `unavailable`, …).
+    pub code: &'static str,
+    /// The cause (logged, never sent).
+    pub cause: String,
 }
 
 /// The error body, for the OpenAPI document.
@@ -49,6 +60,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: json!({}),
+            cause: None,
         }
     }
     /// Adds details.
@@ -89,11 +101,13 @@ impl ApiError {
     /// 500 without internals; the cause is logged.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
+        let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "something went wrong on our side; the request id helps support",
-        )
+        );
+        e.cause = Some(cause.to_string());
+        e
     }
 }
 
@@ -143,11 +157,13 @@ impl From<StoreError> for ApiError {
             StoreError::OutOfScope => ApiError::forbidden("this is outside of what you may change"),
             StoreError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                Self::new(
+                let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the database is unavailable; try again shortly",
-                )
+                );
+                e.cause = Some(cause);
+                e
             }
             other => ApiError::internal(other),
         }
@@ -191,11 +207,25 @@ impl From<jarvis_app::outbox::OutboxError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The extension a 5xx answer carries for the error log (`None` below 500).
+    pub fn server_error_cause(&self) -> Option<ServerErrorCause> {
+        self.status.is_server_error().then(|| ServerErrorCause {
+            code: self.code,
+            cause: self.cause.clone().unwrap_or_else(|| self.message.clone()),
+        })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self.details["retry_after_secs"].as_u64();
+        let cause = self.server_error_cause();
         let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
         let mut resp = (self.status, Json(body)).into_response();
+        if let Some(c) = cause {
+            resp.extensions_mut().insert(c);
+        }
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             let secs = retry_after.unwrap_or(60);
             if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let body_limit = state.config.body_limit_bytes;
+    let errors = state.errors.clone();
     let timeout = state.config.request_timeout;
     // Browsers that reached an https deployment stay on https (never sent over plain http).
     let hsts = state.auth.secure_cookies.then(|| {
@@ -83,9 +84,29 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req))
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response())),
+                .layer(CatchPanicLayer::custom(move |panic: Box<dyn std::any::Any + Send>| {
+                    // Critical in the error log (the super admins are e-mailed); the client
+                    // only learns something went wrong.
+                    let message = panic_message(panic.as_ref());
+                    errors.push(
+                        jarvis_app::errors::ErrorKind::Panic,
+                        "http",
+                        jarvis_store::ErrorLevel::Critical,
+                        &format!("handler panicked: {message}"),
+                    );
+                    ApiError::internal(format!("handler panicked: {message}")).into_response()
+                })),
         )
         .with_state(state)
+}
+
+/// The text a panic was raised with (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Path parameters whose values are personal data or secrets: request logs show `***`.

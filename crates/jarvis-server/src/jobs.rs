@@ -50,6 +50,7 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
                     auth_events = report.auth_events,
                     audit = report.audit,
                     vitals = report.vitals,
+                    errors = report.errors,
                     transcripts = report.transcripts,
                     "retention sweep"
                 );
@@ -167,6 +168,31 @@ pub fn registry(state: &AppState) -> Result<Registry, RegistryError> {
                     "billed and metered AI costs differ beyond the margin"
                 );
             }
+            Ok(())
+        }
+    })?;
+    // Kiosk health alerts e-mail the gym's managers (sealed with the master key).
+    let (store, master, base, offline_after) = (
+        state.store.clone(),
+        state.auth.master.clone(),
+        jarvis_app::accounts::public_base(&state.config),
+        state.config.kiosk_offline_after,
+    );
+    r.register(jarvis_app::kiosk_health::KIOSKS_HEALTH, move |_, _| {
+        let (store, master, base) = (store.clone(), master.clone(), base.clone());
+        async move {
+            let alerts = jarvis_app::kiosk_health::HealthAlerts {
+                master: &master,
+                public_base: &base,
+            };
+            jarvis_app::kiosk_health::check(
+                store.as_ref(),
+                &alerts,
+                offline_after,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(JobError::retryable)?;
             Ok(())
         }
     })?;

@@ -10,6 +10,7 @@ pub mod app;
 pub mod areas;
 pub mod auth;
 pub mod error;
+pub mod errors;
 pub mod extract;
 pub mod flusher;
 pub mod heartbeats;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod request_log;
+pub mod sentry_report;
 pub mod state;
 pub mod web;
 

@@ -395,7 +395,28 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(log) = &state.request_log {
         log.push(&method, &route, status, elapsed, gym);
     }
+    if resp.status().is_server_error() {
+        record_server_error(&state, &method, &route, &resp);
+    }
     resp
+}
+
+/// A 5xx answer goes to the error log: the database unavailable as critical, anything else as
+/// an error, keyed by method and route template.
+fn record_server_error(state: &AppState, method: &str, route: &str, resp: &Response) {
+    use jarvis_app::errors::ErrorKind;
+    use jarvis_store::ErrorLevel;
+    let source = format!("{method} {route}");
+    let cause = resp.extensions().get::<crate::error::ServerErrorCause>();
+    let (kind, level) = match cause {
+        Some(c) if c.code == "unavailable" => (ErrorKind::Database, ErrorLevel::Critical),
+        _ => (ErrorKind::Http, ErrorLevel::Error),
+    };
+    let message = match cause {
+        Some(c) => format!("{} {}: {}", resp.status().as_u16(), c.code, c.cause),
+        None => format!("{}", resp.status()),
+    };
+    state.errors.push(kind, &source, level, &message);
 }
 
 /// `GET /metrics` on the main listener: only with `Authorization: Bearer <metrics_token>`.

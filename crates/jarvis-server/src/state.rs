@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Answered requests waiting to be written (`None` when `request_log` is off).
     pub request_log: Option<Arc<crate::request_log::RequestLog>>,
+    /// The built-in error log (5xx answers, panics, job failures), written in the background.
+    pub errors: jarvis_app::errors::ErrorSink,
     /// Job runs finished here (`None` when this instance runs no jobs).
     pub job_stats: Option<Arc<jarvis_app::jobs::JobStats>>,
 }

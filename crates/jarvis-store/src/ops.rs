@@ -55,6 +55,8 @@ pub enum LogTable {
     Audit,
     /// `web_vitals`.
     Vitals,
+    /// `error_log` (by the time each fingerprint was last seen).
+    Errors,
 }
 
 impl LogTable {
@@ -65,6 +67,15 @@ impl LogTable {
             LogTable::AuthEvents => "auth_events",
             LogTable::Audit => "audit_log",
             LogTable::Vitals => "web_vitals",
+            LogTable::Errors => "error_log",
+        }
+    }
+
+    /// The column holding each row's age.
+    pub fn time_column(self) -> &'static str {
+        match self {
+            LogTable::Errors => "last_seen_at",
+            LogTable::Requests | LogTable::AuthEvents | LogTable::Audit | LogTable::Vitals => "at",
         }
     }
 }

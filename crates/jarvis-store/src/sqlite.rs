@@ -166,6 +166,7 @@ include!("sql/voice.rs");
 include!("sql/leads.rs");
 include!("sql/http_tools.rs");
 include!("sql/ops.rs");
+include!("sql/monitor.rs");
 include!("sql/knowledge.rs");
 include!("sql/analysis.rs");
 include!("sql/analytics.rs");

@@ -300,6 +300,7 @@ pub trait Store:
     + crate::voice::PricingStore
     + crate::leads::LeadStore
     + crate::ops::OpsStore
+    + crate::monitor::MonitorStore
     + crate::dump::Dump
     + crate::knowledge::KnowledgeStore
     + crate::analysis::AnalysisStore
@@ -331,6 +332,7 @@ impl<T> Store for T where
         + crate::voice::VoiceStore
         + crate::leads::LeadStore
         + crate::ops::OpsStore
+        + crate::monitor::MonitorStore
         + crate::voice::PricingStore
         + crate::dump::Dump
         + crate::knowledge::KnowledgeStore

@@ -149,6 +149,7 @@ pub fn catalog(diagnostics: bool) -> Vec<JobSpec> {
         REPORTS_WEEKLY,
         crate::usage::USAGE_CHECK,
         crate::costs::COSTS_RECONCILE,
+        crate::kiosk_health::KIOSKS_HEALTH,
     ];
     if diagnostics {
         v.push(DIAG_SLEEP);

@@ -39,6 +39,8 @@ pub struct RunnerConfig {
     pub scheduler: bool,
     /// Where finished runs are counted (read by `/metrics`).
     pub stats: Arc<super::JobStats>,
+    /// Where failures, dead letters and panics are recorded (the built-in error log).
+    pub errors: Option<crate::errors::ErrorSink>,
 }
 
 impl Default for RunnerConfig {
@@ -48,6 +50,7 @@ impl Default for RunnerConfig {
             schedule_interval: StdDuration::from_secs(15),
             scheduler: true,
             stats: Arc::default(),
+            errors: None,
         }
     }
 }
@@ -182,8 +185,9 @@ impl Runner {
                 let store = self.store.clone();
                 let kind = kind.clone();
                 let stats = self.config.stats.clone();
+                let errors = self.config.errors.clone();
                 sup.spawn("job", move |signals| async move {
-                    let outcome = run_job(store, kind.clone(), c, signals).await;
+                    let outcome = run_job(store, kind.clone(), c, signals, errors).await;
                     stats.record(kind.spec.name, outcome);
                     drop(permit);
                 });
@@ -277,9 +281,20 @@ async fn run_job(
     kind: Arc<JobKind>,
     c: ClaimedJob,
     signals: Signals,
+    errors: Option<crate::errors::ErrorSink>,
 ) -> super::RunEnd {
+    use crate::errors::ErrorKind;
+    use jarvis_core::model::RunOutcome;
+    use jarvis_store::ErrorLevel;
     let ClaimedJob { job, claim } = c;
     let spec = kind.spec;
+    // Failures go to the error log: retried ones as warnings, permanent ones as errors, dead
+    // letters and panics as critical (they e-mail the super admins).
+    let record = |kind: ErrorKind, level: ErrorLevel, message: &str| {
+        if let Some(log) = &errors {
+            log.push(kind, spec.name, level, message);
+        }
+    };
     let lease = spec.lease;
     let cancel = CancellationToken::new();
     let ctx = JobCtx {
@@ -328,19 +343,33 @@ async fn run_job(
         }),
         End::Finished(Ok(Err(JobError::Permanent(e)))) => {
             tracing::warn!(kind = kind_name, job = %id, error = %e, "job failed permanently");
+            record(ErrorKind::Job, ErrorLevel::Error, &e);
             store.fail(&claim, &e, None).await.map(|_| ())
         }
         End::Finished(r) => {
+            let panicked = r.is_err();
             let e = match r {
                 Ok(Err(e)) => e.to_string(),
                 Err(join) => format!("handler panicked: {join}"),
                 Ok(Ok(())) => String::new(),
             };
+            if panicked {
+                record(ErrorKind::Panic, ErrorLevel::Critical, &e);
+            }
             let delay = spec.retry.delay(claim.attempt, rand::random::<f64>());
             let at = OffsetDateTime::now_utc() + delay;
             match store.fail(&claim, &e, Some(at)).await {
                 Ok(outcome) => {
                     tracing::warn!(kind = kind_name, job = %id, error = %e, ?outcome, retry_in_secs = delay.whole_seconds(), "job failed");
+                    if outcome == Some(RunOutcome::Dead) {
+                        record(
+                            ErrorKind::Job,
+                            ErrorLevel::Critical,
+                            &format!("dead-lettered after {} attempts: {e}", claim.attempt),
+                        );
+                    } else if !panicked {
+                        record(ErrorKind::Job, ErrorLevel::Warning, &e);
+                    }
                     Ok(())
                 }
                 Err(e) => Err(e),

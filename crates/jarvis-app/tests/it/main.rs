@@ -8,6 +8,7 @@ mod http_tools;
 mod imports;
 mod jobs;
 mod knowledge;
+mod monitoring;
 mod objects;
 mod overview;
 mod retention;

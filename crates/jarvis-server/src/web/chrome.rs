@@ -132,6 +132,11 @@ impl Nav {
                 path.starts_with("/app/ops/vitals"),
             ));
             admin.push(link(
+                "/app/ops/errors".into(),
+                Msg::NavErrors,
+                path.starts_with("/app/ops/errors"),
+            ));
+            admin.push(link(
                 "/app/voice/prices".into(),
                 Msg::ModelPrices,
                 path.starts_with("/app/voice/prices"),
@@ -234,12 +239,17 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let t = self.t;
+        let cause = self.error.server_error_cause();
         let (status, message) = match self.error.status {
             StatusCode::NOT_FOUND => (StatusCode::NOT_FOUND, t.get(Msg::NotFound).to_string()),
             StatusCode::FORBIDDEN => (StatusCode::FORBIDDEN, t.get(Msg::Forbidden).to_string()),
             s => (s, self.error.message),
         };
-        page(MessagePage { t, message }, status)
+        let mut resp = page(MessagePage { t, message }, status);
+        if let Some(c) = cause {
+            resp.extensions_mut().insert(c);
+        }
+        resp
     }
 }
 

@@ -571,6 +571,33 @@ catalogue! {
     Topic => ("Sujet", "Topic"),
     FranchiseOverview => ("Vue d'ensemble du réseau", "Franchise overview"),
     NoTopics => ("Aucun sujet analysé sur la période.", "No analysed topic in this period."),
+    KioskOutages => ("Coupures des bornes", "Kiosk outages"),
+    KioskOutagesIntro => ("Une borne muette plus longtemps que le seuil configuré est signalée une fois par e-mail aux responsables de la salle, puis une fois à son retour.", "A kiosk silent for longer than the configured threshold is reported once by e-mail to the gym's managers, and once more when it is back."),
+    OutageKiosk => ("Borne", "Kiosk"),
+    OutageStarted => ("Hors ligne depuis", "Offline since"),
+    OutageEnded => ("De nouveau en ligne", "Back online"),
+    OutageOngoing => ("en cours", "ongoing"),
+    OutageAlerted => ("Responsables prévenus", "Managers alerted"),
+    NoOutages => ("Aucune coupure.", "No outages."),
+    NavErrors => ("Journal des erreurs", "Error log"),
+    ErrorsIntro => ("Les erreurs serveur, pannes de tâches de fond, paniques et indisponibilités de la base, regroupées par empreinte (type, origine, message sans données personnelles). Les erreurs critiques sont envoyées par e-mail aux super administrateurs une fois par période de regroupement.", "Server errors, background job failures, panics and database outages, grouped by fingerprint (kind, source, message without personal data). Critical errors are e-mailed to the super admins once per grouping period."),
+    ErrorLevelCol => ("Niveau", "Level"),
+    ErrorKindCol => ("Type", "Kind"),
+    ErrorSourceCol => ("Origine", "Source"),
+    ErrorMessageCol => ("Message", "Message"),
+    ErrorCount => ("Occurrences", "Occurrences"),
+    ErrorFirstSeen => ("Première fois", "First seen"),
+    ErrorLastSeen => ("Dernière fois", "Last seen"),
+    ErrorAlerted => ("Alerte envoyée", "Alert sent"),
+    ErrorAllLevels => ("Tous les niveaux", "All levels"),
+    ErrorFilter => ("Filtrer", "Filter"),
+    LevelWarning => ("avertissement", "warning"),
+    LevelError => ("erreur", "error"),
+    LevelCritical => ("critique", "critical"),
+    ErrKindHttp => ("requête HTTP", "HTTP request"),
+    ErrKindJob => ("tâche de fond", "background job"),
+    ErrKindPanic => ("panique", "panic"),
+    ErrKindDatabase => ("base de données", "database"),
 }
 
 /// A message by value or by reference (templates hand loop bindings over by reference).
@@ -822,6 +849,26 @@ impl Tr {
             Sentiment::Negative => Msg::AnNegative,
             Sentiment::Mixed => Msg::AnMixed,
         })
+    }
+
+    /// An error-log level.
+    pub fn error_level(&self, l: &jarvis_store::ErrorLevel) -> &'static str {
+        self.get(match l {
+            jarvis_store::ErrorLevel::Warning => Msg::LevelWarning,
+            jarvis_store::ErrorLevel::Error => Msg::LevelError,
+            jarvis_store::ErrorLevel::Critical => Msg::LevelCritical,
+        })
+    }
+
+    /// An error-log kind (stored as `http`, `job`, `panic`, `database`).
+    pub fn error_kind(&self, k: &str) -> &'static str {
+        match k {
+            "http" => self.get(Msg::ErrKindHttp),
+            "job" => self.get(Msg::ErrKindJob),
+            "panic" => self.get(Msg::ErrKindPanic),
+            "database" => self.get(Msg::ErrKindDatabase),
+            _ => "?",
+        }
     }
 
     /// Yes or no.

@@ -168,14 +168,15 @@ mod ops_sql {
             before: OffsetDateTime,
             batch: u32,
         ) -> StoreResult<u64> {
-            let name = table.table();
+            let (name, at) = (table.table(), table.time_column());
             let mut tx = self.begin(&TxCtx::Purge, true).await?;
-            // The oldest `batch` ids first (an index on `at`), then delete exactly those.
+            // The oldest `batch` ids first (an index on the time column), then delete exactly
+            // those.
             let mut qb = QueryBuilder::<Db>::new(format!(
-                "DELETE FROM {name} WHERE id IN (SELECT id FROM {name} WHERE at < "
+                "DELETE FROM {name} WHERE id IN (SELECT id FROM {name} WHERE {at} < "
             ));
             qb.push_bind(DbTime::new(before))
-                .push(" ORDER BY at LIMIT ")
+                .push(format!(" ORDER BY {at} LIMIT "))
                 .push_bind(i64::from(batch.clamp(1, 10_000)))
                 .push(")");
             let n = qb

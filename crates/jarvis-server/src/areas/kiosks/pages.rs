@@ -46,9 +46,23 @@ struct KiosksPage {
     /// Gyms of the franchise the kiosk may move to (id, name).
     targets: Vec<(GymId, String)>,
     kiosks: Vec<KioskView>,
+    /// The gym's latest outages (the `kiosks.health` job's history).
+    outages: Vec<jarvis_store::KioskOutage>,
     code: Option<(String, String)>,
     error: Option<String>,
     can_manage: bool,
+}
+
+impl KiosksPage {
+    /// An outage's start, end (`None` while it lasts) and whether the managers were e-mailed.
+    fn outage_row(&self, o: &jarvis_store::KioskOutage) -> (String, Option<String>, &'static str) {
+        use crate::web::chrome::fmt_time_pub;
+        (
+            fmt_time_pub(&Some(o.started_at)),
+            o.ended_at.map(|e| fmt_time_pub(&Some(e))),
+            self.c.t.yes_no(&o.offline_alerted_at.is_some()),
+        )
+    }
 }
 
 async fn render_kiosks(
@@ -69,6 +83,16 @@ async fn render_kiosks(
         )
         .await
         .in_page(c.t)?;
+    let outages = state
+        .store
+        .list_kiosk_outages(
+            &scope,
+            gym,
+            PageRequest::new(Some(20), None).unwrap_or_default(),
+        )
+        .await
+        .in_page(c.t)?
+        .items;
     let can_manage = u.caller.gym(state, gym, Action::KioskManage).await.is_ok();
     // Move targets: the service's answer (other gyms of the franchise that may run kiosks,
     // when the caller manages kiosks franchise-wide).
@@ -91,6 +115,7 @@ async fn render_kiosks(
                 .into_iter()
                 .map(|k| kiosks::view(k, offline_after))
                 .collect(),
+            outages,
             code,
             error,
             can_manage,

@@ -1,6 +1,7 @@
 //! Operations pages: the administration overview and the audit log, the background jobs.
 
 pub mod admin;
+pub mod errors;
 pub mod jobs;
 pub mod vitals;
 
@@ -11,5 +12,6 @@ use axum::Router;
 pub fn page_routes() -> Router<AppState> {
     jobs::routes()
         .merge(admin::routes())
+        .merge(errors::routes())
         .merge(vitals::page_routes())
 }
