@@ -88,7 +88,7 @@ const JSON_COLUMNS: &[&str] = &[
     "usage",
 ];
 const BYTES_COLUMNS: &[&str] = &["embedding", "upload"];
-const FLOAT_COLUMNS: &[&str] = &["sentiment_score", "value"];
+const FLOAT_COLUMNS: &[&str] = &["sentiment_score", "metric_value"];
 
 /// The kind of a column, by the schema's naming convention (SQLite declares nearly every column
 /// TEXT, so the names carry the type). A test compares this with PostgreSQL's column types, so

@@ -8,11 +8,11 @@ CREATE TABLE web_vitals (
     day     text NOT NULL,
     page    text NOT NULL,
     metric  text NOT NULL,
-    value   double precision NOT NULL,
+    metric_value double precision NOT NULL,
     CONSTRAINT web_vitals_metric_check CHECK (metric IN ('LCP', 'CLS', 'INP', 'FCP', 'TTFB'))
 );
 CREATE INDEX web_vitals_at_idx ON web_vitals (at);
-CREATE INDEX web_vitals_day_idx ON web_vitals (day, page, metric, value);
+CREATE INDEX web_vitals_day_idx ON web_vitals (day, page, metric, metric_value);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON web_vitals TO jarvis_app;
 

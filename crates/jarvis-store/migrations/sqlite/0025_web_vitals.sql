@@ -8,8 +8,8 @@ CREATE TABLE web_vitals (
     day     TEXT NOT NULL,
     page    TEXT NOT NULL,
     metric  TEXT NOT NULL,
-    value   REAL NOT NULL,
+    metric_value REAL NOT NULL,
     CONSTRAINT web_vitals_metric_check CHECK (metric IN ('LCP', 'CLS', 'INP', 'FCP', 'TTFB'))
 );
 CREATE INDEX web_vitals_at_idx ON web_vitals (at);
-CREATE INDEX web_vitals_day_idx ON web_vitals (day, page, metric, value);
+CREATE INDEX web_vitals_day_idx ON web_vitals (day, page, metric, metric_value);

@@ -105,7 +105,7 @@ mod ops_sql {
             let mut written = 0u64;
             for chunk in batch.chunks(500) {
                 let mut qb = QueryBuilder::<Db>::new(
-                    "INSERT INTO web_vitals (id, at, day, page, metric, value) ",
+                    "INSERT INTO web_vitals (id, at, day, page, metric, metric_value) ",
                 );
                 qb.push_values(chunk, |mut b, v| {
                     b.push_bind(db(uuid::Uuid::now_v7()))
@@ -136,14 +136,14 @@ mod ops_sql {
                 return Err(StoreError::NotFound("web vitals"));
             }
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
-            // Served by the (day, page, metric, value) index, already in the order wanted.
+            // Served by the (day, page, metric, metric_value) index, already in the order wanted.
             let mut qb = QueryBuilder::<Db>::new(
-                "SELECT at, day, page, metric, value FROM web_vitals WHERE day >= ",
+                "SELECT at, day, page, metric, metric_value AS value FROM web_vitals WHERE day >= ",
             );
             qb.push_bind(from.to_string())
                 .push(" AND day <= ")
                 .push_bind(to.to_string())
-                .push(" ORDER BY day, page, metric, value");
+                .push(" ORDER BY day, page, metric, metric_value");
             let rows: Vec<VitalRow> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)

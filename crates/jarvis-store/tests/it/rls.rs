@@ -53,6 +53,7 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("simulation_results", "franchise_id", Some("gym_id")),
     ("churn_scores", "franchise_id", Some("gym_id")),
     ("reports", "franchise_id", Some("gym_id")),
+    ("kiosk_outages", "franchise_id", Some("gym_id")),
     // A franchise's usage: its gyms read it like the franchise row itself.
     ("usage_snapshots", "franchise_id", None),
     ("usage_alerts", "franchise_id", None),
@@ -242,6 +243,17 @@ const IDENTITY_TABLES: &[IdentityTable] = &[
     },
     IdentityTable {
         name: "request_log",
+        key: "id",
+        owner: "NULL::uuid",
+        append: Append::Never,
+        rows: 2,
+        read: [All, No, No, No, No, No, No, All, No, No, No],
+        update: [No, No, No, No, No, No, No, No, No, No, No],
+        delete: [No, No, No, No, No, No, No, All, No, No, No],
+    },
+    // The error log: operations data like the request log (upserted in `ops`).
+    IdentityTable {
+        name: "error_log",
         key: "id",
         owner: "NULL::uuid",
         append: Append::Never,
@@ -458,6 +470,31 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
     .await
     .unwrap();
     s.record_visit(&sc, g.id, m.id, Some(k.id)).await.unwrap();
+    // Paired, then an outage of it (the cutoff is ahead: the kiosk counts as silent).
+    let code = format!("code-{name}");
+    s.set_pairing_code(
+        &sc,
+        &a,
+        g.id,
+        k.id,
+        &code,
+        OffsetDateTime::now_utc() + Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    s.pair_kiosk(&code, &format!("token-{name}")).await.unwrap();
+    let later = OffsetDateTime::now_utc() + Duration::days(1);
+    assert!(
+        s.open_kiosk_outage(
+            &Scope::Platform,
+            k.id,
+            later,
+            OffsetDateTime::now_utc(),
+            vec![]
+        )
+        .await
+        .unwrap()
+    );
     let heard_at = OffsetDateTime::now_utc();
     s.record_heartbeats(&[PendingHeartbeat {
         kiosk: k.id,
@@ -898,6 +935,20 @@ async fn world(s: &dyn Store) -> World {
         gym: Some(ga),
     };
     s.record_requests(&[logged("/a"), logged("/b")])
+        .await
+        .unwrap();
+    // The error log (operations data like the request log).
+    let occurred = |fingerprint: &str| ErrorOccurrence {
+        fingerprint: fingerprint.into(),
+        kind: "http".into(),
+        source: "GET /a".into(),
+        level: ErrorLevel::Error,
+        message: "boom".into(),
+        count: 1,
+        first_seen_at: OffsetDateTime::now_utc(),
+        last_seen_at: OffsetDateTime::now_utc(),
+    };
+    s.record_errors(&[occurred("fa"), occurred("fb")])
         .await
         .unwrap();
     // Web Vitals (operations data like the request log).
