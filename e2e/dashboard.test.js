@@ -5,13 +5,16 @@
 // - tenant isolation: the Paris manager opening the London gym's pages by URL gets 404;
 // - a member added through the form, with errors next to the field first, then found by search;
 // - a CSV import (not a dry run, bad rows skipped) whose report lists the bad rows;
-// - kiosk pairing: the dashboard shows a code, a kiosk page in another browser pairs with it.
+// - kiosk pairing: the dashboard shows a code, a kiosk page in another browser pairs with it;
+// - invitation accept: the manager invites a staff member (API; the dashboard has no invite
+//   form), the e-mail reaches a loopback SMTP server (support.js) and its link is opened; a weak
+//   password is refused on the page, a strong one accepted, and the new staff member signs in.
 // Run from the repo root: `node --test e2e/dashboard.test.js` (after `npm install` in e2e/).
 'use strict';
 
 const { test } = require('node:test');
 const {
-  assert, fs, os, path, SHOTS, CHROMIUM, DEMO_PASSWORD, startJarvis, browserReady, signIn,
+  assert, fs, os, path, SHOTS, CHROMIUM, DEMO_PASSWORD, startJarvis, startSmtp, api, browserReady, signIn,
 } = require('./support');
 
 const MANAGER = 'manager.paris@demo.jarvis.local';
@@ -51,12 +54,13 @@ async function getJson(origin, tok, p) {
   return r.json();
 }
 
-test('dashboard: keyboard sign-in, tenant isolation, member form and search, CSV import, kiosk pairing', { timeout: 240000 }, async (t) => {
+test('dashboard: keyboard sign-in, tenant isolation, member form and search, CSV import, kiosk pairing, invitation', { timeout: 240000 }, async (t) => {
   if (!browserReady(t)) return;
   const { chromium } = require('playwright-core');
   fs.mkdirSync(SHOTS, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-dashboard-'));
-  const { child, origin } = await startJarvis(dataDir);
+  const smtp = await startSmtp();
+  const { child, origin } = await startJarvis(dataDir, smtp.env);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   const viewport = { width: 1280, height: 900 };
   try {
@@ -161,9 +165,35 @@ test('dashboard: keyboard sign-in, tenant isolation, member form and search, CSV
       assert.equal(await kiosk.locator('#pair-error').textContent(), '');
       await kctx.close();
     });
+    await t.test('invitation accept: weak password refused, then the new staff member signs in', async () => {
+      const email = 'nouvelle.recrue@example.org';
+      await api(origin, await token(origin, MANAGER), 'POST', '/api/v1/invitations', {
+        email, display_name: 'Nouvelle Recrue', role: 'gym_staff', franchise_id: paris[0].franchise_id, gym_id: paris[0].id,
+      });
+      const mail = await smtp.waitFor((m) => m.includes(email) && m.includes('/app/invitations/accept?token='));
+      const link = /\/app\/invitations\/accept\?token=([A-Za-z0-9_.~%-]+)/.exec(mail);
+      assert.ok(link, `an invitation e-mail with a link: ${mail}`);
+      const inv = await browser.newPage({ viewport });
+      await inv.goto(`${origin}/app/invitations/accept?token=${link[1]}&lang=fr`);
+      assert.ok((await inv.locator('section.auth').innerText()).includes(email), 'the page names the invited e-mail');
+      await inv.fill('input[name=password]', 'court');
+      await Promise.all([inv.waitForNavigation(), inv.click('form button[type=submit]')]);
+      assert.ok(await inv.locator('.error[role=alert]').isVisible(), 'a weak password is refused with a message');
+      const password = 'une-phrase-de-passe-assez-longue-2026';
+      await inv.fill('input[name=password]', password);
+      await Promise.all([inv.waitForNavigation(), inv.click('form button[type=submit]')]);
+      assert.equal(await inv.locator('.error').count(), 0, 'the invitation is accepted');
+      await Promise.all([inv.waitForNavigation(), inv.click('ul.links a[href="/app/login"]')]);
+      await inv.fill('input[name=email]', email);
+      await inv.fill('input[name=password]', password);
+      await Promise.all([inv.waitForURL(`${origin}/app`), inv.click('form button[type=submit]')]);
+      assert.equal((await inv.goto(`${origin}${gym}/members`)).status(), 200, 'the new staff member opens the gym');
+      await inv.close();
+    });
     await ctx.close();
   } finally {
     await browser.close();
     child.kill();
+    smtp.close();
   }
 });

@@ -2,7 +2,7 @@
 // voice.test.js, pages.test.js, access.test.js): where the binary and Chromium are, the flags
 // for a call with a fake microphone, starting the server (resolving once it listens and its demo
 // fake is known), the JSON API with a bearer token, sleep, and for the dashboard tests: the
-// Chromium/binary preconditions, a super admin made with the CLI, TOTP codes, form sign-in and
+// Chromium/binary preconditions, a loopback SMTP server, a super admin made with the CLI, TOTP codes, form sign-in and
 // the main pages of a demo gym. Not a test file itself (`node --test` only runs `*.test.js`).
 'use strict';
 const assert = require('node:assert/strict');
@@ -22,12 +22,14 @@ const FLAGS = [
 ];
 
 // Starts `jarvis serve --demo`; resolves with its origin and the demo fake's base URL (logged).
-function startJarvis(dataDir) {
+// `extraEnv` adds settings (e.g. the SMTP server of startSmtp).
+function startJarvis(dataDir, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, JARVIS_DATA_DIR: dataDir, JARVIS_LOG_FORMAT: 'json', JARVIS_LOG_LEVEL: 'info' };
     for (const k of Object.keys(env)) {
       if (k.startsWith('JARVIS_') && !['JARVIS_DATA_DIR', 'JARVIS_LOG_FORMAT', 'JARVIS_LOG_LEVEL'].includes(k)) delete env[k];
     }
+    Object.assign(env, extraEnv);
     const child = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     let fake = null;
@@ -84,6 +86,64 @@ function browserReady(t) {
     assert.equal(r.status, 0, 'building jarvis failed');
   }
   return true;
+}
+
+// A minimal SMTP server on loopback (no TLS, no auth: the `smtp://host:port` local-relay case)
+// keeping every message's decoded text. Resolves with { port, env, messages, waitFor, close }:
+// `env` points jarvis at it, `waitFor(pred)` resolves with the first message matching.
+function startSmtp() {
+  const net = require('node:net');
+  const messages = [];
+  const waiters = [];
+  // Quoted-printable soft breaks and escapes, so links read whole.
+  const unqp = (t) => t.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  const server = net.createServer((sock) => {
+    let buf = '';
+    let data = false;
+    let msg = '';
+    sock.write('220 e2e ESMTP\r\n');
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') {
+            data = false;
+            const text = Buffer.from(unqp(msg), 'latin1').toString('utf8');
+            messages.push(text);
+            for (const w of waiters.splice(0)) if (!w(text)) waiters.push(w);
+            sock.write('250 queued\r\n');
+            msg = '';
+          } else msg += `${line.startsWith('..') ? line.slice(1) : line}\r\n`;
+          continue;
+        }
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO') sock.write('250-e2e\r\n250 8BITMIME\r\n');
+        else if (cmd === 'DATA') { data = true; sock.write('354 go ahead\r\n'); }
+        else if (cmd === 'QUIT') { sock.end('221 bye\r\n'); }
+        else sock.write('250 ok\r\n');
+      }
+    });
+    sock.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address();
+    const waitFor = (pred, ms = 20000) => new Promise((res, rej) => {
+      const hit = messages.find(pred);
+      if (hit) { res(hit); return; }
+      const timer = setTimeout(() => rej(new Error(`no matching e-mail in ${ms} ms (${messages.length} received)`)), ms);
+      waiters.push((text) => { if (!pred(text)) return false; clearTimeout(timer); res(text); return true; });
+    });
+    resolve({
+      port,
+      messages,
+      waitFor,
+      close: () => server.close(),
+      env: { JARVIS_EMAIL_TRANSPORT: 'smtp', JARVIS_SMTP_URL: `smtp://127.0.0.1:${port}`, JARVIS_EMAIL_FROM: 'JARVIS <jarvis@e2e.jarvis.local>' },
+    });
+  }));
 }
 
 // A super admin created with `jarvis admin create` on the server's data dir (the password on
@@ -170,5 +230,5 @@ function mainPages(gym, member) {
 
 module.exports = {
   assert, spawnSync, fs, os, path, ROOT, BIN, CHROMIUM, FLAGS, SHOTS, DEMO_PASSWORD, startJarvis, api, sleep,
-  browserReady, createSuperAdmin, totp, signIn, signInEnrolling, demoGyms, mainPages,
+  browserReady, startSmtp, createSuperAdmin, totp, signIn, signInEnrolling, demoGyms, mainPages,
 };
