@@ -200,7 +200,7 @@ async function signInEnrolling(page, origin, who) {
   return secret;
 }
 
-// The demo gyms (first is Paris, fr) and a member of the first, read through the pages.
+// The demo gyms' page paths (in the gyms list's order) and a member of the first, read through the pages.
 async function demoGyms(page, origin) {
   await page.goto(`${origin}/app/gyms`);
   const hrefs = await page.locator('main a[href^="/app/gyms/"]').evaluateAll(
