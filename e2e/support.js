@@ -215,6 +215,7 @@ async function demoGyms(page, origin) {
 // The main dashboard pages: [name, path]; sign-in first (no session needed).
 function mainPages(gym, member) {
   return [
+    ['home', '/app'],
     ['overview', gym],
     ['members', `${gym}/members`],
     ['member', member],
