@@ -299,3 +299,4 @@ include!("sql/http_tools.rs");
 include!("sql/ops.rs");
 include!("sql/knowledge.rs");
 include!("sql/analysis.rs");
+include!("sql/seed.rs");

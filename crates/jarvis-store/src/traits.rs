@@ -304,6 +304,7 @@ pub trait Store:
     + crate::knowledge::KnowledgeStore
     + crate::analysis::AnalysisStore
     + crate::http_tools::HttpToolStore
+    + crate::seed::SeedStore
 {
 }
 
@@ -333,6 +334,7 @@ impl<T> Store for T where
         + crate::knowledge::KnowledgeStore
         + crate::analysis::AnalysisStore
         + crate::http_tools::HttpToolStore
+        + crate::seed::SeedStore
 {
 }
 

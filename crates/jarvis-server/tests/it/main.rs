@@ -9,6 +9,7 @@ mod common;
 mod analysis_pages;
 mod auth;
 mod authz_matrix;
+mod demo_scale;
 mod gyms_members_kiosks;
 mod hardening_gyms;
 mod http_api;
