@@ -674,7 +674,9 @@ fn scale_batch(ctx: &ScaleCtx<'_>, range: std::ops::Range<usize>) -> jarvis_stor
     let window = SCALE_DAYS * 86_400;
     for i in range {
         // Each member has its own stream: member i is the same whatever the batch size or N.
-        let mut rng = Rng(0x5CA1_E000_0000 ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        // The stream starts at a hash of i: splitmix64 streams seeded i and i + 1 directly
+        // would be the same sequence shifted by one step (and give colliding ids).
+        let mut rng = Rng(Rng(0x5CA1_E000_0000 ^ i as u64).next());
         let mut new = member_for(ctx.g, i, &mut rng);
         new.badge_id = scale_badge(ctx.g.badge_prefix, i);
         new.email = Some(format!("member.s{}@example.com", i + 1));

@@ -1,4 +1,4 @@
-//! `jarvis demo seed --scale N` at a small N on both backends: the rows it writes (members,
+//! `jarvis demo seed --scale N` at a small N (two batches) on both backends: the rows it writes (members,
 //! visits, sessions, turns, analyses, day rollups) agree with each other and with its report,
 //! a second run writes nothing, and the dashboard pages of the gym render over them.
 
@@ -7,7 +7,9 @@ use crate::common;
 use crate::web::{get, web_login};
 use common::{Backend, TestApp};
 
-const N: usize = 200;
+/// More than one batch (1,000 members), the last one partial: generated ids must not collide
+/// across members.
+const N: usize = 1_500;
 
 /// Raw SQL on the test database (the owner connection, outside the store).
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
