@@ -14,9 +14,9 @@ function M.done(summary, latency)
   local s = summary.duration / 1e6
   local e = summary.errors
   io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"non2xx":%d,"socket_errors":%d}\n',
+    'RESULT {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,"p95_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"non2xx":%d,"socket_errors":%d}\n',
     summary.requests, s, summary.requests / s,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     e.status, e.connect + e.read + e.write + e.timeout))
 end
 

@@ -5,7 +5,7 @@
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{FranchiseFilter, GymFilter, Store, StoreError};
-use time::{Date, Month};
+use time::{Date, Duration, Month, OffsetDateTime};
 
 /// Name of the demo franchise.
 pub const FRANCHISE: &str = "JARVIS Demo Fitness";
@@ -486,6 +486,313 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
         report.users_created += 1;
     }
     Ok(report)
+}
+
+/// Members per batch of `seed_scale` (one transaction each; about 10,000 turns).
+pub const SCALE_BATCH: usize = 1000;
+
+/// Days of history `seed_scale` spreads sessions and visits over (ending at today's midnight UTC).
+pub const SCALE_DAYS: i64 = 90;
+
+/// What `seed_scale` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScaleReport {
+    /// The gym that holds the scale members.
+    pub gym: Option<GymId>,
+    /// Rows written now.
+    pub written: jarvis_store::SeedCounts,
+    /// Members whose batch was already there (an earlier run): skipped.
+    pub members_kept: u64,
+}
+
+/// The badge of the `i`th scale member (distinct from the ~100 regular demo members').
+pub fn scale_badge(prefix: &str, i: usize) -> String {
+    format!("{prefix}-S{:07}", i + 1)
+}
+
+/// Adds `n` generated members to the first demo gym (Paris République), each with ~3 visits and
+/// ~2 ended voice calls (~11 turns in all, ~90 % analysed) over the last [`SCALE_DAYS`] days,
+/// plus the gym's day rollups: the dashboard at scale (issue 15, target 4). Run [`seed`] first.
+///
+/// Deterministic: member `i` is generated from its own seeded stream, so the same `n` on the
+/// same UTC day writes the same rows (ids included). Resumable and safe to re-run: members are
+/// written in batches of [`SCALE_BATCH`], one transaction each, and a batch whose first badge
+/// already exists is skipped. `progress(done, n)` is called after every batch.
+pub async fn seed_scale(
+    store: &dyn Store,
+    n: usize,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<ScaleReport, StoreError> {
+    let platform = Scope::Platform;
+    let found = store
+        .list_franchises(
+            &platform,
+            &FranchiseFilter {
+                q: Some(FRANCHISE.into()),
+                include_archived: true,
+            },
+            PageRequest::default(),
+        )
+        .await?;
+    let franchise = found
+        .items
+        .into_iter()
+        .find(|f| f.name == FRANCHISE)
+        .ok_or(StoreError::NotFound("demo franchise"))?;
+    let g = &GYMS[0];
+    let gym = store
+        .list_gyms(
+            &platform,
+            &GymFilter {
+                franchise_id: Some(franchise.id),
+                q: Some(g.name.into()),
+                status: None,
+            },
+            PageRequest::default(),
+        )
+        .await?
+        .items
+        .into_iter()
+        .find(|x| x.name == g.name)
+        .ok_or(StoreError::NotFound("demo gym"))?;
+    let scope = Scope::Gym {
+        franchise: franchise.id,
+        gym: gym.id,
+    };
+    let kiosks: Vec<KioskId> = store
+        .list_kiosks(&scope, gym.id, PageRequest::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    let settings = crate::gyms::settings_of(&gym).unwrap_or_default();
+    let end = OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::UTC)
+        .date()
+        .midnight()
+        .assume_utc();
+    let ctx = ScaleCtx {
+        g,
+        kiosks: &kiosks,
+        end,
+        settings,
+    };
+    let actor = Actor::system();
+    let mut report = ScaleReport {
+        gym: Some(gym.id),
+        ..ScaleReport::default()
+    };
+    let total = n as u64;
+    let mut start = 0;
+    while start < n {
+        let stop = (start + SCALE_BATCH).min(n);
+        let first = scale_badge(g.badge_prefix, start);
+        match store.member_by_badge(&scope, gym.id, &first).await {
+            Ok(_) => report.members_kept += (stop - start) as u64,
+            Err(StoreError::NotFound(_)) => {
+                let batch = scale_batch(&ctx, start..stop);
+                report.written += store.seed_batch(&scope, &actor, gym.id, &batch).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        progress(stop as u64, total);
+        start = stop;
+    }
+    Ok(report)
+}
+
+/// What every generated row of a gym shares.
+struct ScaleCtx<'a> {
+    g: &'a DemoGym,
+    kiosks: &'a [KioskId],
+    end: OffsetDateTime,
+    settings: GymSettings,
+}
+
+/// What members ask and how the assistant answers, per language (no personal data in them).
+const EXCHANGES: [&[(&str, &str)]; 2] = [
+    &[
+        (
+            "À quelle heure commence le cours de yoga demain ?",
+            "Le yoga commence à 7 h au Studio 1, avec Léa. Il reste des places.",
+        ),
+        (
+            "Je voudrais un programme pour le haut du corps.",
+            "Je te propose développé couché, tirage horizontal et pompes : trois séries de dix.",
+        ),
+        (
+            "Est-ce que la salle est ouverte dimanche ?",
+            "Oui, le dimanche nous sommes ouverts de 8 h à 20 h.",
+        ),
+        (
+            "Comment je peux geler mon abonnement ?",
+            "Je préviens l'accueil : un membre de l'équipe te recontacte pour le gel.",
+        ),
+        (
+            "J'ai mal au genou, je peux faire du vélo ?",
+            "Le vélo est souvent doux pour le genou, mais demande l'avis d'un coach avant.",
+        ),
+    ],
+    &[
+        (
+            "What time is the spinning class tonight?",
+            "Spinning starts at 7 pm in the cycling room with Tom. A few bikes are still free.",
+        ),
+        (
+            "Can you suggest a leg workout?",
+            "Try squats, lunges and a plank: three rounds of twelve, with a minute of rest.",
+        ),
+        (
+            "Are you open on Sunday?",
+            "Yes, on Sundays we are open from 8 am to 8 pm.",
+        ),
+        (
+            "How do I freeze my membership?",
+            "I'll let the front desk know; someone from the team will get back to you.",
+        ),
+        (
+            "My lower back hurts, should I deadlift?",
+            "Better skip heavy deadlifts today and ask a coach for a lighter alternative.",
+        ),
+    ],
+];
+
+/// A v7 id at `at` from the stream (deterministic).
+fn scale_id(rng: &mut Rng, at: OffsetDateTime) -> uuid::Uuid {
+    let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut bytes = [0_u8; 10];
+    bytes[..8].copy_from_slice(&rng.next().to_be_bytes());
+    bytes[8..].copy_from_slice(&rng.next().to_be_bytes()[..2]);
+    uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+}
+
+/// Members `range` of the scale data with their visits and sessions.
+fn scale_batch(ctx: &ScaleCtx<'_>, range: std::ops::Range<usize>) -> jarvis_store::SeedBatch {
+    use jarvis_store::{SeedMember, SeedSession, SeedTurn, SeedVisit};
+    let mut batch = jarvis_store::SeedBatch::default();
+    let window = SCALE_DAYS * 86_400;
+    for i in range {
+        // Each member has its own stream: member i is the same whatever the batch size or N.
+        // The stream starts at a hash of i: splitmix64 streams seeded i and i + 1 directly
+        // would be the same sequence shifted by one step (and give colliding ids).
+        let mut rng = Rng(Rng(0x5CA1_E000_0000 ^ i as u64).next());
+        let mut new = member_for(ctx.g, i, &mut rng);
+        new.badge_id = scale_badge(ctx.g.badge_prefix, i);
+        new.email = Some(format!("member.s{}@example.com", i + 1));
+        let created_at = ctx.end - Duration::seconds(window + rng.below(300 * 86_400) as i64);
+        let id = MemberId::from(scale_id(&mut rng, created_at));
+        let kiosk = |rng: &mut Rng| {
+            (!ctx.kiosks.is_empty())
+                .then(|| ctx.kiosks[rng.below(ctx.kiosks.len() as u64) as usize])
+        };
+        // Visits without a call, then one visit before each call.
+        for _ in 0..rng.below(3) {
+            let at = ctx.end - Duration::seconds(1 + rng.below(window as u64) as i64);
+            batch.visits.push(SeedVisit {
+                member: id,
+                kiosk: kiosk(&mut rng),
+                at,
+            });
+        }
+        let calls = if new.consent_voice {
+            1 + rng.below(3)
+        } else {
+            0
+        };
+        let lang = usize::from(new.preferred_language == Locale::En);
+        let level = ctx.settings.storage_level_for(new.consent_transcripts);
+        for _ in 0..calls {
+            let started_at =
+                ctx.end - Duration::seconds(3_600 + rng.below(window as u64 - 3_600) as i64);
+            let k = kiosk(&mut rng);
+            batch.visits.push(SeedVisit {
+                member: id,
+                kiosk: k,
+                at: started_at - Duration::seconds(60 + rng.below(600) as i64),
+            });
+            let exchanges = 1 + rng.below(5);
+            let mut at = started_at;
+            let mut turns = Vec::new();
+            let (mut input, mut output) = (0_u64, 0_u64);
+            for _ in 0..exchanges {
+                let (q, a) = EXCHANGES[lang][rng.below(EXCHANGES[lang].len() as u64) as usize];
+                at += Duration::milliseconds(2_000 + rng.below(8_000) as i64);
+                turns.push(SeedTurn {
+                    turn: NewTurn::new(level, TurnRole::Member, q, at),
+                    cost_pico: None,
+                });
+                let latency = 400 + rng.below(900) as u32;
+                at += Duration::milliseconds(i64::from(latency) + rng.below(6_000) as i64);
+                let (tin, tout) = (300 + rng.below(700), 200 + rng.below(600));
+                input += tin;
+                output += tout;
+                turns.push(SeedTurn {
+                    turn: NewTurn::new(level, TurnRole::Assistant, a, at).with_latency_ms(latency),
+                    // Audio at $32 in / $64 out per million tokens (pico-USD per token).
+                    cost_pico: Some(tin * 32_000_000 + tout * 64_000_000),
+                });
+            }
+            let ended_at = at + Duration::seconds(2 + rng.below(20) as i64);
+            let end_reason = match rng.below(10) {
+                0..=5 => EndReason::MemberEnded,
+                6..=7 => EndReason::AssistantEnded,
+                _ => EndReason::Idle,
+            };
+            let session = VoiceSessionId::from(scale_id(&mut rng, started_at));
+            let analysis = (rng.below(10) != 0).then(|| {
+                let score = (rng.below(201) as f64 - 60.0) / 140.0;
+                let score = score.clamp(-1.0, 1.0);
+                let follow_up = rng.below(12) == 0;
+                NewSessionAnalysis {
+                    summary: match lang {
+                        0 => {
+                            format!("Le membre a posé {exchanges} question(s) ; réponses données.")
+                        }
+                        _ => format!("The member asked {exchanges} question(s); all answered."),
+                    },
+                    sentiment: Sentiment::from_score(score),
+                    topics: vec![if lang == 0 { "horaires" } else { "schedule" }.into()],
+                    sentiment_score: Some((score * 100.0).round() / 100.0),
+                    satisfaction: Some(1 + rng.below(5) as u8),
+                    follow_up: Some(follow_up),
+                    follow_up_reason: follow_up.then(|| {
+                        if lang == 0 {
+                            "rappeler pour le gel de l'abonnement".to_string()
+                        } else {
+                            "call back about freezing the membership".to_string()
+                        }
+                    }),
+                    cancellation_intent: Some(rng.below(40) == 0),
+                    custom: serde_json::Map::new(),
+                    attempts: 1,
+                    model: Some("gpt-5-mini".into()),
+                    cost_pico: 150_000_000 + rng.below(100_000_000),
+                }
+            });
+            batch.sessions.push(SeedSession {
+                id: session,
+                member: id,
+                kiosk: k,
+                language: new.preferred_language,
+                model: "gpt-realtime-2.1-mini".into(),
+                started_at,
+                ended_at,
+                end_reason,
+                input_audio_tokens: input,
+                output_audio_tokens: output,
+                responses: exchanges as u32,
+                turns,
+                analysis,
+            });
+        }
+        batch.members.push(SeedMember {
+            id,
+            new,
+            created_at,
+        });
+    }
+    batch
 }
 
 #[cfg(test)]

@@ -172,3 +172,4 @@ include!("sql/analysis.rs");
 include!("sql/analytics.rs");
 include!("sql/usage.rs");
 include!("sql/overview.rs");
+include!("sql/seed.rs");

@@ -308,6 +308,7 @@ pub trait Store:
     + crate::http_tools::HttpToolStore
     + crate::usage::UsageStore
     + crate::overview::OverviewStore
+    + crate::seed::SeedStore
 {
 }
 
@@ -341,6 +342,7 @@ impl<T> Store for T where
         + crate::http_tools::HttpToolStore
         + crate::usage::UsageStore
         + crate::overview::OverviewStore
+        + crate::seed::SeedStore
 {
 }
 

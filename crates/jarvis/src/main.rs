@@ -156,7 +156,13 @@ enum ConfigCommand {
 #[derive(Subcommand)]
 enum DemoCommand {
     /// Create the demo franchise, two gyms (fr, en), ~200 members and kiosks. Safe to re-run.
-    Seed,
+    Seed {
+        /// Also add N generated members to the Paris gym with ~10 conversation turns each over
+        /// the last 90 days (sessions, analyses, visits, daily cost): the dashboard at scale.
+        /// Deterministic; re-running skips what is already there.
+        #[arg(long, value_name = "N")]
+        scale: Option<usize>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,11 +254,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             print!("{}", config.show());
             Ok(())
         }
-        Command::Demo(DemoCommand::Seed) => {
+        Command::Demo(DemoCommand::Seed { scale }) => {
             let store = jarvis_app::store::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let r = seed(&*store).await;
+            let mut r = seed(&*store).await;
+            if let (Ok(()), Some(n)) = (&r, scale) {
+                r = seed_scale(&*store, n).await;
+            }
             store.close().await;
             r
         }
@@ -345,6 +354,40 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         };
         println!("  {email:<34} {role}{note}");
     }
+    Ok(())
+}
+
+async fn seed_scale(store: &dyn Store, n: usize) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {pos}/{len} members ({elapsed}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message("seeding at scale");
+    let b = bar.clone();
+    let progress = move |done: u64, total: u64| {
+        b.set_length(total);
+        b.set_position(done);
+    };
+    let r = jarvis_app::demo::seed_scale(store, n, &progress).await;
+    bar.finish_and_clear();
+    let r = r.map_err(|e| format!("demo seed --scale failed: {e}"))?;
+    let w = r.written;
+    println!(
+        "scale data in gym {}: {} member(s), {} visit(s), {} session(s), {} turn(s), {} analyse(s) written in {:.1} s; {} member(s) already there",
+        r.gym.map(|g| g.to_string()).unwrap_or_default(),
+        w.members,
+        w.visits,
+        w.sessions,
+        w.turns,
+        w.analyses,
+        started.elapsed().as_secs_f64(),
+        r.members_kept
+    );
     Ok(())
 }
 
