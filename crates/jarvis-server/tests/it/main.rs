@@ -27,6 +27,7 @@ mod openapi_fuzz;
 mod ops_errors_page;
 mod ops_jobs_page;
 mod sentry_report;
+mod team_invite;
 mod tools;
 mod usage_pages;
 mod users;
