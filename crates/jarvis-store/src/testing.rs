@@ -260,3 +260,70 @@ impl Drop for TestDb {
         let _ = handle.join();
     }
 }
+
+/// Fixture: a franchise (named `name` plus a unique suffix) with one active gym `gym_name` (UTC,
+/// French, default settings); returns the gym and the gym's scope.
+pub async fn active_gym(
+    store: &dyn Store,
+    name: &str,
+    gym_name: &str,
+) -> (jarvis_core::model::Gym, jarvis_core::Scope) {
+    use jarvis_core::Scope;
+    use jarvis_core::model::*;
+    let actor = Actor::cli();
+    let franchise = store
+        .create_franchise(
+            &Scope::Platform,
+            &actor,
+            NewFranchise {
+                name: format!("{name} {}", uuid::Uuid::now_v7()),
+            },
+        )
+        .await
+        .expect("fixture franchise");
+    let gym = store
+        .create_gym(
+            &Scope::Platform,
+            &actor,
+            NewGym {
+                franchise_id: franchise.id,
+                name: gym_name.into(),
+                address: None,
+                timezone: "UTC".into(),
+                locale: Locale::Fr,
+                settings: serde_json::json!({}),
+            }
+            .validate()
+            .expect("fixture gym"),
+            GymStatus::Active,
+        )
+        .await
+        .expect("fixture gym");
+    let scope = Scope::Gym {
+        franchise: franchise.id,
+        gym: gym.id,
+    };
+    (gym, scope)
+}
+
+/// Fixture: an active member `badge` (Camille Martin, French, consenting to voice and
+/// transcripts), ready for `create_member`.
+pub fn new_member(badge: &str) -> jarvis_core::model::NewMember {
+    use jarvis_core::model::*;
+    NewMember {
+        badge_id: badge.into(),
+        first_name: "Camille".into(),
+        last_name: "Martin".into(),
+        email: None,
+        phone: None,
+        birth_date: None,
+        preferred_language: Locale::Fr,
+        membership_type: "standard".into(),
+        membership_status: MembershipStatus::Active,
+        membership_end_date: None,
+        goals: vec![],
+        limitations: None,
+        consent_voice: true,
+        consent_transcripts: true,
+    }
+}

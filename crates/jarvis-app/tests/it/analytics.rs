@@ -18,44 +18,8 @@ use time::{Duration, OffsetDateTime};
 type S = Arc<dyn Store>;
 
 async fn gym(s: &S, name: &str) -> (GymId, FranchiseId, Scope) {
-    let a = Actor::cli();
-    let f = s
-        .create_franchise(
-            &Scope::Platform,
-            &a,
-            NewFranchise {
-                name: format!("{name}{}", uuid::Uuid::now_v7()),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let g = s
-        .create_gym(
-            &Scope::Platform,
-            &a,
-            NewGym {
-                franchise_id: f,
-                name: name.into(),
-                address: None,
-                timezone: "UTC".into(),
-                locale: Locale::Fr,
-                settings: serde_json::json!({}),
-            }
-            .validate()
-            .unwrap(),
-            GymStatus::Active,
-        )
-        .await
-        .unwrap();
-    (
-        g.id,
-        f,
-        Scope::Gym {
-            franchise: f,
-            gym: g.id,
-        },
-    )
+    let (g, scope) = jarvis_store::testing::active_gym(s.as_ref(), name, name).await;
+    (g.id, g.franchise_id, scope)
 }
 
 async fn member(s: &S, scope: &Scope, g: GymId, name: &str) -> MemberId {

@@ -11,61 +11,15 @@ use jarvis_store::*;
 use time::{Duration, OffsetDateTime};
 
 async fn gym(s: &dyn Store, name: &str) -> (Gym, Scope) {
-    let a = Actor::cli();
-    let f = s
-        .create_franchise(&Scope::Platform, &a, NewFranchise { name: name.into() })
-        .await
-        .unwrap();
-    let g = s
-        .create_gym(
-            &Scope::Platform,
-            &a,
-            NewGym {
-                franchise_id: f.id,
-                name: name.into(),
-                address: None,
-                timezone: "UTC".into(),
-                locale: Locale::Fr,
-                settings: serde_json::json!({}),
-            }
-            .validate()
-            .unwrap(),
-            GymStatus::Active,
-        )
-        .await
-        .unwrap();
-    let scope = Scope::Gym {
-        franchise: f.id,
-        gym: g.id,
-    };
-    (g, scope)
+    jarvis_store::testing::active_gym(s, name, name).await
 }
 
 async fn member(s: &dyn Store, scope: &Scope, gym: GymId, badge: &str) -> MemberId {
-    s.create_member(
-        scope,
-        &Actor::cli(),
-        gym,
-        NewMember {
-            badge_id: badge.into(),
-            first_name: "Camille".into(),
-            last_name: "Martin".into(),
-            email: None,
-            phone: None,
-            birth_date: None,
-            preferred_language: Locale::Fr,
-            membership_type: "standard".into(),
-            membership_status: MembershipStatus::Active,
-            membership_end_date: None,
-            goals: vec![],
-            limitations: None,
-            consent_voice: true,
-            consent_transcripts: true,
-        },
-    )
-    .await
-    .unwrap()
-    .id
+    let new = jarvis_store::testing::new_member(badge);
+    s.create_member(scope, &Actor::cli(), gym, new)
+        .await
+        .unwrap()
+        .id
 }
 
 /// One planned session: member, length in seconds (none: live), satisfaction, sentiment

@@ -20,63 +20,19 @@ pub(crate) struct Tenant {
 }
 
 pub(crate) async fn tenant(s: &dyn Store, name: &str) -> Tenant {
-    let a = Actor::cli();
-    let f = s
-        .create_franchise(&Scope::Platform, &a, NewFranchise { name: name.into() })
-        .await
-        .unwrap();
-    let gym = s
-        .create_gym(
-            &Scope::Platform,
-            &a,
-            NewGym {
-                franchise_id: f.id,
-                name: format!("{name} gym"),
-                address: None,
-                timezone: "UTC".into(),
-                locale: Locale::Fr,
-                settings: serde_json::json!({}),
-            }
-            .validate()
-            .unwrap(),
-            GymStatus::Active,
-        )
-        .await
-        .unwrap();
+    let (gym, scope) = jarvis_store::testing::active_gym(s, name, &format!("{name} gym")).await;
     Tenant {
-        franchise: f.id,
+        franchise: gym.franchise_id,
         gym: gym.id,
-        scope: Scope::Gym {
-            franchise: f.id,
-            gym: gym.id,
-        },
+        scope,
     }
 }
 
 pub(crate) async fn member(s: &dyn Store, t: &Tenant, badge: &str) -> Member {
-    s.create_member(
-        &t.scope,
-        &Actor::cli(),
-        t.gym,
-        NewMember {
-            badge_id: badge.into(),
-            first_name: "Camille".into(),
-            last_name: "Martin".into(),
-            email: None,
-            phone: None,
-            birth_date: None,
-            preferred_language: Locale::Fr,
-            membership_type: "standard".into(),
-            membership_status: MembershipStatus::Active,
-            membership_end_date: None,
-            goals: vec![],
-            limitations: None,
-            consent_voice: true,
-            consent_transcripts: true,
-        },
-    )
-    .await
-    .unwrap()
+    let new = jarvis_store::testing::new_member(badge);
+    s.create_member(&t.scope, &Actor::cli(), t.gym, new)
+        .await
+        .unwrap()
 }
 
 /// A voice call of `t` lasting `secs`, with one metered response of `cost_pico` done at `at`.
