@@ -15,8 +15,9 @@ use crate::web::i18n::{Msg, Tr};
 
 use crate::web::page;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::CACHE_CONTROL;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -77,6 +78,22 @@ async fn demo_page(
     )
 }
 
+/// Proof that the demo page is on. Extracted before the body, so with the page off the start
+/// is a plain 404 whatever is sent.
+struct DemoOn;
+
+impl FromRequestParts<AppState> for DemoOn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.demo.page {
+            Ok(DemoOn)
+        } else {
+            Err(ApiError::not_found("route"))
+        }
+    }
+}
+
 /// A demo call request from the demo page.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,13 +116,11 @@ pub struct StartDemoSession {
         (status = 503, body = ErrorBody, description = "`demo_unavailable` or `provider_unavailable`")))]
 async fn start_demo_session(
     State(state): State<AppState>,
+    _on: DemoOn,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<StartDemoSession>,
 ) -> ApiResult<Response> {
     let demo = state.config.demo;
-    if !demo.page {
-        return Err(ApiError::not_found("route"));
-    }
     if body.sdp.trim().is_empty() || body.sdp.len() > MAX_SDP_LEN {
         return Err(ApiError::invalid_field(
             "sdp",

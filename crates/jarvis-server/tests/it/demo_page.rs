@@ -47,6 +47,9 @@ async fn demo_page_is_off_by_default(b: Backend) {
     assert_eq!(s, 404, "the demo page is off unless turned on");
     let (s, v) = start(&app, "fr").await;
     assert_eq!(s, 404, "{v}");
+    // Off means absent: no validation answer tells the route exists.
+    let (s, v) = send(app.client.post(app.url(STARTS)).json(&json!({}))).await;
+    assert_eq!(s, 404, "{v}");
     let spent = app
         .db
         .store()
