@@ -1669,6 +1669,39 @@ mod tests {
     }
 
     #[test]
+    fn demo_page_is_off_by_default_and_its_limits_are_validated() {
+        let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.demo,
+            DemoConfig {
+                page: false,
+                sessions_per_hour: 3,
+                max_secs: 120,
+                budget_micros: 5_000_000,
+            }
+        );
+        let c = load(
+            &[("JARVIS_DEMO_BUDGET_USD", "0")],
+            &[("demo_page", "true")],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.demo.page, "the --demo flag turns the page on");
+        assert_eq!(c.demo.budget_micros, 0);
+        for (key, bad) in [
+            ("JARVIS_DEMO_SESSIONS_PER_HOUR", "0"),
+            ("JARVIS_DEMO_MAX_SECS", "5"),
+            ("JARVIS_DEMO_BUDGET_USD", "-1"),
+        ] {
+            let e = load(&[(key, bad)], &[], None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(&key[7..].to_lowercase()), "{key}={bad}: {e}");
+        }
+    }
+
+    #[test]
     fn email_transport_is_log_unless_switched_off() {
         let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.email_transport, EmailTransport::Log);
