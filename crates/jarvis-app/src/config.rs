@@ -196,6 +196,30 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "demo_page",
+        help: "whether the public demo page /demo is served, where anyone may talk to JARVIS in the demo gym without a badge (true or false; `jarvis serve --demo` sets it)",
+        default: Some("false"),
+        secret: false,
+    },
+    Key {
+        name: "demo_sessions_per_hour",
+        help: "demo calls a client address may start per hour on /demo, counted in the database across instances, 1-1000",
+        default: Some("3"),
+        secret: false,
+    },
+    Key {
+        name: "demo_max_secs",
+        help: "longest demo call on /demo, in seconds (10-1800; the demo gym's own maximum applies when shorter)",
+        default: Some("120"),
+        secret: false,
+    },
+    Key {
+        name: "demo_budget_usd",
+        help: "metered AI cost of /demo calls per month, whole installation, in US dollars; new demo calls are refused once it is spent (0 = none allowed)",
+        default: Some("5"),
+        secret: false,
+    },
+    Key {
         name: "jobs_workers",
         help: "whether this instance runs background jobs and their schedules (true or false)",
         default: Some("true"),
@@ -612,6 +636,19 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// The public demo page: whether it is served and how much a visitor may use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoConfig {
+    /// Whether `/demo` is served (off by default; `jarvis serve --demo` turns it on).
+    pub page: bool,
+    /// Demo calls a client address may start per hour.
+    pub sessions_per_hour: u32,
+    /// Longest demo call, in seconds.
+    pub max_secs: u32,
+    /// The month's demo budget, in micro-USD, across every instance.
+    pub budget_micros: u64,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -671,6 +708,8 @@ pub struct Config {
     pub kiosk_lookup_per_min: u32,
     /// Voice call starts per minute per kiosk (shared by every instance).
     pub kiosk_voice_starts_per_min: u32,
+    /// The public demo page (`/demo`) and its limits.
+    pub demo: DemoConfig,
     /// Whether this instance runs background jobs and their schedules.
     pub jobs_workers: bool,
     /// How often an idle instance looks for due jobs.
@@ -1208,6 +1247,22 @@ impl Config {
                 10_000,
                 "an integer from 1 to 10000",
             )? as u32,
+            demo: DemoConfig {
+                page: p.parse("demo_page", "true or false")?,
+                sessions_per_hour: p.ranged(
+                    "demo_sessions_per_hour",
+                    1,
+                    1000,
+                    "an integer from 1 to 1000",
+                )? as u32,
+                max_secs: p.ranged("demo_max_secs", 10, 1800, "seconds from 10 to 1800")? as u32,
+                budget_micros: p.ranged(
+                    "demo_budget_usd",
+                    0,
+                    1_000_000,
+                    "whole US dollars from 0 to 1000000",
+                )? * 1_000_000,
+            },
             jobs_workers: p.parse("jobs_workers", "true or false")?,
             jobs_poll: Duration::from_millis(p.ranged(
                 "jobs_poll_ms",
@@ -1384,6 +1439,10 @@ impl Config {
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
                 "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),
+                "demo_page" => self.demo.page.to_string(),
+                "demo_sessions_per_hour" => self.demo.sessions_per_hour.to_string(),
+                "demo_max_secs" => self.demo.max_secs.to_string(),
+                "demo_budget_usd" => (self.demo.budget_micros / 1_000_000).to_string(),
                 "jobs_workers" => self.jobs_workers.to_string(),
                 "jobs_poll_ms" => self.jobs_poll.as_millis().to_string(),
                 "jobs_diagnostics" => self.jobs_diagnostics.to_string(),
@@ -1606,6 +1665,39 @@ mod tests {
                 e.contains("kiosk_lookup_per_min") && e.contains("1 to 10000"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn demo_page_is_off_by_default_and_its_limits_are_validated() {
+        let c = load(&[], &[], None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.demo,
+            DemoConfig {
+                page: false,
+                sessions_per_hour: 3,
+                max_secs: 120,
+                budget_micros: 5_000_000,
+            }
+        );
+        let c = load(
+            &[("JARVIS_DEMO_BUDGET_USD", "0")],
+            &[("demo_page", "true")],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.demo.page, "the --demo flag turns the page on");
+        assert_eq!(c.demo.budget_micros, 0);
+        for (key, bad) in [
+            ("JARVIS_DEMO_SESSIONS_PER_HOUR", "0"),
+            ("JARVIS_DEMO_MAX_SECS", "5"),
+            ("JARVIS_DEMO_BUDGET_USD", "-1"),
+        ] {
+            let e = load(&[(key, bad)], &[], None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(&key[7..].to_lowercase()), "{key}={bad}: {e}");
         }
     }
 

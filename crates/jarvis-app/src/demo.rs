@@ -4,7 +4,7 @@
 
 use jarvis_core::model::*;
 use jarvis_core::*;
-use jarvis_store::{FranchiseFilter, GymFilter, Store, StoreError};
+use jarvis_store::{FranchiseFilter, GymFilter, KioskIdentity, Store, StoreError};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 /// Name of the demo franchise.
@@ -121,6 +121,37 @@ pub struct SeedReport {
     pub classes_created: usize,
     /// Demo sign-in accounts created now.
     pub users_created: usize,
+    /// Demo-page visitors and kiosks created now (one of each per gym; not in the counts above).
+    pub visitors_created: usize,
+}
+
+/// Badge of the demo visitor: the member a `/demo` call talks as, in each demo gym.
+pub const VISITOR_BADGE: &str = "DEMO-VISITOR";
+
+/// Name of the kiosk `/demo` calls are attributed to, in each demo gym (never paired).
+pub const WEB_KIOSK: &str = "Web demo (/demo)";
+
+/// The demo visitor: voice consent on, transcripts off (nothing a visitor says is kept).
+fn visitor(g: &DemoGym) -> NewMember {
+    NewMember {
+        badge_id: VISITOR_BADGE.into(),
+        first_name: match g.locale {
+            Locale::Fr => "Visiteur".into(),
+            Locale::En => "Visitor".into(),
+        },
+        last_name: "Demo".into(),
+        email: None,
+        phone: None,
+        birth_date: None,
+        preferred_language: g.locale,
+        membership_type: "demo".into(),
+        membership_status: MembershipStatus::Active,
+        membership_end_date: None,
+        goals: Vec::new(),
+        limitations: None,
+        consent_voice: true,
+        consent_transcripts: false,
+    }
 }
 
 /// The demo weekly timetable: name, coach, room, day, start, minutes, places.
@@ -434,6 +465,26 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                 report.kiosks_created += 1;
             }
         }
+        // What `/demo` needs: its visitor and its kiosk.
+        let mut added = false;
+        if !kiosks.items.iter().any(|k| k.name == WEB_KIOSK) {
+            let new = NewKiosk {
+                name: WEB_KIOSK.into(),
+            };
+            store.create_kiosk(&scope, &actor, gym.id, new).await?;
+            added = true;
+        }
+        match store.member_by_badge(&scope, gym.id, VISITOR_BADGE).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                store
+                    .create_member(&scope, &actor, gym.id, visitor(g))
+                    .await?;
+                added = true;
+            }
+            Err(e) => return Err(e),
+        }
+        report.visitors_created += usize::from(added);
         // A weekly timetable the assistant can read; added only when the gym has none.
         let classes = store
             .list_classes(&scope, gym.id, None, PageRequest::default())
@@ -486,6 +537,87 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
         report.users_created += 1;
     }
     Ok(report)
+}
+
+/// Why a `/demo` call cannot start before the voice broker is even asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoRefusal {
+    /// The demo tenant (gym, kiosk or visitor) is not seeded: run `jarvis serve --demo`.
+    #[error("the demo tenant is not seeded")]
+    NotSeeded,
+    /// The month's demo budget is spent.
+    #[error("the monthly demo budget is spent")]
+    BudgetExhausted,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The demo gym and kiosk a `/demo` call in `locale` runs at (Paris for French, London for
+/// English), read afresh so a suspended demo gym stops the page like any kiosk.
+pub async fn web_kiosk(store: &dyn Store, locale: Locale) -> Result<KioskIdentity, DemoRefusal> {
+    let scope = Scope::Platform;
+    let franchises = store
+        .list_franchises(
+            &scope,
+            &FranchiseFilter {
+                q: Some(FRANCHISE.into()),
+                include_archived: false,
+            },
+            PageRequest::default(),
+        )
+        .await?;
+    let franchise = franchises
+        .items
+        .into_iter()
+        .find(|f| f.name == FRANCHISE)
+        .ok_or(DemoRefusal::NotSeeded)?;
+    let demo = GYMS
+        .iter()
+        .find(|g| g.locale == locale)
+        .ok_or(DemoRefusal::NotSeeded)?;
+    let gyms = store
+        .list_gyms(
+            &scope,
+            &GymFilter {
+                franchise_id: Some(franchise.id),
+                q: Some(demo.name.into()),
+                status: None,
+            },
+            PageRequest::default(),
+        )
+        .await?;
+    let gym = gyms
+        .items
+        .into_iter()
+        .find(|g| g.name == demo.name)
+        .ok_or(DemoRefusal::NotSeeded)?;
+    let kiosks = store
+        .list_kiosks(&scope, gym.id, PageRequest::default())
+        .await?;
+    let kiosk = kiosks
+        .items
+        .into_iter()
+        .find(|k| k.name == WEB_KIOSK)
+        .ok_or(DemoRefusal::NotSeeded)?;
+    Ok(KioskIdentity { kiosk, gym })
+}
+
+/// Refuses when this month's demo calls (every instance, every demo gym) have cost
+/// `budget_micros` or more.
+pub async fn check_budget(
+    store: &dyn Store,
+    budget_micros: u64,
+    now: OffsetDateTime,
+) -> Result<(), DemoRefusal> {
+    let spent = store
+        .demo_month_to_date(jarvis_core::cost::BudgetPeriod::of(now))
+        .await?;
+    // pico-USD against micro-USD.
+    if spent.cost_pico >= budget_micros.saturating_mul(1_000_000) {
+        return Err(DemoRefusal::BudgetExhausted);
+    }
+    Ok(())
 }
 
 /// Members per batch of `seed_scale` (one transaction each; about 10,000 turns).

@@ -39,6 +39,7 @@ pub const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
         (name = "members", description = "Gym members"),
         (name = "kiosks", description = "Kiosk devices (staff side: pairing codes, status, revoke)"),
         (name = "kiosk-device", description = "The kiosk device API, authenticated by the device token only"),
+        (name = "demo", description = "The public demo page's call start (no authentication; only when the demo page is on)"),
         (name = "classes", description = "Class schedules"),
         (name = "knowledge", description = "The gym knowledge base: entries, import, hybrid search"),
         (name = "ops", description = "Health, readiness and audit"),

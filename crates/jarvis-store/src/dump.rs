@@ -56,6 +56,7 @@ const TIME_COLUMNS: &[&str] = &[
 ];
 const BOOL_COLUMNS: &[&str] = &[
     "cancellation_intent",
+    "demo",
     "consent_transcripts",
     "consent_voice",
     "dry_run",

@@ -316,6 +316,14 @@ pub trait VoiceStore: Send + Sync {
     /// The platform's spend over a month, from the rollups of every gym.
     async fn platform_month_to_date(&self, period: BudgetPeriod) -> StoreResult<Spend>;
 
+    /// Flags a session as a public demo call (`/demo`), so it is counted and costed apart from
+    /// members' calls.
+    async fn mark_demo_session(&self, scope: &Scope, id: VoiceSessionId) -> StoreResult<()>;
+
+    /// The demo calls started in a month, every gym together: their number and exact cost
+    /// (`responses` and `transcriptions` stay 0).
+    async fn demo_month_to_date(&self, period: BudgetPeriod) -> StoreResult<Spend>;
+
     /// A gym's spend per UTC day in `[from, to)`, by day.
     async fn daily_costs(
         &self,

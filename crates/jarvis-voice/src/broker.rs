@@ -318,7 +318,33 @@ impl VoiceBroker {
         badge_id: &str,
         sdp_offer: &str,
     ) -> Result<Started, StartError> {
-        let r = self.try_start(kiosk, badge_id, sdp_offer).await;
+        self.start_with(kiosk, badge_id, sdp_offer, None).await
+    }
+
+    /// Starts a public demo call (`/demo`): as [`start`](Self::start) for the demo visitor's
+    /// badge at the demo kiosk, with the duration capped at `max_secs` (the gym's own maximum
+    /// still applies when shorter) and the session flagged as a demo.
+    pub async fn start_demo(
+        &self,
+        kiosk: &KioskIdentity,
+        badge_id: &str,
+        sdp_offer: &str,
+        max_secs: u32,
+    ) -> Result<Started, StartError> {
+        self.start_with(kiosk, badge_id, sdp_offer, Some(max_secs.max(1)))
+            .await
+    }
+
+    async fn start_with(
+        &self,
+        kiosk: &KioskIdentity,
+        badge_id: &str,
+        sdp_offer: &str,
+        demo_max_secs: Option<u32>,
+    ) -> Result<Started, StartError> {
+        let r = self
+            .try_start(kiosk, badge_id, sdp_offer, demo_max_secs)
+            .await;
         if let Err(StartError::Refused(refusal)) = &r {
             VoiceMetrics::inc(&self.inner.metrics.starts_refused);
             tracing::info!(kiosk = %kiosk.kiosk.id, code = refusal.code(), "voice start refused");
@@ -331,6 +357,7 @@ impl VoiceBroker {
         kiosk: &KioskIdentity,
         badge_id: &str,
         sdp_offer: &str,
+        demo_max_secs: Option<u32>,
     ) -> Result<Started, StartError> {
         let inner = &self.inner;
         if inner.shutdown.is_cancelled() {
@@ -408,7 +435,9 @@ impl VoiceBroker {
             model: platform.realtime_model.clone(),
             transcription_model: Some(platform.transcription_model.clone()),
             language,
-            max_duration_secs: settings.voice.max_call_secs,
+            max_duration_secs: demo_max_secs.map_or(settings.voice.max_call_secs, |m| {
+                m.min(settings.voice.max_call_secs)
+            }),
         }
         .validate()
         .map_err(|e| StoreError::Invalid {
@@ -430,6 +459,14 @@ impl VoiceBroker {
                 Err(cap) => return Err(StartRefusal::CapacityReached(cap).into()),
             }
         };
+        // A demo call is flagged before anything billable happens, so its cost never counts
+        // as a member's.
+        if demo_max_secs.is_some()
+            && let Err(e) = store.mark_demo_session(&scope, session.id).await
+        {
+            self.abort_start(&scope, session.id, None).await;
+            return Err(e.into());
+        }
 
         // From here the slot is held: every failure ends the session (`start_failed`). The rest
         // runs as a tracked task, so a caller that gives up (request timeout, client gone) cannot

@@ -142,7 +142,8 @@ struct ServeArgs {
     /// Address to listen on [env: JARVIS_LISTEN; default: 127.0.0.1:3001].
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Seed the demo tenant (idempotent) before serving.
+    /// Seed the demo tenant (idempotent) before serving, and serve the public demo page
+    /// `/demo` (the `demo_page` key).
     #[arg(long)]
     demo: bool,
 }
@@ -182,7 +183,7 @@ enum AdminCommand {
     },
 }
 
-fn load_config(g: &GlobalArgs, listen: Option<&str>) -> Result<Config, String> {
+fn load_config(g: &GlobalArgs, listen: Option<&str>, demo: bool) -> Result<Config, String> {
     let mut flags: BTreeMap<&'static str, String> = BTreeMap::new();
     if let Some(v) = &g.database_url {
         flags.insert("database_url", v.clone());
@@ -199,16 +200,19 @@ fn load_config(g: &GlobalArgs, listen: Option<&str>) -> Result<Config, String> {
     if let Some(v) = listen {
         flags.insert("listen", v.to_string());
     }
+    if demo {
+        flags.insert("demo_page", "true".into());
+    }
     Config::load(&Sources::from_process(g.config.clone(), flags)).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let listen = match &cli.command {
-        Command::Serve(a) => a.listen.as_deref(),
-        _ => None,
+    let (listen, demo) = match &cli.command {
+        Command::Serve(a) => (a.listen.as_deref(), a.demo),
+        _ => (None, false),
     };
-    let config = match load_config(&cli.global, listen) {
+    let config = match load_config(&cli.global, listen, demo) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

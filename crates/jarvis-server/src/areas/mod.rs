@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod analytics;
+pub mod demo;
 pub mod imports;
 pub mod kiosks;
 pub mod knowledge;
@@ -35,6 +36,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(analysis::api::routes())
         .merge(knowledge::api::routes())
         .merge(ops::vitals::api_routes())
+        .merge(demo::api_routes())
 }
 
 /// The dashboard page routes of these areas.
@@ -52,4 +54,5 @@ pub fn page_routes() -> Router<AppState> {
         .merge(knowledge::pages::routes())
         .merge(analytics::pages::routes())
         .merge(usage::pages::routes())
+        .merge(demo::page_routes())
 }

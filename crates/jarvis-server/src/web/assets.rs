@@ -27,6 +27,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.css"),
     ),
     (
+        "demo.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/demo.js"),
+    ),
+    (
         "import.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/import.js"),

@@ -611,6 +611,21 @@ catalogue! {
     ErrKindJob => ("tâche de fond", "background job"),
     ErrKindPanic => ("panique", "panic"),
     ErrKindDatabase => ("base de données", "database"),
+    DemoPageTitle => ("Parlez à JARVIS", "Talk to JARVIS"),
+    DemoPageIntro => ("JARVIS est l'assistant vocal des salles de sport. Essayez-le ici, sans badge : posez une question sur les cours, les horaires ou votre entraînement.", "JARVIS is the voice assistant of gyms. Try it here, without a badge: ask about classes, opening hours or your training."),
+    DemoPageTalk => ("Parler à JARVIS", "Talk to JARVIS"),
+    DemoPageEnd => ("Raccrocher", "Hang up"),
+    DemoPageConnecting => ("Connexion…", "Connecting…"),
+    DemoPageListening => ("JARVIS vous écoute.", "JARVIS is listening."),
+    DemoPageEnded => ("Conversation terminée.", "Conversation ended."),
+    DemoPageLimitsCalls => ("conversations par heure et par adresse", "conversations per hour per address"),
+    DemoPageLimitsSecs => ("secondes au plus par conversation", "seconds at most per conversation"),
+    DemoPagePrivacy => ("Votre micro est utilisé pendant la conversation seulement. Rien de ce que vous dites n'est conservé.", "Your microphone is used during the conversation only. Nothing you say is kept."),
+    DemoPageErrRate => ("Vous avez atteint la limite de conversations de démo pour cette heure. Réessayez plus tard.", "You have reached the demo conversation limit for this hour. Please try again later."),
+    DemoPageErrBudget => ("Le budget de démonstration du mois est épuisé. Revenez le mois prochain.", "This month's demo budget is spent. Please come back next month."),
+    DemoPageErrBusy => ("Toutes les lignes sont occupées. Réessayez dans un instant.", "Every line is busy. Try again in a moment."),
+    DemoPageErrMic => ("Micro indisponible : autorisez l'accès au micro dans le navigateur.", "Microphone unavailable: allow microphone access in the browser."),
+    DemoPageErrOther => ("La démo est indisponible pour le moment. Réessayez plus tard.", "The demo is unavailable right now. Please try again later."),
 }
 
 /// A message by value or by reference (templates hand loop bindings over by reference).

@@ -62,6 +62,11 @@ const PUBLIC: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/demo/voice/sessions",
+        "the public demo page's call, only when the operator turned it on (404 otherwise; per-address and budget limits, tests/demo_page.rs)",
+    ),
+    (
+        "POST",
         "/api/v1/webhooks/leads",
         "authenticated by the HMAC signature of the gym's webhook secret (tests/leads.rs)",
     ),

@@ -460,6 +460,7 @@ async fn demo_seed_is_idempotent_and_served(b: Backend) {
         ),
         (0, 0, 200)
     );
+    assert_eq!((first.visitors_created, again.visitors_created), (2, 0));
     let (_, gyms) = app.get("/api/v1/gyms").await;
     assert_eq!(gyms["total"], 2);
     let locales: Vec<&str> = gyms["items"]
@@ -473,7 +474,8 @@ async fn demo_seed_is_idempotent_and_served(b: Backend) {
     let (_, members) = app
         .get(&format!("/api/v1/gyms/{gid}/members?limit=1"))
         .await;
-    assert_eq!(members["total"], 100);
+    // The regular members and the demo page's visitor (`DEMO-VISITOR`).
+    assert_eq!(members["total"], jarvis_app::demo::MEMBERS_PER_GYM + 1);
     app.stop().await;
 }
 

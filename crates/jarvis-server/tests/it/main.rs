@@ -11,6 +11,7 @@ mod analysis_pages;
 mod analytics_pages;
 mod auth;
 mod authz_matrix;
+mod demo_page;
 mod demo_scale;
 mod gyms_members_kiosks;
 mod hardening_gyms;

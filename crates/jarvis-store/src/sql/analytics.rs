@@ -328,11 +328,14 @@ mod analytics_sql {
                 ));
                 qb.push_bind(db(gym));
                 push_scope(&mut qb, scope, "s.franchise_id", "s.gym_id");
-                qb.push(" AND s.status = 'ended' AND s.end_reason <> 'start_failed'")
-                    .push(" AND s.started_at >= ")
-                    .push_bind(from)
-                    .push(" AND s.started_at < ")
-                    .push_bind(to);
+                // Public demo calls are not members' conversations (counted apart).
+                qb.push(
+                    " AND s.status = 'ended' AND s.end_reason <> 'start_failed' AND NOT s.demo",
+                )
+                .push(" AND s.started_at >= ")
+                .push_bind(from)
+                .push(" AND s.started_at < ")
+                .push_bind(to);
                 qb
             };
             let (conversations, members): (i64, i64) =
@@ -358,7 +361,7 @@ mod analytics_sql {
                 let mut qb = QueryBuilder::<Db>::new(format!(
                     "SELECT {select} FROM session_analyses a JOIN voice_sessions s \
                      ON s.id = a.session_id WHERE a.status = 'done' AND s.status = 'ended' \
-                     AND s.end_reason <> 'start_failed' AND s.gym_id = "
+                     AND s.end_reason <> 'start_failed' AND NOT s.demo AND s.gym_id = "
                 ));
                 qb.push_bind(db(gym));
                 push_scope(&mut qb, scope, "s.franchise_id", "s.gym_id");

@@ -37,7 +37,9 @@ mod overview_sql {
                 .push(" AND s.started_at >= ")
                 .push_bind(DbTime::new(from))
                 .push(" AND s.started_at < ")
-                .push_bind(DbTime::new(to));
+                .push_bind(DbTime::new(to))
+                // Public demo calls are counted apart (`demo_month_to_date`), not as members'.
+                .push(" AND NOT s.demo");
             push_scope(&mut qb, scope, "s.franchise_id", "s.gym_id");
             qb.push(" ORDER BY s.started_at DESC LIMIT ")
                 .push_bind(i64::from(FACTS_LIMIT));

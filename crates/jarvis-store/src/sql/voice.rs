@@ -1484,6 +1484,52 @@ mod voice_sql {
             Ok(spend)
         }
 
+        async fn mark_demo_session(&self, scope: &Scope, id: VoiceSessionId) -> StoreResult<()> {
+            let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+            let mut qb =
+                QueryBuilder::<Db>::new("UPDATE voice_sessions SET demo = TRUE WHERE id = ");
+            qb.push_bind(db(id));
+            push_scope(&mut qb, scope, "franchise_id", "gym_id");
+            let done = qb
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?
+                .rows_affected();
+            if done == 0 {
+                return Err(StoreError::NotFound("voice session"));
+            }
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(())
+        }
+
+        async fn demo_month_to_date(&self, period: BudgetPeriod) -> StoreResult<Spend> {
+            // The voice context reads every gym's sessions (a platform-wide sum, nothing per
+            // tenant leaves it); `voice_sessions_demo_idx` keeps it to the demo rows.
+            let mut tx = self.begin(&TxCtx::Voice, false).await?;
+            let from = period.first_day().midnight().assume_utc();
+            let to = period.end_day().midnight().assume_utc();
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT CAST(COALESCE(SUM(cost_pico), 0) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+                 FROM voice_sessions WHERE demo AND started_at >= ",
+            );
+            qb.push_bind(DbTime::new(from))
+                .push(" AND started_at < ")
+                .push_bind(DbTime::new(to));
+            let (cost, sessions): (i64, i64) = qb
+                .build_query_as()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(Spend {
+                cost_pico: u64_of("spend", cost)?,
+                sessions: u64_of("sessions", sessions)?,
+                responses: 0,
+                transcriptions: 0,
+            })
+        }
+
         async fn daily_costs(
             &self,
             scope: &Scope,

@@ -550,6 +550,51 @@ mod cases {
         ));
     }
 
+    /// A public demo call (`/demo`) is flagged in its own scope only and its cost is summed
+    /// apart from members' calls, month by month.
+    pub async fn demo_sessions_are_costed_apart(db: &TestDb) {
+        let one = db.store();
+        let f = franchise(&one).await;
+        let g = gym_with_cap(&one, f, "A", 10).await;
+        let other = gym_with_cap(&one, f, "B", 10).await;
+        let me = InstanceId::new();
+        let member_call = start(&one, &g, me, LEASE).await.unwrap();
+        let demo_call = start(&one, &g, me, LEASE).await.unwrap();
+        assert!(matches!(
+            one.mark_demo_session(&other.scope, demo_call.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        one.mark_demo_session(&g.scope, demo_call.id).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        for (id, cost) in [(member_call.id, 1_000_000_u64), (demo_call.id, 250_000)] {
+            one.record_response(
+                &g.scope,
+                id,
+                ResponseUsage {
+                    response_id: format!("r{cost}"),
+                    at: now,
+                    usage: TokenUsage::default(),
+                    cost_pico: cost,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let period = BudgetPeriod::of(now);
+        let demo = one.demo_month_to_date(period).await.unwrap();
+        assert_eq!((demo.sessions, demo.cost_pico), (1, 250_000));
+        let last_month = period.first_day().midnight().assume_utc() - Duration::hours(1);
+        let before = one
+            .demo_month_to_date(BudgetPeriod::of(last_month))
+            .await
+            .unwrap();
+        assert_eq!((before.sessions, before.cost_pico), (0, 0));
+        // Every call still costs the gym.
+        let month = one.month_to_date(&g.scope, g.gym.id, period).await.unwrap();
+        assert_eq!(month.cost_pico, 1_250_000);
+    }
+
     pub async fn metering_adds_exactly(db: &TestDb) {
         let one = db.store();
         let two = handle(db).await;
@@ -1529,6 +1574,7 @@ both_backends!(
     expired_leases_free_capacity_without_a_reaper,
     end_happens_exactly_once_under_concurrent_ends,
     metering_adds_exactly,
+    demo_sessions_are_costed_apart,
     budget_alerts_fire_once_under_concurrency,
     prices_apply_by_effective_date,
     platform_settings_are_seeded_and_platform_only,

@@ -74,7 +74,7 @@ fn refusal_status(r: &StartRefusal) -> StatusCode {
 }
 
 /// The refusal as the error body; the message is generic (no member data, no provider detail).
-fn refusal_error(r: &StartRefusal) -> ApiError {
+pub(crate) fn refusal_error(r: &StartRefusal) -> ApiError {
     let message = match r {
         StartRefusal::CapacityReached(_) => "every voice line is busy; try again in a moment",
         StartRefusal::BudgetExhausted => "the monthly AI budget is spent",
