@@ -262,12 +262,24 @@ impl Drop for TestDb {
 }
 
 /// Fixture: a franchise (named `name` plus a unique suffix) with one active gym `gym_name` (UTC,
-/// French, default settings); returns the gym and the gym's scope.
+/// French, default settings); returns the gym and the gym's scope. Panics on failure: it only
+/// builds test fixtures.
 pub async fn active_gym(
     store: &dyn Store,
     name: &str,
     gym_name: &str,
 ) -> (jarvis_core::model::Gym, jarvis_core::Scope) {
+    match try_active_gym(store, name, gym_name).await {
+        Ok(v) => v,
+        Err(e) => panic!("fixture gym {gym_name}: {e}"),
+    }
+}
+
+async fn try_active_gym(
+    store: &dyn Store,
+    name: &str,
+    gym_name: &str,
+) -> StoreResult<(jarvis_core::model::Gym, jarvis_core::Scope)> {
     use jarvis_core::Scope;
     use jarvis_core::model::*;
     let actor = Actor::cli();
@@ -279,8 +291,7 @@ pub async fn active_gym(
                 name: format!("{name} {}", uuid::Uuid::now_v7()),
             },
         )
-        .await
-        .expect("fixture franchise");
+        .await?;
     let gym = store
         .create_gym(
             &Scope::Platform,
@@ -294,16 +305,15 @@ pub async fn active_gym(
                 settings: serde_json::json!({}),
             }
             .validate()
-            .expect("fixture gym"),
+            .map_err(|e| crate::StoreError::Internal(e.to_string()))?,
             GymStatus::Active,
         )
-        .await
-        .expect("fixture gym");
+        .await?;
     let scope = Scope::Gym {
         franchise: franchise.id,
         gym: gym.id,
     };
-    (gym, scope)
+    Ok((gym, scope))
 }
 
 /// Fixture: an active member `badge` (Camille Martin, French, consenting to voice and
