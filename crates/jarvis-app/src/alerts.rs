@@ -19,10 +19,20 @@ pub async fn users_with_role(
     role: Role,
     gym: Option<GymId>,
 ) -> AppResult<Vec<User>> {
-    let wanted = |m: &Membership| m.role == role && m.gym_id == gym;
+    enabled_users(store, scope, |m| m.role == role && m.gym_id == gym).await
+}
+
+/// Enabled users, as seen in `scope`, holding a membership `wanted` accepts: the recipients of
+/// an alert e-mail.
+pub async fn enabled_users(
+    store: &dyn Store,
+    scope: &Scope,
+    wanted: impl Fn(&Membership) -> bool,
+) -> AppResult<Vec<User>> {
     let mut out = Vec::new();
     let mut offset = 0;
-    // Bounded: 10 pages of 200 people is far beyond any gym's managers or the admins.
+    // Bounded: 10 pages of 200 people is far beyond any gym's managers, a franchise's owners
+    // or the admins.
     for _ in 0..10 {
         let page = store
             .list_users(
@@ -33,7 +43,7 @@ pub async fn users_with_role(
             .await?;
         let n = page.items.len() as u64;
         for tm in page.items {
-            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(wanted) {
+            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(&wanted) {
                 out.push(tm.user);
             }
         }

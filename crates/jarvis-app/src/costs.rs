@@ -15,7 +15,7 @@ use jarvis_core::cost::pico_to_micro;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_openai::{ApiKey, OpenAiClient};
-use jarvis_store::{CostDay, NewEmail, Store, UserFilter};
+use jarvis_store::{CostDay, NewEmail, Store};
 use time::{Date, Duration, OffsetDateTime};
 
 /// Reads the provider's bill and compares it with the meter, every day (when an admin key is
@@ -144,30 +144,7 @@ fn dollars(micros: u64) -> String {
 }
 
 async fn super_admins(store: &dyn Store) -> AppResult<Vec<User>> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for _ in 0..10 {
-        let page = store
-            .list_users(
-                &Scope::Platform,
-                &UserFilter::default(),
-                PageRequest::new(Some(200), Some(offset)).unwrap_or_default(),
-            )
-            .await?;
-        let n = page.items.len() as u64;
-        for tm in page.items {
-            if tm.user.disabled_at.is_none()
-                && tm.memberships.iter().any(|m| m.role == Role::SuperAdmin)
-            {
-                out.push(tm.user);
-            }
-        }
-        offset += n;
-        if n == 0 || offset >= page.total {
-            break;
-        }
-    }
-    Ok(out)
+    crate::alerts::enabled_users(store, &Scope::Platform, |m| m.role == Role::SuperAdmin).await
 }
 
 async fn alert_emails(

@@ -23,7 +23,7 @@ use jarvis_core::churn::{ChurnLevel, ChurnListEntry};
 use jarvis_core::cost::pico_to_micro;
 use jarvis_core::model::*;
 use jarvis_core::*;
-use jarvis_store::{GymFilter, KioskActivity, NewEmail, NewReport, Report, Store, UserFilter};
+use jarvis_store::{GymFilter, KioskActivity, NewEmail, NewReport, Report, Store};
 use std::collections::BTreeMap;
 use time::{Date, Duration, OffsetDateTime, Time};
 
@@ -408,32 +408,7 @@ pub fn email(user: &User, r: &WeeklyReport, link: &str) -> Email {
 
 /// The enabled gym managers of a gym (bounded: 10 pages of 200).
 async fn managers(store: &dyn Store, scope: &Scope, gym: GymId) -> AppResult<Vec<User>> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for _ in 0..10 {
-        let page = store
-            .list_users(
-                scope,
-                &UserFilter::default(),
-                PageRequest::new(Some(200), Some(offset)).unwrap_or_default(),
-            )
-            .await?;
-        let n = page.items.len() as u64;
-        for tm in page.items {
-            let manages = tm
-                .memberships
-                .iter()
-                .any(|m| m.role == Role::GymManager && m.gym_id == Some(gym));
-            if tm.user.disabled_at.is_none() && manages {
-                out.push(tm.user);
-            }
-        }
-        offset += n;
-        if n == 0 || offset >= page.total {
-            break;
-        }
-    }
-    Ok(out)
+    crate::alerts::users_with_role(store, scope, Role::GymManager, Some(gym)).await
 }
 
 /// What building one gym's report did.

@@ -18,7 +18,7 @@ use jarvis_core::cost::{BudgetPeriod, BudgetThreshold, pico_to_micro};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
-    NewEmail, NewUsageAlert, Store, UsageAlert, UsageMetric, UsageScope, UsageSnapshot, UserFilter,
+    NewEmail, NewUsageAlert, Store, UsageAlert, UsageMetric, UsageScope, UsageSnapshot,
 };
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -293,31 +293,10 @@ async fn recipients(store: &dyn Store, who: UsageScope) -> AppResult<Vec<User>> 
         ),
         UsageScope::Platform => (Scope::Platform, Role::SuperAdmin, None),
     };
-    let wanted =
-        |m: &Membership| m.role == role && m.franchise_id == franchise && m.gym_id.is_none();
-    let mut out = Vec::new();
-    let mut offset = 0;
-    // Bounded: 10 pages of 200 people is far beyond any franchise's owners or the admins.
-    for _ in 0..10 {
-        let page = store
-            .list_users(
-                &scope,
-                &UserFilter::default(),
-                PageRequest::new(Some(200), Some(offset)).unwrap_or_default(),
-            )
-            .await?;
-        let n = page.items.len() as u64;
-        for tm in page.items {
-            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(wanted) {
-                out.push(tm.user);
-            }
-        }
-        offset += n;
-        if n == 0 || offset >= page.total {
-            break;
-        }
-    }
-    Ok(out)
+    crate::alerts::enabled_users(store, &scope, |m| {
+        m.role == role && m.franchise_id == franchise && m.gym_id.is_none()
+    })
+    .await
 }
 
 /// The sealed e-mails of an alert, one per recipient in their language. Failures are logged

@@ -14,7 +14,6 @@ use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
     BudgetAlert, BudgetScope, NewBudgetAlert, NewEmail, SessionFilter, Spend, Store, StoreError,
-    UserFilter,
 };
 use std::collections::HashMap;
 use time::{Date, Duration, OffsetDateTime};
@@ -631,30 +630,7 @@ async fn alert_recipients(store: &dyn Store, alert: &NewBudgetAlert) -> AppResul
         }
         BudgetScope::Platform => (Scope::Platform, Role::SuperAdmin, None),
     };
-    let wanted = |m: &Membership| m.role == role && m.gym_id == gym;
-    let mut out = Vec::new();
-    let mut offset = 0;
-    // Bounded: 10 pages of 200 people is far beyond any gym's managers or the admins.
-    for _ in 0..10 {
-        let page = store
-            .list_users(
-                &scope,
-                &UserFilter::default(),
-                PageRequest::new(Some(200), Some(offset)).unwrap_or_default(),
-            )
-            .await?;
-        let n = page.items.len() as u64;
-        for tm in page.items {
-            if tm.user.disabled_at.is_none() && tm.memberships.iter().any(wanted) {
-                out.push(tm.user);
-            }
-        }
-        offset += n;
-        if n == 0 || offset >= page.total {
-            break;
-        }
-    }
-    Ok(out)
+    crate::alerts::users_with_role(store, &scope, role, gym).await
 }
 
 fn dollars(micros: u64) -> String {
