@@ -117,28 +117,12 @@ pub async fn build(
         })
         .collect();
     let s = &o.sessions;
-    let per_day: Vec<(String, f64)> = s
-        .per_day
-        .iter()
-        .map(|d| (d.day.to_string(), d.conversations as f64))
-        .collect();
     let sentiment: Vec<(String, f64)> = s
         .per_day
         .iter()
         .filter_map(|d| d.sentiment.map(|v| (d.day.to_string(), (v + 1.0) * 50.0)))
         .collect();
-    let topics: Vec<(String, f64)> = s
-        .topics
-        .iter()
-        .map(|(k, n)| (k.clone(), *n as f64))
-        .collect();
-    let chart_conversations = Chart {
-        title: t.get(Msg::ChartConversations),
-        x_label: t.get(Msg::Day),
-        y_label: t.get(Msg::TileConversations),
-        points: &per_day,
-    }
-    .line();
+    let chart_conversations = conversations_chart(t, s);
     let chart_sentiment = if sentiment.is_empty() {
         String::new()
     } else {
@@ -150,17 +134,7 @@ pub async fn build(
         }
         .line()
     };
-    let chart_topics = if topics.is_empty() {
-        String::new()
-    } else {
-        Chart {
-            title: t.get(Msg::ChartTopics),
-            x_label: t.get(Msg::Topic),
-            y_label: t.get(Msg::TileConversations),
-            points: &topics,
-        }
-        .bars()
-    };
+    let chart_topics = topics_chart(t, &o.sessions);
     let spent_micros = jarvis_core::cost::pico_to_micro(o.cost.spent_pico);
     let projected_micros = jarvis_core::cost::pico_to_micro(o.cost.projected_pico);
     let avg_duration = s
@@ -278,36 +252,8 @@ pub async fn build_franchise(
             current: p == period,
         })
         .collect();
-    let per_day: Vec<(String, f64)> = o
-        .sessions
-        .per_day
-        .iter()
-        .map(|d| (d.day.to_string(), d.conversations as f64))
-        .collect();
-    let topics: Vec<(String, f64)> = o
-        .sessions
-        .topics
-        .iter()
-        .map(|(k, n)| (k.clone(), *n as f64))
-        .collect();
-    let chart_conversations = Chart {
-        title: t.get(Msg::ChartConversations),
-        x_label: t.get(Msg::Day),
-        y_label: t.get(Msg::TileConversations),
-        points: &per_day,
-    }
-    .line();
-    let chart_topics = if topics.is_empty() {
-        String::new()
-    } else {
-        Chart {
-            title: t.get(Msg::ChartTopics),
-            x_label: t.get(Msg::Topic),
-            y_label: t.get(Msg::TileConversations),
-            points: &topics,
-        }
-        .bars()
-    };
+    let chart_conversations = conversations_chart(t, &o.sessions);
+    let chart_topics = topics_chart(t, &o.sessions);
     let lines = o
         .gyms
         .iter()
@@ -340,4 +286,39 @@ pub async fn build_franchise(
         lines,
         o,
     })
+}
+
+/// The conversations-per-day line chart of a gym or a franchise.
+fn conversations_chart(t: Tr, s: &jarvis_app::overview::SessionTotals) -> String {
+    let per_day: Vec<(String, f64)> = s
+        .per_day
+        .iter()
+        .map(|d| (d.day.to_string(), d.conversations as f64))
+        .collect();
+    Chart {
+        title: t.get(Msg::ChartConversations),
+        x_label: t.get(Msg::Day),
+        y_label: t.get(Msg::TileConversations),
+        points: &per_day,
+    }
+    .line()
+}
+
+/// The conversations-by-topic bar chart, empty without topics.
+fn topics_chart(t: Tr, s: &jarvis_app::overview::SessionTotals) -> String {
+    let topics: Vec<(String, f64)> = s
+        .topics
+        .iter()
+        .map(|(k, n)| (k.clone(), *n as f64))
+        .collect();
+    if topics.is_empty() {
+        return String::new();
+    }
+    Chart {
+        title: t.get(Msg::ChartTopics),
+        x_label: t.get(Msg::Topic),
+        y_label: t.get(Msg::TileConversations),
+        points: &topics,
+    }
+    .bars()
 }
