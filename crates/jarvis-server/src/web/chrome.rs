@@ -5,6 +5,7 @@
 use crate::auth::web::PageUser;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web::format::Fmt;
 use crate::web::i18n::{Msg, Tr, field_message};
 use crate::web::page;
 use askama::Template;
@@ -16,7 +17,6 @@ use jarvis_core::*;
 use jarvis_store::GymFilter;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
 
 /// Shared header data of every page of an area.
 pub struct Chrome {
@@ -30,6 +30,8 @@ pub struct Chrome {
     pub gym: Option<Gym>,
     /// The navigation: sidebar links, gym switcher, breadcrumbs.
     pub nav: Nav,
+    /// Dates and numbers in the page's language; times in the gym's zone (UTC outside a gym).
+    pub f: Fmt,
 }
 
 /// One navigation link.
@@ -214,6 +216,7 @@ impl Chrome {
             user: u.user.display_name.clone(),
             gym: None,
             nav: Nav::new(u, None, &[]),
+            f: Fmt::new(u.locale, None),
         }
     }
 }
@@ -325,6 +328,7 @@ pub async fn gym_scope(
         Err(_) => Vec::new(),
     };
     let nav = Nav::new(u, Some(&g), &others);
+    let f = Fmt::for_gym(u.locale, &g.timezone);
     Ok((
         scope,
         Chrome {
@@ -333,32 +337,9 @@ pub async fn gym_scope(
             user: u.user.display_name.clone(),
             gym: Some(g),
             nav,
+            f,
         },
     ))
-}
-
-/// A timestamp as `YYYY-MM-DD HH:MM` (UTC) for tables, `—` when absent.
-pub fn fmt_time_pub(t: &Option<OffsetDateTime>) -> String {
-    fmt_time(*t)
-}
-
-/// A timestamp as `YYYY-MM-DD HH:MM` (UTC).
-pub fn fmt_at(t: &OffsetDateTime) -> String {
-    fmt_time(Some(*t))
-}
-
-fn fmt_time(t: Option<OffsetDateTime>) -> String {
-    t.map(|t| {
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
-    })
-    .unwrap_or_else(|| "—".into())
 }
 
 /// Every error of a one-field form as one line, in the page's language.

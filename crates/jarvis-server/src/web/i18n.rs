@@ -161,6 +161,7 @@ catalogue! {
     Persona => ("Assistant", "Persona"),
     Tagline => ("Compagnon vocal IA pour salles de sport", "AI voice companion for gyms"),
     Footer => ("JARVIS — auto-hébergé", "JARVIS — self-hosted"),
+    TimesIn => ("Heures affichées :", "Times shown in"),
     DryRunTag => ("(vérification seulement)", "(dry run)"),
     BudgetLocked => ("Fixé par le propriétaire de la franchise ou un super administrateur.", "Set by the franchise owner or a super admin."),
     EditClass => ("Modifier le cours", "Edit class"),
@@ -171,6 +172,11 @@ catalogue! {
     DemoModeTitle => ("Mode démo", "Demo mode"),
     DemoModeText => (" — aucune clé OpenAI n'est configurée : le faux OpenAI intégré répond à toutes les demandes vocales et d'IA. Rien ne quitte cette machine.", " — no OpenAI key is configured, so the built-in fake OpenAI answers every voice and AI request. Nothing leaves this machine."),
     Welcome => ("Bienvenue sur JARVIS", "Welcome to JARVIS"),
+    HomeYourGyms => ("Vos salles", "Your gyms"),
+    HomeNoGym => ("Aucune salle pour le moment. Une salle créée ou approuvée apparaîtra ici.", "No gym yet. A gym appears here once created or approved."),
+    HomeGymTile => ("Vue d'ensemble, conversations, membres, bornes", "Overview, conversations, members, kiosks"),
+    HomeAllGyms => ("Voir toutes les salles", "See every gym"),
+    HomeShortcuts => ("Raccourcis et compte", "Shortcuts and account"),
     SignedInAs => ("Connecté en tant que", "Signed in as"),
     GymsTile => ("Membres, bornes, cours, conversations, import CSV, réglages", "Members, kiosks, classes, conversations, CSV import, settings"),
     Team => ("Équipe", "Team"),
@@ -966,8 +972,9 @@ impl Tr {
 
     /// A budget alert as one sentence.
     pub fn budget_alert(&self, a: &jarvis_store::BudgetAlert) -> String {
-        let spent = crate::areas::voice::pages::usd(jarvis_core::cost::pico_to_micro(a.spent_pico));
-        let budget = crate::areas::voice::pages::usd(a.budget_micros);
+        let f = crate::web::format::Fmt::new(self.0, None);
+        let spent = f.usd_cents(&jarvis_core::cost::pico_to_micro(a.spent_pico));
+        let budget = f.usd_cents(&a.budget_micros);
         let platform = matches!(a.scope, jarvis_store::BudgetScope::Platform);
         match (self.0, a.threshold, platform) {
             (Locale::Fr, jarvis_core::cost::BudgetThreshold::Warn80, false) => {

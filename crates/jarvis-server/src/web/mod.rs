@@ -1,11 +1,13 @@
 //! The dashboard's shared web layer: the entry page (in the signed-in user's language), shared
 //! assets, the page renderer with its security headers, and the modules every area's pages use:
-//! [`chrome`] (header, page errors, paging), [`csrf`] and [`i18n`] (the one fr/en catalogue).
+//! [`chrome`] (header, page errors, paging), [`csrf`], [`format`] (dates and numbers per language
+//! and gym time zone) and [`i18n`] (the one fr/en catalogue).
 
 pub mod assets;
 pub mod charts;
 pub mod chrome;
 pub mod csrf;
+pub mod format;
 pub mod i18n;
 
 use crate::state::AppState;
@@ -32,19 +34,24 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    t: Tr,
+    c: chrome::Chrome,
     demo_mode: bool,
     backend: &'static str,
     version: &'static str,
-    user_name: String,
     user_email: String,
     roles: Vec<String>,
-    csrf: String,
+    /// The first gyms the user sees, each linking to its overview.
+    gyms: Vec<jarvis_core::model::Gym>,
+    /// Whether there are more than those.
+    more_gyms: bool,
     /// Whether the team page is open to this user.
     team: bool,
     /// Whether the model prices page is open to this user (super admins).
     prices: bool,
 }
+
+/// How many gyms the home page lists before linking to the gyms page.
+const HOME_GYMS: u32 = 12;
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
@@ -73,16 +80,35 @@ async fn home(State(state): State<AppState>, me: crate::auth::web::PageUser) -> 
         Ok(ms) => ms.iter().map(|m| t.role(&m.role).to_string()).collect(),
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
+    // A user without gym access (none yet) sees the empty state, not an error.
+    let (gyms, more_gyms) = match me.caller.list(jarvis_core::authz::Action::GymRead) {
+        Ok(scope) => match state
+            .store
+            .list_gyms(
+                &scope,
+                &jarvis_store::GymFilter::default(),
+                jarvis_core::PageRequest::new(Some(HOME_GYMS), None).unwrap_or_default(),
+            )
+            .await
+        {
+            Ok(p) => {
+                let more = p.total > p.items.len() as u64;
+                (p.items, more)
+            }
+            Err(e) => return crate::error::ApiError::from(e).into_response(),
+        },
+        Err(_) => (Vec::new(), false),
+    };
     page(
         HomePage {
-            t,
+            c: chrome::Chrome::plain(&me),
             demo_mode: state.demo_mode,
             backend: state.store.backend().name(),
             version: env!("CARGO_PKG_VERSION"),
-            user_name: me.user.display_name.clone(),
             user_email: me.user.email.clone(),
             roles,
-            csrf: me.csrf.clone(),
+            gyms,
+            more_gyms,
             team: me.caller.list(jarvis_core::authz::Action::UserRead).is_ok(),
             prices: me
                 .caller

@@ -27,6 +27,7 @@ mod openapi_doc;
 mod openapi_fuzz;
 mod ops_errors_page;
 mod ops_jobs_page;
+mod page_dates;
 mod sentry_report;
 mod team_invite;
 mod tools;

@@ -56,10 +56,9 @@ struct KiosksPage {
 impl KiosksPage {
     /// An outage's start, end (`None` while it lasts) and whether the managers were e-mailed.
     fn outage_row(&self, o: &jarvis_store::KioskOutage) -> (String, Option<String>, &'static str) {
-        use crate::web::chrome::fmt_time_pub;
         (
-            fmt_time_pub(&Some(o.started_at)),
-            o.ended_at.map(|e| fmt_time_pub(&Some(e))),
+            self.c.f.at(&o.started_at),
+            o.ended_at.map(|e| self.c.f.at(&e)),
             self.c.t.yes_no(&o.offline_alerted_at.is_some()),
         )
     }

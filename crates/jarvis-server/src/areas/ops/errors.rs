@@ -1,7 +1,6 @@
 //! The error-log page (super admins only, French and English): the built-in error log's
 //! fingerprints, most recently seen first, filtered by level and paginated.
 
-use crate::areas::ops::jobs::{at, when};
 use crate::auth::web::PageUser;
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, InPage, PageResult, Pager, pager, query_part};
@@ -38,9 +37,9 @@ struct ErrorsPage {
 impl ErrorsPage {
     fn at(&self, e: &ErrorLogEntry) -> (String, String, String) {
         (
-            at(&e.first_seen_at),
-            at(&e.last_seen_at),
-            when(&e.alerted_at),
+            self.c.f.at(&e.first_seen_at),
+            self.c.f.at(&e.last_seen_at),
+            self.c.f.at_opt(&e.alerted_at),
         )
     }
 }

@@ -29,19 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/app/ops/jobs/kinds/{kind}/run", post(run_now))
 }
 
-/// A time for the tables (UTC, to the second), or a dash.
-pub fn when(t: &Option<OffsetDateTime>) -> String {
-    t.as_ref().map_or_else(|| "—".into(), at)
-}
-
-/// A time for the tables (UTC, to the second).
-pub fn at(t: &OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .map_or_else(|_| "—".into(), |s| format!("{s} UTC"))
-}
-
 /// How a run ended.
 pub fn outcome(t: &Tr, r: &JobRun) -> &'static str {
     r.outcome.map_or(t.get(Msg::RunRunning), |o| o.as_str())

@@ -2,12 +2,13 @@
 //! the charts, formatted in the page's language from `jarvis_app::overview`. Each tile links to
 //! the list behind it.
 
-use crate::areas::voice::pages::{usd, usd_pico};
 use crate::state::AppState;
 use crate::web::charts::Chart;
+use crate::web::format::Fmt;
 use crate::web::i18n::{Msg, Tr};
 use jarvis_app::overview::{self, Overview, Period};
 use jarvis_core::Scope;
+use jarvis_core::cost::pico_to_micro;
 use jarvis_core::model::{Gym, Locale};
 use time::OffsetDateTime;
 
@@ -25,7 +26,7 @@ pub struct PeriodLink {
 pub struct OverviewView {
     /// The period selector.
     pub periods: Vec<PeriodLink>,
-    /// First and last UTC day.
+    /// First and last day (UTC days, as the rollups count them), formatted.
     pub first: String,
     /// Last UTC day.
     pub last: String,
@@ -140,10 +141,12 @@ pub async fn build(
     let avg_duration = s
         .avg_duration_secs
         .map_or_else(|| "—".into(), |d| format!("{}:{:02}", d / 60, d % 60));
-    let (first, last) = (o.first.to_string(), o.last.to_string());
+    let f = Fmt::new(t.0, None);
+    let usd = |m: u64| f.usd_cents(&m);
+    let (first, last) = (f.day(&o.first), f.day(&o.last));
     Ok(OverviewView {
         periods,
-        sessions_href: format!("{base}/voice/sessions?from={first}&to={last}"),
+        sessions_href: format!("{base}/voice/sessions?from={}&to={}", o.first, o.last),
         follow_ups_href: format!("{base}/voice#follow-ups"),
         churn_href: format!("{base}/churn"),
         kiosks_href: format!("{base}/kiosks"),
@@ -155,7 +158,7 @@ pub async fn build(
         sentiment: decimal(t, s.sentiment, 2),
         spent: usd(spent_micros),
         budget: o.cost.budget_micros.map(usd),
-        projected: usd_pico(&o.cost.projected_pico),
+        projected: usd(pico_to_micro(o.cost.projected_pico)),
         over_budget: o.cost.budget_micros.is_some_and(|b| projected_micros > b),
         latency: format!(
             "{} / {}",
@@ -254,6 +257,9 @@ pub async fn build_franchise(
         .collect();
     let chart_conversations = conversations_chart(t, &o.sessions);
     let chart_topics = topics_chart(t, &o.sessions);
+    let f = Fmt::new(t.0, None);
+    let usd_pico = |p: &u64| f.usd_cents(&pico_to_micro(*p));
+    let usd = |m: u64| f.usd_cents(&m);
     let lines = o
         .gyms
         .iter()

@@ -3,7 +3,8 @@
 
 use crate::auth::web::PageUser;
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, InPage, PageResult, fmt_at};
+use crate::web::chrome::{Chrome, InPage, PageResult};
+use crate::web::format::Fmt;
 use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
@@ -11,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use jarvis_app::usage::{format_value, percent};
+use jarvis_app::usage::percent;
 use jarvis_core::authz::{Action, Resource};
 use jarvis_core::cost::pico_to_micro;
 use jarvis_store::{UsageMetric, UsageScope};
@@ -90,6 +91,7 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
     let view = jarvis_app::usage::view(state.store.as_ref(), &scope)
         .await
         .in_page(t)?;
+    let c = Chrome::plain(&u);
     let name_of = |s: UsageScope| -> Option<String> {
         match s {
             UsageScope::Platform => None,
@@ -111,7 +113,7 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
                 .iter()
                 .map(|m| m.taken_at)
                 .max()
-                .map_or_else(|| "—".into(), |at| fmt_at(&at)),
+                .map_or_else(|| "—".into(), |at| c.f.at(&at)),
             bars: tu
                 .metrics
                 .iter()
@@ -119,8 +121,8 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
                     let pct = percent(m.value, m.limit);
                     Bar {
                         label: metric_msg(m.metric),
-                        used: format_value(m.metric, m.value),
-                        limit: (m.limit > 0).then(|| format_value(m.metric, m.limit)),
+                        used: usage_value(&c.f, m.metric, m.value),
+                        limit: (m.limit > 0).then(|| usage_value(&c.f, m.metric, m.limit)),
                         pct,
                         fill: pct.min(100),
                     }
@@ -132,27 +134,22 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
         .alerts
         .iter()
         .map(|a| AlertLine {
-            at: fmt_at(&a.created_at),
+            at: c.f.at(&a.created_at),
             franchise: name_of(a.alert.scope),
             label: metric_msg(a.alert.metric),
             threshold: a.alert.threshold.percent(),
             period: a.alert.period.to_string(),
-            value: format_value(a.alert.metric, a.alert.value),
+            value: usage_value(&c.f, a.alert.metric, a.alert.value),
         })
         .collect();
-    Ok(page(
-        UsagePage {
-            c: Chrome::plain(&u),
-            tenants,
-            alerts,
-        },
-        StatusCode::OK,
-    ))
+    Ok(page(UsagePage { c, tenants, alerts }, StatusCode::OK))
 }
 
 /// One day of the reconciliation page.
 pub struct CostLine {
-    /// The day.
+    /// The day, ISO (`2026-12-01`), for links and tests.
+    pub iso: String,
+    /// The day, as the page's language writes it.
     pub day: String,
     /// Metered, in dollars.
     pub metered: String,
@@ -175,8 +172,20 @@ struct CostsPage {
     days: Vec<CostLine>,
 }
 
-fn usd(micros: u64) -> String {
-    format_value(UsageMetric::AiCostMicros, micros)
+/// A metered value in the page's language (the e-mails use `jarvis_app::usage::format_value`).
+fn usage_value(f: &Fmt, metric: UsageMetric, value: u64) -> String {
+    match metric {
+        UsageMetric::DbBytes | UsageMetric::StorageBytes => {
+            let mb = value as f64 / (1024.0 * 1024.0);
+            if mb >= 1024.0 {
+                format!("{} GB", f.dec(&(mb / 1024.0), &1))
+            } else {
+                format!("{} MB", f.dec(&mb, &1))
+            }
+        }
+        UsageMetric::AiCostMicros => f.usd_cents(&value),
+        _ => f.int(&value),
+    }
 }
 
 async fn costs_page(State(state): State<AppState>, u: PageUser) -> PageResult {
@@ -192,10 +201,13 @@ async fn costs_page(State(state): State<AppState>, u: PageUser) -> PageResult {
     )
     .await
     .in_page(t)?;
+    let c = Chrome::plain(&u);
+    let usd = |m: u64| c.f.usd_cents(&m);
     let days = days
         .iter()
         .map(|d| CostLine {
-            day: d.day.to_string(),
+            iso: d.day.to_string(),
+            day: c.f.day(&d.day),
             metered: usd(pico_to_micro(d.metered_pico)),
             billed: d.billed_micros.map(usd),
             difference: jarvis_app::costs::difference_micros(d).map(|diff| {
@@ -209,7 +221,7 @@ async fn costs_page(State(state): State<AppState>, u: PageUser) -> PageResult {
         .collect();
     Ok(page(
         CostsPage {
-            c: Chrome::plain(&u),
+            c,
             has_key: state.config.openai_admin_key.is_some(),
             margin: policy.margin_percent,
             days,

@@ -7,8 +7,8 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, Pager, field_error, fmt_at,
-    gym_scope, pager, query_part,
+    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, Pager, field_error, gym_scope,
+    pager, query_part,
 };
 use crate::web::i18n::{Msg, Tr, field_message};
 use crate::web::page;
@@ -22,7 +22,7 @@ use jarvis_app::AppError;
 use jarvis_app::analysis;
 use jarvis_app::voice::{self, HistoryQuery, Overview, PRICE_FIELDS, PriceForm, SessionDetail};
 use jarvis_core::authz::Resource;
-use jarvis_core::cost::{BudgetPeriod, pico_to_micro};
+use jarvis_core::cost::BudgetPeriod;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use serde::Deserialize;
@@ -52,16 +52,6 @@ pub fn usd(micros: u64) -> String {
     format!("${}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
-/// Pico-dollars as `$…` (rounded to the micro-dollar).
-pub fn usd_pico(pico: &u64) -> String {
-    usd(pico_to_micro(*pico))
-}
-
-/// An optional pico-dollar amount, or a dash.
-pub fn usd_pico_opt(pico: &Option<u64>) -> String {
-    pico.as_ref().map_or_else(|| "—".into(), usd_pico)
-}
-
 /// Seconds as `m:ss`.
 pub fn mmss(secs: &i64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
@@ -75,11 +65,6 @@ pub fn ms(v: &Option<u32>) -> String {
 /// A JSON value as compact text, or a dash (shown escaped by the template).
 pub fn json_text(v: &Option<serde_json::Value>) -> String {
     v.as_ref().map_or_else(|| "—".into(), |v| v.to_string())
-}
-
-/// A time for the tables, or a dash.
-pub fn at(t: &OffsetDateTime) -> String {
-    fmt_at(t)
 }
 
 /// Price in pico-USD per token as dollars per 1M tokens (exact, trailing zeros dropped).
@@ -121,8 +106,10 @@ async fn overview_page(
         .gym
         .as_ref()
         .and_then(jarvis_app::gyms::settings_of)
-        .map(|s| usd(u64::try_from(s.monthly_ai_budget_micros).unwrap_or(0)));
-    let spend = usd_pico(&o.spend.cost_pico);
+        .map(|s| {
+            c.f.usd_micros(&u64::try_from(s.monthly_ai_budget_micros).unwrap_or(0))
+        });
+    let spend = c.f.usd_pico(&o.spend.cost_pico);
     Ok(page(
         OverviewPage {
             c,
@@ -399,7 +386,7 @@ async fn hangup_confirm(
         "{} — {} — {}",
         d.row.member.clone().unwrap_or_else(|| "—".into()),
         d.row.kiosk.clone().unwrap_or_else(|| "—".into()),
-        fmt_at(&d.row.session.started_at)
+        c.f.at(&d.row.session.started_at)
     );
     let question = c.t.get(Msg::HangUpConfirm);
     Ok(page(
@@ -525,12 +512,13 @@ async fn render_prices(
             ),
         ])
     });
+    let platform_spend = c.f.usd_pico(&spend.cost_pico);
     Ok(page(
         PricesPage {
             c,
             prices,
             platform,
-            platform_spend: usd_pico(&spend.cost_pico),
+            platform_spend,
             period,
             form,
             errors,
