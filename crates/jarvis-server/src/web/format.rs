@@ -57,9 +57,26 @@ impl Fmt {
 
     /// A calendar day: `1 déc. 2026` / `1 Dec 2026`.
     pub fn day(&self, d: &Date) -> String {
+        format!("{} {} {}", d.day(), self.month_name(d.month()), d.year())
+    }
+
+    /// A day without its year, for chart axes: `25 nov.` / `25 Nov`.
+    pub fn day_short(&self, d: &Date) -> String {
+        format!("{} {}", d.day(), self.month_name(d.month()))
+    }
+
+    /// A month: `déc. 2026` / `Dec 2026`.
+    pub fn month(&self, first_day: &Date) -> String {
+        format!(
+            "{} {}",
+            self.month_name(first_day.month()),
+            first_day.year()
+        )
+    }
+
+    fn month_name(&self, m: time::Month) -> &'static str {
         let months = if self.fr() { &MONTHS_FR } else { &MONTHS_EN };
-        let month = months[usize::from(u8::from(d.month())) - 1];
-        format!("{} {month} {}", d.day(), d.year())
+        months[usize::from(u8::from(m)) - 1]
     }
 
     /// The day of a moment, in the page's zone.
@@ -165,6 +182,9 @@ mod tests {
         assert_eq!(en().at(&t), "1 Dec 2026, 06:35 UTC");
         assert_eq!(en().at_opt(&None), "—");
         assert_eq!(fr().date(&datetime!(2026-08-15 23:00 UTC)), "15 août 2026");
+        let d = time::macros::date!(2026 - 11 - 25);
+        assert_eq!(fr().day_short(&d), "25 nov.");
+        assert_eq!(en().month(&d), "Nov 2026");
     }
 
     #[test]

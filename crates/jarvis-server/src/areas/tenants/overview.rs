@@ -26,6 +26,8 @@ pub struct PeriodLink {
 pub struct OverviewView {
     /// The period selector.
     pub periods: Vec<PeriodLink>,
+    /// The month the cost tile counts, as the page's language writes it.
+    pub cost_month: String,
     /// First and last day (UTC days, as the rollups count them), formatted.
     pub first: String,
     /// Last UTC day.
@@ -146,6 +148,7 @@ pub async fn build(
     let (first, last) = (f.day(&o.first), f.day(&o.last));
     Ok(OverviewView {
         periods,
+        cost_month: f.month(&o.cost.period.first_day()),
         sessions_href: format!("{base}/voice/sessions?from={}&to={}", o.first, o.last),
         follow_ups_href: format!("{base}/voice#follow-ups"),
         churn_href: format!("{base}/churn"),
@@ -296,10 +299,11 @@ pub async fn build_franchise(
 
 /// The conversations-per-day line chart of a gym or a franchise.
 fn conversations_chart(t: Tr, s: &jarvis_app::overview::SessionTotals) -> String {
+    let f = Fmt::new(t.0, None);
     let per_day: Vec<(String, f64)> = s
         .per_day
         .iter()
-        .map(|d| (d.day.to_string(), d.conversations as f64))
+        .map(|d| (f.day_short(&d.day), d.conversations as f64))
         .collect();
     Chart {
         title: t.get(Msg::ChartConversations),
