@@ -222,11 +222,12 @@ pub async fn run_import(
     let mut rows = Vec::with_capacity(parsed.rows.len());
     for (line, m) in parsed.rows {
         if existing.contains(&m.badge_id) {
-            errors.push(RowError {
-                row: line,
-                column: badge_column.clone(),
-                reason: "badge already used by a member of this gym".into(),
-            });
+            errors.push(RowError::new(
+                line,
+                badge_column.clone(),
+                "badge_taken",
+                "badge already used by a member of this gym",
+            ));
         } else {
             rows.push(m);
         }

@@ -329,6 +329,7 @@ pub async fn import(
                  row,
                  column,
                  reason,
+                 ..
              }| {
                 FieldError::new(
                     row_field(*row, if column.is_empty() { "row" } else { column }),

@@ -204,8 +204,28 @@ pub struct RowError {
     pub row: u64,
     /// Column header (or the field name when the row as a whole is wrong).
     pub column: String,
-    /// Why. Never echoes the cell's value, so reports hold no personal data.
+    /// Why, in English. Never echoes the cell's value, so reports hold no personal data.
     pub reason: String,
+    /// Stable reason code for translations (`not_a_date`, `duplicate_badge`, …, or a member
+    /// validation code such as `required` with `field` set); empty in reports stored before.
+    #[serde(default)]
+    pub code: String,
+    /// The member field a validation code is about (`email`), else empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+}
+
+impl RowError {
+    /// An error of line `row` in `column`, with its stable `code` and English `reason`.
+    pub fn new(row: u64, column: impl Into<String>, code: &str, reason: impl Into<String>) -> Self {
+        Self {
+            row,
+            column: column.into(),
+            reason: reason.into(),
+            code: code.into(),
+            field: String::new(),
+        }
+    }
 }
 
 /// The outcome of parsing a file.
@@ -440,11 +460,12 @@ pub fn parse(data: &[u8], overrides: &BTreeMap<String, String>) -> Result<Parsed
                     .position()
                     .map_or(0, |p| lines.line_at(data, p.byte() as usize));
                 out.total_rows += 1;
-                out.errors.push(RowError {
-                    row: line,
-                    column: String::new(),
-                    reason: "unreadable row (unbalanced quotes?)".into(),
-                });
+                out.errors.push(RowError::new(
+                    line,
+                    "",
+                    "unreadable_row",
+                    "unreadable row (unbalanced quotes?)",
+                ));
                 continue;
             }
         }
@@ -459,26 +480,28 @@ pub fn parse(data: &[u8], overrides: &BTreeMap<String, String>) -> Result<Parsed
             return Err(FileError::TooManyRows);
         }
         if record.len() != headers.len() {
-            out.errors.push(RowError {
-                row: line,
-                column: String::new(),
-                reason: format!(
+            out.errors.push(RowError::new(
+                line,
+                "",
+                "field_count",
+                format!(
                     "row has {} fields but the header has {} (wrong delimiter or unquoted `{}`?)",
                     record.len(),
                     headers.len(),
                     char::from(delimiter)
                 ),
-            });
+            ));
             continue;
         }
         match row_to_member(&record, &map, &headers, line) {
             Ok(m) => {
                 if let Some(first) = seen_badges.get(&m.badge_id) {
-                    out.errors.push(RowError {
-                        row: line,
-                        column: headers[map[&Field::BadgeId]].clone(),
-                        reason: format!("duplicate badge: already used on line {first}"),
-                    });
+                    out.errors.push(RowError::new(
+                        line,
+                        headers[map[&Field::BadgeId]].clone(),
+                        "duplicate_badge",
+                        format!("duplicate badge: already used on line {first}"),
+                    ));
                 } else {
                     seen_badges.insert(m.badge_id.clone(), line);
                     out.rows.push((line, m));
@@ -529,20 +552,20 @@ fn row_to_member(
             .filter(|s| !s.is_empty())
     };
     let mut errors: Vec<RowError> = Vec::new();
-    let mut bad = |f: Field, reason: &str| {
-        errors.push(RowError {
-            row: line,
-            column: map
-                .get(&f)
+    let mut bad = |f: Field, code: &str, reason: &str| {
+        errors.push(RowError::new(
+            line,
+            map.get(&f)
                 .map_or_else(|| f.name().to_string(), |&i| headers[i].clone()),
-            reason: reason.to_string(),
-        });
+            code,
+            reason,
+        ));
     };
-    let date = |f: Field, bad: &mut dyn FnMut(Field, &str)| -> Option<Date> {
+    let date = |f: Field, bad: &mut dyn FnMut(Field, &str, &str)| -> Option<Date> {
         let v = cell(f)?;
         let d = parse_date(&v);
         if d.is_none() {
-            bad(f, "not a date (use YYYY-MM-DD or DD/MM/YYYY)");
+            bad(f, "not_a_date", "not a date (use YYYY-MM-DD or DD/MM/YYYY)");
         }
         d
     };
@@ -551,7 +574,11 @@ fn row_to_member(
     let preferred_language = match cell(Field::PreferredLanguage) {
         None => Locale::Fr,
         Some(v) => parse_language(&v).unwrap_or_else(|| {
-            bad(Field::PreferredLanguage, "language must be fr or en");
+            bad(
+                Field::PreferredLanguage,
+                "bad_language",
+                "language must be fr or en",
+            );
             Locale::Fr
         }),
     };
@@ -560,6 +587,7 @@ fn row_to_member(
         Some(v) => parse_status(&v).unwrap_or_else(|| {
             bad(
                 Field::MembershipStatus,
+                "bad_status",
                 "status must be active, frozen, expired or cancelled",
             );
             MembershipStatus::Active
@@ -568,7 +596,11 @@ fn row_to_member(
     let mut consent = |f: Field| match cell(f) {
         None => false,
         Some(v) => parse_bool(&v).unwrap_or_else(|| {
-            bad(f, "must be yes/no (oui/non, true/false, 1/0)");
+            bad(
+                f,
+                "bad_boolean",
+                "must be yes/no (oui/non, true/false, 1/0)",
+            );
             false
         }),
     };
@@ -610,6 +642,8 @@ fn row_to_member(
                     row: line,
                     column,
                     reason: e.message,
+                    code: e.code,
+                    field: e.field,
                 }
             }));
             errors.sort_by_key(|e| headers.iter().position(|h| *h == e.column));

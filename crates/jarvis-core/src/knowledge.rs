@@ -323,11 +323,12 @@ pub fn parse_csv(data: &[u8], default_language: Locale) -> Result<ParsedKnowledg
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                out.errors.push(RowError {
-                    row: e.position().map_or(0, |p| p.line()),
-                    column: String::new(),
-                    reason: "unreadable row (unbalanced quotes?)".into(),
-                });
+                out.errors.push(RowError::new(
+                    e.position().map_or(0, |p| p.line()),
+                    "",
+                    "unreadable_row",
+                    "unreadable row (unbalanced quotes?)",
+                ));
                 continue;
             }
         };
@@ -417,11 +418,12 @@ pub fn parse_markdown(text: &str, default_language: Locale) -> ParsedKnowledge {
     }
     finish(cur, &mut out);
     if let Some(line) = stray {
-        out.errors.push(RowError {
-            row: line,
-            column: "title".into(),
-            reason: "text before the first `# ` heading belongs to no entry".into(),
-        });
+        out.errors.push(RowError::new(
+            line,
+            "title",
+            "orphan_text",
+            "text before the first `# ` heading belongs to no entry",
+        ));
     }
     out
 }

@@ -1046,6 +1046,46 @@ fn numbers(message: &str) -> Vec<&str> {
         .collect()
 }
 
+/// A CSV row error in the page's language, by its stable code; reports stored before codes
+/// existed keep their English reason.
+pub fn row_error(t: &Tr, e: &jarvis_core::csv_import::RowError) -> String {
+    if t.0 == Locale::En {
+        return e.reason.clone();
+    }
+    let n = numbers(&e.reason);
+    match e.code.as_str() {
+        "unreadable_row" => "ligne illisible (guillemets non fermés ?)".into(),
+        "field_count" => match (n.first(), n.get(1)) {
+            (Some(got), Some(want)) => format!(
+                "la ligne a {got} champs mais l'en-tête en a {want} (mauvais séparateur ou valeur sans guillemets ?)"
+            ),
+            _ => "nombre de champs différent de l'en-tête (mauvais séparateur ?)".into(),
+        },
+        "duplicate_badge" => match n.first() {
+            Some(first) => format!("badge en double : déjà utilisé ligne {first}"),
+            None => "badge en double dans le fichier".into(),
+        },
+        "badge_taken" => "badge déjà utilisé par un membre de cette salle".into(),
+        "not_a_date" => "pas une date (AAAA-MM-JJ ou JJ/MM/AAAA)".into(),
+        "bad_language" => "la langue doit être fr ou en".into(),
+        "bad_status" => {
+            "le statut doit être active, frozen, expired ou cancelled (actif, gelé, expiré, résilié)"
+                .into()
+        }
+        "bad_boolean" => "oui ou non attendu (oui/non, yes/no, true/false, 1/0)".into(),
+        "orphan_text" => "du texte avant le premier titre « # » n'appartient à aucune entrée".into(),
+        "" => e.reason.clone(),
+        code => field_message(
+            *t,
+            &FieldError {
+                field: e.field.clone(),
+                code: code.to_string(),
+                message: e.reason.clone(),
+            },
+        ),
+    }
+}
+
 /// A validation error in the page's language, by its stable code (and field where the code
 /// alone does not say enough).
 pub fn field_message(t: Tr, e: &FieldError) -> String {
@@ -1181,6 +1221,41 @@ pub fn store_message(t: Tr, e: &StoreError) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jarvis_core::csv_import::RowError;
+
+    #[test]
+    fn csv_row_errors_are_french_on_french_pages() {
+        let fr = Tr(Locale::Fr);
+        let en = Tr(Locale::En);
+        let dup = RowError::new(
+            4,
+            "Badge",
+            "duplicate_badge",
+            "duplicate badge: already used on line 2",
+        );
+        assert_eq!(
+            row_error(&fr, &dup),
+            "badge en double : déjà utilisé ligne 2"
+        );
+        assert_eq!(row_error(&en, &dup), dup.reason);
+        let count = RowError::new(
+            7,
+            "",
+            "field_count",
+            "row has 3 fields but the header has 11 (wrong delimiter or unquoted `;`?)",
+        );
+        assert!(row_error(&fr, &count).starts_with("la ligne a 3 champs mais l'en-tête en a 11"));
+        // A member validation error goes through the field messages.
+        let mut email = RowError::new(6, "E-mail", "invalid_format", "must be an e-mail address");
+        email.field = "email".into();
+        assert_eq!(
+            row_error(&fr, &email),
+            "doit être une adresse e-mail comme nom@exemple.fr"
+        );
+        // A report stored before codes existed keeps its reason.
+        let old = RowError::new(3, "x", "", "not a date");
+        assert_eq!(row_error(&fr, &old), "not a date");
+    }
 
     #[test]
     fn french_messages_follow_the_code() {

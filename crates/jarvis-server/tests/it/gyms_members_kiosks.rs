@@ -583,11 +583,11 @@ async fn csv_import_reports_rows_and_cannot_inject_fields(backend: Backend) {
     let (_, ga, _) = tenants(&app).await;
     member(&app, &ga, "EXIST-1", "Existing").await;
     let expected_errors = json!([
-        {"row": 3, "column": "Date de naissance", "reason": "not a date (use YYYY-MM-DD or DD/MM/YYYY)"},
-        {"row": 4, "column": "Badge", "reason": "duplicate badge: already used on line 2"},
-        {"row": 5, "column": "Badge", "reason": "badge already used by a member of this gym"},
-        {"row": 6, "column": "E-mail", "reason": "must be an e-mail address like name@example.com"},
-        {"row": 7, "column": "", "reason": "row has 3 fields but the header has 11 (wrong delimiter or unquoted `;`?)"}
+        {"row": 3, "column": "Date de naissance", "reason": "not a date (use YYYY-MM-DD or DD/MM/YYYY)", "code": "not_a_date"},
+        {"row": 4, "column": "Badge", "reason": "duplicate badge: already used on line 2", "code": "duplicate_badge"},
+        {"row": 5, "column": "Badge", "reason": "badge already used by a member of this gym", "code": "badge_taken"},
+        {"row": 6, "column": "E-mail", "reason": "must be an e-mail address like name@example.com", "code": "invalid_format", "field": "email"},
+        {"row": 7, "column": "", "reason": "row has 3 fields but the header has 11 (wrong delimiter or unquoted `;`?)", "code": "field_count"}
     ]);
 
     // Dry run: exact per-row report, nothing written.
@@ -747,7 +747,7 @@ async fn import_of_100k_rows_runs_in_the_background(backend: Backend) {
     assert_eq!(job["report"]["inserted"], 100_000);
     assert_eq!(
         job["report"]["errors"],
-        json!([{"row": 100_002, "column": "badge_id", "reason": "duplicate badge: already used on line 44"}])
+        json!([{"row": 100_002, "column": "badge_id", "reason": "duplicate badge: already used on line 44", "code": "duplicate_badge"}])
     );
     assert_eq!(job["processed_rows"], 100_001);
     let (_, list) = app.get(&format!("/api/v1/gyms/{ga}/members?limit=1")).await;
