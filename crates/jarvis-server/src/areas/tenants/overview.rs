@@ -145,7 +145,7 @@ pub async fn build(
         periods,
         sessions_href: format!("{base}/voice/sessions?from={first}&to={last}"),
         follow_ups_href: format!("{base}/voice#follow-ups"),
-        churn_href: format!("{base}/churn"),
+        churn_href: format!("{base}/churn?level=high"),
         kiosks_href: format!("{base}/kiosks"),
         voice_href: format!("{base}/voice"),
         first,
