@@ -13,7 +13,8 @@ use jarvis_core::cost::{BudgetPeriod, BudgetThreshold, PicoUsd, pico_to_micro};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
-    BudgetAlert, BudgetScope, NewBudgetAlert, NewEmail, SessionFilter, Spend, Store, StoreError,
+    BudgetAlert, BudgetScope, NewBudgetAlert, NewEmail, SessionFilter, SessionSort, Spend, Store,
+    StoreError,
 };
 use std::collections::HashMap;
 use time::{Date, Duration, OffsetDateTime};
@@ -250,6 +251,8 @@ pub struct HistoryQuery {
     pub badge: String,
     /// An end reason's storage name.
     pub reason: String,
+    /// The order (a [`SessionSort`] key; anything else is the default, newest first).
+    pub sort: String,
 }
 
 /// Parses a `YYYY-MM-DD` day.
@@ -319,6 +322,7 @@ pub async fn history_filter(
             member_id,
             end_reason,
             status: None,
+            sort: SessionSort::parse(&q.sort),
         },
         none_match,
     ))

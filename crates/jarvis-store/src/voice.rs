@@ -49,6 +49,42 @@ pub struct SessionFilter {
     pub end_reason: Option<EndReason>,
     /// Only sessions in this status.
     pub status: Option<SessionStatus>,
+    /// The order of the rows.
+    pub sort: SessionSort,
+}
+
+/// Orders of the session history; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionSort {
+    /// Newest first.
+    #[default]
+    StartedDesc,
+    /// Oldest first.
+    Started,
+    /// Most expensive first.
+    CostDesc,
+}
+
+impl SessionSort {
+    /// Every order, the default first.
+    pub const ALL: [SessionSort; 3] = [Self::StartedDesc, Self::Started, Self::CostDesc];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartedDesc => "started_desc",
+            Self::Started => "started",
+            Self::CostDesc => "cost_desc",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }
 
 /// The session after a metered usage (running totals), and the turn stored with it.

@@ -385,6 +385,8 @@ pub struct ListQuery {
     pub mtype: Option<String>,
     /// Only members seen in the last N days.
     pub days: Option<String>,
+    /// Churn list: only scores from this level up.
+    pub level: Option<String>,
 }
 
 /// Previous/next links of a list.
@@ -436,5 +438,108 @@ pub fn query_part(k: &str, v: &str) -> String {
             })
             .collect();
         format!("&{k}={enc}")
+    }
+}
+
+/// The sortable column headers of a list: each header links to the same list (filters kept,
+/// paging reset) sorted by its column, says `aria-sort` when it is the sorted column and shows
+/// an arrow. Sort keys come from a whitelist the handler parsed; a key ending in `_desc` sorts
+/// descending.
+pub struct SortHeads {
+    base: String,
+    extra: String,
+    current: &'static str,
+}
+
+impl SortHeads {
+    /// Headers for the list at `base` whose filters are `extra` (from [`query_part`], without
+    /// `sort`), currently sorted by the whitelisted key `current`.
+    pub fn new(base: &str, extra: &str, current: &'static str) -> Self {
+        Self {
+            base: base.to_string(),
+            extra: extra.to_string(),
+            current,
+        }
+    }
+
+    /// The current sort key (for the pager and hidden form fields).
+    pub fn key(&self) -> &'static str {
+        self.current
+    }
+
+    /// One `<th>` labelled `label` that sorts by `keys[0]`, or, when the list is sorted by
+    /// one of `keys`, by the next one (so a second click reverses the order).
+    pub fn th(&self, t: &Tr, label: Msg, keys: &[&str]) -> String {
+        let pos = keys.iter().position(|k| *k == self.current);
+        let next = match pos {
+            Some(i) => keys.get((i + 1) % keys.len().max(1)),
+            None => keys.first(),
+        }
+        .copied()
+        .unwrap_or("");
+        let href = format!("{}?sort={}{}", self.base, next, self.extra);
+        let (aria, arrow) = match pos {
+            Some(_) if self.current.ends_with("_desc") => (" aria-sort=\"descending\"", " ▼"),
+            Some(_) => (" aria-sort=\"ascending\"", " ▲"),
+            None => ("", ""),
+        };
+        format!(
+            "<th{aria}><a class=\"sort\" href=\"{}\">{}{arrow}</a></th>",
+            html_escape(&href),
+            html_escape(t.get(label))
+        )
+    }
+}
+
+/// `s` with the HTML special characters escaped (for markup built in Rust).
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whitelisted sort key among `allowed` that `asked` names, or `allowed[0]` (the default)
+/// for anything else: sort orders never come from user text.
+pub fn sort_key(asked: Option<&str>, allowed: &[&'static str]) -> &'static str {
+    let asked = asked.unwrap_or("").trim();
+    allowed
+        .iter()
+        .find(|k| **k == asked)
+        .or(allowed.first())
+        .copied()
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_sort_key_falls_back_to_the_default() {
+        let keys = ["name", "last_seen_desc"];
+        assert_eq!(sort_key(Some("last_seen_desc"), &keys), "last_seen_desc");
+        assert_eq!(sort_key(Some("1; DROP TABLE x"), &keys), "name");
+        assert_eq!(sort_key(None, &keys), "name");
+    }
+
+    #[test]
+    fn header_of_the_sorted_column_reverses_and_says_aria_sort() {
+        let t = Tr(Locale::En);
+        let h = SortHeads::new("/l", "&q=a%20b", "started_desc");
+        let th = h.th(&t, Msg::Started, &["started_desc", "started"]);
+        assert!(th.contains("aria-sort=\"descending\""), "{th}");
+        assert!(th.contains("href=\"/l?sort=started&amp;q=a%20b\""), "{th}");
+        let other = h.th(&t, Msg::Cost, &["cost_desc", "cost"]);
+        assert!(!other.contains("aria-sort"), "{other}");
+        assert!(other.contains("sort=cost_desc"), "{other}");
     }
 }

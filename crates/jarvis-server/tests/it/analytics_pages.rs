@@ -113,6 +113,16 @@ async fn churn_and_report_pages(backend: Backend) {
         html.contains("Léa&#60;b&#62;") && !html.contains("Léa<b>"),
         "{html}"
     );
+    // The level filter narrows the list (the overview's tile links to it).
+    assert_ne!(scores[1].assessment.level, ChurnLevel::High);
+    let (s, html) = get(&app, &session, &format!("/app/gyms/{g}/churn?level=high")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains(&format!("data-member=\"{leaving}\"")));
+    assert!(
+        !html.contains(&format!("data-member=\"{fading}\"")),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"high\" selected>"));
     let (_, html) = get(&app, &session, &format!("/app/gyms/{g}/members")).await;
     assert!(html.contains(&format!("href=\"/app/gyms/{g}/churn\"")));
     // Reports are in the gym's navigation.

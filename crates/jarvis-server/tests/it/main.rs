@@ -21,6 +21,7 @@ mod kiosk_pair_limit;
 mod kiosk_voice;
 mod knowledge;
 mod leads;
+mod list_pages;
 mod metrics;
 mod navigation;
 mod openapi_doc;

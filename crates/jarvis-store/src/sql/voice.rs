@@ -1218,7 +1218,11 @@ mod voice_sql {
                 &mut tx,
                 build,
                 SESSION_COLS,
-                " ORDER BY started_at DESC, id DESC",
+                match filter.sort {
+                    SessionSort::StartedDesc => " ORDER BY started_at DESC, id DESC",
+                    SessionSort::Started => " ORDER BY started_at, id",
+                    SessionSort::CostDesc => " ORDER BY cost_pico DESC, id DESC",
+                },
                 page,
             )
             .await?;

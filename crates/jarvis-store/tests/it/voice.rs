@@ -1543,6 +1543,64 @@ mod cases {
             .unwrap();
         assert_eq!(audit.total, 1);
     }
+
+    /// The history's orders: newest first (default), oldest first, most expensive first, each
+    /// with the id as tiebreak so pages of one row never repeat or skip a session.
+    pub async fn history_sorts_are_stable(db: &TestDb) {
+        let s = db.store();
+        let f = franchise(&s).await;
+        let g = gym_with_cap(&s, f, "A", 10).await;
+        let me = InstanceId::new();
+        let mut ids = Vec::new();
+        for (i, cost) in [500_u64, 900, 500].into_iter().enumerate() {
+            let v = start(&s, &g, me, LEASE).await.unwrap();
+            s.record_response(
+                &g.scope,
+                v.id,
+                ResponseUsage {
+                    response_id: format!("resp_{i}"),
+                    at: OffsetDateTime::now_utc(),
+                    usage: TokenUsage::default(),
+                    cost_pico: cost,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+            ids.push(v.id);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let order = |sort: SessionSort| {
+            let s = s.clone();
+            let scope = g.scope;
+            let gym = g.gym.id;
+            async move {
+                let mut out = Vec::new();
+                for off in 0..4 {
+                    let p = s
+                        .list_voice_sessions(
+                            &scope,
+                            gym,
+                            &SessionFilter {
+                                sort,
+                                ..Default::default()
+                            },
+                            PageRequest::new(Some(1), Some(off)).unwrap(),
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(p.total, 3);
+                    out.extend(p.items.into_iter().map(|x| x.id));
+                }
+                out
+            }
+        };
+        assert_eq!(order(SessionSort::StartedDesc).await, [c, b, a]);
+        assert_eq!(order(SessionSort::Started).await, [a, b, c]);
+        let (hi, lo) = if c > a { (c, a) } else { (a, c) };
+        assert_eq!(order(SessionSort::CostDesc).await, [b, hi, lo]);
+    }
 }
 
 macro_rules! both_backends {
@@ -1579,6 +1637,7 @@ both_backends!(
     prices_apply_by_effective_date,
     platform_settings_are_seeded_and_platform_only,
     lifecycle_turns_tool_calls_follow_ups_and_retention,
+    history_sorts_are_stable,
 );
 
 /// PostgreSQL only: the slot lock orders lease renewals after an acquisition in progress.

@@ -4,7 +4,9 @@
 
 use crate::auth::web::PageUser;
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, InPage, ListQuery, PageResult, Pager, gym_scope, pager};
+use crate::web::chrome::{
+    Chrome, InPage, ListQuery, PageResult, Pager, gym_scope, pager, query_part,
+};
 use crate::web::i18n::Msg;
 use crate::web::page;
 use askama::Template;
@@ -15,7 +17,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use jarvis_app::objects::Objects;
 use jarvis_app::{AppError, churn, reports};
-use jarvis_core::churn::ChurnListEntry;
+use jarvis_core::churn::{ChurnLevel, ChurnListEntry};
 use jarvis_core::*;
 use jarvis_store::Report;
 
@@ -37,6 +39,10 @@ struct ChurnPage {
     c: Chrome,
     rows: Vec<ChurnListEntry>,
     pager: Pager,
+    /// The minimum level filter (a [`ChurnLevel`] key, or empty for all).
+    level: String,
+    /// The levels the filter offers.
+    levels: [ChurnLevel; 2],
 }
 
 async fn churn_page(
@@ -47,15 +53,25 @@ async fn churn_page(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, churn::READ).await?;
     let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
-    let p = churn::list(state.store.as_ref(), &scope, gym, None, req)
+    let min_level = q.level.as_deref().and_then(ChurnLevel::parse);
+    let level = min_level
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
+    let p = churn::list(state.store.as_ref(), &scope, gym, min_level, req)
         .await
         .in_page(c.t)?;
-    let pager = pager(&format!("/app/gyms/{gym}/churn"), "", &p);
+    let pager = pager(
+        &format!("/app/gyms/{gym}/churn"),
+        &query_part("level", &level),
+        &p,
+    );
     Ok(page(
         ChurnPage {
             c,
             rows: p.items,
             pager,
+            level,
+            levels: [ChurnLevel::Medium, ChurnLevel::High],
         },
         StatusCode::OK,
     ))

@@ -5,13 +5,14 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, form_errors_text, gym_scope,
+    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageError, PageResult, SortHeads,
+    form_errors_text, gym_scope, sort_key,
 };
 use crate::web::i18n::{Msg, store_message};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -46,6 +47,8 @@ struct KiosksPage {
     /// Gyms of the franchise the kiosk may move to (id, name).
     targets: Vec<(GymId, String)>,
     kiosks: Vec<KioskView>,
+    /// The sortable column headers.
+    heads: SortHeads,
     /// The gym's latest outages (the `kiosks.health` job's history).
     outages: Vec<jarvis_store::KioskOutage>,
     code: Option<(String, String)>,
@@ -64,10 +67,54 @@ impl KiosksPage {
     }
 }
 
+/// The kiosk list's sort keys, the default first.
+const KIOSK_SORTS: [&str; 5] = [
+    "name",
+    "name_desc",
+    "presence",
+    "last_seen_desc",
+    "last_seen",
+];
+
+/// Orders a gym's kiosks (a bounded list, sorted here) by a whitelisted key: problems first
+/// for `presence` (offline, unpaired, revoked, online), never-seen kiosks last by last seen.
+fn sort_kiosks(kiosks: &mut [KioskView], key: &str) {
+    let rank = |p: &KioskPresence| match p {
+        KioskPresence::Offline => 0,
+        KioskPresence::Unpaired => 1,
+        KioskPresence::Revoked => 2,
+        KioskPresence::Online => 3,
+    };
+    let name = |k: &KioskView| k.kiosk.name.to_lowercase();
+    let seen = |a: &KioskView, b: &KioskView, desc: bool| match (
+        a.kiosk.last_seen_at,
+        b.kiosk.last_seen_at,
+    ) {
+        (Some(x), Some(y)) if desc => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
+    kiosks.sort_by(|a, b| {
+        let by = match key {
+            "name_desc" => name(b).cmp(&name(a)),
+            "presence" => rank(&a.presence)
+                .cmp(&rank(&b.presence))
+                .then_with(|| name(a).cmp(&name(b))),
+            "last_seen_desc" => seen(a, b, true),
+            "last_seen" => seen(a, b, false),
+            _ => name(a).cmp(&name(b)),
+        };
+        by.then_with(|| a.kiosk.id.cmp(&b.kiosk.id))
+    });
+}
+
 async fn render_kiosks(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    sort: Option<&str>,
     code: Option<(String, String)>,
     error: Option<String>,
     status: StatusCode,
@@ -105,15 +152,19 @@ async fn render_kiosks(
         None => Vec::new(),
     };
     let offline_after = state.config.kiosk_offline_after;
+    let mut list: Vec<KioskView> = p
+        .items
+        .into_iter()
+        .map(|k| kiosks::view(k, offline_after))
+        .collect();
+    let key = sort_key(sort, &KIOSK_SORTS);
+    sort_kiosks(&mut list, key);
     Ok(page(
         KiosksPage {
             c,
             targets,
-            kiosks: p
-                .items
-                .into_iter()
-                .map(|k| kiosks::view(k, offline_after))
-                .collect(),
+            kiosks: list,
+            heads: SortHeads::new(&format!("/app/gyms/{gym}/kiosks"), "", key),
             outages,
             code,
             error,
@@ -127,8 +178,18 @@ async fn kiosks_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
 ) -> PageResult {
-    render_kiosks(&state, &u, gym, None, None, StatusCode::OK).await
+    render_kiosks(
+        &state,
+        &u,
+        gym,
+        q.sort.as_deref(),
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -154,6 +215,7 @@ async fn kiosk_create(
         &state,
         &u,
         gym,
+        None,
         None,
         Some(err),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -205,6 +267,7 @@ async fn kiosk_update(
         &u,
         gym,
         None,
+        None,
         Some(err),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -221,7 +284,7 @@ async fn kiosk_pair(
     match kiosks::issue_pairing_code(state.store.as_ref(), &scope, &u.caller.actor, gym, id).await {
         Ok((k, code)) => {
             let shown = Some((k.name, code.code));
-            render_kiosks(&state, &u, gym, shown, None, StatusCode::OK).await
+            render_kiosks(&state, &u, gym, None, shown, None, StatusCode::OK).await
         }
         Err(AppError::GymNotReady(n)) => {
             let msg = match n {
@@ -232,6 +295,7 @@ async fn kiosk_pair(
                 &state,
                 &u,
                 gym,
+                None,
                 None,
                 Some(msg.to_string()),
                 StatusCode::CONFLICT,

@@ -3,12 +3,14 @@
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, Empty, InPage, PageResult, gym_scope};
+use crate::web::chrome::{
+    Chrome, Empty, InPage, ListQuery, PageResult, Pager, gym_scope, pager, query_part,
+};
 use crate::web::i18n::Msg;
 use crate::web::page;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -31,6 +33,9 @@ struct LeadsPage {
     c: Chrome,
     leads: Vec<Lead>,
     total: u64,
+    /// The status filter (a [`LeadStatus`] key, or empty for all).
+    status: String,
+    pager: Pager,
     key: Option<LeadWebhookKey>,
     new_secret: Option<NewLeadSecret>,
     can_write: bool,
@@ -42,19 +47,28 @@ async fn render(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    q: ListQuery,
     new_secret: Option<NewLeadSecret>,
 ) -> PageResult {
     let (scope, c) = gym_scope(state, u, gym, leads::READ).await?;
+    // Leads arrive from a public webhook: the list grows without bound, so it is paged.
+    let filter = q.status.as_deref().and_then(LeadStatus::parse);
+    let status = filter.map(|s| s.as_str().to_string()).unwrap_or_default();
     let list = state
         .store
         .list_leads(
             &scope,
             gym,
-            None,
-            PageRequest::new(Some(200), None).in_page(c.t)?,
+            filter,
+            PageRequest::new(Some(50), q.offset).unwrap_or_default(),
         )
         .await
         .in_page(c.t)?;
+    let pager = pager(
+        &format!("/app/gyms/{gym}/leads"),
+        &query_part("status", &status),
+        &list,
+    );
     let key = state.store.lead_webhook(&scope, gym).await.in_page(c.t)?;
     let can_write = u.caller.gym(state, gym, leads::WRITE).await.is_ok();
     let can_rotate = u.caller.gym(state, gym, leads::KEY_ROTATE).await.is_ok();
@@ -63,6 +77,8 @@ async fn render(
             c,
             leads: list.items,
             total: list.total,
+            status,
+            pager,
             key,
             new_secret,
             can_write,
@@ -77,8 +93,9 @@ async fn leads_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
 ) -> PageResult {
-    render(&state, &u, gym, None).await
+    render(&state, &u, gym, q, None).await
 }
 
 #[derive(Deserialize)]
@@ -128,5 +145,5 @@ async fn secret_submit(
     .await
     .in_page(c.t)?;
     // Shown on this answer only (not a redirect): the secret is never stored in clear.
-    render(&state, &u, gym, Some(s)).await
+    render(&state, &u, gym, ListQuery::default(), Some(s)).await
 }

@@ -3,12 +3,14 @@
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, Empty, InPage, PageResult, gym_scope};
+use crate::web::chrome::{
+    Chrome, Empty, InPage, ListQuery, PageResult, SortHeads, gym_scope, sort_key,
+};
 use crate::web::i18n::{Msg, Tr, field_message, store_message};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -38,16 +40,37 @@ pub fn routes() -> Router<AppState> {
 struct ClassesPage {
     c: Chrome,
     classes: Vec<ClassSchedule>,
+    /// The sortable column headers.
+    heads: SortHeads,
     /// The new-class form (as typed after an error).
     form: ClassForm,
     errors: BTreeMap<String, String>,
     can_write: bool,
 }
 
+/// The class list's sort keys, the default (the week's order, as stored) first.
+const CLASS_SORTS: [&str; 4] = ["day", "name", "name_desc", "coach"];
+
+/// Orders a gym's classes (a bounded list, sorted here; the store gives the week's order,
+/// which stays the tiebreak). Classes without a coach go last by coach.
+fn sort_classes(classes: &mut [ClassSchedule], key: &str) {
+    let name = |k: &ClassSchedule| k.name.to_lowercase();
+    match key {
+        "name" => classes.sort_by_key(name),
+        "name_desc" => classes.sort_by_key(|k| std::cmp::Reverse(name(k))),
+        "coach" => classes.sort_by_key(|k| {
+            let coach = k.coach.as_deref().map(str::to_lowercase);
+            (coach.is_none(), coach)
+        }),
+        _ => {}
+    }
+}
+
 async fn render_classes(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    sort: Option<&str>,
     form: ClassForm,
     errors: BTreeMap<String, String>,
     status: StatusCode,
@@ -68,10 +91,14 @@ async fn render_classes(
         .gym(state, gym, Action::ScheduleWrite)
         .await
         .is_ok();
+    let key = sort_key(sort, &CLASS_SORTS);
+    let mut classes = p.items;
+    sort_classes(&mut classes, key);
     Ok(page(
         ClassesPage {
             c,
-            classes: p.items,
+            classes,
+            heads: SortHeads::new(&format!("/app/gyms/{gym}/classes"), "", key),
             form,
             errors,
             can_write,
@@ -84,12 +111,22 @@ async fn classes_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
 ) -> PageResult {
     let form = ClassForm {
         weekday: "mon".into(),
         ..Default::default()
     };
-    render_classes(&state, &u, gym, form, BTreeMap::new(), StatusCode::OK).await
+    render_classes(
+        &state,
+        &u,
+        gym,
+        q.sort.as_deref(),
+        form,
+        BTreeMap::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The class form (create and edit), as typed.
@@ -231,7 +268,16 @@ async fn class_create(
     match save_class(&state, &u, c.t, &scope, gym, None, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/app/gyms/{gym}/classes")).into_response()),
         Err(errors) => {
-            render_classes(&state, &u, gym, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_classes(
+                &state,
+                &u,
+                gym,
+                None,
+                f,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }

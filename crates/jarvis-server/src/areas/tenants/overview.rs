@@ -151,7 +151,7 @@ pub async fn build(
         cost_month: f.month(&o.cost.period.first_day()),
         sessions_href: format!("{base}/voice/sessions?from={}&to={}", o.first, o.last),
         follow_ups_href: format!("{base}/voice#follow-ups"),
-        churn_href: format!("{base}/churn"),
+        churn_href: format!("{base}/churn?level=high"),
         kiosks_href: format!("{base}/kiosks"),
         voice_href: format!("{base}/voice"),
         first,

@@ -6,12 +6,14 @@
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, ConfirmPage, Empty, InPage, PageResult, gym_scope};
+use crate::web::chrome::{
+    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageResult, SortHeads, gym_scope, sort_key,
+};
 use crate::web::i18n::{Msg, Tr, field_message, store_message};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -164,25 +166,44 @@ fn form_errors(t: Tr, e: AppError) -> BTreeMap<String, String> {
 struct ToolsPage {
     c: Chrome,
     tools: Vec<HttpTool>,
+    /// The sortable column headers.
+    heads: SortHeads,
     form: ToolForm,
     errors: BTreeMap<String, String>,
     fields: [MemberField; 9],
+}
+
+/// The tool list's sort keys, the default first.
+const TOOL_SORTS: [&str; 3] = ["name", "name_desc", "status"];
+
+/// Orders a gym's tools (a bounded list, sorted here): by name, or enabled ones first.
+fn sort_tools(tools: &mut [HttpTool], key: &str) {
+    let name = |t: &HttpTool| t.name.to_lowercase();
+    match key {
+        "name_desc" => tools.sort_by_key(|t| std::cmp::Reverse(name(t))),
+        "status" => tools.sort_by_key(|t| (!t.enabled, name(t))),
+        _ => tools.sort_by_key(name),
+    }
 }
 
 async fn render_list(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    sort: Option<&str>,
     form: ToolForm,
     errors: BTreeMap<String, String>,
     status: StatusCode,
 ) -> PageResult {
     let (scope, c) = gym_scope(state, u, gym, MANAGE).await?;
-    let tools = state.http_tools.list(&scope, gym).await.in_page(c.t)?;
+    let mut tools = state.http_tools.list(&scope, gym).await.in_page(c.t)?;
+    let key = sort_key(sort, &TOOL_SORTS);
+    sort_tools(&mut tools, key);
     Ok(page(
         ToolsPage {
             c,
             tools,
+            heads: SortHeads::new(&format!("/app/gyms/{gym}/tools"), "", key),
             form,
             errors,
             fields: MemberField::ALL,
@@ -195,11 +216,13 @@ async fn tools_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<ListQuery>,
 ) -> PageResult {
     render_list(
         &state,
         &u,
         gym,
+        q.sort.as_deref(),
         ToolForm::blank(),
         BTreeMap::new(),
         StatusCode::OK,
@@ -226,7 +249,16 @@ async fn tool_create(
         // Shown on this answer only (not a redirect): the secret is never stored in clear.
         Ok(t) => render_tool(&state, &u, gym, t.tool.id, Extra::secret(t.secret)).await,
         Err(errors) => {
-            render_list(&state, &u, gym, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_list(
+                &state,
+                &u,
+                gym,
+                None,
+                f,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }

@@ -7,8 +7,8 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, Pager, field_error, gym_scope,
-    pager, query_part,
+    Chrome, ConfirmPage, Empty, InPage, PageError, PageResult, Pager, SortHeads, field_error,
+    gym_scope, pager, query_part,
 };
 use crate::web::i18n::{Msg, Tr, field_message};
 use crate::web::page;
@@ -25,6 +25,7 @@ use jarvis_core::authz::Resource;
 use jarvis_core::cost::BudgetPeriod;
 use jarvis_core::model::*;
 use jarvis_core::*;
+use jarvis_store::SessionSort;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -136,7 +137,17 @@ struct HistoryParams {
     #[serde(default)]
     reason: String,
     #[serde(default)]
+    sort: String,
+    #[serde(default)]
     offset: String,
+}
+
+/// Whether the history is narrowed by a filter (the empty state then says no session
+/// matches, rather than that there is none yet).
+pub fn filtered(q: &HistoryQuery) -> bool {
+    [&q.from, &q.to, &q.badge, &q.reason]
+        .iter()
+        .any(|v| !v.trim().is_empty())
 }
 
 #[derive(Template)]
@@ -150,6 +161,8 @@ struct HistoryPage {
     /// The gym's custom analysis fields (one column each).
     fields: Vec<AnalysisField>,
     pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
     errors: BTreeMap<String, String>,
     reasons: Vec<&'static str>,
 }
@@ -241,6 +254,7 @@ async fn history_page(
         to: p.to,
         badge: p.badge,
         reason: p.reason,
+        sort: SessionSort::parse(&p.sort).as_str().to_string(),
     };
     let offset = p.offset.trim().parse::<u64>().ok();
     let req = PageRequest::new(Some(50), offset).unwrap_or_default();
@@ -279,11 +293,14 @@ async fn history_page(
         query_part("reason", &q.reason),
     ]
     .concat();
+    let base = format!("/app/gyms/{gym}/voice/sessions");
+    let sort = SessionSort::parse(&q.sort).as_str();
     let pager = pager(
-        &format!("/app/gyms/{gym}/voice/sessions"),
-        &extra,
+        &base,
+        &[extra.as_str(), &query_part("sort", sort)].concat(),
         &page_rows,
     );
+    let heads = SortHeads::new(&base, &extra, sort);
     let ids: Vec<VoiceSessionId> = page_rows.items.iter().map(|r| r.session.id).collect();
     let analyses = analysis::of_sessions(state.store.as_ref(), &scope, gym, &ids)
         .await
@@ -304,6 +321,7 @@ async fn history_page(
             fields,
             rows: page_rows.items,
             pager,
+            heads,
             errors,
             reasons: EndReason::ALL.iter().map(|r| r.as_str()).collect(),
         },

@@ -1,0 +1,276 @@
+//! The dashboard's list conventions on both backends: sortable column headers (the order of
+//! the rows changes, `aria-sort` on the sorted column, unknown keys fall back to the default),
+//! filters that narrow the list, and the empty state in the page's language instead of an
+//! empty table. Covers the conversation history (sorted by the store), the kiosks and the
+//! classes (sorted by the handler).
+
+use crate::common;
+
+use crate::web::{get, web_login};
+use common::{Backend, TestApp};
+use jarvis_core::cost::TokenUsage;
+use jarvis_core::model::*;
+use jarvis_core::{FranchiseId, GymId, InstanceId, KioskId, MemberId, Scope};
+use serde_json::{Value, json};
+
+async fn created(app: &TestApp, path: &str, body: Value) -> Value {
+    let (s, v) = app.post(path, body).await;
+    assert_eq!(s, 201, "{path}: {v}");
+    v
+}
+
+fn id<T: std::str::FromStr>(v: &Value) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    v["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Where `needle` first occurs in `html` (the row order of a table).
+fn at(html: &str, needle: &str) -> usize {
+    html.find(needle)
+        .unwrap_or_else(|| panic!("{needle} not on the page"))
+}
+
+async fn list_conventions_on_history_kiosks_and_classes(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Lists"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Lists", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let scope = Scope::Gym { franchise: f, gym };
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let fr = format!("{admin}; jarvis_lang=fr");
+    let en = format!("{admin}; jarvis_lang=en");
+    let history = format!("/app/gyms/{gym}/voice/sessions");
+    let kiosks = format!("/app/gyms/{gym}/kiosks");
+    let classes = format!("/app/gyms/{gym}/classes");
+
+    // Empty states, in the page's language, instead of an empty table.
+    let (s, html) = get(&app, &fr, &history).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"no-sessions\""), "{html}");
+    assert!(html.contains("elles apparaissent ici dès"));
+    assert!(!html.contains("id=\"sessions\""));
+    let (_, html) = get(&app, &en, &history).await;
+    assert!(html.contains("No conversation yet"));
+    let (_, html) = get(&app, &fr, &kiosks).await;
+    assert!(html.contains("id=\"no-kiosks\""));
+    assert!(html.contains("ajoutez-en une ci-dessous, puis appairez-la"));
+    let (_, html) = get(&app, &en, &kiosks).await;
+    assert!(html.contains("No kiosk yet: add one below"));
+    let (_, html) = get(&app, &fr, &classes).await;
+    assert!(html.contains("Aucun cours au planning pour"));
+    let (_, html) = get(&app, &en, &classes).await;
+    assert!(html.contains("id=\"no-classes\""));
+    assert!(html.contains("No class on the schedule yet"));
+
+    // Two kiosks and two classes, then the sort headers reorder them.
+    let k_a: KioskId = id(&created(
+        &app,
+        &format!("/api/v1/gyms/{gym}/kiosks"),
+        json!({"name": "Accueil"}),
+    )
+    .await);
+    let k_z: KioskId = id(&created(
+        &app,
+        &format!("/api/v1/gyms/{gym}/kiosks"),
+        json!({"name": "Zen"}),
+    )
+    .await);
+    let (_, html) = get(&app, &en, &kiosks).await;
+    assert!(!html.contains("id=\"no-kiosks\""));
+    assert!(
+        at(&html, &format!("data-kiosk=\"{k_a}\"")) < at(&html, &format!("data-kiosk=\"{k_z}\""))
+    );
+    assert!(html.contains("<th aria-sort=\"ascending\"><a class=\"sort\" href=\"/app/gyms/"));
+    assert!(html.contains(&format!("href=\"/app/gyms/{gym}/kiosks?sort=name_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{kiosks}?sort=name_desc")).await;
+    assert!(
+        at(&html, &format!("data-kiosk=\"{k_z}\"")) < at(&html, &format!("data-kiosk=\"{k_a}\""))
+    );
+    assert!(html.contains("aria-sort=\"descending\""));
+    // An unknown key is the default order, never an error.
+    let (s, html) = get(
+        &app,
+        &en,
+        &format!("{kiosks}?sort=name%3B%20DROP%20TABLE%20kiosks"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &format!("data-kiosk=\"{k_a}\"")) < at(&html, &format!("data-kiosk=\"{k_z}\""))
+    );
+
+    let c_yoga = created(
+        &app,
+        &format!("/api/v1/gyms/{gym}/classes"),
+        json!({"name": "Yoga", "weekday": "mon", "start_time": "09:00", "duration_minutes": 45, "capacity": 10}),
+    )
+    .await;
+    let c_boxe = created(
+        &app,
+        &format!("/api/v1/gyms/{gym}/classes"),
+        json!({"name": "Boxe", "weekday": "fri", "start_time": "18:00", "duration_minutes": 60, "capacity": 12}),
+    )
+    .await;
+    let row = |c: &Value| format!("data-class=\"{}\"", c["id"].as_str().unwrap());
+    let (_, html) = get(&app, &fr, &classes).await;
+    assert!(
+        at(&html, &row(&c_yoga)) < at(&html, &row(&c_boxe)),
+        "the week's order by default"
+    );
+    let (_, html) = get(&app, &fr, &format!("{classes}?sort=name")).await;
+    assert!(at(&html, &row(&c_boxe)) < at(&html, &row(&c_yoga)));
+
+    // The history: three conversations, sorted by the store, filtered by end reason.
+    let m: MemberId = id(&created(
+        &app,
+        &format!("/api/v1/gyms/{gym}/members"),
+        json!({"badge_id": "B-1", "first_name": "Alice", "last_name": "Martin",
+               "preferred_language": "fr", "consent_voice": true, "consent_transcripts": true}),
+    )
+    .await);
+    let store = app.db.store();
+    let mut ids = Vec::new();
+    for (i, (cost, reason)) in [
+        (900_u64, EndReason::MemberEnded),
+        (100, EndReason::StaffEnded),
+        (500, EndReason::MemberEnded),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let v = store
+            .start_session(
+                &scope,
+                gym,
+                NewVoiceSession {
+                    member_id: m,
+                    kiosk_id: Some(k_a),
+                    owner: InstanceId::new(),
+                    lease: time::Duration::minutes(2),
+                    model: "gpt-realtime-2.1-mini".into(),
+                    transcription_model: None,
+                    language: Locale::Fr,
+                    max_duration_secs: 600,
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .record_response(
+                &scope,
+                v.id,
+                ResponseUsage {
+                    response_id: format!("resp_list_{i}"),
+                    at: time::OffsetDateTime::now_utc(),
+                    usage: TokenUsage::default(),
+                    cost_pico: cost,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .end_session(&scope, v.id, reason, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        ids.push(v.id);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let row = |i: usize| format!("data-session=\"{}\"", ids[i]);
+    let (s, html) = get(&app, &en, &history).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("id=\"no-sessions\""));
+    assert!(
+        at(&html, &row(2)) < at(&html, &row(1)) && at(&html, &row(1)) < at(&html, &row(0)),
+        "newest first"
+    );
+    assert!(html.contains("aria-sort=\"descending\""));
+    let (_, html) = get(&app, &en, &format!("{history}?sort=cost_desc")).await;
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(2)) && at(&html, &row(2)) < at(&html, &row(1)),
+        "most expensive first"
+    );
+    // The pager and the filter form keep the sort.
+    assert!(html.contains("name=\"sort\" value=\"cost_desc\""));
+    let (_, html) = get(&app, &fr, &format!("{history}?sort=started")).await;
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)) && at(&html, &row(1)) < at(&html, &row(2)),
+        "oldest first"
+    );
+    assert!(html.contains("aria-sort=\"ascending\""));
+    // A filter narrows the list, and the sort header links keep it.
+    let (_, html) = get(
+        &app,
+        &en,
+        &format!("{history}?reason=member_ended&sort=cost_desc"),
+    )
+    .await;
+    assert!(!html.contains(&row(1)));
+    assert!(at(&html, &row(0)) < at(&html, &row(2)));
+    assert!(html.contains(&format!(
+        "href=\"{history}?sort=started_desc&amp;reason=member_ended\""
+    )));
+    // A filter nothing matches: the "no result" sentence, not the "nothing yet" one.
+    let (_, html) = get(&app, &fr, &format!("{history}?badge=NOBODY")).await;
+    assert!(html.contains("id=\"no-sessions\""));
+    assert!(html.contains("Aucun résultat pour ces critères"));
+    let (_, html) = get(&app, &en, &format!("{history}?badge=NOBODY")).await;
+    assert!(html.contains("Nothing matches these criteria"));
+
+    // Leads: paged, filtered by status; a filter with no match says so.
+    let leads = format!("/app/gyms/{gym}/leads");
+    let (_, html) = get(&app, &fr, &leads).await;
+    assert!(html.contains("id=\"no-leads\""));
+    let mut lead_ids = Vec::new();
+    for (i, name) in ["Paul", "Nina"].into_iter().enumerate() {
+        let r = store
+            .record_lead(
+                &scope,
+                gym,
+                ValidLead {
+                    event_id: format!("evt-{i}"),
+                    name: name.into(),
+                    email: None,
+                    phone: None,
+                    message: None,
+                    source: None,
+                },
+                &format!("{i:064}"),
+            )
+            .await
+            .unwrap();
+        lead_ids.push(r.lead.id);
+    }
+    store
+        .set_lead_status(
+            &scope,
+            &Actor::cli(),
+            gym,
+            lead_ids[1],
+            LeadStatus::Contacted,
+        )
+        .await
+        .unwrap();
+    let (_, html) = get(&app, &en, &leads).await;
+    assert!(html.contains(&format!("data-lead=\"{}\"", lead_ids[0])));
+    assert!(html.contains(&format!("data-lead=\"{}\"", lead_ids[1])));
+    let (s, html) = get(&app, &en, &format!("{leads}?status=contacted")).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains(&format!("data-lead=\"{}\"", lead_ids[0])));
+    assert!(html.contains(&format!("data-lead=\"{}\"", lead_ids[1])));
+    let (_, html) = get(&app, &fr, &format!("{leads}?status=converted")).await;
+    assert!(html.contains("id=\"no-leads\""));
+    assert!(html.contains("Aucun résultat pour ces critères"));
+    app.stop().await;
+}
+
+both_backends!(list_conventions_on_history_kiosks_and_classes);
