@@ -55,7 +55,7 @@ async function visit(page, origin, name, p, lang, { status = 200, shifts = null 
   return problems;
 }
 
-test('every page: TOTP sign-in, axe (no serious violations), no layout shift, screenshots, switch to French', { timeout: 300000 }, async (t) => {
+test('every page: TOTP sign-in, axe (no serious violations), no layout shift, screenshots, switch to French', { timeout: 420000 }, async (t) => {
   if (!browserReady(t)) return;
   const { chromium } = require('playwright-core');
   fs.mkdirSync(SHOTS, { recursive: true });
