@@ -1,46 +1,48 @@
-// Browser test: the main dashboard pages as a super admin sees them, in English and French.
+// Browser test: every dashboard page as a super admin sees it, in English and French.
 // `jarvis serve --demo` with a fresh data dir; a super admin is made with `jarvis admin create`
 // and signs in through the forms, enrolling TOTP (first sign-in) and then signing in again with
-// a TOTP code. On each main page (sign-in, gym overview, members, a member, kiosks, voice,
-// knowledge, team, admin, audit, usage) axe-core must find no `serious` or `critical`
-// violation, and a full-page 1280 px screenshot goes to target/screenshots/<page>-<lang>.png.
-// The language is switched to French from the header's link; every main page then says
-// lang="fr" and shows none of the English navigation words.
+// a TOTP code. On each page — sign-in, the kiosk's pairing screen, the public /demo page, the
+// not-found page, the main pages (home, gym overview, members, a member, kiosks, voice,
+// knowledge, team, admin, audit, usage) and the rest (gyms, classes and a class, tools, reports,
+// leads, new knowledge entry, churn, CSV import, conversations and one conversation,
+// simulations and one run, analysis fields, costs, jobs, errors, Web Vitals, security, model
+// prices) — axe-core must find no `serious` or `critical` violation, and a full-page 1280 px
+// screenshot goes to target/screenshots/<page>-<lang>.png. The language is switched to French
+// from the header's link; every page then says lang="fr" and shows none of the English
+// navigation words. In the English pass each page's cumulative layout shift after load (CLS,
+// from `layout-shift` entries) must stay below 0.1; a shift made on purpose shows the
+// measurement sees one.
 // Run from the repo root: `node --test e2e/pages.test.js` (after `npm install` in e2e/).
 'use strict';
 
 const { test } = require('node:test');
 const {
   assert, fs, os, path, SHOTS, startJarvis, browserReady, createSuperAdmin, totp, signIn, signInEnrolling,
-  demoGyms, mainPages, CHROMIUM,
+  demoGyms, mainPages, morePages, axeSerious, layoutShift, managerToken, apiConversation, sleep, CHROMIUM,
 } = require('./support');
-
-// axe-core's browser bundle, from e2e/node_modules (npm, lockfile).
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 // English words of the navigation and page chrome that a French page must not show (whole
 // words, case-sensitive; "Conversations" and "Administration" are the same in both languages).
 const ENGLISH = ['Overview', 'Members', 'Kiosks', 'Knowledge', 'Settings', 'Team', 'Reports', 'Tools', 'Classes',
   'Sign out', 'Log out', 'Search', 'Next', 'Previous', 'Home', 'Usage', 'Audit log', 'Skip to content', 'Demo mode',
-  'Welcome', 'Sign in', 'Password'];
+  'Welcome', 'Sign in', 'Password', 'Status', 'Name', 'Save', 'Delete', 'Cancel', 'Open', 'Cost', 'Back',
+  'Filter', 'Jobs', 'Errors', 'Security', 'Leads', 'Hang up', 'Talk to JARVIS', 'self-hosted', 'AI voice companion'];
 
-// Runs axe on the loaded page; returns its serious and critical violations, readable.
-async function axeSerious(page) {
-  // The CSP (`script-src 'self'`) blocks an inline <script> (page.addScriptTag({content})), so
-  // the bundle is evaluated through the DevTools protocol, which CSP does not govern; the page's
-  // own policy stays on, as users get it.
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
-  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return r.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `    ${n.target.join(' ')} ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n')}`);
-}
+// Web Vitals' "good" CLS threshold.
+const CLS_MAX = 0.1;
 
-// Opens a page (must be 200), checks lang, runs axe and takes the screenshot; returns problems.
-async function visit(page, origin, name, p, lang) {
+// Opens a page (HTTP `status`, 200 by default), checks lang, runs axe, measures the layout
+// shift after load (`cls`), takes the screenshot; returns problems. `shifts` collects
+// [name, CLS] when given.
+async function visit(page, origin, name, p, lang, { status = 200, shifts = null } = {}) {
   const res = await page.goto(origin + p);
   const problems = [];
-  if (res.status() !== 200) problems.push(`${name} (${p}): HTTP ${res.status()}`);
+  if (res.status() !== status) problems.push(`${name} (${p}): HTTP ${res.status()}, expected ${status}`);
+  if (shifts) {
+    const cls = await layoutShift(page);
+    shifts.push([name, Math.round(cls * 1000) / 1000]);
+    if (cls >= CLS_MAX) problems.push(`${name}-${lang} (${p}): layout shift ${cls.toFixed(3)} >= ${CLS_MAX}`);
+  }
   const htmlLang = await page.getAttribute('html', 'lang');
   if (htmlLang !== lang) problems.push(`${name}: <html lang="${htmlLang}">, expected ${lang}`);
   for (const v of await axeSerious(page)) problems.push(`${name}-${lang} (${p}): ${v}`);
@@ -53,25 +55,40 @@ async function visit(page, origin, name, p, lang) {
   return problems;
 }
 
-test('main pages: TOTP sign-in, axe (no serious violations), screenshots, switch to French', { timeout: 240000 }, async (t) => {
+test('every page: TOTP sign-in, axe (no serious violations), no layout shift, screenshots, switch to French', { timeout: 420000 }, async (t) => {
   if (!browserReady(t)) return;
   const { chromium } = require('playwright-core');
   fs.mkdirSync(SHOTS, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarvis-e2e-pages-'));
-  const { child, origin } = await startJarvis(dataDir);
+  const { child, origin, fake } = await startJarvis(dataDir);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   const viewport = { width: 1280, height: 900 };
+  const shifts = [];
   try {
     const problems = [];
-    // The sign-in page, signed out, in both languages.
+    // Signed out: the sign-in page and the public demo page in both languages, the not-found
+    // page (English only: it has no catalogue text yet), the kiosk's pairing screen (French;
+    // the member's language comes with the badge).
     const anon = await browser.newPage({ viewport });
-    problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=en', 'en'));
+    problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=en', 'en', { shifts }));
     problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=fr', 'fr'));
-    // The kiosk's pairing screen (unpaired; the page itself is French, the member's language
-    // comes with the badge).
+    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=en', 'en', { shifts }));
+    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=fr', 'fr'));
+    problems.push(...await visit(anon, origin, 'not-found', '/no/such/page', 'en', { status: 404, shifts }));
     problems.push(...await visit(anon, origin, 'kiosk', '/kiosk', 'fr'));
-    await anon.close();
 
+    // The CLS measurement sees a real shift: the content pushed down by a block inserted after load.
+    await anon.goto(`${origin}/app/login?lang=en`);
+    await layoutShift(anon, 0);
+    await anon.evaluate(() => new Promise((r) => requestAnimationFrame(() => {
+      const d = document.createElement('div');
+      d.style.height = '400px';
+      document.body.prepend(d);
+      r();
+    })));
+    const made = await layoutShift(anon);
+    assert.ok(made >= CLS_MAX, `a 400 px shift measures ${made}, expected >= ${CLS_MAX}`);
+    await anon.close();
     // A super admin's first sign-in enrols TOTP; a second sign-in asks for a code.
     const who = createSuperAdmin(dataDir);
     const first = await browser.newContext({ viewport });
@@ -91,9 +108,30 @@ test('main pages: TOTP sign-in, axe (no serious violations), screenshots, switch
     await Promise.all([page.waitForURL(`${origin}/app`), page.click('form button[type=submit]')]);
 
     const { gyms, member } = await demoGyms(page, origin);
-    const pages = mainPages(gyms[0], member);
+    // The pages that need data the demo seed lacks: one ended conversation (through the kiosk
+    // API), one simulation run (the page's Run button; the job runs it against the fake) and a
+    // class of the seeded timetable, all in the Paris gym.
+    const token = await managerToken(origin);
+    const paris = (await (await fetch(`${origin}/api/v1/gyms`, { headers: { authorization: `Bearer ${token}` } })).json()).items[0];
+    const gym = `/app/gyms/${paris.id}`;
+    const session = await apiConversation(origin, fake, token, paris.id);
+    await page.goto(`${origin}${gym}/voice/simulations`);
+    await Promise.all([page.waitForNavigation(), page.click(`form[action$="/voice/simulations/run"] button`)]);
+    let run = null;
+    for (let i = 0; i < 60 && !run; i++) {
+      await page.goto(`${origin}${gym}/voice/simulations`);
+      run = await page.locator('#runs tr[data-run]:not([data-status=queued]):not([data-status=running]) a').first().getAttribute('href', { timeout: 1000 }).catch(() => null);
+      if (!run) await sleep(500);
+    }
+    assert.ok(run, 'the simulation run finished');
+    await page.goto(`${origin}${gym}/classes`);
+    const klass = await page.locator(`main a[href^="${gym}/classes/"]`).first().getAttribute('href');
+    const pages = [...mainPages(gyms[0], member), ...morePages(gym, [
+      ['class', klass], ['session', `${gym}/voice/sessions/${session}`], ['simulation-run', run],
+    ])];
     await page.goto(`${origin}/app/language?lang=en&next=/app`);
-    for (const [name, p] of pages) problems.push(...await visit(page, origin, name, p, 'en'));
+    for (const [name, p] of pages) problems.push(...await visit(page, origin, name, p, 'en', { shifts }));
+    console.log(`layout shift after load (CLS) per page: ${shifts.map(([n, v]) => `${n} ${v}`).join(', ')}`);
 
     // Switch to French from the header of the gym overview, as a user would.
     const overview = gyms[0];

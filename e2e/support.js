@@ -1,4 +1,4 @@
-// Shared by the browser tests that run a whole `jarvis serve --demo` (demo.test.js,
+// Shared by the browser tests that run a whole `jarvis serve --demo` (demo.test.js, demo-page.test.js,
 // voice.test.js, pages.test.js, access.test.js): where the binary and Chromium are, the flags
 // for a call with a fake microphone, starting the server (resolving once it listens and its demo
 // fake is known), the JSON API with a bearer token, sleep, and for the dashboard tests: the
@@ -55,10 +55,13 @@ function startJarvis(dataDir, extraEnv = {}) {
   });
 }
 
+// A JSON API call (with a bearer token unless `token` is null); asserts success.
 async function api(origin, token, method, p, body) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
   const r = await fetch(origin + p, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers,
     body: body ? JSON.stringify(body) : undefined,
   });
   const j = await r.json();
@@ -229,7 +232,114 @@ function mainPages(gym, member) {
   ];
 }
 
+// The remaining dashboard pages of a gym (pages.test.js visits them after the main ones).
+// `extra` adds pages found at run time ([name, path] pairs: a class, a session, a run).
+function morePages(gym, extra = []) {
+  return [
+    ['gyms', '/app/gyms'],
+    ['classes', `${gym}/classes`],
+    ['tools', `${gym}/tools`],
+    ['reports', `${gym}/reports`],
+    ['leads', `${gym}/leads`],
+    ['knowledge-new', `${gym}/knowledge/new`],
+    ['churn', `${gym}/churn`],
+    ['import', `${gym}/import`],
+    ['sessions', `${gym}/voice/sessions`],
+    ['simulations', `${gym}/voice/simulations`],
+    ['analysis', `${gym}/voice/analysis`],
+    ['costs', '/app/ops/costs'],
+    ['jobs', '/app/ops/jobs'],
+    ['errors', '/app/ops/errors'],
+    ['vitals', '/app/ops/vitals'],
+    ['security', '/app/security'],
+    ['prices', '/app/voice/prices'],
+    ...extra,
+  ];
+}
+
+// axe-core's browser bundle, from e2e/node_modules (npm, lockfile); read on first use.
+let AXE = null;
+
+// Runs axe on the loaded page; returns its serious and critical violations, readable.
+async function axeSerious(page) {
+  // The CSP (`script-src 'self'`) blocks an inline <script> (page.addScriptTag({content})), so
+  // the bundle is evaluated through the DevTools protocol, which CSP does not govern; the page's
+  // own policy stays on, as users get it.
+  if (!AXE) AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `    ${n.target.join(' ')} ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n')}`);
+}
+
+// The page's cumulative layout shift so far (the sum of its `layout-shift` entries not caused
+// by input, as the Web Vitals CLS counts them for a page that has just loaded), read through a
+// PerformanceObserver with `buffered` after `settleMs` more milliseconds, so shifts from late
+// scripts or styles count too.
+async function layoutShift(page, settleMs = 300) {
+  return page.evaluate((ms) => new Promise((resolve) => {
+    let cls = 0;
+    const add = (entries) => { for (const e of entries) if (!e.hadRecentInput) cls += e.value; };
+    const po = new PerformanceObserver((list) => add(list.getEntries()));
+    po.observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => { add(po.takeRecords()); po.disconnect(); resolve(cls); }, ms);
+  }), settleMs);
+}
+
+// The SDP offer of a browser call (audio and the `oai-events` data channel), for calls started
+// through the API alone; the demo fake's real answerer accepts it, no media ever flows.
+const OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\na=msid-semantic: WMS\r\n'
+  + 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:demo\r\na=ice-pwd:demodemodemodemodemodemo\r\n'
+  + 'a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n'
+  + 'a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n'
+  + 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:demo\r\na=ice-pwd:demodemodemodemodemodemo\r\n'
+  + 'a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n'
+  + 'a=setup:actpass\r\na=mid:1\r\na=sctp-port:5000\r\n';
+
+// The demo Paris manager's API token (password sign-in, no second factor for managers).
+async function managerToken(origin) {
+  const r = await fetch(`${origin}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'manager.paris@demo.jarvis.local', password: DEMO_PASSWORD }),
+  });
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  return j.access_token;
+}
+
+// A short ended kiosk conversation through the API alone, so the session pages have one: a
+// kiosk of the gym is paired, a member with voice consent starts a call with OFFER, says two
+// lines through the fake's /say, and the kiosk hangs up. Returns the session id.
+async function apiConversation(origin, fake, token, gymId) {
+  const kiosk = (await api(origin, token, 'GET', `/api/v1/gyms/${gymId}/kiosks`)).items[0];
+  const active = await api(origin, token, 'GET', `/api/v1/gyms/${gymId}/members?status=active&limit=200`);
+  const member = active.items.find((m) => m.consent_voice);
+  assert.ok(member, 'an active member with voice consent');
+  const code = await api(origin, token, 'POST', `/api/v1/gyms/${gymId}/kiosks/${kiosk.id}/pairing-code`);
+  const paired = await api(origin, null, 'POST', '/api/v1/kiosk/pair', { code: code.code });
+  const device = paired.device_token;
+  const before = new Set((await (await fetch(`${fake}/__fake/calls`)).json()).calls);
+  const started = await api(origin, device, 'POST', '/api/v1/kiosk/voice/sessions', { badge_id: member.badge_id, sdp: OFFER });
+  const callId = (await (await fetch(`${fake}/__fake/calls`)).json()).calls.find((c) => !before.has(c));
+  assert.ok(callId, 'the call reached the fake');
+  for (const text of ['Bonjour, quels cours aujourd\'hui ?', 'Je veux courir 10 km.']) {
+    const r = await fetch(`${fake}/__fake/calls/${callId}/say`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, seconds: 1.0 }),
+    });
+    assert.equal(r.status, 204, `say: ${r.status}`);
+    await sleep(1200);
+  }
+  const r = await fetch(`${origin}/api/v1/kiosk/voice/sessions/${started.session_id}`, {
+    method: 'DELETE', headers: { authorization: `Bearer ${device}` },
+  });
+  assert.ok(r.ok, `hang-up: ${r.status}`);
+  return started.session_id;
+}
+
 module.exports = {
   assert, spawnSync, fs, os, path, ROOT, BIN, CHROMIUM, FLAGS, SHOTS, DEMO_PASSWORD, startJarvis, api, sleep,
-  browserReady, startSmtp, createSuperAdmin, totp, signIn, signInEnrolling, demoGyms, mainPages,
+  browserReady, startSmtp, createSuperAdmin, totp, signIn, signInEnrolling, demoGyms, mainPages, morePages,
+  axeSerious, layoutShift, OFFER, managerToken, apiConversation,
 };

@@ -106,6 +106,12 @@ async fn admin_overview(b: Backend) {
         "{db}"
     );
     assert!(text_of(&html, "queue").contains("0 dead-lettered"));
+    // The public demo block: off by default, nothing spent.
+    assert_eq!(text_of(&html, "demo-on"), "off (demo_page)");
+    assert_eq!(
+        text_of(&html, "demo-month"),
+        "0 demo conversations · $0.00 / $5.00"
+    );
     assert!(text_of(&html, "pending-gyms").ends_with(" 1"), "{html}");
     // The tile's link is the approval queue: the gyms list filtered on pending.
     created(

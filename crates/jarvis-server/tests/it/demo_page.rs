@@ -1,10 +1,12 @@
 //! The public demo page (`/demo`) and its call start, on both backends: off unless the
 //! operator turns it on; a visitor's call runs in the demo gym as its visitor and is flagged as
 //! a demo session (counted apart, left out of the gym overview); the per-address hourly limit
-//! (shared in the database) and the monthly demo budget refuse with their codes.
+//! (shared in the database) and the monthly demo budget refuse with their codes; the admin
+//! page's demo block counts the calls.
 
 use crate::common;
 
+use crate::web::{client, web_login};
 use common::{Backend, TestApp, send};
 use jarvis_core::Scope;
 use jarvis_core::cost::BudgetPeriod;
@@ -121,6 +123,22 @@ async fn demo_calls_are_flagged_and_limited_per_address(b: Backend) {
     assert_eq!(s, 429, "the 4th start from one address in an hour: {v}");
     assert_eq!(v["error"]["code"], "rate_limited");
     assert_eq!(store.demo_month_to_date(period).await.unwrap().sessions, 3);
+    // The admin page counts them apart, as demo conversations.
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let resp = client()
+        .get(app.url("/app/ops"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let html = resp.text().await.unwrap();
+    let block = html.split("id=\"demo-calls\"").nth(1).unwrap_or_default();
+    assert!(
+        block.contains("<span data-calls=\"3\">3</span> demo conversations"),
+        "{block}"
+    );
+    assert!(block.contains("<a href=\"/demo\">"), "{block}");
     app.stop().await;
 }
 

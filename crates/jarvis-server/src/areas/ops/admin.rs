@@ -13,12 +13,15 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use jarvis_app::system::{self, SystemHealth};
+use jarvis_app::usage::format_value;
 use jarvis_core::authz::{Action, Resource};
+use jarvis_core::cost::{BudgetPeriod, pico_to_micro};
 use jarvis_core::model::{AuditEntry, Gym};
 use jarvis_core::{GymId, PageRequest, UserId};
-use jarvis_store::{AuditFilter, GymFilter};
+use jarvis_store::{AuditFilter, GymFilter, UsageMetric};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 /// Routes of these pages.
 pub fn routes() -> Router<AppState> {
@@ -33,6 +36,19 @@ struct AdminPage {
     c: Chrome,
     h: SystemHealth,
     version: &'static str,
+    demo: DemoLine,
+}
+
+/// The public demo's month so far, counted apart from members' calls (issue 13 item 4).
+struct DemoLine {
+    /// Whether `/demo` is served.
+    on: bool,
+    /// This month's demo calls and their cost in dollars, or why they could not be read.
+    month: Result<(u64, String), String>,
+    /// The month's demo budget, in dollars.
+    budget: String,
+    /// Calls per address and hour.
+    per_hour: u32,
 }
 
 impl AdminPage {
@@ -48,11 +64,26 @@ async fn admin_page(State(state): State<AppState>, u: PageUser) -> PageResult {
         .authorize(Action::PlatformAdmin, &Resource::Platform)
         .in_page(c.t)?;
     let h = system::health(state.store.as_ref(), state.config.key_max_age).await;
+    let d = state.config.demo;
+    let usd = |micros| format_value(UsageMetric::AiCostMicros, micros);
+    let month = state
+        .store
+        .demo_month_to_date(BudgetPeriod::of(OffsetDateTime::now_utc()))
+        .await
+        .map(|s| (s.sessions, usd(pico_to_micro(s.cost_pico))))
+        .map_err(|e| e.to_string());
+    let demo = DemoLine {
+        on: d.page,
+        month,
+        budget: usd(d.budget_micros),
+        per_hour: d.sessions_per_hour,
+    };
     Ok(page(
         AdminPage {
             c,
             h,
             version: env!("CARGO_PKG_VERSION"),
+            demo,
         },
         StatusCode::OK,
     ))
