@@ -198,7 +198,7 @@ async fn not_found(req: Request) -> Response {
         )
         .into_response()
     } else {
-        crate::web::not_found_page().into_response()
+        crate::web::not_found_page(req.headers()).into_response()
     }
 }
 

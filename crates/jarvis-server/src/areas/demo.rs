@@ -65,7 +65,7 @@ async fn demo_page(
 ) -> Response {
     let demo = state.config.demo;
     if !demo.page {
-        return crate::web::not_found_page();
+        return crate::web::not_found_page(&headers);
     }
     let t = Tr(crate::auth::web::locale_of(&headers, q.lang.as_deref()));
     page(

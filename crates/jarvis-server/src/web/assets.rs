@@ -183,7 +183,7 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     // A hashed name of another build is not found rather than answered with this build's
     // content, which a CDN would then keep for a year under the wrong name.
     let Some((a, cache)) = found else {
-        return crate::web::not_found_page();
+        return crate::web::not_found_page(&headers);
     };
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let (body, coding, suffix): (&[u8], Option<&str>, &str) = match negotiate(accept) {

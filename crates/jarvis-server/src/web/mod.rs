@@ -55,7 +55,9 @@ const HOME_GYMS: u32 = 12;
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
-struct NotFoundPage;
+struct NotFoundPage {
+    t: Tr,
+}
 
 /// Renders a page with the dashboard's security headers (CSP with `frame-ancestors 'none'`).
 /// Pages show member data and per-session tokens, so neither browsers nor proxies may keep them.
@@ -144,7 +146,9 @@ async fn language(
     crate::auth::web::with_cookies(Redirect::to(&to).into_response(), [c])
 }
 
-/// The 404 page for non-API paths.
-pub fn not_found_page() -> Response {
-    page(NotFoundPage, StatusCode::NOT_FOUND)
+/// The 404 page for non-API paths, in the language the request asks for (`jarvis_lang` cookie,
+/// then `Accept-Language`).
+pub fn not_found_page(headers: &axum::http::HeaderMap) -> Response {
+    let t = Tr(crate::auth::web::locale_of(headers, None));
+    page(NotFoundPage { t }, StatusCode::NOT_FOUND)
 }

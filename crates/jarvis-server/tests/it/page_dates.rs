@@ -1,7 +1,7 @@
 //! Dates and numbers on the dashboard, on both backends: a gym's pages show its times in the
 //! gym's time zone (a Paris gym's fact written at 06:35 UTC in winter reads 07:35) with the
 //! month in the page's language, the footer names the zone, and the home page lists the gyms
-//! the user sees on the shared layout.
+//! the user sees on the shared layout; the not-found page follows `Accept-Language`.
 
 use crate::common;
 
