@@ -180,6 +180,31 @@ for b, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
     limit(f"{name} heartbeat p99 during the sign-in storm", med(b, "signin-heartbeat", "ours", "p99_ms"), 20, "ms",
           {"heartbeat_rps": med(b, "signin-heartbeat", "ours", "rps"),
            "errors": {"ours": errors(b, "signin-heartbeat", "ours")}})
+    # Target 3: voice starts (overhead from the server's own timing) and memory per live call.
+    if any(r["backend"] == b and r["figure"] == "voice-start" for r in raw):
+        n = param("voice_calls")
+        errs = errors(b, "voice-start", "ours")
+        limit(f"{name} voice start overhead p99 at {n} concurrent starts (total minus the wait on the fake OpenAI)",
+              med(b, "voice-start", "ours", "overhead_p99_ms"), 5, "ms",
+              {"overhead_p50_ms": med(b, "voice-start", "ours", "overhead_p50_ms"),
+               "provider_p50_ms": med(b, "voice-start", "ours", "provider_p50_ms"),
+               "provider_p99_ms": med(b, "voice-start", "ours", "provider_p99_ms"),
+               "total_p99_ms": med(b, "voice-start", "ours", "total_p99_ms"),
+               "client_p99_ms": med(b, "voice-start", "ours", "client_p99_ms"),
+               "errors": {"ours": errs}})
+        # A start that failed or was not timed does not get to pass.
+        timed = sum(r["r"]["timed"] for r in raw if (r["backend"], r["figure"]) == (b, "voice-start"))
+        created = sum(r["r"]["created"] for r in raw if (r["backend"], r["figure"]) == (b, "voice-start"))
+        if rows and rows[-1]["figure"].startswith(f"{name} voice start") and (errs or timed != created):
+            rows[-1]["pass"] = False
+        live = facts.get((b, "voice_live_calls"))
+        before, during = facts.get((b, "voice_rss_before_mb")), facts.get((b, "voice_rss_live_mb"))
+        if live and before is not None and during is not None:
+            limit(f"{name} memory per live call ({live} live calls with the fake)",
+                  round((during - before) / live, 3), 1, "MB",
+                  {"rss_before_mb": before, "rss_live_mb": during, "live_calls": live})
+            if str(live) != str(n):
+                rows[-1]["pass"] = False
     # Target 8: scale-out.
     throughput(b, "scaleout-badge", "one-instance",
                f"{name} badge lookup, 2 instances vs 1 behind a round-robin balancer", 1.6)

@@ -1,4 +1,4 @@
-//! `jarvis-fake-openai --listen ADDR [--demo] [--accept-any-key]`: the fake as a standalone server.
+//! `jarvis-fake-openai --listen ADDR [--demo] [--accept-any-key] [--canned-sdp]`: the fake as a standalone server.
 
 use std::net::SocketAddr;
 
@@ -7,7 +7,7 @@ use jarvis_fake_openai::{FakeConfig, FakeOpenAi, TEST_ADMIN_KEY, TEST_API_KEY};
 /// The `--help` text; built from the key constants so it cannot drift from what the fake accepts.
 fn help() -> String {
     format!(
-        "usage: jarvis-fake-openai [--listen 127.0.0.1:0] [--demo] [--accept-any-key]
+        "usage: jarvis-fake-openai [--listen 127.0.0.1:0] [--demo] [--accept-any-key] [--canned-sdp]
 
 A fake of the OpenAI API (GA Realtime, Chat Completions, Embeddings) for tests and offline demos.
 Prints `JARVIS_FAKE_OPENAI_LISTENING base_url=http://ADDR/v1` once it listens.
@@ -18,6 +18,8 @@ Options:
                      WebRTC (hears the microphone, answers with tones; needs PCMU in the offer);
                      implies --accept-any-key
   --accept-any-key   accept any standard key that starts with `sk-`
+  --canned-sdp       answer call offers with a canned SDP answer instead of a WebRTC peer
+                     (load tests: hundreds of calls; the media never passes through JARVIS)
   -h, --help         this text
 
 API keys accepted (Authorization: Bearer KEY):
@@ -42,6 +44,7 @@ async fn main() {
     let mut listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut demo = false;
     let mut any_key = false;
+    let mut canned_sdp = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -54,6 +57,7 @@ async fn main() {
             },
             "--demo" => demo = true,
             "--accept-any-key" => any_key = true,
+            "--canned-sdp" => canned_sdp = true,
             "-h" | "--help" => {
                 print!("{}", help());
                 return;
@@ -70,6 +74,9 @@ async fn main() {
         FakeConfig::default()
     };
     cfg.accept_any_key |= any_key;
+    if canned_sdp {
+        cfg.real_webrtc = false;
+    }
     let fake = match FakeOpenAi::start_on(listen, cfg).await {
         Ok(f) => f,
         Err(e) => {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::chat::{ChatCompletion, ChatRequest, StructuredCompletion};
 use crate::config::{ApiKey, OpenAiConfig};
@@ -21,6 +22,9 @@ pub struct CallCreated {
     pub call_id: String,
     /// SDP answer text.
     pub sdp_answer: String,
+    /// Time spent waiting on the provider for this answer (the HTTP exchange and any retries,
+    /// not our own serialization): what a start's overhead is measured against.
+    pub provider_time: std::time::Duration,
 }
 
 /// Typed OpenAI client. Cheap to clone.
@@ -189,6 +193,7 @@ impl OpenAiClient {
     ) -> Result<CallCreated, OpenAiError> {
         let session_json =
             serde_json::to_string(session).map_err(|e| OpenAiError::Config(e.to_string()))?;
+        let started = std::time::Instant::now();
         let raw = self
             .with_retry("calls", || {
                 // A multipart form is consumed by sending, so it is rebuilt per attempt.
@@ -198,8 +203,9 @@ impl OpenAiClient {
                     .header("Accept", "application/sdp");
                 async move { self.send_once(rb.multipart(form?)).await }
             })
+            .instrument(tracing::debug_span!("openai.create_call"))
             .await?;
-        call_created(raw)
+        call_created(raw, started.elapsed())
     }
 
     /// `POST /v1/realtime/calls` with a raw SDP body and an ephemeral key (the browser's request).
@@ -208,6 +214,7 @@ impl OpenAiClient {
         ephemeral: &ApiKey,
         offer_sdp: &str,
     ) -> Result<CallCreated, OpenAiError> {
+        let started = std::time::Instant::now();
         let raw = self
             .with_retry("calls", || {
                 let rb = self
@@ -218,7 +225,7 @@ impl OpenAiClient {
                 self.send_once(rb)
             })
             .await?;
-        call_created(raw)
+        call_created(raw, started.elapsed())
     }
 
     /// `POST /v1/realtime/calls/{id}/hangup`: ends a call from the server.
@@ -326,7 +333,10 @@ fn build_call_form(sdp: &str, session_json: &str) -> Result<reqwest::multipart::
         .part("session", session))
 }
 
-fn call_created(raw: RawResponse) -> Result<CallCreated, OpenAiError> {
+fn call_created(
+    raw: RawResponse,
+    provider_time: std::time::Duration,
+) -> Result<CallCreated, OpenAiError> {
     let location = raw
         .headers
         .get("location")
@@ -345,6 +355,7 @@ fn call_created(raw: RawResponse) -> Result<CallCreated, OpenAiError> {
     Ok(CallCreated {
         call_id,
         sdp_answer: raw.body,
+        provider_time,
     })
 }
 

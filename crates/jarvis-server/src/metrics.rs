@@ -42,11 +42,20 @@ fn latency_histogram() -> Histogram {
     ))
 }
 
-/// The process's HTTP series (everything else is read at scrape time).
+/// Voice-start buckets: 0.25 ms to about 16 s, doubling (a start's own work is milliseconds).
+fn voice_start_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.00025, 2.0, 17,
+    ))
+}
+
+/// The process's HTTP and voice-start series (everything else is read at scrape time).
 #[derive(Debug)]
 pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram, HistogramMaker>,
+    voice_start_overhead: Histogram,
+    voice_start_provider: Histogram,
     started: Instant,
 }
 
@@ -55,8 +64,30 @@ impl Default for Metrics {
         Self {
             requests: Family::default(),
             durations: Family::new_with_constructor(latency_histogram as HistogramMaker),
+            voice_start_overhead: voice_start_histogram(),
+            voice_start_provider: voice_start_histogram(),
             started: Instant::now(),
         }
+    }
+}
+
+/// When the request reached the server: set by [`track`], read by handlers that report their
+/// own share of a request's time (the voice start). Now, when absent.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestStarted(pub Instant);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestStarted {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestStarted>()
+            .copied()
+            .unwrap_or_else(|| RequestStarted(Instant::now())))
     }
 }
 
@@ -75,6 +106,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Records one voice call started: `total` from the request's arrival to the answer,
+    /// `provider` the part spent waiting on the provider. Our overhead is the difference.
+    pub fn observe_voice_start(&self, total: Duration, provider: Duration) {
+        self.voice_start_overhead
+            .observe(total.saturating_sub(provider).as_secs_f64());
+        self.voice_start_provider.observe(provider.as_secs_f64());
+    }
+
     /// The text exposition: the HTTP series plus what storage and the broker say now.
     pub async fn render(&self, state: &AppState, jobs: Option<&JobStats>) -> String {
         let now = Collected::gather(state, jobs, self.started.elapsed()).await;
@@ -89,6 +128,18 @@ impl Metrics {
             "time to answer, by method and route template",
             Unit::Seconds,
             self.durations.clone(),
+        );
+        registry.register_with_unit(
+            "voice_start_overhead",
+            "our own time per voice call started: from the request's arrival to the answer, minus the time waiting on the provider",
+            Unit::Seconds,
+            self.voice_start_overhead.clone(),
+        );
+        registry.register_with_unit(
+            "voice_start_provider",
+            "time per voice call started spent waiting on the provider's answer (POST /v1/realtime/calls)",
+            Unit::Seconds,
+            self.voice_start_provider.clone(),
         );
         registry.register_collector(Box::new(now));
         let mut out = String::new();
@@ -373,8 +424,9 @@ impl Collector for Collected {
 
 /// Middleware: times every request, counts it under its route template and keeps it for the
 /// request log.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    req.extensions_mut().insert(RequestStarted(started));
     let method = req.method().as_str().to_string();
     // Unmatched paths share one series (a scan of random URLs must not create series).
     let route = req

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::budget::{self, AlertEmails, BudgetLimits, NoAlertEmails};
 use crate::call::{self, CallCommand, CallSpec};
@@ -71,6 +72,9 @@ pub struct Started {
     pub expires_at: OffsetDateTime,
     /// The call's maximum duration.
     pub max_duration_secs: u32,
+    /// Of the start's time, how long it waited on the provider (`POST /v1/realtime/calls`):
+    /// the start's own overhead is its total minus this.
+    pub provider_time: Duration,
 }
 
 /// A start refused for a reason the kiosk can explain; nothing billable was stored.
@@ -344,6 +348,7 @@ impl VoiceBroker {
     ) -> Result<Started, StartError> {
         let r = self
             .try_start(kiosk, badge_id, sdp_offer, demo_max_secs)
+            .instrument(tracing::debug_span!("voice.start", kiosk = %kiosk.kiosk.id))
             .await;
         if let Err(StartError::Refused(refusal)) = &r {
             VoiceMetrics::inc(&self.inner.metrics.starts_refused);
@@ -621,6 +626,7 @@ impl VoiceBroker {
             sdp_answer: created.sdp_answer,
             expires_at: now + time::Duration::seconds(i64::from(max_duration_secs)),
             max_duration_secs,
+            provider_time: created.provider_time,
         })
     }
 

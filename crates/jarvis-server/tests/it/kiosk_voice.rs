@@ -226,4 +226,95 @@ async fn kiosk_voice_sessions_start_and_end_for_their_own_kiosk(backend: Backend
     );
 }
 
-both_backends!(kiosk_voice_sessions_start_and_end_for_their_own_kiosk);
+/// The value of the sample line `series` (no labels) in a `/metrics` text.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.split(' ').next() == Some(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics(app: &TestApp) -> String {
+    let resp = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+const METRICS_TOKEN: &str = "metrics-token-for-tests-0123";
+
+/// A started call records its own overhead apart from the wait on the provider: with the fake
+/// answering 1.5 s late, that wait lands in `voice_start_provider` and not in
+/// `voice_start_overhead`; refused starts record nothing.
+async fn a_start_records_its_overhead_apart_from_the_provider_wait(backend: Backend) {
+    let fake = jarvis_fake_openai::FakeOpenAi::start(jarvis_fake_openai::FakeConfig {
+        real_webrtc: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base = fake.base_url();
+    let Some(app) = TestApp::start(
+        backend,
+        &[
+            ("JARVIS_OPENAI_API_KEY", jarvis_fake_openai::TEST_API_KEY),
+            ("JARVIS_OPENAI_BASE_URL", &base),
+            ("JARVIS_METRICS_TOKEN", METRICS_TOKEN),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let w = world(&app).await;
+    let (s, _) = start(&app, Some(&w.kiosk_a), "B-NOCONSENT").await;
+    assert_eq!(s, 403);
+    let text = metrics(&app).await;
+    assert_eq!(
+        sample(&text, "jarvis_voice_start_overhead_seconds_count"),
+        Some(0.0),
+        "a refused start is no started call: {text}"
+    );
+
+    let late = Duration::from_millis(1500);
+    fake.handle.inject(
+        jarvis_fake_openai::Endpoint::Calls,
+        jarvis_fake_openai::Fault::Latency(late),
+    );
+    let (s, started) = start(&app, Some(&w.kiosk_a), "B-OK").await;
+    assert_eq!(s, 201, "{started}");
+    let text = metrics(&app).await;
+    assert_eq!(
+        sample(&text, "jarvis_voice_start_overhead_seconds_count"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "jarvis_voice_start_provider_seconds_count"),
+        Some(1.0)
+    );
+    let provider = sample(&text, "jarvis_voice_start_provider_seconds_sum").unwrap();
+    let overhead = sample(&text, "jarvis_voice_start_overhead_seconds_sum").unwrap();
+    assert!(
+        provider >= late.as_secs_f64(),
+        "the fake's delay is the provider's: {provider}"
+    );
+    assert!(overhead >= 0.0, "{overhead}");
+    // The wait is not counted twice: our own share stays below it (milliseconds in a release
+    // build; a debug build on a shared machine is given the whole 1.5 s).
+    assert!(
+        overhead < late.as_secs_f64(),
+        "overhead {overhead} s includes the provider's wait"
+    );
+    let id = started["session_id"].as_str().unwrap().to_string();
+    assert_eq!(end(&app, &w.kiosk_a, &id).await, 204);
+}
+
+both_backends!(
+    kiosk_voice_sessions_start_and_end_for_their_own_kiosk,
+    a_start_records_its_overhead_apart_from_the_provider_wait
+);

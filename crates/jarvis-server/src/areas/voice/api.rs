@@ -6,6 +6,7 @@
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::kiosk_api::KioskDevice;
+use crate::metrics::RequestStarted;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -104,6 +105,7 @@ pub(crate) fn refusal_error(r: &StartRefusal) -> ApiError {
         (status = 503, body = ErrorBody, description = "`provider_unavailable`")),
     security(("kiosk_device" = [])))]
 async fn start_session(
+    RequestStarted(arrived): RequestStarted,
     State(state): State<AppState>,
     kiosk: KioskDevice,
     ApiJson(body): ApiJson<StartVoiceSession>,
@@ -147,6 +149,18 @@ async fn start_session(
         Err(StartError::Refused(r)) => return Err(refusal_error(&r)),
         Err(StartError::Store(e)) => return Err(e.into()),
     };
+    // Our share of the start (the target: milliseconds), apart from the provider's.
+    let total = arrived.elapsed();
+    state
+        .metrics
+        .observe_voice_start(total, started.provider_time);
+    tracing::info!(
+        session = %started.session_id,
+        total_ms = total.as_secs_f64() * 1e3,
+        provider_ms = started.provider_time.as_secs_f64() * 1e3,
+        overhead_ms = total.saturating_sub(started.provider_time).as_secs_f64() * 1e3,
+        "voice call started"
+    );
     let mut resp = (
         StatusCode::CREATED,
         Json(VoiceSessionStarted {
