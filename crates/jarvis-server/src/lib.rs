@@ -14,6 +14,7 @@ pub mod errors;
 pub mod extract;
 pub mod flusher;
 pub mod heartbeats;
+pub mod kiosk_tokens;
 pub mod http;
 pub mod jobs;
 pub mod kiosk_api;

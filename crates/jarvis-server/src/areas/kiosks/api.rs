@@ -101,6 +101,8 @@ async fn update_kiosk(
         body,
     )
     .await?;
+    // A renamed or moved kiosk: its device requests read the new identity at once.
+    state.kiosk_tokens.forget_kiosk(id);
     Ok(Json(view(&state, k)))
 }
 
@@ -131,5 +133,7 @@ async fn revoke_kiosk(
 ) -> ApiResult<Json<KioskView>> {
     let scope = caller.gym(&state, gym, Action::KioskManage).await?;
     let k = kiosks::revoke(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
+    // Refused from the next request on, also when the token was cached.
+    state.kiosk_tokens.forget_kiosk(id);
     Ok(Json(view(&state, k)))
 }
