@@ -408,8 +408,10 @@ pub struct ListQuery {
 
 /// Previous/next links of a list.
 pub struct Pager {
-    /// Rows in all pages.
+    /// Rows in all pages (a lower bound when `capped`).
     pub total: u64,
+    /// Whether the list stopped counting at its cap (shown as "10,000+").
+    pub capped: bool,
     /// First row shown (1-based; 0 when empty).
     pub from: u64,
     /// Last row shown.
@@ -427,6 +429,7 @@ pub fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
     let link = |o: u64| format!("{base}?offset={o}{extra}");
     Pager {
         total: page.total,
+        capped: page.total_capped,
         // `offset` comes from the query string: saturate rather than overflow on huge values.
         from: if page.total == 0 {
             0
@@ -435,7 +438,10 @@ pub fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
         },
         to: off.saturating_add(page.items.len() as u64),
         prev: (off > 0).then(|| link(off.saturating_sub(lim))),
-        next: (off.saturating_add(lim) < page.total).then(|| link(off.saturating_add(lim))),
+        // Past a capped total, a full page means there may be more.
+        next: (off.saturating_add(lim) < page.total
+            || (page.total_capped && page.items.len() as u64 >= lim))
+            .then(|| link(off.saturating_add(lim))),
     }
 }
 

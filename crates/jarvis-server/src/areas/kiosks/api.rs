@@ -45,6 +45,7 @@ async fn list_kiosks(
     Ok(Json(PageBody {
         items: page.items.into_iter().map(|k| view(&state, k)).collect(),
         total: page.total,
+        total_capped: page.total_capped,
         limit: page.limit,
         offset: page.offset,
     }))

@@ -277,6 +277,7 @@ async fn history_page(
                 Page {
                     items: Vec::new(),
                     total: 0,
+                    total_capped: false,
                     limit: req.limit,
                     offset: 0,
                 },
