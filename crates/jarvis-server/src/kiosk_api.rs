@@ -129,7 +129,10 @@ impl FromRequestParts<AppState> for KioskDevice {
 
 /// The kiosk holding this token hash: from the cache of recently checked tokens (no SQL), else
 /// from the store (then cached). See `kiosk_tokens` for how revocation stays effective.
-async fn device_identity(state: &AppState, token_hash: String) -> Result<KioskIdentity, StoreError> {
+async fn device_identity(
+    state: &AppState,
+    token_hash: String,
+) -> Result<KioskIdentity, StoreError> {
     if let Some(identity) = state.kiosk_tokens.get(&token_hash) {
         return Ok(identity);
     }

@@ -901,7 +901,10 @@ async fn capped_totals_mark_a_lower_bound(db: TestDb) {
     assert_eq!((exact.total, exact.total_capped), (5, false));
     // Exactly at the cap is not capped.
     let at_cap = db.store_with_count_cap(5);
-    let p = at_cap.list_members(&sc, g.id, &all, page(2, 0)).await.unwrap();
+    let p = at_cap
+        .list_members(&sc, g.id, &all, page(2, 0))
+        .await
+        .unwrap();
     assert_eq!((p.total, p.total_capped), (5, false));
 }
 
