@@ -463,3 +463,51 @@ pub fn query_part(k: &str, v: &str) -> String {
         format!("&{k}={enc}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, capped: bool, offset: u64, items: usize) -> Page<u8> {
+        Page {
+            items: vec![0; items],
+            total,
+            total_capped: capped,
+            limit: 50,
+            offset,
+        }
+    }
+
+    #[test]
+    fn a_capped_total_keeps_the_next_link_while_pages_are_full() {
+        // Exact total: no page past it.
+        assert!(
+            pager("/l", "", &page(9_990, false, 9_950, 40))
+                .next
+                .is_none()
+        );
+        // Capped at 10,000: a full page at the cap may have more after it.
+        let p = pager("/l", "", &page(10_000, true, 9_950, 50));
+        assert_eq!(p.next.as_deref(), Some("/l?offset=10000"));
+        assert!(p.capped);
+        let p = pager("/l", "", &page(10_000, true, 10_000, 50));
+        assert_eq!(p.next.as_deref(), Some("/l?offset=10050"));
+        // The short last page ends it.
+        assert!(
+            pager("/l", "", &page(10_000, true, 10_050, 7))
+                .next
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn totals_read_10_000_plus_in_both_languages() {
+        let en = Tr(Locale::En);
+        let fr = Tr(Locale::Fr);
+        assert_eq!(en.total(&10_000, &true), "10,000+");
+        assert_eq!(en.total(&1_234_567, &false), "1,234,567");
+        assert_eq!(en.total(&999, &false), "999");
+        assert_eq!(fr.total(&10_000, &true), "10\u{202f}000+");
+        assert_eq!(fr.total(&0, &false), "0");
+    }
+}

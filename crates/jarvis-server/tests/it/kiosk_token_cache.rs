@@ -25,7 +25,8 @@ async fn beat(app: &TestApp, token: &str) -> (u16, Value) {
 
 async fn changes_through_this_instance_apply_on_the_next_request(backend: Backend) {
     // A long TTL: only the invalidation can make these pass.
-    let Some(app) = TestApp::start(backend, &[("kiosk_token_cache_ms", "60000")]).await else {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_KIOSK_TOKEN_CACHE_MS", "60000")]).await
+    else {
         return;
     };
     let s = app.db.store();
@@ -93,7 +94,8 @@ async fn changes_through_this_instance_apply_on_the_next_request(backend: Backen
 
 async fn a_cached_identity_expires_after_the_ttl(backend: Backend) {
     const TTL: Duration = Duration::from_millis(1500);
-    let Some(app) = TestApp::start(backend, &[("kiosk_token_cache_ms", "1500")]).await else {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_KIOSK_TOKEN_CACHE_MS", "1500")]).await
+    else {
         return;
     };
     let s = app.db.store();
@@ -122,7 +124,7 @@ async fn a_cached_identity_expires_after_the_ttl(backend: Backend) {
 }
 
 async fn the_cache_can_be_turned_off(backend: Backend) {
-    let Some(app) = TestApp::start(backend, &[("kiosk_token_cache_ms", "0")]).await else {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_KIOSK_TOKEN_CACHE_MS", "0")]).await else {
         return;
     };
     let s = app.db.store();
