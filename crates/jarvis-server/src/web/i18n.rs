@@ -667,7 +667,7 @@ impl Tr {
         let digits = n.to_string();
         let mut out = String::with_capacity(digits.len() + 4);
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push_str(sep);
             }
             out.push(ch);
