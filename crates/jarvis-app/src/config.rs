@@ -184,6 +184,12 @@ pub const KEYS: &[Key] = &[
         secret: false,
     },
     Key {
+        name: "kiosk_token_cache_ms",
+        help: "how long an instance trusts a device token it checked, in ms (0-60000, 0 = off); other instances see a revocation within this",
+        default: Some("5000"),
+        secret: false,
+    },
+    Key {
         name: "kiosk_lookup_per_min",
         help: "badge lookups per minute per kiosk (keyed by device token, not IP: a gym's kiosks share one address), 1-10000",
         default: Some("60"),
@@ -704,6 +710,8 @@ pub struct Config {
     pub knowledge_embedding_model: String,
     /// Heartbeat silence after which a kiosk shows as offline.
     pub kiosk_offline_after: Duration,
+    /// How long a checked device token is trusted without reading it again (zero: off).
+    pub kiosk_token_cache: Duration,
     /// Badge lookups per minute per kiosk.
     pub kiosk_lookup_per_min: u32,
     /// Voice call starts per minute per kiosk (shared by every instance).
@@ -1235,6 +1243,12 @@ impl Config {
                 86_400,
                 "seconds from 10 to 86400",
             )?),
+            kiosk_token_cache: Duration::from_millis(p.ranged(
+                "kiosk_token_cache_ms",
+                0,
+                60_000,
+                "milliseconds from 0 to 60000",
+            )?),
             kiosk_lookup_per_min: p.ranged(
                 "kiosk_lookup_per_min",
                 1,
@@ -1437,6 +1451,7 @@ impl Config {
                 "openai_base_url" => self.openai_base_url.clone(),
                 "knowledge_embedding_model" => self.knowledge_embedding_model.clone(),
                 "kiosk_offline_after_secs" => self.kiosk_offline_after.as_secs().to_string(),
+                "kiosk_token_cache_ms" => self.kiosk_token_cache.as_millis().to_string(),
                 "kiosk_lookup_per_min" => self.kiosk_lookup_per_min.to_string(),
                 "kiosk_voice_starts_per_min" => self.kiosk_voice_starts_per_min.to_string(),
                 "demo_page" => self.demo.page.to_string(),

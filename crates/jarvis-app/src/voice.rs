@@ -342,6 +342,7 @@ pub async fn history(
         return Ok(Page {
             items: Vec::new(),
             total: 0,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         });
@@ -351,6 +352,7 @@ pub async fn history(
     Ok(Page {
         items,
         total: p.total,
+        total_capped: p.total_capped,
         limit: p.limit,
         offset: p.offset,
     })

@@ -8,6 +8,9 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 /// Largest offset: SQL binds it as a signed 64-bit integer.
 pub const MAX_OFFSET: u64 = i64::MAX as u64;
+/// Most rows the big lists (calls, members, audit, errors) count for their pager's total: past
+/// it, counting every row is the slowest part of a page, and "10,000+" says enough.
+pub const COUNT_CAP: u64 = 10_000;
 
 /// A validated limit/offset window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +59,11 @@ impl PageRequest {
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
-    /// Rows matching the filter in all pages.
+    /// Rows matching the filter in all pages; a lower bound when `total_capped`.
     pub total: u64,
+    /// Whether more rows than `total` match: the list stopped counting at its cap.
+    #[serde(default)]
+    pub total_capped: bool,
     /// The limit used.
     pub limit: u32,
     /// The offset used.
@@ -70,9 +76,20 @@ impl<T> Page<T> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
+            total_capped: self.total_capped,
             limit: self.limit,
             offset: self.offset,
         }
+    }
+
+    /// Applies a count cap: a total counted past `cap` (the store counts at most `cap + 1`
+    /// rows) becomes `cap`, marked as a lower bound.
+    pub fn cap_total(mut self, cap: u64) -> Self {
+        if self.total > cap {
+            self.total = cap;
+            self.total_capped = true;
+        }
+        self
     }
 }
 

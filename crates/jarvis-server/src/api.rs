@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 pub struct PageBody<T> {
     /// Rows of this page.
     pub items: Vec<T>,
-    /// Rows matching the filter across all pages.
+    /// Rows matching the filter across all pages; a lower bound when `total_capped`.
     pub total: u64,
+    /// Whether the list stopped counting at 10,000 (calls, members, audit, errors): more rows
+    /// match than `total`, page on with `offset` until a page comes back short.
+    pub total_capped: bool,
     /// Page size used.
     pub limit: u32,
     /// Offset used.
@@ -21,6 +24,7 @@ impl<T> From<Page<T>> for PageBody<T> {
         Self {
             items: p.items,
             total: p.total,
+            total_capped: p.total_capped,
             limit: p.limit,
             offset: p.offset,
         }

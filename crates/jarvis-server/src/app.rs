@@ -206,6 +206,10 @@ pub async fn start(
         .sentry_dsn
         .as_ref()
         .and_then(|dsn| crate::sentry_report::init(dsn.expose(), &errors));
+    let kiosk_tokens = Arc::new(crate::kiosk_tokens::KioskTokens::new(
+        config.kiosk_token_cache,
+        crate::kiosk_tokens::CAPACITY,
+    ));
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -216,6 +220,7 @@ pub async fn start(
         voice,
         http_tools,
         heartbeats,
+        kiosk_tokens,
         mailer,
         started_at: time::OffsetDateTime::now_utc(),
         metrics: Arc::default(),

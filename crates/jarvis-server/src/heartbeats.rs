@@ -56,8 +56,13 @@ impl HeartbeatBuffer {
     }
 
     /// Takes a heartbeat of an authenticated kiosk: written through when the stored presence is
-    /// stale (see the module docs), kept for the next flush otherwise.
-    pub async fn submit(&self, kiosk: &Kiosk, heartbeat: Heartbeat) -> StoreResult<()> {
+    /// stale (see the module docs), kept for the next flush otherwise. Returns the `last_seen_at`
+    /// written when it was written through.
+    pub async fn submit(
+        &self,
+        kiosk: &Kiosk,
+        heartbeat: Heartbeat,
+    ) -> StoreResult<Option<OffsetDateTime>> {
         let now = now_micros();
         let p = PendingHeartbeat {
             kiosk: kiosk.id,
@@ -74,10 +79,10 @@ impl HeartbeatBuffer {
             self.store
                 .record_heartbeats(std::slice::from_ref(&p))
                 .await?;
-            return Ok(());
+            return Ok(Some(now));
         }
         self.keep(p);
-        Ok(())
+        Ok(None)
     }
 
     /// Whether a heartbeat must be written now: the stored `last_seen_at` is missing or older

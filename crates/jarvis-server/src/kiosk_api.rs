@@ -95,7 +95,7 @@ impl FromRequestParts<AppState> for KioskDevice {
                 "send the device token as `Authorization: Bearer jk_…`",
             )
         })?;
-        let identity = match state.store.kiosk_by_token(&hash_secret(token)).await {
+        let identity = match device_identity(state, hash_secret(token)).await {
             Ok(i) => i,
             Err(StoreError::NotFound(_)) => {
                 // Not a kiosk after all: guessing tokens costs the address's API budget.
@@ -125,6 +125,23 @@ impl FromRequestParts<AppState> for KioskDevice {
         }
         Ok(KioskDevice(identity))
     }
+}
+
+/// The kiosk holding this token hash: from the cache of recently checked tokens (no SQL), else
+/// from the store (then cached). See `kiosk_tokens` for how revocation stays effective.
+async fn device_identity(
+    state: &AppState,
+    token_hash: String,
+) -> Result<KioskIdentity, StoreError> {
+    if let Some(identity) = state.kiosk_tokens.get(&token_hash) {
+        return Ok(identity);
+    }
+    let generation = state.kiosk_tokens.generation();
+    let identity = state.store.kiosk_by_token(&token_hash).await?;
+    state
+        .kiosk_tokens
+        .insert(token_hash, identity.clone(), generation);
+    Ok(identity)
 }
 
 impl KioskDevice {
@@ -284,6 +301,8 @@ async fn pair(
         }
         Err(e) => return Err(e.into()),
     };
+    // Re-pairing replaced the kiosk's previous token: this instance forgets it at once.
+    state.kiosk_tokens.forget_kiosk(identity.kiosk.id);
     let body = PairResponse {
         kiosk_id: identity.kiosk.id,
         kiosk_name: identity.kiosk.name,
@@ -321,7 +340,10 @@ async fn heartbeat(
     KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
     // Coalesced and written in batches (see `heartbeats`), the heard-latency sample with it
     // (`heard_latency_stats`): the answer does not wait for a write.
-    state.heartbeats.submit(&device.kiosk, hb).await?;
+    if let Some(written) = state.heartbeats.submit(&device.kiosk, hb).await? {
+        // The cached identity now knows the stored presence, so the next heartbeats coalesce.
+        state.kiosk_tokens.seen(device.kiosk.id, written);
+    }
     Ok(Json(HeartbeatAck {
         status: "ok".into(),
         server_time: OffsetDateTime::now_utc(),

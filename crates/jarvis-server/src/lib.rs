@@ -17,6 +17,7 @@ pub mod heartbeats;
 pub mod http;
 pub mod jobs;
 pub mod kiosk_api;
+pub mod kiosk_tokens;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub started_at: OffsetDateTime,
     /// Kiosk heartbeats waiting to be written in the next batch.
     pub heartbeats: Arc<crate::heartbeats::HeartbeatBuffer>,
+    /// Device tokens checked recently (token hash → kiosk identity), see `kiosk_tokens`.
+    pub kiosk_tokens: Arc<crate::kiosk_tokens::KioskTokens>,
     /// How the e-mail outbox is delivered (SMTP, log or none).
     pub mailer: Arc<jarvis_app::mailer::Mailer>,
     /// HTTP series for `/metrics`.

@@ -22,9 +22,18 @@ pub const APP_ROLE: &str = "jarvis_app";
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    // Most rows the big lists count for their pager (`jarvis_core::page::COUNT_CAP`).
+    count_cap: u64,
 }
 
 impl PgStore {
+    /// The same store counting at most `cap` rows for the big lists' totals (tests lower it,
+    /// so a capped total needs a handful of rows, not 10,000).
+    pub fn with_count_cap(mut self, cap: u64) -> Self {
+        self.count_cap = cap;
+        self
+    }
+
     /// Connects a pool to a `postgres://` URL.
     pub async fn connect(opts: &ConnectOptions) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(&opts.url)
@@ -68,7 +77,10 @@ impl PgStore {
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot connect to {}: {e}", redact_url(&opts.url)))
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            count_cap: jarvis_core::page::COUNT_CAP,
+        })
     }
 
     /// The underlying pool (tests and maintenance tools).

@@ -21,9 +21,18 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    // Most rows the big lists count for their pager (`jarvis_core::page::COUNT_CAP`).
+    count_cap: u64,
 }
 
 impl SqliteStore {
+    /// The same store counting at most `cap` rows for the big lists' totals (tests lower it,
+    /// so a capped total needs a handful of rows, not 10,000).
+    pub fn with_count_cap(mut self, cap: u64) -> Self {
+        self.count_cap = cap;
+        self
+    }
+
     /// Opens (creating if missing) the database file named by a `sqlite://` URL.
     pub async fn connect(opts: &ConnectOptions) -> StoreResult<Self> {
         let path = opts
@@ -65,7 +74,10 @@ impl SqliteStore {
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot open sqlite database {path}: {e}"))
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            count_cap: jarvis_core::page::COUNT_CAP,
+        })
     }
 
     /// The underlying pool (tests and maintenance tools).

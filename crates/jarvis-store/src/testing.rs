@@ -16,6 +16,7 @@ pub const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 pub struct TestDb {
     url: String,
     store: Arc<dyn Store>,
+    sqlite: Option<SqliteStore>,
     pg: Option<PgStore>,
     pg_cleanup: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
@@ -35,7 +36,8 @@ impl TestDb {
         store_migrate(&store).await?;
         Ok(TestDb {
             url,
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
+            sqlite: Some(store),
             pg: None,
             pg_cleanup: None,
             _dir: Some(dir),
@@ -89,6 +91,7 @@ impl TestDb {
         Some(TestDb {
             url,
             store: Arc::new(store.clone()),
+            sqlite: None,
             pg: Some(store),
             pg_cleanup: Some((admin_url, name)),
             _dir: None,
@@ -98,6 +101,16 @@ impl TestDb {
     /// The store under test.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// The store under test counting at most `cap` rows for the big lists' totals, so a test
+    /// of the capped count needs a handful of rows.
+    pub fn store_with_count_cap(&self, cap: u64) -> Arc<dyn Store> {
+        match (&self.sqlite, &self.pg) {
+            (Some(s), _) => Arc::new(s.clone().with_count_cap(cap)),
+            (_, Some(p)) => Arc::new(p.clone().with_count_cap(cap)),
+            _ => self.store.clone(),
+        }
     }
 
     /// The database URL (to start a server on the same database).

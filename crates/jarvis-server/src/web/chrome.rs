@@ -391,8 +391,10 @@ pub struct ListQuery {
 
 /// Previous/next links of a list.
 pub struct Pager {
-    /// Rows in all pages.
+    /// Rows in all pages (a lower bound when `capped`).
     pub total: u64,
+    /// Whether the list stopped counting at its cap (shown as "10,000+").
+    pub capped: bool,
     /// First row shown (1-based; 0 when empty).
     pub from: u64,
     /// Last row shown.
@@ -410,6 +412,7 @@ pub fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
     let link = |o: u64| format!("{base}?offset={o}{extra}");
     Pager {
         total: page.total,
+        capped: page.total_capped,
         // `offset` comes from the query string: saturate rather than overflow on huge values.
         from: if page.total == 0 {
             0
@@ -418,7 +421,10 @@ pub fn pager(base: &str, extra: &str, page: &Page<impl Sized>) -> Pager {
         },
         to: off.saturating_add(page.items.len() as u64),
         prev: (off > 0).then(|| link(off.saturating_sub(lim))),
-        next: (off.saturating_add(lim) < page.total).then(|| link(off.saturating_add(lim))),
+        // Past a capped total, a full page means there may be more.
+        next: (off.saturating_add(lim) < page.total
+            || (page.total_capped && page.items.len() as u64 >= lim))
+            .then(|| link(off.saturating_add(lim))),
     }
 }
 
@@ -541,5 +547,53 @@ mod sort_tests {
         let other = h.th(&t, Msg::Cost, &["cost_desc", "cost"]);
         assert!(!other.contains("aria-sort"), "{other}");
         assert!(other.contains("sort=cost_desc"), "{other}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, capped: bool, offset: u64, items: usize) -> Page<u8> {
+        Page {
+            items: vec![0; items],
+            total,
+            total_capped: capped,
+            limit: 50,
+            offset,
+        }
+    }
+
+    #[test]
+    fn a_capped_total_keeps_the_next_link_while_pages_are_full() {
+        // Exact total: no page past it.
+        assert!(
+            pager("/l", "", &page(9_990, false, 9_950, 40))
+                .next
+                .is_none()
+        );
+        // Capped at 10,000: a full page at the cap may have more after it.
+        let p = pager("/l", "", &page(10_000, true, 9_950, 50));
+        assert_eq!(p.next.as_deref(), Some("/l?offset=10000"));
+        assert!(p.capped);
+        let p = pager("/l", "", &page(10_000, true, 10_000, 50));
+        assert_eq!(p.next.as_deref(), Some("/l?offset=10050"));
+        // The short last page ends it.
+        assert!(
+            pager("/l", "", &page(10_000, true, 10_050, 7))
+                .next
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn totals_read_10_000_plus_in_both_languages() {
+        let en = Tr(Locale::En);
+        let fr = Tr(Locale::Fr);
+        assert_eq!(en.total(&10_000, &true), "10,000+");
+        assert_eq!(en.total(&1_234_567, &false), "1,234,567");
+        assert_eq!(en.total(&999, &false), "999");
+        assert_eq!(fr.total(&10_000, &true), "10\u{202f}000+");
+        assert_eq!(fr.total(&0, &false), "0");
     }
 }

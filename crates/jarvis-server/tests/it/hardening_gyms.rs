@@ -1468,7 +1468,9 @@ async fn corrupt_settings(app: &TestApp, gym: GymId, settings: &str) {
 /// `gym_misconfigured`, no new pairing codes) instead of running on default limits; its page
 /// says so; saving valid settings repairs it.
 async fn misconfigured_gyms_run_no_kiosks(backend: Backend) {
-    let Some(app) = TestApp::start(backend, &[]).await else {
+    // The settings are corrupted in the database behind the server's back, which a device-token
+    // cache would see only after its TTL (`kiosk_token_cache`): this test is about the rule.
+    let Some(app) = TestApp::start(backend, &[("JARVIS_KIOSK_TOKEN_CACHE_MS", "0")]).await else {
         return;
     };
     let (f, g) = tenant(&app).await;

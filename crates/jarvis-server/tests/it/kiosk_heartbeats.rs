@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 const OFFLINE_AFTER: Duration = Duration::from_secs(120);
 
 /// An active gym with one kiosk paired to `token`.
-async fn paired_kiosk(s: &Arc<dyn Store>, token: &str) -> Kiosk {
+pub(crate) async fn paired_kiosk(s: &Arc<dyn Store>, token: &str) -> Kiosk {
     let a = Actor::cli();
     let f = s
         .create_franchise(

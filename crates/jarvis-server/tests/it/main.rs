@@ -18,6 +18,7 @@ mod hardening_gyms;
 mod http_api;
 mod kiosk_heartbeats;
 mod kiosk_pair_limit;
+mod kiosk_token_cache;
 mod kiosk_voice;
 mod knowledge;
 mod leads;

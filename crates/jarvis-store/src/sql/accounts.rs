@@ -1291,6 +1291,7 @@ mod accounts_sql {
                     })
                     .collect(),
                 total,
+                total_capped: false,
                 limit: page.limit,
                 offset: page.offset,
             })

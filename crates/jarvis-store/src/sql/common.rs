@@ -88,6 +88,37 @@ where
     Ok((total, rows))
 }
 
+/// [`fetch_page`] for the big lists: counts at most `cap + 1` matching rows, so the pager's
+/// total costs at most that many rows however large the list; apply `Page::cap_total(cap)` to
+/// the page. `build` must start its query with `SELECT {select} FROM`, as every list's does.
+async fn fetch_page_capped<R>(
+    tx: &mut Tx,
+    build: impl Fn(&str) -> QueryBuilder<Db>,
+    cols: &str,
+    order_by: &str,
+    page: PageRequest,
+    cap: u64,
+) -> StoreResult<(u64, Vec<R>)>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    // SELECT COUNT(*) FROM (SELECT 1 FROM … WHERE … LIMIT cap + 1) AS capped
+    let mut qb = build("COUNT(*) FROM (SELECT 1");
+    qb.push(" LIMIT ")
+        .push_bind(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX))
+        .push(") AS capped");
+    let total = count(tx, qb).await?;
+    let mut qb = build(cols);
+    qb.push(order_by);
+    push_page(&mut qb, page);
+    let rows = qb
+        .build_query_as::<R>()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_db_err)?;
+    Ok((total, rows))
+}
+
 /// The page of `rows` (one window of `total`), each row converted to its domain value; a row
 /// that does not convert fails the read.
 fn page_of<R, T>(
@@ -102,6 +133,7 @@ fn page_of<R, T>(
             .map(into_domain)
             .collect::<StoreResult<_>>()?,
         total,
+        total_capped: false,
         limit: page.limit,
         offset: page.offset,
     })
@@ -387,6 +419,7 @@ impl FranchiseStore for ThisStore {
         Ok(Page {
             items: rows.into_iter().map(FranchiseRow::into_domain).collect(),
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         })
@@ -581,6 +614,7 @@ impl GymStore for ThisStore {
         Ok(Page {
             items,
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         })
@@ -807,7 +841,7 @@ impl MemberStore for ThisStore {
             push_member_filter(&mut qb, filter);
             qb
         };
-        let (total, rows) = fetch_page::<MemberRow>(
+        let (total, rows) = fetch_page_capped::<MemberRow>(
             &mut tx,
             build,
             MEMBER_COLS,
@@ -818,6 +852,7 @@ impl MemberStore for ThisStore {
                 MemberSort::Badge => " ORDER BY badge_id, id",
             },
             page,
+            self.count_cap,
         )
         .await?;
         tx.commit().await.map_err(map_db_err)?;
@@ -828,9 +863,11 @@ impl MemberStore for ThisStore {
         Ok(Page {
             items,
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
-        })
+        }
+        .cap_total(self.count_cap))
     }
 
     async fn update_member(
@@ -1053,6 +1090,7 @@ impl KioskStore for ThisStore {
         Ok(Page {
             items,
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         })
@@ -1333,6 +1371,7 @@ impl UserStore for ThisStore {
                 })
                 .collect(),
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         })
@@ -1506,21 +1545,24 @@ impl AuditStore for ThisStore {
             }
             qb
         };
-        let (total, rows) = fetch_page::<AuditRow>(
+        let (total, rows) = fetch_page_capped::<AuditRow>(
             &mut tx,
             build,
             AUDIT_COLS,
             " ORDER BY at DESC, id DESC",
             page,
+            self.count_cap,
         )
         .await?;
         tx.commit().await.map_err(map_db_err)?;
         Ok(Page {
             items: rows.into_iter().map(AuditRow::into_domain).collect(),
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
-        })
+        }
+        .cap_total(self.count_cap))
     }
 }
 

@@ -571,6 +571,7 @@ impl ActivityStore for ThisStore {
         Ok(Page {
             items: rows.into_iter().map(VisitRow::into_domain).collect(),
             total,
+            total_capped: false,
             limit: page.limit,
             offset: page.offset,
         })

@@ -361,16 +361,17 @@ mod monitor_sql {
                 }
                 qb
             };
-            let (total, rows) = fetch_page::<ErrorRow>(
+            let (total, rows) = fetch_page_capped::<ErrorRow>(
                 &mut tx,
                 build,
                 ERROR_COLS,
                 " ORDER BY last_seen_at DESC, id DESC",
                 page,
+                self.count_cap,
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            page_of(rows, total, page, ErrorRow::into_domain)
+            Ok(page_of(rows, total, page, ErrorRow::into_domain)?.cap_total(self.count_cap))
         }
     }
 }

@@ -1214,7 +1214,7 @@ mod voice_sql {
                 }
                 qb
             };
-            let (total, rows) = fetch_page::<SessionRow>(
+            let (total, rows) = fetch_page_capped::<SessionRow>(
                 &mut tx,
                 build,
                 SESSION_COLS,
@@ -1224,10 +1224,11 @@ mod voice_sql {
                     SessionSort::CostDesc => " ORDER BY cost_pico DESC, id DESC",
                 },
                 page,
+                self.count_cap,
             )
             .await?;
             tx.commit().await.map_err(map_db_err)?;
-            page_of(rows, total, page, SessionRow::into_domain)
+            Ok(page_of(rows, total, page, SessionRow::into_domain)?.cap_total(self.count_cap))
         }
 
         async fn turns(

@@ -847,3 +847,78 @@ conformance!(
     users_and_memberships,
     writes_are_audited_atomically,
 );
+
+/// The big lists count at most their cap for the pager's total (`fetch_page_capped`): past it
+/// the total is the cap and marked as a lower bound, at or under it the total is exact; the page
+/// itself is unaffected. A cap of 3 stands in for 10,000.
+async fn capped_totals_mark_a_lower_bound(db: TestDb) {
+    let s = db.store_with_count_cap(3);
+    let f = franchise(&s, "Capped").await;
+    let g = gym(&s, f.id, "Capped gym").await;
+    let sc = gym_scope(&g);
+    for i in 0..5 {
+        s.create_member(
+            &sc,
+            &actor(),
+            g.id,
+            new_member(&format!("CAP-{i}"), &format!("First{i}"), "Capped"),
+        )
+        .await
+        .unwrap();
+    }
+    let all = MemberFilter::default();
+    let p = s.list_members(&sc, g.id, &all, page(2, 0)).await.unwrap();
+    assert_eq!((p.total, p.total_capped, p.items.len()), (3, true, 2));
+    // The rows past the cap are still there to page through.
+    let last = s.list_members(&sc, g.id, &all, page(2, 4)).await.unwrap();
+    assert_eq!((last.total_capped, last.items.len()), (true, 1));
+    // A filtered list is capped the same way, and exact under the cap.
+    let five = MemberFilter {
+        q: Some("first".into()),
+        ..Default::default()
+    };
+    let p = s.list_members(&sc, g.id, &five, page(50, 0)).await.unwrap();
+    assert_eq!((p.total, p.total_capped, p.items.len()), (3, true, 5));
+    let one = MemberFilter {
+        q: Some("first4".into()),
+        ..Default::default()
+    };
+    let p = s.list_members(&sc, g.id, &one, page(50, 0)).await.unwrap();
+    assert_eq!((p.total, p.total_capped, p.items.len()), (1, false, 1));
+    // The audit log (gym creation and five member creations) is capped the same way.
+    let audit = s
+        .list_audit(&sc, &AuditFilter::default(), page(50, 0))
+        .await
+        .unwrap();
+    assert_eq!((audit.total, audit.total_capped), (3, true));
+    assert!(audit.items.len() >= 5);
+    // The same database through the default cap: exact totals.
+    let exact = db
+        .store()
+        .list_members(&sc, g.id, &all, page(2, 0))
+        .await
+        .unwrap();
+    assert_eq!((exact.total, exact.total_capped), (5, false));
+    // Exactly at the cap is not capped.
+    let at_cap = db.store_with_count_cap(5);
+    let p = at_cap
+        .list_members(&sc, g.id, &all, page(2, 0))
+        .await
+        .unwrap();
+    assert_eq!((p.total, p.total_capped), (5, false));
+}
+
+mod capped_count {
+    #[tokio::test]
+    async fn sqlite() {
+        super::capped_totals_mark_a_lower_bound(super::TestDb::sqlite().await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = super::TestDb::postgres().await else {
+            return;
+        };
+        super::capped_totals_mark_a_lower_bound(db).await;
+    }
+}

@@ -45,6 +45,7 @@ async fn list_kiosks(
     Ok(Json(PageBody {
         items: page.items.into_iter().map(|k| view(&state, k)).collect(),
         total: page.total,
+        total_capped: page.total_capped,
         limit: page.limit,
         offset: page.offset,
     }))
@@ -101,6 +102,8 @@ async fn update_kiosk(
         body,
     )
     .await?;
+    // A renamed or moved kiosk: its device requests read the new identity at once.
+    state.kiosk_tokens.forget_kiosk(id);
     Ok(Json(view(&state, k)))
 }
 
@@ -131,5 +134,7 @@ async fn revoke_kiosk(
 ) -> ApiResult<Json<KioskView>> {
     let scope = caller.gym(&state, gym, Action::KioskManage).await?;
     let k = kiosks::revoke(state.store.as_ref(), &scope, &caller.actor, gym, id).await?;
+    // Refused from the next request on, also when the token was cached.
+    state.kiosk_tokens.forget_kiosk(id);
     Ok(Json(view(&state, k)))
 }

@@ -254,6 +254,7 @@ async fn kiosk_update(
     .await
     {
         Ok(k) => {
+            state.kiosk_tokens.forget_kiosk(id);
             return Ok(Redirect::to(&format!("/app/gyms/{}/kiosks", k.gym_id)).into_response());
         }
         Err(AppError::Store(e @ (StoreError::Conflict { .. } | StoreError::Invalid { .. }))) => {
@@ -336,6 +337,8 @@ async fn revoke_submit(
     kiosks::revoke(state.store.as_ref(), &scope, &u.caller.actor, gym, id)
         .await
         .in_page(c.t)?;
+    // Refused from the next request on, also when the token was cached.
+    state.kiosk_tokens.forget_kiosk(id);
     Ok(Redirect::to(&format!("/app/gyms/{gym}/kiosks")).into_response())
 }
 

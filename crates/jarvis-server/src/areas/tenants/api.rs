@@ -216,17 +216,18 @@ async fn update_gym(
 ) -> ApiResult<Json<Gym>> {
     let patch = body.validate()?;
     let scope = caller.gym(&state, id, gyms::update_action(&patch)).await?;
-    Ok(Json(
-        gyms::update(
-            state.store.as_ref(),
-            &caller.principal,
-            &scope,
-            &caller.actor,
-            id,
-            patch,
-        )
-        .await?,
-    ))
+    let g = gyms::update(
+        state.store.as_ref(),
+        &caller.principal,
+        &scope,
+        &caller.actor,
+        id,
+        patch,
+    )
+    .await?;
+    // The gym's kiosks see new settings at once (cached device identities carry the gym).
+    state.kiosk_tokens.forget_gym(id);
+    Ok(Json(g))
 }
 
 #[utoipa::path(delete, path = "/api/v1/gyms/{id}", tag = "tenants", params(("id" = GymId, Path)),
@@ -238,9 +239,9 @@ async fn archive_gym(
     ApiPath(id): ApiPath<GymId>,
 ) -> ApiResult<Json<Gym>> {
     let scope = caller.gym(&state, id, Action::GymArchive).await?;
-    Ok(Json(
-        gyms::archive(state.store.as_ref(), &scope, &caller.actor, id).await?,
-    ))
+    let g = gyms::archive(state.store.as_ref(), &scope, &caller.actor, id).await?;
+    state.kiosk_tokens.forget_gym(id);
+    Ok(Json(g))
 }
 
 /// Routes of the approval workflow and the class schedule.
@@ -284,18 +285,19 @@ async fn review_gym(
     let scope = caller
         .gym(&state, id, gyms::review_action(body.status))
         .await?;
-    Ok(Json(
-        gyms::review(
-            state.store.as_ref(),
-            &scope,
-            &caller.actor,
-            id,
-            body.expected_status,
-            body.status,
-            body.reason,
-        )
-        .await?,
-    ))
+    let g = gyms::review(
+        state.store.as_ref(),
+        &scope,
+        &caller.actor,
+        id,
+        body.expected_status,
+        body.status,
+        body.reason,
+    )
+    .await?;
+    // A suspended (or archived, rejected) gym's kiosks stop on their next request.
+    state.kiosk_tokens.forget_gym(id);
+    Ok(Json(g))
 }
 
 /// Filters of the class list.

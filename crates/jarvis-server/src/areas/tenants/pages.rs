@@ -502,7 +502,10 @@ async fn gym_settings(
         )
         .await
         {
-            Ok(_) => return Ok(Redirect::to(&format!("/app/gyms/{gym}")).into_response()),
+            Ok(_) => {
+                state.kiosk_tokens.forget_gym(gym);
+                return Ok(Redirect::to(&format!("/app/gyms/{gym}")).into_response());
+            }
             Err(AppError::Store(e @ jarvis_store::StoreError::Conflict { .. })) => {
                 let (field, msg) = store_message(t, &e);
                 BTreeMap::from([(field, msg)])
@@ -565,7 +568,11 @@ async fn gym_status(
     )
     .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/app/gyms/{gym}")).into_response()),
+        Ok(_) => {
+            // A suspended (or archived, rejected) gym's kiosks stop on their next request.
+            state.kiosk_tokens.forget_gym(gym);
+            Ok(Redirect::to(&format!("/app/gyms/{gym}")).into_response())
+        }
         Err(AppError::Store(
             e @ (jarvis_store::StoreError::Conflict { .. }
             | jarvis_store::StoreError::Invalid { .. }),

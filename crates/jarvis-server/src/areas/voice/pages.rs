@@ -278,6 +278,7 @@ async fn history_page(
                 Page {
                     items: Vec::new(),
                     total: 0,
+                    total_capped: false,
                     limit: req.limit,
                     offset: 0,
                 },
