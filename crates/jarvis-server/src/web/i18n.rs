@@ -686,19 +686,8 @@ impl Tr {
     /// A pager's total with thousands separators, "+" when it is a lower bound (the list
     /// stopped counting): "10,000+" / "10 000+".
     pub fn total(&self, n: &u64, capped: &bool) -> String {
-        let sep = self.pick("\u{202f}", ",");
-        let digits = n.to_string();
-        let mut out = String::with_capacity(digits.len() + 4);
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push_str(sep);
-            }
-            out.push(ch);
-        }
-        if *capped {
-            out.push('+');
-        }
-        out
+        let n = crate::web::format::Fmt::new(self.0, None).int(n);
+        if *capped { format!("{n}+") } else { n }
     }
 }
 
