@@ -491,26 +491,10 @@ impl SortHeads {
         };
         format!(
             "<th{aria}><a class=\"sort\" href=\"{}\">{}{arrow}</a></th>",
-            html_escape(&href),
-            html_escape(t.get(label))
+            jarvis_app::accounts::email::escape_html(&href),
+            jarvis_app::accounts::email::escape_html(t.get(label))
         )
     }
-}
-
-/// `s` with the HTML special characters escaped (for markup built in Rust).
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The whitelisted sort key among `allowed` that `asked` names, or `allowed[0]` (the default)

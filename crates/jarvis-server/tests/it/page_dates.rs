@@ -13,15 +13,11 @@ use jarvis_core::{FranchiseId, GymId, Role};
 use serde_json::json;
 use time::OffsetDateTime;
 
+/// The page at `path` (200 expected).
 async fn get(app: &TestApp, cookies: &str, path: &str) -> String {
-    let r = client()
-        .get(app.url(path))
-        .header("cookie", cookies)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
+    let (status, html) = crate::web::get(app, cookies, path).await;
+    assert_eq!(status, 200, "{path}");
+    html
 }
 
 const FR: [&str; 12] = [
@@ -160,6 +156,22 @@ async fn gym_times_and_home(backend: Backend) {
         !home.contains("Dates Paris"),
         "no foreign gym on the home page"
     );
+
+    // The not-found page speaks the visitor's language too.
+    for (lang, title) in [("fr", "Page introuvable"), ("en", "Page not found")] {
+        let r = client()
+            .get(app.url("/no/such/page"))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(title) && html.contains(&format!("lang=\"{lang}\"")),
+            "{html}"
+        );
+    }
 }
 
 both_backends!(gym_times_and_home);

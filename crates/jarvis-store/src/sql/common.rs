@@ -77,15 +77,27 @@ where
     R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
 {
     let total = count(tx, build("COUNT(*)")).await?;
+    Ok((total, page_rows(tx, &build, cols, order_by, page).await?))
+}
+
+/// The rows of one page of the list `build` selects, in `order_by` order.
+async fn page_rows<R>(
+    tx: &mut Tx,
+    build: &impl Fn(&str) -> QueryBuilder<Db>,
+    cols: &str,
+    order_by: &str,
+    page: PageRequest,
+) -> StoreResult<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
     let mut qb = build(cols);
     qb.push(order_by);
     push_page(&mut qb, page);
-    let rows = qb
-        .build_query_as::<R>()
+    qb.build_query_as::<R>()
         .fetch_all(&mut **tx)
         .await
-        .map_err(map_db_err)?;
-    Ok((total, rows))
+        .map_err(map_db_err)
 }
 
 /// [`fetch_page`] for the big lists: counts at most `cap + 1` matching rows, so the pager's
@@ -108,15 +120,7 @@ where
         .push_bind(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX))
         .push(") AS capped");
     let total = count(tx, qb).await?;
-    let mut qb = build(cols);
-    qb.push(order_by);
-    push_page(&mut qb, page);
-    let rows = qb
-        .build_query_as::<R>()
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(map_db_err)?;
-    Ok((total, rows))
+    Ok((total, page_rows(tx, &build, cols, order_by, page).await?))
 }
 
 /// The page of `rows` (one window of `total`), each row converted to its domain value; a row
