@@ -273,4 +273,81 @@ async fn list_conventions_on_history_kiosks_and_classes(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(list_conventions_on_history_kiosks_and_classes);
+async fn member_list_sorts_by_column_headers(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId =
+        id(&created(&app, "/api/v1/franchises", json!({"name": "F Members"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Members", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let fr = format!("{admin}; jarvis_lang=fr");
+    let en = format!("{admin}; jarvis_lang=en");
+    let list = format!("/app/gyms/{gym}/members");
+
+    let (s, html) = get(&app, &fr, &list).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"no-members\""), "{html}");
+    assert!(html.contains("ajoutez-en un ci-dessous"));
+    assert!(!html.contains("id=\"members\""));
+    let (_, html) = get(&app, &en, &list).await;
+    assert!(html.contains("No member yet: add one below"));
+
+    // Aubert sorts first by name, last by badge, and was created first.
+    let mut ids: Vec<MemberId> = Vec::new();
+    for (badge, last) in [("B-9", "Aubert"), ("B-1", "Zidane")] {
+        ids.push(id(&created(
+            &app,
+            &format!("/api/v1/gyms/{gym}/members"),
+            json!({"badge_id": badge, "first_name": "Sam", "last_name": last,
+                   "preferred_language": "fr"}),
+        )
+        .await));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let row = |i: usize| format!("data-member=\"{}\"", ids[i]);
+    let (_, html) = get(&app, &en, &list).await;
+    assert!(!html.contains("id=\"no-members\""));
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "by name by default"
+    );
+    assert!(html.contains("<th aria-sort=\"ascending\"><a class=\"sort\""));
+    assert!(html.contains(&format!("href=\"{list}?sort=badge\"")));
+    assert!(html.contains(&format!("href=\"{list}?sort=created_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=badge")).await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "by badge");
+    let (_, html) = get(&app, &en, &format!("{list}?sort=created_desc")).await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "newest first");
+    assert!(html.contains("aria-sort=\"descending\""));
+    // The search form keeps the sort.
+    assert!(html.contains("name=\"sort\" value=\"created_desc\""));
+    // An unknown key is the default order, never an error.
+    let (s, html) = get(
+        &app,
+        &en,
+        &format!("{list}?sort=last_name%3B%20DROP%20TABLE%20members"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(at(&html, &row(0)) < at(&html, &row(1)));
+    // A search narrows the list and the header links keep it.
+    let (_, html) = get(&app, &en, &format!("{list}?q=Zidane&sort=badge")).await;
+    assert!(!html.contains(&row(0)));
+    assert!(html.contains(&row(1)));
+    assert!(html.contains(&format!("href=\"{list}?sort=name&amp;q=Zidane\"")));
+    let (_, html) = get(&app, &fr, &format!("{list}?q=NOBODY")).await;
+    assert!(html.contains("id=\"no-members\""));
+    assert!(html.contains("Aucun résultat pour ces critères"));
+    app.stop().await;
+}
+
+both_backends!(
+    list_conventions_on_history_kiosks_and_classes,
+    member_list_sorts_by_column_headers,
+);
