@@ -561,9 +561,66 @@ async fn churn_and_report_lists_sort_in_the_store(backend: Backend) {
     app.stop().await;
 }
 
+async fn knowledge_entries_sort_in_the_handler(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Know"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Know", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let en = format!("{admin}; jarvis_lang=en");
+    // Zumba is written first, Aqua last: the title and date orders disagree.
+    let mut entries: Vec<String> = Vec::new();
+    for title in ["Zumba", "Aqua"] {
+        let v = created(
+            &app,
+            &format!("/api/v1/gyms/{gym}/knowledge"),
+            json!({"title": title, "body": "Text", "language": "fr"}),
+        )
+        .await;
+        entries.push(v["id"].as_str().unwrap().to_string());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let list = format!("/app/gyms/{gym}/knowledge");
+    let row = |i: usize| format!("data-entry=\"{}\"", entries[i]);
+    let (s, html) = get(&app, &en, &list).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "by title by default"
+    );
+    assert!(html.contains(&format!("href=\"{list}?sort=updated_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=title_desc")).await;
+    assert!(at(&html, &row(0)) < at(&html, &row(1)));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=updated")).await;
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "oldest change first"
+    );
+    let (_, html) = get(&app, &en, &format!("{list}?sort=updated_desc&q=a")).await;
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "newest change first"
+    );
+    assert!(html.contains(&format!("href=\"{list}?sort=updated&amp;q=a\"")));
+    let (s, html) = get(&app, &en, &format!("{list}?sort=title%20DESC")).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "unknown key: default"
+    );
+    app.stop().await;
+}
+
 both_backends!(
     list_conventions_on_history_kiosks_and_classes,
     member_list_sorts_by_column_headers,
     gym_and_audit_lists_sort_in_the_store,
     churn_and_report_lists_sort_in_the_store,
+    knowledge_entries_sort_in_the_handler,
 );
