@@ -76,13 +76,12 @@ const KNOWLEDGE_SORTS: [&str; 4] = ["title", "title_desc", "updated_desc", "upda
 
 /// `entries` in the order of the whitelisted `key`, equal keys by id (a stable order).
 fn sort_entries(entries: &mut [KnowledgeEntry], key: &str) {
+    use std::cmp::Reverse;
     match key {
-        "title_desc" => entries
-            .sort_by(|a, b| (b.title.to_lowercase(), b.id).cmp(&(a.title.to_lowercase(), a.id))),
-        "updated_desc" => entries.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id))),
-        "updated" => entries.sort_by(|a, b| (a.updated_at, a.id).cmp(&(b.updated_at, b.id))),
-        _ => entries
-            .sort_by(|a, b| (a.title.to_lowercase(), a.id).cmp(&(b.title.to_lowercase(), b.id))),
+        "title_desc" => entries.sort_by_key(|e| Reverse((e.title.to_lowercase(), e.id))),
+        "updated_desc" => entries.sort_by_key(|e| Reverse((e.updated_at, e.id))),
+        "updated" => entries.sort_by_key(|e| (e.updated_at, e.id)),
+        _ => entries.sort_by_key(|e| (e.title.to_lowercase(), e.id)),
     }
 }
 
