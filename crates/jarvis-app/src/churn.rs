@@ -116,13 +116,14 @@ pub async fn member(
     Ok(store.member_churn(scope, gym, member).await?)
 }
 
-/// A gym's churn list, highest score first.
+/// A gym's churn list in `sort` order (highest score first by default).
 pub async fn list(
     store: &dyn Store,
     scope: &Scope,
     gym: GymId,
     min_level: Option<ChurnLevel>,
+    sort: jarvis_store::ChurnSort,
     page: PageRequest,
 ) -> AppResult<Page<ChurnListEntry>> {
-    Ok(store.list_churn(scope, gym, min_level, page).await?)
+    Ok(store.list_churn(scope, gym, min_level, sort, page).await?)
 }

@@ -399,6 +399,7 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                     franchise_id: Some(franchise.id),
                     q: Some(g.name.into()),
                     status: None,
+                    ..Default::default()
                 },
                 PageRequest::default(),
             )
@@ -583,6 +584,7 @@ pub async fn web_kiosk(store: &dyn Store, locale: Locale) -> Result<KioskIdentit
                 franchise_id: Some(franchise.id),
                 q: Some(demo.name.into()),
                 status: None,
+                ..Default::default()
             },
             PageRequest::default(),
         )
@@ -679,6 +681,7 @@ pub async fn seed_scale(
                 franchise_id: Some(franchise.id),
                 q: Some(g.name.into()),
                 status: None,
+                ..Default::default()
             },
             PageRequest::default(),
         )

@@ -144,7 +144,7 @@ pub async fn move_targets(
     let filter = GymFilter {
         franchise_id: Some(gym.franchise_id),
         status: Some(GymStatus::Active),
-        q: None,
+        ..Default::default()
     };
     let page = PageRequest::new(Some(200), None).map_err(ValidationErrors::from)?;
     Ok(store

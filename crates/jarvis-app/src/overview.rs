@@ -327,6 +327,7 @@ async fn gym_and_facts(
             scope,
             gym,
             Some(jarvis_core::churn::ChurnLevel::High),
+            Default::default(),
             PageRequest::new(Some(1), None).unwrap_or_default(),
         )
         .await?

@@ -321,6 +321,7 @@ pub async fn gather(
             scope,
             gym.id,
             Some(ChurnLevel::High),
+            Default::default(),
             PageRequest {
                 limit: CHURN_ROWS,
                 offset: 0,
@@ -547,14 +548,15 @@ pub async fn run_weekly(
     Ok(run)
 }
 
-/// A gym's reports, newest week first.
+/// A gym's reports in `sort` order (newest week first by default).
 pub async fn list(
     store: &dyn Store,
     scope: &Scope,
     gym: GymId,
+    sort: jarvis_store::ReportSort,
     page: PageRequest,
 ) -> AppResult<Page<Report>> {
-    Ok(store.list_reports(scope, gym, page).await?)
+    Ok(store.list_reports(scope, gym, sort, page).await?)
 }
 
 /// One report's row and HTML (the row is read in the caller's scope first: another gym's

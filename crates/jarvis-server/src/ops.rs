@@ -142,6 +142,7 @@ async fn list_audit(
         action: q.action,
         gym_id: q.gym_id,
         actor_user_id: q.actor_user_id,
+        ..Default::default()
     };
     Ok(Json(
         state.store.list_audit(&scope, &filter, page).await?.into(),

@@ -127,12 +127,14 @@ pub trait AnalyticsStore: Send + Sync {
         member: MemberId,
     ) -> StoreResult<Option<MemberChurn>>;
 
-    /// The scores of a gym's active members, highest first, optionally from a level up.
+    /// The scores of a gym's active members in `sort` order (highest first by default),
+    /// optionally from a level up.
     async fn list_churn(
         &self,
         scope: &Scope,
         gym: GymId,
         min_level: Option<ChurnLevel>,
+        sort: ChurnSort,
         page: PageRequest,
     ) -> StoreResult<Page<ChurnListEntry>>;
 
@@ -165,11 +167,77 @@ pub trait AnalyticsStore: Send + Sync {
     /// One report of a gym.
     async fn report(&self, scope: &Scope, gym: GymId, id: ReportId) -> StoreResult<Report>;
 
-    /// A gym's reports, newest week first.
+    /// A gym's reports in `sort` order (newest week first by default).
     async fn list_reports(
         &self,
         scope: &Scope,
         gym: GymId,
+        sort: ReportSort,
         page: PageRequest,
     ) -> StoreResult<Page<Report>>;
+}
+
+/// Orders of the churn list; each ends with the member id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChurnSort {
+    /// Highest score first, then by name.
+    #[default]
+    ScoreDesc,
+    /// Lowest score first, then by name.
+    Score,
+    /// By last name, then first name.
+    Name,
+}
+
+impl ChurnSort {
+    /// Every order, the default first.
+    pub const ALL: [ChurnSort; 3] = [Self::ScoreDesc, Self::Score, Self::Name];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ScoreDesc => "score_desc",
+            Self::Score => "score",
+            Self::Name => "name",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
+}
+
+/// Orders of the report list; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportSort {
+    /// Newest week first.
+    #[default]
+    WeekDesc,
+    /// Oldest week first.
+    Week,
+}
+
+impl ReportSort {
+    /// Every order, the default first.
+    pub const ALL: [ReportSort; 2] = [Self::WeekDesc, Self::Week];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WeekDesc => "week_desc",
+            Self::Week => "week",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }

@@ -64,12 +64,13 @@ pub trait LeadStore: Send + Sync {
         body_hash: &str,
     ) -> StoreResult<RecordedLead>;
 
-    /// A gym's leads, newest first, optionally of one status.
+    /// A gym's leads in `sort` order (newest first by default), optionally of one status.
     async fn list_leads(
         &self,
         scope: &Scope,
         gym: GymId,
         status: Option<LeadStatus>,
+        sort: LeadSort,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>>;
 
@@ -85,4 +86,38 @@ pub trait LeadStore: Send + Sync {
         id: LeadId,
         status: LeadStatus,
     ) -> StoreResult<Lead>;
+}
+
+/// Orders of the lead list; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LeadSort {
+    /// Newest first.
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    Created,
+    /// By status in follow-up order (new, contacted, converted), newest first within one.
+    Status,
+}
+
+impl LeadSort {
+    /// Every order, the default first.
+    pub const ALL: [LeadSort; 3] = [Self::CreatedDesc, Self::Created, Self::Status];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedDesc => "created_desc",
+            Self::Created => "created",
+            Self::Status => "status",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }

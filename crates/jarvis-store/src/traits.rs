@@ -17,6 +17,89 @@ pub struct GymFilter {
     pub status: Option<GymStatus>,
     /// Case-insensitive name search.
     pub q: Option<String>,
+    /// Order of the rows.
+    pub sort: GymSort,
+}
+
+/// Orders of the gym list; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GymSort {
+    /// By name, A to Z.
+    #[default]
+    Name,
+    /// By name, Z to A.
+    NameDesc,
+    /// By status (alphabetical key), then name.
+    Status,
+    /// By status, reversed, then name.
+    StatusDesc,
+    /// Newest first.
+    CreatedDesc,
+    /// Oldest first.
+    Created,
+}
+
+impl GymSort {
+    /// Every order, the default first.
+    pub const ALL: [GymSort; 6] = [
+        Self::Name,
+        Self::NameDesc,
+        Self::Status,
+        Self::StatusDesc,
+        Self::CreatedDesc,
+        Self::Created,
+    ];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "name_desc",
+            Self::Status => "status",
+            Self::StatusDesc => "status_desc",
+            Self::CreatedDesc => "created_desc",
+            Self::Created => "created",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
+}
+
+/// Orders of the audit log; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuditSort {
+    /// Newest first.
+    #[default]
+    AtDesc,
+    /// Oldest first.
+    At,
+}
+
+impl AuditSort {
+    /// Every order, the default first.
+    pub const ALL: [AuditSort; 2] = [Self::AtDesc, Self::At];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AtDesc => "at_desc",
+            Self::At => "at",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }
 
 /// Filters for franchise lists.
@@ -37,6 +120,8 @@ pub struct AuditFilter {
     pub gym_id: Option<GymId>,
     /// Only this acting user.
     pub actor_user_id: Option<UserId>,
+    /// Order of the rows.
+    pub sort: AuditSort,
 }
 
 /// Filters for team (user) lists.
@@ -249,7 +334,7 @@ pub trait UserStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Appends an entry outside of another write (e.g. a failed sign-in).
     async fn record_audit(&self, scope: &Scope, entry: NewAuditEntry) -> StoreResult<AuditEntry>;
-    /// Entries the scope can see, newest first.
+    /// Entries the scope can see, in the filter's order (newest first by default).
     async fn list_audit(
         &self,
         scope: &Scope,

@@ -155,9 +155,16 @@ mod cases {
         let run = churn::score_all(s.as_ref(), now, || false).await.unwrap();
         assert_eq!(run.members, 3);
         assert_eq!(run.high, 1);
-        let list = churn::list(s.as_ref(), &scope, g, None, PageRequest::default())
-            .await
-            .unwrap();
+        let list = churn::list(
+            s.as_ref(),
+            &scope,
+            g,
+            None,
+            Default::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
         let order: Vec<MemberId> = list.items.iter().map(|e| e.churn.member_id).collect();
         assert_eq!(order, vec![leaving, fading, steady], "{list:?}");
         let top = &list.items[0].churn;
@@ -173,9 +180,16 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(again.members, 3);
-        let list = churn::list(s.as_ref(), &scope, g, None, PageRequest::default())
-            .await
-            .unwrap();
+        let list = churn::list(
+            s.as_ref(),
+            &scope,
+            g,
+            None,
+            Default::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(list.total, 3);
     }
 
@@ -383,9 +397,15 @@ mod cases {
         let again = reports::run_weekly(&deps, now, || false).await.unwrap();
         assert_eq!((again.created, again.existing, again.emails), (0, 1, 0));
         assert_eq!(s.emails_to("boss@example.com", 10).await.unwrap().len(), 1);
-        let list = reports::list(s.as_ref(), &scope, g, PageRequest::default())
-            .await
-            .unwrap();
+        let list = reports::list(
+            s.as_ref(),
+            &scope,
+            g,
+            Default::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(list.total, 1);
         // The report opens in its gym's scope, and is not found from another gym.
         let (r, body) = reports::open(s.as_ref(), &deps.objects, &scope, g, row.id)

@@ -163,6 +163,9 @@ catalogue! {
     NoClasses => ("Aucun cours au planning pour l'instant.", "No class on the schedule yet."),
     NoClassesManage => ("Aucun cours au planning pour l'instant : ajoutez le premier ci-dessous.", "No class on the schedule yet: add the first one below."),
     ChurnMinLevel => ("Risque à partir de", "Risk from"),
+    NoMembers => ("Aucun membre pour l'instant.", "No member yet."),
+    NoMembersManage => ("Aucun membre pour l'instant : ajoutez-en un ci-dessous ou importez un fichier CSV.", "No member yet: add one below or import a CSV file."),
+    MemberSince => ("Inscrit le", "Joined"),
     NoMatch => ("Aucun résultat pour ces critères : élargissez la recherche ou retirez un filtre.", "Nothing matches these criteria: widen the search or remove a filter."),
     NoConversations => ("Aucune conversation pour l'instant : elles apparaissent ici dès qu'un membre parle à une borne.", "No conversation yet: they appear here as soon as a member talks to a kiosk."),
     Persona => ("Assistant", "Persona"),
@@ -863,17 +866,6 @@ impl Tr {
     /// A weekday given by its storage name (select boxes).
     pub fn weekday_str(&self, d: &str) -> &'static str {
         Weekday::parse(d).map_or("?", |d| self.weekday(&d))
-    }
-
-    /// A member list sort option.
-    pub fn sort(&self, key: &str) -> &'static str {
-        match key {
-            "name" => self.pick("nom", "name"),
-            "created_desc" => self.pick("plus récents", "newest"),
-            "last_visit_desc" => self.pick("dernière visite", "last visit"),
-            "badge" => self.pick("badge", "badge"),
-            _ => "?",
-        }
     }
 
     /// The assistant's tone.

@@ -1148,8 +1148,9 @@ async fn french_pages_are_french(backend: Backend) {
         "gelé",
         "résilié",
         "actif",
-        "plus récents",
-        "dernière visite",
+        // The sortable column headers.
+        "Inscrit le",
+        "Dernière visite",
     ] {
         assert!(text.contains(fr), "{fr} missing: {text}");
     }

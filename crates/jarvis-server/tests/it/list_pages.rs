@@ -2,7 +2,8 @@
 //! the rows changes, `aria-sort` on the sorted column, unknown keys fall back to the default),
 //! filters that narrow the list, and the empty state in the page's language instead of an
 //! empty table. Covers the conversation history (sorted by the store), the kiosks and the
-//! classes (sorted by the handler).
+//! classes (sorted by the handler), members, gyms, the audit log, leads, churn and reports
+//! (sorted by the store).
 
 use crate::common;
 
@@ -10,7 +11,7 @@ use crate::web::{get, web_login};
 use common::{Backend, TestApp};
 use jarvis_core::cost::TokenUsage;
 use jarvis_core::model::*;
-use jarvis_core::{FranchiseId, GymId, InstanceId, KioskId, MemberId, Scope};
+use jarvis_core::{FranchiseId, GymId, InstanceId, KioskId, MemberId, ReportId, Scope};
 use serde_json::{Value, json};
 
 async fn created(app: &TestApp, path: &str, body: Value) -> Value {
@@ -263,6 +264,26 @@ async fn list_conventions_on_history_kiosks_and_classes(backend: Backend) {
     let (_, html) = get(&app, &en, &leads).await;
     assert!(html.contains(&format!("data-lead=\"{}\"", lead_ids[0])));
     assert!(html.contains(&format!("data-lead=\"{}\"", lead_ids[1])));
+    // Sorted in the store: oldest first is the default order reversed (equal dates broken by
+    // the id both ways), and the status header puts new leads before contacted ones.
+    let lead = |i: usize| format!("data-lead=\"{}\"", lead_ids[i]);
+    let newest_first = at(&html, &lead(0)) > at(&html, &lead(1));
+    assert!(html.contains(&format!("href=\"{leads}?sort=created\"")));
+    let (_, html) = get(&app, &en, &format!("{leads}?sort=created")).await;
+    assert_eq!(at(&html, &lead(0)) > at(&html, &lead(1)), !newest_first);
+    assert!(html.contains("aria-sort=\"ascending\""));
+    let (_, html) = get(&app, &en, &format!("{leads}?sort=status")).await;
+    assert!(
+        at(&html, &lead(0)) < at(&html, &lead(1)),
+        "new before contacted"
+    );
+    let (s, html) = get(&app, &en, &format!("{leads}?sort=status%27")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        at(&html, &lead(0)) > at(&html, &lead(1)),
+        newest_first,
+        "unknown key: default"
+    );
     let (s, html) = get(&app, &en, &format!("{leads}?status=contacted")).await;
     assert_eq!(s, 200);
     assert!(!html.contains(&format!("data-lead=\"{}\"", lead_ids[0])));
@@ -273,4 +294,333 @@ async fn list_conventions_on_history_kiosks_and_classes(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(list_conventions_on_history_kiosks_and_classes);
+async fn member_list_sorts_by_column_headers(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId =
+        id(&created(&app, "/api/v1/franchises", json!({"name": "F Members"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Members", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let fr = format!("{admin}; jarvis_lang=fr");
+    let en = format!("{admin}; jarvis_lang=en");
+    let list = format!("/app/gyms/{gym}/members");
+
+    let (s, html) = get(&app, &fr, &list).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"no-members\""), "{html}");
+    assert!(html.contains("ajoutez-en un ci-dessous"));
+    assert!(!html.contains("id=\"members\""));
+    let (_, html) = get(&app, &en, &list).await;
+    assert!(html.contains("No member yet: add one below"));
+
+    // Aubert sorts first by name, last by badge, and was created first.
+    let mut ids: Vec<MemberId> = Vec::new();
+    for (badge, last) in [("B-9", "Aubert"), ("B-1", "Zidane")] {
+        ids.push(id(&created(
+            &app,
+            &format!("/api/v1/gyms/{gym}/members"),
+            json!({"badge_id": badge, "first_name": "Sam", "last_name": last,
+                   "preferred_language": "fr"}),
+        )
+        .await));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let row = |i: usize| format!("data-member=\"{}\"", ids[i]);
+    let (_, html) = get(&app, &en, &list).await;
+    assert!(!html.contains("id=\"no-members\""));
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "by name by default"
+    );
+    assert!(html.contains("<th aria-sort=\"ascending\"><a class=\"sort\""));
+    assert!(html.contains(&format!("href=\"{list}?sort=badge\"")));
+    assert!(html.contains(&format!("href=\"{list}?sort=created_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=badge")).await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "by badge");
+    let (_, html) = get(&app, &en, &format!("{list}?sort=created_desc")).await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "newest first");
+    assert!(html.contains("aria-sort=\"descending\""));
+    // The search form keeps the sort.
+    assert!(html.contains("name=\"sort\" value=\"created_desc\""));
+    // An unknown key is the default order, never an error.
+    let (s, html) = get(
+        &app,
+        &en,
+        &format!("{list}?sort=last_name%3B%20DROP%20TABLE%20members"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(at(&html, &row(0)) < at(&html, &row(1)));
+    // A search narrows the list and the header links keep it.
+    let (_, html) = get(&app, &en, &format!("{list}?q=Zidane&sort=badge")).await;
+    assert!(!html.contains(&row(0)));
+    assert!(html.contains(&row(1)));
+    assert!(html.contains(&format!("href=\"{list}?sort=name&amp;q=Zidane\"")));
+    let (_, html) = get(&app, &fr, &format!("{list}?q=NOBODY")).await;
+    assert!(html.contains("id=\"no-members\""));
+    assert!(html.contains("Aucun résultat pour ces critères"));
+    app.stop().await;
+}
+
+async fn gym_and_audit_lists_sort_in_the_store(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Sorts"})).await);
+    let mut gyms: Vec<GymId> = Vec::new();
+    for name in ["Sort Alpha", "Sort Bravo"] {
+        gyms.push(id(&created(
+            &app,
+            "/api/v1/gyms",
+            json!({"franchise_id": f, "name": name, "timezone": "Europe/Paris"}),
+        )
+        .await));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let en = format!("{admin}; jarvis_lang=en");
+    let row = |i: usize| format!("data-gym=\"{}\"", gyms[i]);
+
+    let (s, html) = get(&app, &en, "/app/gyms?q=Sort").await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "by name by default"
+    );
+    assert!(
+        html.contains("href=\"/app/gyms?sort=name_desc&amp;q=Sort\""),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/app/gyms?sort=status&amp;q=Sort\""));
+    let (_, html) = get(&app, &en, "/app/gyms?q=Sort&sort=name_desc").await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)));
+    assert!(html.contains("aria-sort=\"descending\""));
+    assert!(html.contains("name=\"sort\" value=\"name_desc\""));
+    let (_, html) = get(&app, &en, "/app/gyms?q=Sort&sort=created").await;
+    assert!(at(&html, &row(0)) < at(&html, &row(1)), "oldest first");
+    let (_, html) = get(&app, &en, "/app/gyms?q=Sort&sort=created_desc").await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "newest first");
+    let (s, html) = get(&app, &en, "/app/gyms?q=Sort&sort=name%20DESC%3B--").await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "unknown key: default"
+    );
+
+    // The audit log: the two gym creations, newest first by default, oldest first on request.
+    let audit_row = |html: &str, gym: GymId| at(html, &format!("<code>{gym}</code>"));
+    let (s, html) = get(&app, &en, "/app/audit?action=gym.create").await;
+    assert_eq!(s, 200);
+    assert!(
+        audit_row(&html, gyms[1]) < audit_row(&html, gyms[0]),
+        "newest first"
+    );
+    assert!(
+        html.contains("href=\"/app/audit?sort=at&amp;action=gym.create\""),
+        "{html}"
+    );
+    let (_, html) = get(&app, &en, "/app/audit?action=gym.create&sort=at").await;
+    assert!(
+        audit_row(&html, gyms[0]) < audit_row(&html, gyms[1]),
+        "oldest first"
+    );
+    assert!(html.contains("aria-sort=\"ascending\""));
+    let (_, html) = get(&app, &en, "/app/audit?action=gym.create&sort=bogus").await;
+    assert!(
+        audit_row(&html, gyms[1]) < audit_row(&html, gyms[0]),
+        "unknown key: default"
+    );
+    app.stop().await;
+}
+
+async fn churn_and_report_lists_sort_in_the_store(backend: Backend) {
+    use jarvis_core::churn::{ChurnAssessment, ChurnLevel};
+    use jarvis_store::{NewChurnScore, NewReport};
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Churn"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Churn", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let scope = Scope::Gym { franchise: f, gym };
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let en = format!("{admin}; jarvis_lang=en");
+    let store = app.db.store();
+
+    // Zola is at higher risk, Adam sorts first by name.
+    let mut members: Vec<MemberId> = Vec::new();
+    for (badge, last) in [("C-1", "Zola"), ("C-2", "Adam")] {
+        members.push(id(&created(
+            &app,
+            &format!("/api/v1/gyms/{gym}/members"),
+            json!({"badge_id": badge, "first_name": "Sam", "last_name": last,
+                   "preferred_language": "fr"}),
+        )
+        .await));
+    }
+    let score = |m: MemberId, score: u8, level: ChurnLevel| NewChurnScore {
+        member_id: m,
+        assessment: ChurnAssessment {
+            score,
+            level,
+            factors: vec![],
+        },
+    };
+    store
+        .put_churn_scores(
+            &scope,
+            gym,
+            time::OffsetDateTime::now_utc(),
+            &[
+                score(members[0], 90, ChurnLevel::High),
+                score(members[1], 40, ChurnLevel::Medium),
+            ],
+        )
+        .await
+        .unwrap();
+    let churn = format!("/app/gyms/{gym}/churn");
+    let row = |i: usize| format!("data-member=\"{}\"", members[i]);
+    let (s, html) = get(&app, &en, &churn).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "highest score first"
+    );
+    assert!(html.contains("aria-sort=\"descending\""));
+    let (_, html) = get(&app, &en, &format!("{churn}?sort=score")).await;
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "lowest score first"
+    );
+    let (_, html) = get(&app, &en, &format!("{churn}?sort=name&level=medium")).await;
+    assert!(at(&html, &row(1)) < at(&html, &row(0)), "by name");
+    assert!(html.contains("name=\"sort\" value=\"name\""));
+    assert!(html.contains(&format!(
+        "href=\"{churn}?sort=score_desc&amp;level=medium\""
+    )));
+    let (s, html) = get(&app, &en, &format!("{churn}?sort=NAME")).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "unknown key: default"
+    );
+
+    // Two weekly reports recorded out of order.
+    let mut reports = Vec::new();
+    for (week, starts) in [
+        ("2026-W21", time::macros::datetime!(2026-05-18 00:00 UTC)),
+        ("2026-W23", time::macros::datetime!(2026-06-01 00:00 UTC)),
+    ] {
+        let rid = ReportId::new();
+        store
+            .record_report(
+                &scope,
+                NewReport {
+                    id: rid,
+                    gym_id: gym,
+                    week: week.into(),
+                    starts_at: starts,
+                    object_key: format!("reports/{gym}/{week}.html"),
+                    size_bytes: 10,
+                },
+                vec![],
+            )
+            .await
+            .unwrap();
+        reports.push(rid);
+    }
+    let list = format!("/app/gyms/{gym}/reports");
+    let rrow = |i: usize| format!("data-report=\"{}\"", reports[i]);
+    let (s, html) = get(&app, &en, &list).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &rrow(1)) < at(&html, &rrow(0)),
+        "newest week first"
+    );
+    assert!(html.contains(&format!("href=\"{list}?sort=week\"")));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=week")).await;
+    assert!(
+        at(&html, &rrow(0)) < at(&html, &rrow(1)),
+        "oldest week first"
+    );
+    let (_, html) = get(&app, &en, &format!("{list}?sort=starts_at")).await;
+    assert!(
+        at(&html, &rrow(1)) < at(&html, &rrow(0)),
+        "unknown key: default"
+    );
+    app.stop().await;
+}
+
+async fn knowledge_entries_sort_in_the_handler(backend: Backend) {
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Know"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Know", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let en = format!("{admin}; jarvis_lang=en");
+    // Zumba is written first, Aqua last: the title and date orders disagree.
+    let mut entries: Vec<String> = Vec::new();
+    for title in ["Zumba", "Aqua"] {
+        let v = created(
+            &app,
+            &format!("/api/v1/gyms/{gym}/knowledge"),
+            json!({"title": title, "body": "Text", "language": "fr"}),
+        )
+        .await;
+        entries.push(v["id"].as_str().unwrap().to_string());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let list = format!("/app/gyms/{gym}/knowledge");
+    let row = |i: usize| format!("data-entry=\"{}\"", entries[i]);
+    let (s, html) = get(&app, &en, &list).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "by title by default"
+    );
+    assert!(html.contains(&format!("href=\"{list}?sort=updated_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=title_desc")).await;
+    assert!(at(&html, &row(0)) < at(&html, &row(1)));
+    let (_, html) = get(&app, &en, &format!("{list}?sort=updated")).await;
+    assert!(
+        at(&html, &row(0)) < at(&html, &row(1)),
+        "oldest change first"
+    );
+    let (_, html) = get(&app, &en, &format!("{list}?sort=updated_desc&q=a")).await;
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "newest change first"
+    );
+    assert!(html.contains(&format!("href=\"{list}?sort=updated&amp;q=a\"")));
+    let (s, html) = get(&app, &en, &format!("{list}?sort=title%20DESC")).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &row(1)) < at(&html, &row(0)),
+        "unknown key: default"
+    );
+    app.stop().await;
+}
+
+both_backends!(
+    list_conventions_on_history_kiosks_and_classes,
+    member_list_sorts_by_column_headers,
+    gym_and_audit_lists_sort_in_the_store,
+    churn_and_report_lists_sort_in_the_store,
+    knowledge_entries_sort_in_the_handler,
+);

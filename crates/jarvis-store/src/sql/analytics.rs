@@ -276,6 +276,7 @@ mod analytics_sql {
             scope: &Scope,
             gym: GymId,
             min_level: Option<ChurnLevel>,
+            sort: ChurnSort,
             page: PageRequest,
         ) -> StoreResult<Page<ChurnListEntry>> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
@@ -304,7 +305,13 @@ mod analytics_sql {
                 &mut tx,
                 build,
                 CHURN_COLS,
-                " ORDER BY c.score DESC, m.last_name, m.first_name, c.member_id",
+                match sort {
+                    ChurnSort::ScoreDesc => {
+                        " ORDER BY c.score DESC, m.last_name, m.first_name, c.member_id"
+                    }
+                    ChurnSort::Score => " ORDER BY c.score, m.last_name, m.first_name, c.member_id",
+                    ChurnSort::Name => " ORDER BY m.last_name, m.first_name, c.member_id",
+                },
                 page,
             )
             .await?;
@@ -542,6 +549,7 @@ mod analytics_sql {
             &self,
             scope: &Scope,
             gym: GymId,
+            sort: ReportSort,
             page: PageRequest,
         ) -> StoreResult<Page<Report>> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
@@ -558,7 +566,10 @@ mod analytics_sql {
                 &mut tx,
                 build,
                 REPORT_COLS,
-                " ORDER BY starts_at DESC, id DESC",
+                match sort {
+                    ReportSort::WeekDesc => " ORDER BY starts_at DESC, id DESC",
+                    ReportSort::Week => " ORDER BY starts_at, id",
+                },
                 page,
             )
             .await?;

@@ -608,8 +608,16 @@ impl GymStore for ThisStore {
             }
             qb
         };
-        let (total, rows) =
-            fetch_page::<GymRow>(&mut tx, build, GYM_COLS, " ORDER BY name, id", page).await?;
+        // Fixed SQL per whitelisted order, always ending with the id (stable pages).
+        let order = match filter.sort {
+            GymSort::Name => " ORDER BY name, id",
+            GymSort::NameDesc => " ORDER BY name DESC, id DESC",
+            GymSort::Status => " ORDER BY status, name, id",
+            GymSort::StatusDesc => " ORDER BY status DESC, name, id",
+            GymSort::CreatedDesc => " ORDER BY created_at DESC, id DESC",
+            GymSort::Created => " ORDER BY created_at, id",
+        };
+        let (total, rows) = fetch_page::<GymRow>(&mut tx, build, GYM_COLS, order, page).await?;
         tx.commit().await.map_err(map_db_err)?;
         let items = rows
             .into_iter()
@@ -1553,7 +1561,10 @@ impl AuditStore for ThisStore {
             &mut tx,
             build,
             AUDIT_COLS,
-            " ORDER BY at DESC, id DESC",
+            match filter.sort {
+                AuditSort::AtDesc => " ORDER BY at DESC, id DESC",
+                AuditSort::At => " ORDER BY at, id",
+            },
             page,
             self.count_cap,
         )

@@ -223,6 +223,7 @@ mod leads_sql {
             scope: &Scope,
             gym: GymId,
             status: Option<LeadStatus>,
+            sort: LeadSort,
             page: PageRequest,
         ) -> StoreResult<Page<Lead>> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
@@ -240,7 +241,15 @@ mod leads_sql {
                 &mut tx,
                 build,
                 LEAD_COLS,
-                " ORDER BY created_at DESC, id DESC",
+                match sort {
+                    LeadSort::CreatedDesc => " ORDER BY created_at DESC, id DESC",
+                    LeadSort::Created => " ORDER BY created_at, id",
+                    // Follow-up order (new, contacted, converted), not the keys' alphabet.
+                    LeadSort::Status => {
+                        " ORDER BY CASE status WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 \
+                         ELSE 2 END, created_at DESC, id DESC"
+                    }
+                },
                 page,
             )
             .await?;

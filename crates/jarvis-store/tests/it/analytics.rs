@@ -185,7 +185,10 @@ mod cases {
             s.put_churn_scores(&scope, g, now, &scores).await.unwrap(),
             3
         );
-        let list = s.list_churn(&scope, g, None, page()).await.unwrap();
+        let list = s
+            .list_churn(&scope, g, None, ChurnSort::default(), page())
+            .await
+            .unwrap();
         assert_eq!(list.total, 3);
         let order: Vec<MemberId> = list.items.iter().map(|e| e.churn.member_id).collect();
         assert_eq!(order, vec![leaving, fading, steady], "{list:?}");
@@ -198,7 +201,13 @@ mod cases {
         let sum: u32 = mine.factors.iter().map(|f| u32::from(f.contribution)).sum();
         assert_eq!(u32::from(mine.score), sum);
         let high = s
-            .list_churn(&scope, g, Some(ChurnLevel::High), page())
+            .list_churn(
+                &scope,
+                g,
+                Some(ChurnLevel::High),
+                ChurnSort::default(),
+                page(),
+            )
             .await
             .unwrap();
         assert_eq!(high.total, 1);
@@ -221,11 +230,18 @@ mod cases {
         )
         .await
         .unwrap();
-        let list = s.list_churn(&scope, g, None, page()).await.unwrap();
+        let list = s
+            .list_churn(&scope, g, None, ChurnSort::default(), page())
+            .await
+            .unwrap();
         assert_eq!(list.total, 3);
         assert_eq!(list.items[0].churn.member_id, fading);
         // Another gym's scope sees none of it.
-        assert!(s.list_churn(&scope2, g, None, page()).await.is_err());
+        assert!(
+            s.list_churn(&scope2, g, None, ChurnSort::default(), page())
+                .await
+                .is_err()
+        );
         assert_eq!(s.member_churn(&scope2, g2, leaving).await.unwrap(), None);
         // A member who stops being active leaves the list.
         s.update_member(
@@ -241,7 +257,10 @@ mod cases {
         .await
         .unwrap();
         assert_eq!(
-            s.list_churn(&scope, g, None, page()).await.unwrap().total,
+            s.list_churn(&scope, g, None, ChurnSort::default(), page())
+                .await
+                .unwrap()
+                .total,
             2
         );
     }
@@ -290,7 +309,10 @@ mod cases {
             s.report_of_week(&scope, g, "2026-W23").await.unwrap(),
             Some(r.clone())
         );
-        let list = s.list_reports(&scope, g, page()).await.unwrap();
+        let list = s
+            .list_reports(&scope, g, ReportSort::default(), page())
+            .await
+            .unwrap();
         assert_eq!(list.total, 1);
         assert_eq!(s.report(&scope, g, first).await.unwrap(), r);
         // Another gym's scope: not found.

@@ -66,7 +66,10 @@ mod cases {
         }
         assert_eq!(created, 1);
         assert_eq!(ids.len(), 1);
-        let p = s.list_leads(&scope, g, None, page()).await.unwrap();
+        let p = s
+            .list_leads(&scope, g, None, LeadSort::default(), page())
+            .await
+            .unwrap();
         assert_eq!(p.total, 1);
         assert_eq!(p.items[0].status, LeadStatus::New);
         // The same event id in another gym is another lead.
@@ -126,7 +129,7 @@ mod cases {
             assert!(s.lead(&sc, gy, l.id).await.is_err());
         }
         assert!(
-            s.list_leads(&other, g, None, page())
+            s.list_leads(&other, g, None, LeadSort::default(), page())
                 .await
                 .is_err_or_empty()
         );
@@ -137,7 +140,13 @@ mod cases {
         assert_eq!(c.status, LeadStatus::Contacted);
         assert!(c.updated_at >= l.updated_at);
         let only = s
-            .list_leads(&scope, g, Some(LeadStatus::Contacted), page())
+            .list_leads(
+                &scope,
+                g,
+                Some(LeadStatus::Contacted),
+                LeadSort::default(),
+                page(),
+            )
             .await
             .unwrap();
         assert_eq!((only.total, only.items[0].id), (1, l.id));

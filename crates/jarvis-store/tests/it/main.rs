@@ -12,6 +12,7 @@ mod hardening_gyms;
 mod http_tools;
 mod jobs;
 mod leads;
+mod list_sorts;
 mod migrate_concurrently;
 mod retention;
 mod rls;

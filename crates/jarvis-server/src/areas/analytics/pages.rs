@@ -5,7 +5,7 @@
 use crate::auth::web::PageUser;
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, InPage, ListQuery, PageResult, Pager, gym_scope, pager, query_part,
+    Chrome, InPage, ListQuery, PageResult, Pager, SortHeads, gym_scope, pager, query_part,
 };
 use crate::web::i18n::Msg;
 use crate::web::page;
@@ -19,7 +19,7 @@ use jarvis_app::objects::Objects;
 use jarvis_app::{AppError, churn, reports};
 use jarvis_core::churn::{ChurnLevel, ChurnListEntry};
 use jarvis_core::*;
-use jarvis_store::Report;
+use jarvis_store::{ChurnSort, Report, ReportSort};
 
 /// Page routes of churn and reports.
 pub fn routes() -> Router<AppState> {
@@ -39,6 +39,8 @@ struct ChurnPage {
     c: Chrome,
     rows: Vec<ChurnListEntry>,
     pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
     /// The minimum level filter (a [`ChurnLevel`] key, or empty for all).
     level: String,
     /// The levels the filter offers.
@@ -57,19 +59,25 @@ async fn churn_page(
     let level = min_level
         .map(|l| l.as_str().to_string())
         .unwrap_or_default();
-    let p = churn::list(state.store.as_ref(), &scope, gym, min_level, req)
+    // Whitelisted: an unknown key is the highest score first.
+    let sort = ChurnSort::parse(q.sort.as_deref().unwrap_or_default());
+    let p = churn::list(state.store.as_ref(), &scope, gym, min_level, sort, req)
         .await
         .in_page(c.t)?;
+    let base = format!("/app/gyms/{gym}/churn");
+    let extra = query_part("level", &level);
     let pager = pager(
-        &format!("/app/gyms/{gym}/churn"),
-        &query_part("level", &level),
+        &base,
+        &[extra.as_str(), &query_part("sort", sort.as_str())].concat(),
         &p,
     );
+    let heads = SortHeads::new(&base, &extra, sort.as_str());
     Ok(page(
         ChurnPage {
             c,
             rows: p.items,
             pager,
+            heads,
             level,
             levels: [ChurnLevel::Medium, ChurnLevel::High],
         },
@@ -83,6 +91,8 @@ struct ReportsPage {
     c: Chrome,
     reports: Vec<Report>,
     pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
 }
 
 async fn reports_page(
@@ -93,15 +103,20 @@ async fn reports_page(
 ) -> PageResult {
     let (scope, c) = gym_scope(&state, &u, gym, reports::READ).await?;
     let req = PageRequest::new(Some(50), q.offset).unwrap_or_default();
-    let p = reports::list(state.store.as_ref(), &scope, gym, req)
+    // Whitelisted: an unknown key is the newest week first.
+    let sort = ReportSort::parse(q.sort.as_deref().unwrap_or_default());
+    let p = reports::list(state.store.as_ref(), &scope, gym, sort, req)
         .await
         .in_page(c.t)?;
-    let pager = pager(&format!("/app/gyms/{gym}/reports"), "", &p);
+    let base = format!("/app/gyms/{gym}/reports");
+    let pager = pager(&base, &query_part("sort", sort.as_str()), &p);
+    let heads = SortHeads::new(&base, "", sort.as_str());
     Ok(page(
         ReportsPage {
             c,
             reports: p.items,
             pager,
+            heads,
         },
         StatusCode::OK,
     ))

@@ -5,7 +5,9 @@
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, ConfirmPage, Empty, InPage, PageResult, gym_scope};
+use crate::web::chrome::{
+    Chrome, ConfirmPage, Empty, InPage, PageResult, SortHeads, gym_scope, query_part, sort_key,
+};
 use crate::web::i18n::{Msg, Tr, field_message, store_message};
 use crate::web::page;
 use askama::Template;
@@ -54,6 +56,8 @@ struct ListPage {
     entries: Vec<KnowledgeEntry>,
     total: u64,
     q: String,
+    /// The sortable column headers.
+    heads: SortHeads,
     can_write: bool,
     import: ImportForm,
     imported: Option<usize>,
@@ -63,6 +67,22 @@ struct ListPage {
 #[derive(Deserialize, Default)]
 struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
+}
+
+/// The knowledge list's sort keys, the default first. At most 200 entries are shown, so the
+/// handler sorts them.
+const KNOWLEDGE_SORTS: [&str; 4] = ["title", "title_desc", "updated_desc", "updated"];
+
+/// `entries` in the order of the whitelisted `key`, equal keys by id (a stable order).
+fn sort_entries(entries: &mut [KnowledgeEntry], key: &str) {
+    use std::cmp::Reverse;
+    match key {
+        "title_desc" => entries.sort_by_key(|e| Reverse((e.title.to_lowercase(), e.id))),
+        "updated_desc" => entries.sort_by_key(|e| Reverse((e.updated_at, e.id))),
+        "updated" => entries.sort_by_key(|e| (e.updated_at, e.id)),
+        _ => entries.sort_by_key(|e| (e.title.to_lowercase(), e.id)),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -70,12 +90,14 @@ async fn render_list(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
-    q: Option<String>,
+    lq: ListQuery,
     import: ImportForm,
     imported: Option<usize>,
     import_errors: Vec<(String, String)>,
     status: StatusCode,
 ) -> PageResult {
+    let q = lq.q;
+    let key = sort_key(lq.sort.as_deref(), &KNOWLEDGE_SORTS);
     let (scope, c) = gym_scope(state, u, gym, knowledge::READ).await?;
     let list = knowledge::list(
         state.store.as_ref(),
@@ -87,13 +109,22 @@ async fn render_list(
     )
     .await
     .in_page(c.t)?;
+    let mut entries = list.items;
+    sort_entries(&mut entries, key);
+    let q = q.unwrap_or_default();
+    let heads = SortHeads::new(
+        &format!("/app/gyms/{gym}/knowledge"),
+        &query_part("q", &q),
+        key,
+    );
     let can_write = u.caller.gym(state, gym, knowledge::WRITE).await.is_ok();
     Ok(page(
         ListPage {
             c,
-            entries: list.items,
+            entries,
             total: list.total,
-            q: q.unwrap_or_default(),
+            q,
+            heads,
             can_write,
             import,
             imported,
@@ -113,7 +144,7 @@ async fn list_page(
         &state,
         &u,
         gym,
-        q.q,
+        q,
         ImportForm::default(),
         None,
         Vec::new(),
@@ -377,7 +408,7 @@ async fn import_submit(
                 &state,
                 &u,
                 gym,
-                None,
+                ListQuery::default(),
                 ImportForm::default(),
                 Some(entries.len()),
                 Vec::new(),
@@ -394,7 +425,7 @@ async fn import_submit(
                 &state,
                 &u,
                 gym,
-                None,
+                ListQuery::default(),
                 f,
                 None,
                 errors,

@@ -133,7 +133,7 @@ async fn list_leads(
     Ok(Json(
         state
             .store
-            .list_leads(&scope, gym, q.status, page)
+            .list_leads(&scope, gym, q.status, Default::default(), page)
             .await?
             .into(),
     ))

@@ -4,7 +4,7 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, Empty, InPage, ListQuery, PageResult, Pager, gym_scope, pager, query_part,
+    Chrome, Empty, InPage, ListQuery, PageResult, Pager, SortHeads, gym_scope, pager, query_part,
 };
 use crate::web::i18n::Msg;
 use crate::web::page;
@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use jarvis_app::leads::{self, NewLeadSecret};
 use jarvis_core::model::*;
 use jarvis_core::*;
+use jarvis_store::LeadSort;
 use serde::Deserialize;
 
 /// Page routes of leads.
@@ -36,6 +37,8 @@ struct LeadsPage {
     /// The status filter (a [`LeadStatus`] key, or empty for all).
     status: String,
     pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
     key: Option<LeadWebhookKey>,
     new_secret: Option<NewLeadSecret>,
     can_write: bool,
@@ -54,21 +57,27 @@ async fn render(
     // Leads arrive from a public webhook: the list grows without bound, so it is paged.
     let filter = q.status.as_deref().and_then(LeadStatus::parse);
     let status = filter.map(|s| s.as_str().to_string()).unwrap_or_default();
+    // Whitelisted: an unknown key is newest first.
+    let sort = LeadSort::parse(q.sort.as_deref().unwrap_or_default());
     let list = state
         .store
         .list_leads(
             &scope,
             gym,
             filter,
+            sort,
             PageRequest::new(Some(50), q.offset).unwrap_or_default(),
         )
         .await
         .in_page(c.t)?;
+    let base = format!("/app/gyms/{gym}/leads");
+    let extra = query_part("status", &status);
     let pager = pager(
-        &format!("/app/gyms/{gym}/leads"),
-        &query_part("status", &status),
+        &base,
+        &[extra.as_str(), &query_part("sort", sort.as_str())].concat(),
         &list,
     );
+    let heads = SortHeads::new(&base, &extra, sort.as_str());
     let key = state.store.lead_webhook(&scope, gym).await.in_page(c.t)?;
     let can_write = u.caller.gym(state, gym, leads::WRITE).await.is_ok();
     let can_rotate = u.caller.gym(state, gym, leads::KEY_ROTATE).await.is_ok();
@@ -79,6 +88,7 @@ async fn render(
             total: list.total,
             status,
             pager,
+            heads,
             key,
             new_secret,
             can_write,

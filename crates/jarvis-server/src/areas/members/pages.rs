@@ -5,8 +5,8 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageError, PageResult, Pager, form_errors_text,
-    gym_scope, pager, query_part,
+    Chrome, ConfirmPage, Empty, InPage, ListQuery, PageError, PageResult, Pager, SortHeads,
+    form_errors_text, gym_scope, pager, query_part, sort_key,
 };
 use crate::web::i18n::{Msg, field_message, store_message};
 use crate::web::page;
@@ -53,7 +53,8 @@ struct MembersPage {
     c: Chrome,
     q: String,
     status: String,
-    sort: String,
+    /// The sortable column headers (they carry the sort key).
+    heads: SortHeads,
     mtype: String,
     days: String,
     members: Vec<Member>,
@@ -105,6 +106,9 @@ impl MemberForm {
     }
 }
 
+/// The member list's sort keys (the store's `MemberSort`), the default first.
+const MEMBER_SORTS: [&str; 4] = ["name", "badge", "last_visit_desc", "created_desc"];
+
 async fn render_members(
     state: &AppState,
     u: &PageUser,
@@ -117,7 +121,8 @@ async fn render_members(
     let (scope, c) = gym_scope(state, u, gym, Action::MemberRead).await?;
     let search = q.q.clone().unwrap_or_default();
     let status = q.status.clone().unwrap_or_default();
-    let sort = q.sort.clone().unwrap_or_default();
+    // Whitelisted: an unknown key is the default (name) order.
+    let sort = sort_key(q.sort.as_deref(), &MEMBER_SORTS);
     let mtype = q.mtype.clone().unwrap_or_default();
     let days = q.days.clone().unwrap_or_default();
     let visited_since = days
@@ -131,7 +136,7 @@ async fn render_members(
         status: MembershipStatus::parse(&status),
         membership_type: Some(mtype.trim().to_lowercase()).filter(|t| !t.is_empty()),
         visited_since,
-        sort: match sort.as_str() {
+        sort: match sort {
             "created_desc" => MemberSort::CreatedDesc,
             "last_visit_desc" => MemberSort::LastVisitDesc,
             "badge" => MemberSort::Badge,
@@ -145,14 +150,19 @@ async fn render_members(
         .await
         .in_page(c.t)?;
     let extra = format!(
-        "{}{}{}{}{}",
+        "{}{}{}{}",
         query_part("q", &search),
         query_part("status", &status),
-        query_part("sort", &sort),
         query_part("mtype", &mtype),
         query_part("days", &days)
     );
-    let pager = pager(&format!("/app/gyms/{gym}/members"), &extra, &p);
+    let base = format!("/app/gyms/{gym}/members");
+    let pager = pager(
+        &base,
+        &[extra.as_str(), &query_part("sort", sort)].concat(),
+        &p,
+    );
+    let heads = SortHeads::new(&base, &extra, sort);
     let can_write = u.caller.gym(state, gym, Action::MemberWrite).await.is_ok();
     let can_export = u.caller.gym(state, gym, Action::MemberImport).await.is_ok();
     Ok(page(
@@ -160,7 +170,7 @@ async fn render_members(
             c,
             q: search,
             status,
-            sort,
+            heads,
             mtype,
             days,
             members: p.items,

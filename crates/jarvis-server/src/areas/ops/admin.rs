@@ -4,7 +4,7 @@
 
 use crate::auth::web::PageUser;
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, InPage, PageResult, Pager, pager, query_part};
+use crate::web::chrome::{Chrome, InPage, PageResult, Pager, SortHeads, pager, query_part};
 use crate::web::i18n::Msg;
 use crate::web::page;
 use askama::Template;
@@ -18,7 +18,7 @@ use jarvis_core::authz::{Action, Resource};
 use jarvis_core::cost::{BudgetPeriod, pico_to_micro};
 use jarvis_core::model::{AuditEntry, Gym};
 use jarvis_core::{GymId, PageRequest, UserId};
-use jarvis_store::{AuditFilter, GymFilter, UsageMetric};
+use jarvis_store::{AuditFilter, AuditSort, GymFilter, UsageMetric};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -98,6 +98,7 @@ struct AuditQuery {
     action: Option<String>,
     gym: Option<String>,
     actor: Option<String>,
+    sort: Option<String>,
     offset: Option<u64>,
 }
 
@@ -107,6 +108,8 @@ struct AuditPage {
     c: Chrome,
     rows: Vec<AuditEntry>,
     pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
     gyms: Vec<Gym>,
     /// Display names of the acting users on this page.
     names: BTreeMap<UserId, String>,
@@ -150,6 +153,8 @@ async fn audit_page(
         action: (!action.is_empty()).then(|| action.clone()),
         gym_id: gym.parse().ok(),
         actor_user_id: actor.parse().ok(),
+        // Whitelisted: an unknown key is newest first.
+        sort: AuditSort::parse(q.sort.as_deref().unwrap_or_default()),
     };
     let req = PageRequest::new(Some(AUDIT_PAGE), q.offset).in_page(t)?;
     let list = state
@@ -193,7 +198,12 @@ async fn audit_page(
         .map(|id| names.get(&id).cloned().unwrap_or_else(|| id.to_string()));
     Ok(page(
         AuditPage {
-            pager: pager("/app/audit", &extra, &list),
+            pager: pager(
+                "/app/audit",
+                &[extra.as_str(), &query_part("sort", filter.sort.as_str())].concat(),
+                &list,
+            ),
+            heads: SortHeads::new("/app/audit", &extra, filter.sort.as_str()),
             rows: list.items,
             c,
             gyms,

@@ -161,6 +161,7 @@ async fn list_gyms(
         franchise_id: q.franchise_id,
         status: q.status,
         q: q.q,
+        ..Default::default()
     };
     Ok(Json(
         state.store.list_gyms(&scope, &filter, page).await?.into(),

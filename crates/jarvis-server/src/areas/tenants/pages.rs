@@ -5,7 +5,8 @@ use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::chrome::{
-    Chrome, InPage, ListQuery, PageError, PageResult, Pager, gym_scope, pager, query_part,
+    Chrome, InPage, ListQuery, PageError, PageResult, Pager, SortHeads, gym_scope, pager,
+    query_part,
 };
 use crate::web::i18n::{Msg, Tr, field_message, store_message};
 use crate::web::page;
@@ -19,7 +20,7 @@ use jarvis_app::AppError;
 use jarvis_core::authz::Action;
 use jarvis_core::model::*;
 use jarvis_core::*;
-use jarvis_store::GymFilter;
+use jarvis_store::{GymFilter, GymSort};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -41,6 +42,8 @@ struct GymsPage {
     status: String,
     statuses: [GymStatus; 5],
     gyms: Vec<Gym>,
+    /// The sortable column headers.
+    heads: SortHeads,
     /// The franchise overview, for owners who may read its reports.
     overview: Option<super::overview::FranchiseView>,
     pager: Pager,
@@ -89,9 +92,12 @@ async fn gyms_page(
     let search = q.q.clone().unwrap_or_default();
     // An unknown status in a hand-edited link lists every status rather than failing.
     let status = q.status.as_deref().and_then(GymStatus::parse);
+    // Whitelisted: an unknown key is the default (name) order.
+    let sort = GymSort::parse(q.sort.as_deref().unwrap_or_default());
     let filter = GymFilter {
         q: Some(search.clone()).filter(|s| !s.trim().is_empty()),
         status,
+        sort,
         ..Default::default()
     };
     let req = PageRequest::new(Some(25), q.offset).unwrap_or_default();
@@ -106,7 +112,12 @@ async fn gyms_page(
         query_part("q", &search),
         query_part("status", &status)
     );
-    let pager = pager("/app/gyms", &extra, &p);
+    let pager = pager(
+        "/app/gyms",
+        &[extra.as_str(), &query_part("sort", sort.as_str())].concat(),
+        &p,
+    );
+    let heads = SortHeads::new("/app/gyms", &extra, sort.as_str());
     Ok(page(
         GymsPage {
             c: Chrome::plain(&u),
@@ -120,6 +131,7 @@ async fn gyms_page(
                 GymStatus::Archived,
             ],
             gyms: p.items,
+            heads,
             overview,
             pager,
         },
