@@ -2,6 +2,7 @@
 //! the charts, formatted in the page's language from `jarvis_app::overview`. Each tile links to
 //! the list behind it.
 
+use crate::areas::voice::pages::mmss;
 use crate::state::AppState;
 use crate::web::charts::Chart;
 use crate::web::format::Fmt;
@@ -9,7 +10,7 @@ use crate::web::i18n::{Msg, Tr};
 use jarvis_app::overview::{self, Overview, Period};
 use jarvis_core::Scope;
 use jarvis_core::cost::pico_to_micro;
-use jarvis_core::model::{Gym, Locale};
+use jarvis_core::model::Gym;
 use time::OffsetDateTime;
 
 /// One link of the period selector.
@@ -71,14 +72,7 @@ pub struct OverviewView {
 /// A decimal in the page's language (`3,5` in French).
 pub fn decimal(t: Tr, v: Option<f64>, places: usize) -> String {
     match v {
-        Some(v) if v.is_finite() => {
-            let s = format!("{v:.places$}");
-            if t.0 == Locale::Fr {
-                s.replace('.', ",")
-            } else {
-                s
-            }
-        }
+        Some(v) if v.is_finite() => Fmt::new(t.0, None).dec(&v, &places),
         _ => "—".into(),
     }
 }
@@ -138,11 +132,12 @@ pub async fn build(
         .line()
     };
     let chart_topics = topics_chart(t, &o.sessions);
-    let spent_micros = jarvis_core::cost::pico_to_micro(o.cost.spent_pico);
-    let projected_micros = jarvis_core::cost::pico_to_micro(o.cost.projected_pico);
+    let spent_micros = pico_to_micro(o.cost.spent_pico);
+    let projected_micros = pico_to_micro(o.cost.projected_pico);
     let avg_duration = s
         .avg_duration_secs
-        .map_or_else(|| "—".into(), |d| format!("{}:{:02}", d / 60, d % 60));
+        .as_ref()
+        .map_or_else(|| "—".into(), mmss);
     let f = Fmt::new(t.0, None);
     let usd = |m: u64| f.usd_cents(&m);
     let (first, last) = (f.day(&o.first), f.day(&o.last));
@@ -161,7 +156,7 @@ pub async fn build(
         sentiment: decimal(t, s.sentiment, 2),
         spent: usd(spent_micros),
         budget: o.cost.budget_micros.map(usd),
-        projected: usd(pico_to_micro(o.cost.projected_pico)),
+        projected: usd(projected_micros),
         over_budget: o.cost.budget_micros.is_some_and(|b| projected_micros > b),
         latency: format!(
             "{} / {}",
@@ -285,7 +280,8 @@ pub async fn build_franchise(
         avg_duration: o
             .sessions
             .avg_duration_secs
-            .map_or_else(|| "—".into(), |d| format!("{}:{:02}", d / 60, d % 60)),
+            .as_ref()
+            .map_or_else(|| "—".into(), mmss),
         satisfaction: decimal(t, o.sessions.satisfaction, 1),
         spent: usd_pico(&o.spent_pico),
         budget: usd(o.budget_micros),
