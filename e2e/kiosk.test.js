@@ -162,7 +162,7 @@ test('the import page uploads a CSV and shows the job report', { timeout: 180000
     await page.fill('input[name=password]', 'jarvis-demo-password');
     await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
     assert.ok(page.url().endsWith('/app/gyms'), `signed in and sent back: ${page.url()}`);
-    await page.click('table.list a');
+    await page.click('table.list tbody a');
     // The gym's areas are in the sidebar (the breadcrumbs name only where the page is).
     await page.click('aside.sidebar a[href$="/import"]');
     await page.setInputFiles('#import-form input[name=file]', csv);
