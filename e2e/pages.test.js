@@ -66,15 +66,16 @@ test('every page: TOTP sign-in, axe (no serious violations), no layout shift, sc
   const shifts = [];
   try {
     const problems = [];
-    // Signed out: the sign-in page and the public demo page in both languages, the not-found
-    // page (English only: it has no catalogue text yet), the kiosk's pairing screen (French;
-    // the member's language comes with the badge).
+    // Signed out: the sign-in page, the public demo page and the not-found page in both
+    // languages (the not-found page follows the language the visitor last chose), the kiosk's
+    // pairing screen (French; the member's language comes with the badge).
     const anon = await browser.newPage({ viewport });
     problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=en', 'en', { shifts }));
-    problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=fr', 'fr'));
-    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=en', 'en', { shifts }));
-    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=fr', 'fr'));
     problems.push(...await visit(anon, origin, 'not-found', '/no/such/page', 'en', { status: 404, shifts }));
+    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=en', 'en', { shifts }));
+    problems.push(...await visit(anon, origin, 'signin', '/app/login?lang=fr', 'fr'));
+    problems.push(...await visit(anon, origin, 'not-found', '/no/such/page', 'fr', { status: 404 }));
+    problems.push(...await visit(anon, origin, 'demo', '/demo?lang=fr', 'fr'));
     problems.push(...await visit(anon, origin, 'kiosk', '/kiosk', 'fr'));
 
     // The CLS measurement sees a real shift: the content pushed down by a block inserted after load.
