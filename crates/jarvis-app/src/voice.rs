@@ -115,24 +115,22 @@ async fn rows(
         .into_iter()
         .map(|k| (k.id, k.name))
         .collect();
-    let mut members: HashMap<MemberId, Option<(String, String)>> = HashMap::new();
+    let ids: Vec<MemberId> = sessions.iter().filter_map(|s| s.member_id).collect();
+    // One read for the page's members (an erased member is simply not found: no name).
+    let members: HashMap<MemberId, (String, String)> = store
+        .members_by_ids(scope, gym, &ids)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.id,
+                (format!("{} {}", m.first_name, m.last_name), m.badge_id),
+            )
+        })
+        .collect();
     let mut out = Vec::with_capacity(sessions.len());
     for s in sessions {
-        let m = match s.member_id {
-            Some(id) => match members.get(&id) {
-                Some(known) => known.clone(),
-                None => {
-                    let found = match store.member(scope, gym, id).await {
-                        Ok(m) => Some((format!("{} {}", m.first_name, m.last_name), m.badge_id)),
-                        Err(StoreError::NotFound(_)) => None,
-                        Err(e) => return Err(e.into()),
-                    };
-                    members.insert(id, found.clone());
-                    found
-                }
-            },
-            None => None,
-        };
+        let m = s.member_id.and_then(|id| members.get(&id).cloned());
         let end = s.ended_at.unwrap_or(now);
         out.push(SessionRow {
             duration_secs: (end - s.started_at).whole_seconds().max(0),
@@ -151,16 +149,16 @@ async fn names(
     gym: GymId,
     follow_ups: Vec<FollowUp>,
 ) -> AppResult<Vec<FollowUpRow>> {
+    let ids: Vec<MemberId> = follow_ups.iter().filter_map(|f| f.member_id).collect();
+    let names: HashMap<MemberId, String> = store
+        .members_by_ids(scope, gym, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, format!("{} {}", m.first_name, m.last_name)))
+        .collect();
     let mut out = Vec::with_capacity(follow_ups.len());
     for f in follow_ups {
-        let member = match f.member_id {
-            Some(id) => match store.member(scope, gym, id).await {
-                Ok(m) => Some(format!("{} {}", m.first_name, m.last_name)),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            },
-            None => None,
-        };
+        let member = f.member_id.and_then(|id| names.get(&id).cloned());
         out.push(FollowUpRow {
             follow_up: f,
             member,

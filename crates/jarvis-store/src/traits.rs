@@ -218,6 +218,14 @@ pub trait MemberStore: Send + Sync {
     ) -> StoreResult<Member>;
     /// One member of a gym.
     async fn member(&self, scope: &Scope, gym: GymId, id: MemberId) -> StoreResult<Member>;
+    /// The gym's members among `ids`, in no particular order (ids not found are left out):
+    /// one read for a page that names many members, instead of one read each.
+    async fn members_by_ids(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        ids: &[MemberId],
+    ) -> StoreResult<Vec<Member>>;
     /// The member holding a badge in a gym.
     async fn member_by_badge(&self, scope: &Scope, gym: GymId, badge: &str) -> StoreResult<Member>;
     /// Members of a gym.

@@ -818,6 +818,45 @@ impl MemberStore for ThisStore {
         Ok(m)
     }
 
+    async fn members_by_ids(
+        &self,
+        scope: &Scope,
+        gym: GymId,
+        ids: &[MemberId],
+    ) -> StoreResult<Vec<Member>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        // Chunks keep the statement well under both backends' bound-parameter limits.
+        for chunk in ids.chunks(500) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "SELECT {MEMBER_COLS} FROM members WHERE gym_id = "
+            ));
+            qb.push_bind(db(gym)).push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(db(*id));
+            }
+            qb.push(")");
+            push_scope(&mut qb, scope, "franchise_id", "gym_id");
+            let rows: Vec<MemberRow> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            for r in rows {
+                out.push(r.into_domain()?);
+            }
+        }
+        tx.commit().await.map_err(map_db_err)?;
+        Ok(out)
+    }
+
     async fn member_by_badge(&self, scope: &Scope, gym: GymId, badge: &str) -> StoreResult<Member> {
         let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
         let mut qb =

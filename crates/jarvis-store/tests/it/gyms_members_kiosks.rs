@@ -474,6 +474,45 @@ mod cases {
         );
     }
 
+    pub async fn members_by_ids_reads_one_gyms_members(s: S) {
+        let a = Actor::cli();
+        let (g, other) = setup(&s, GymStatus::Active).await;
+        let (sc, osc) = (scope(&g), scope(&other));
+        let m1 = s.create_member(&sc, &a, g.id, member("B1")).await.unwrap();
+        let m2 = s.create_member(&sc, &a, g.id, member("B2")).await.unwrap();
+        let theirs = s
+            .create_member(&osc, &a, other.id, member("B1"))
+            .await
+            .unwrap();
+        let mut got: Vec<MemberId> = s
+            .members_by_ids(&sc, g.id, &[m2.id, m1.id, m2.id, theirs.id])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        got.sort();
+        let mut want = vec![m1.id, m2.id];
+        want.sort();
+        assert_eq!(
+            got, want,
+            "duplicates read once, another gym's member left out"
+        );
+        assert!(s.members_by_ids(&sc, g.id, &[]).await.unwrap().is_empty());
+        // Another gym's scope reads none of this gym's members, even by id.
+        assert!(
+            s.members_by_ids(&osc, g.id, &[m1.id])
+                .await
+                .map(|v| v.is_empty())
+                .unwrap_or(true)
+        );
+        // More ids than one statement binds.
+        let many: Vec<MemberId> = (0..1200).map(|_| MemberId::new()).chain([m1.id]).collect();
+        let found = s.members_by_ids(&sc, g.id, &many).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].badge_id, "B1");
+    }
+
     pub async fn visits_and_facts(s: S) {
         let a = Actor::cli();
         let (g, other) = setup(&s, GymStatus::Active).await;
@@ -952,6 +991,7 @@ cases!(
     pairing_never_activates_a_gym,
     kiosks_move_and_rename_within_the_franchise,
     visits_and_facts,
+    members_by_ids_reads_one_gyms_members,
     class_schedules_crud,
     bulk_import_is_all_or_nothing_and_fast,
 );
