@@ -558,9 +558,7 @@ mod analysis_sql {
                 match sort {
                     SimulationRunSort::StartedDesc => " ORDER BY started_at DESC, id DESC",
                     SimulationRunSort::Started => " ORDER BY started_at, id",
-                    SimulationRunSort::Status => {
-                        " ORDER BY status, started_at DESC, id DESC"
-                    }
+                    SimulationRunSort::Status => " ORDER BY status, started_at DESC, id DESC",
                     SimulationRunSort::StatusDesc => {
                         " ORDER BY status DESC, started_at DESC, id DESC"
                     }
