@@ -360,6 +360,7 @@ catalogue! {
     InviteNameInvalid => ("Saisissez un nom de 1 à 120 caractères.", "Enter a name of 1 to 120 characters."),
     InviteEmailTaken => ("Un compte existe déjà avec cette adresse.", "An account with this e-mail already exists."),
     InviteNotAllowed => ("Vous ne pouvez pas donner ce rôle à cet endroit.", "You cannot grant this role there."),
+    TeamNoMatch => ("Personne ne correspond à cette recherche.", "Nobody matches this search."),
     TeamIntro => ("Les personnes qui ont un rôle dans votre périmètre. Désactiver un compte coupe immédiatement toutes ses sessions ; retirer un rôle aussi (la personne se reconnecte avec ce qui lui reste).", "People holding a role in your area. Disabling an account ends all its sessions at once; so does removing a role (they sign in again with what is left)."),
     Roles => ("Rôles", "Roles"),
     AccountState => ("État", "Status"),

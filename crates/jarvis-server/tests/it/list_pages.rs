@@ -689,6 +689,11 @@ async fn team_simulation_and_job_run_lists_sort_in_the_store(backend: Backend) {
         at(&html, &urow(1)) < at(&html, &urow(0)),
         "unknown key: default"
     );
+    // Nothing matches: a sentence instead of an empty table.
+    let (s, html) = get(&app, &fr, "/app/team?q=Nobody%20here").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"no-team\"") && !html.contains("id=\"team\""));
+    assert!(html.contains("Personne ne correspond à cette recherche."));
     let (_, html) = get(&app, &fr, "/app/team?q=Sorted").await;
     assert!(
         html.contains(">Nom ▲</a>") && html.contains(">État</a>"),
