@@ -6,7 +6,7 @@
 // knowledge, team, admin, audit, usage) and the rest (gyms, classes and a class, tools, reports,
 // leads, new knowledge entry, churn, CSV import, conversations and one conversation,
 // simulations and one run, analysis fields, costs, jobs, errors, Web Vitals, security, model
-// prices) — axe-core must find no `serious` or `critical` violation, and a full-page 1280 px
+// prices), and last week's report of the French gym (its own page, French text) — axe-core must find no `serious` or `critical` violation, and a full-page 1280 px
 // screenshot goes to target/screenshots/<page>-<lang>.png. The language is switched to French
 // from the header's link; every page then says lang="fr" and shows none of the English
 // navigation words. In the English pass each page's cumulative layout shift after load (CLS,
@@ -125,6 +125,17 @@ test('every page: TOTP sign-in, axe (no serious violations), no layout shift, sc
       if (!run) await sleep(500);
     }
     assert.ok(run, 'the simulation run finished');
+    // Last week's report: the demo seed dates its gyms back to the start of its history, so the
+    // `reports.weekly` job's catch-up run at start (the latest Monday 06:00 UTC slot) builds one
+    // for each demo gym. The Paris gym's report is in French, whatever the reader's language.
+    let report = null;
+    for (let i = 0; i < 60 && !report; i++) {
+      await page.goto(`${origin}${gym}/reports`);
+      report = await page.locator('#reports tr[data-report] a').first().getAttribute('href', { timeout: 1000 }).catch(() => null);
+      if (!report) await sleep(500);
+    }
+    assert.ok(report, 'the weekly job reported last week on the demo gym');
+    assert.equal(paris.locale, 'fr', 'the manager\'s gym is the French one');
     await page.goto(`${origin}${gym}/classes`);
     const klass = await page.locator(`main a[href^="${gym}/classes/"]`).first().getAttribute('href');
     const pages = [...mainPages(gyms[0], member), ...morePages(gym, [
@@ -141,6 +152,12 @@ test('every page: TOTP sign-in, axe (no serious violations), no layout shift, sc
     assert.equal(new URL(page.url()).pathname, overview, 'the switch comes back to the same page');
     for (const [name, p] of pages) {
       problems.push(...await visit(page, origin, name, p, 'fr'));
+    }
+    // The report's own page: a standalone document in its gym's language (French here).
+    problems.push(...await visit(page, origin, 'report', report, 'fr', { shifts }));
+    const reportText = await page.locator('body').innerText();
+    for (const fr of ['Rapport hebdomadaire', 'Semaine', 'Membres distincts', 'Coûts IA']) {
+      if (!reportText.includes(fr)) problems.push(`report-fr (${report}): no "${fr}"`);
     }
     assert.deepEqual(problems, [], `\n${problems.join('\n')}`);
   } finally {

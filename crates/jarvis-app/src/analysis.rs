@@ -126,14 +126,15 @@ pub async fn queue_run(store: &dyn Store, scope: &Scope, gym: &Gym) -> AppResult
     Ok(())
 }
 
-/// A gym's simulation runs, newest first.
+/// A gym's simulation runs in the order `sort`.
 pub async fn runs(
     store: &dyn Store,
     scope: &Scope,
     gym: GymId,
+    sort: jarvis_store::SimulationRunSort,
     page: PageRequest,
 ) -> AppResult<Page<SimulationRun>> {
-    Ok(store.list_simulation_runs(scope, gym, page).await?)
+    Ok(store.list_simulation_runs(scope, gym, sort, page).await?)
 }
 
 /// One run with its results.

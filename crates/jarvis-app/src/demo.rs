@@ -111,6 +111,8 @@ pub struct SeedReport {
     pub franchise_created: bool,
     /// Gyms created now.
     pub gyms_created: usize,
+    /// Gyms whose creation date was moved back to the start of the demo history now.
+    pub gyms_backdated: usize,
     /// Members created now.
     pub members_created: usize,
     /// Kiosks created now.
@@ -435,6 +437,12 @@ pub async fn seed(store: &dyn Store) -> Result<SeedReport, StoreError> {
                     .await?
             }
         };
+        // Open since before its history (a re-seed never moves the date forward again).
+        let since = history_end(OffsetDateTime::now_utc()) - Duration::days(HISTORY_DAYS);
+        if gym.created_at > since {
+            store.backdate_gym(&scope, &actor, gym.id, since).await?;
+            report.gyms_backdated += 1;
+        }
         gym_ids.push(gym.id);
         let mut rng = Rng(0x4A41_5256_4953 + gi as u64);
         for i in 0..MEMBERS_PER_GYM {
@@ -628,6 +636,22 @@ pub const SCALE_BATCH: usize = 1000;
 /// Days of history `seed_scale` spreads sessions and visits over (ending at today's midnight UTC).
 pub const SCALE_DAYS: i64 = 90;
 
+/// Days before the [`SCALE_DAYS`] window over which `seed_scale`'s members joined.
+pub const SCALE_JOIN_DAYS: i64 = 300;
+
+/// How far back (from today's midnight UTC) the demo gyms were created: before every member,
+/// visit and session the seeds write, so the history is consistent and the `reports.weekly`
+/// job, which skips gyms younger than the reported week, reports on them from its first run.
+pub const HISTORY_DAYS: i64 = SCALE_DAYS + SCALE_JOIN_DAYS;
+
+/// Today's midnight UTC: where the seeded history ends.
+fn history_end(now: OffsetDateTime) -> OffsetDateTime {
+    now.to_offset(time::UtcOffset::UTC)
+        .date()
+        .midnight()
+        .assume_utc()
+}
+
 /// What `seed_scale` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScaleReport {
@@ -702,11 +726,7 @@ pub async fn seed_scale(
         .map(|k| k.id)
         .collect();
     let settings = crate::gyms::settings_of(&gym).unwrap_or_default();
-    let end = OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::UTC)
-        .date()
-        .midnight()
-        .assume_utc();
+    let end = history_end(OffsetDateTime::now_utc());
     let ctx = ScaleCtx {
         g,
         kiosks: &kiosks,
@@ -815,7 +835,8 @@ fn scale_batch(ctx: &ScaleCtx<'_>, range: std::ops::Range<usize>) -> jarvis_stor
         let mut new = member_for(ctx.g, i, &mut rng);
         new.badge_id = scale_badge(ctx.g.badge_prefix, i);
         new.email = Some(format!("member.s{}@example.com", i + 1));
-        let created_at = ctx.end - Duration::seconds(window + rng.below(300 * 86_400) as i64);
+        let joined = rng.below(SCALE_JOIN_DAYS as u64 * 86_400) as i64;
+        let created_at = ctx.end - Duration::seconds(window + joined);
         let id = MemberId::from(scale_id(&mut rng, created_at));
         let kiosk = |rng: &mut Rng| {
             (!ctx.kiosks.is_empty())

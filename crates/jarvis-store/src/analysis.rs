@@ -13,6 +13,56 @@ use jarvis_core::cost::PicoUsd;
 use jarvis_core::model::*;
 use jarvis_core::*;
 
+/// Orders of a gym's simulation runs; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SimulationRunSort {
+    /// Newest first.
+    #[default]
+    StartedDesc,
+    /// Oldest first.
+    Started,
+    /// By status (alphabetical key), newest first within a status.
+    Status,
+    /// By status, reversed, newest first within a status.
+    StatusDesc,
+    /// Most expensive first.
+    CostDesc,
+    /// Cheapest first.
+    Cost,
+}
+
+impl SimulationRunSort {
+    /// Every order, the default first.
+    pub const ALL: [SimulationRunSort; 6] = [
+        Self::StartedDesc,
+        Self::Started,
+        Self::Status,
+        Self::StatusDesc,
+        Self::CostDesc,
+        Self::Cost,
+    ];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartedDesc => "started_desc",
+            Self::Started => "started",
+            Self::Status => "status",
+            Self::StatusDesc => "status_desc",
+            Self::CostDesc => "cost_desc",
+            Self::Cost => "cost",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
+}
+
 /// Analyses' failures, custom analysis fields and simulations.
 #[async_trait]
 pub trait AnalysisStore: Send + Sync {
@@ -99,11 +149,12 @@ pub trait AnalysisStore: Send + Sync {
         error: Option<&str>,
     ) -> StoreResult<SimulationRun>;
 
-    /// A gym's runs, newest first.
+    /// A gym's runs in the order `sort`.
     async fn list_simulation_runs(
         &self,
         scope: &Scope,
         gym: GymId,
+        sort: SimulationRunSort,
         page: PageRequest,
     ) -> StoreResult<Page<SimulationRun>>;
 

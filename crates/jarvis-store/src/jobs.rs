@@ -43,6 +43,58 @@ pub struct JobRunFilter {
     pub kind: Option<String>,
     /// Only runs of this job.
     pub job_id: Option<JobId>,
+    /// Order of the rows.
+    pub sort: JobRunSort,
+}
+
+/// Orders of the run history; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JobRunSort {
+    /// Newest first.
+    #[default]
+    StartedDesc,
+    /// Oldest first.
+    Started,
+    /// By kind, A to Z, newest first within a kind.
+    Kind,
+    /// By kind, Z to A, newest first within a kind.
+    KindDesc,
+    /// Longest first; runs still going (no duration yet) last.
+    DurationDesc,
+    /// Shortest first; runs still going last.
+    Duration,
+}
+
+impl JobRunSort {
+    /// Every order, the default first.
+    pub const ALL: [JobRunSort; 6] = [
+        Self::StartedDesc,
+        Self::Started,
+        Self::Kind,
+        Self::KindDesc,
+        Self::DurationDesc,
+        Self::Duration,
+    ];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartedDesc => "started_desc",
+            Self::Started => "started",
+            Self::Kind => "kind",
+            Self::KindDesc => "kind_desc",
+            Self::DurationDesc => "duration_desc",
+            Self::Duration => "duration",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }
 
 /// What a throttle says about one more attempt.
@@ -118,7 +170,7 @@ pub trait JobStore: Send + Sync {
     async fn job(&self, id: JobId) -> StoreResult<Job>;
     /// Jobs matching the filter, newest first.
     async fn list_jobs(&self, filter: &JobFilter, page: PageRequest) -> StoreResult<Page<Job>>;
-    /// Runs matching the filter, newest first.
+    /// Runs matching the filter, in the filter's order.
     async fn job_runs(&self, filter: &JobRunFilter, page: PageRequest)
     -> StoreResult<Page<JobRun>>;
     /// The latest run of every kind that ever ran, by kind.

@@ -130,4 +130,14 @@ pub trait SeedStore: Send + Sync {
         gym: GymId,
         batch: &SeedBatch,
     ) -> StoreResult<SeedCounts>;
+
+    /// Moves a demo gym's creation date back to `created_at` (its seeded history starts then),
+    /// with one audit row; a gym created earlier already is left as it is. Returns the gym.
+    async fn backdate_gym(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        gym: GymId,
+        created_at: OffsetDateTime,
+    ) -> StoreResult<Gym>;
 }

@@ -129,6 +129,58 @@ pub struct AuditFilter {
 pub struct UserFilter {
     /// Case-insensitive search in name and e-mail.
     pub q: Option<String>,
+    /// Order of the rows.
+    pub sort: UserSort,
+}
+
+/// Orders of the team list; each ends with the id so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    /// By display name, A to Z, then e-mail.
+    #[default]
+    Name,
+    /// By display name, Z to A, then e-mail.
+    NameDesc,
+    /// By e-mail, A to Z.
+    Email,
+    /// By e-mail, Z to A.
+    EmailDesc,
+    /// Active accounts first, then by name.
+    State,
+    /// Disabled accounts first, then by name.
+    StateDesc,
+}
+
+impl UserSort {
+    /// Every order, the default first.
+    pub const ALL: [UserSort; 6] = [
+        Self::Name,
+        Self::NameDesc,
+        Self::Email,
+        Self::EmailDesc,
+        Self::State,
+        Self::StateDesc,
+    ];
+
+    /// The order's key in list URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "name_desc",
+            Self::Email => "email",
+            Self::EmailDesc => "email_desc",
+            Self::State => "state",
+            Self::StateDesc => "state_desc",
+        }
+    }
+
+    /// The order a URL key names, or the default for anything else.
+    pub fn parse(key: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == key.trim())
+            .unwrap_or_default()
+    }
 }
 
 /// Franchises (top tenants).

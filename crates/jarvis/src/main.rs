@@ -333,7 +333,7 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         .await
         .map_err(|e| format!("demo seed failed: {e}"))?;
     println!(
-        "demo tenant ready: franchise {}, {} gym(s), {} member(s), {} kiosk(s) and {} class(es) created, {} member(s) already there",
+        "demo tenant ready: franchise {}, {} gym(s), {} member(s), {} kiosk(s) and {} class(es) created, {} member(s) already there, {} gym(s) dated back {} days (the weekly job reports on them from its first run)",
         if r.franchise_created {
             "created"
         } else {
@@ -343,7 +343,9 @@ async fn seed(store: &dyn Store) -> Result<(), String> {
         r.members_created,
         r.kiosks_created,
         r.classes_created,
-        r.members_kept
+        r.members_kept,
+        r.gyms_backdated,
+        jarvis_app::demo::HISTORY_DAYS
     );
     println!(
         "demo sign-in ({} account(s) created now), password `{}`:",

@@ -9,7 +9,7 @@ use crate::auth::password;
 use jarvis_core::authz::{self, Action, Grant, OffboardDecision, Principal};
 use jarvis_core::model::{Actor, Locale, Membership, MembershipTarget, NewUser, TeamMember, User};
 use jarvis_core::{MembershipId, Page, PageRequest, Role, Scope, UserId};
-use jarvis_store::{NewAuthEvent, StoreError, UserFilter};
+use jarvis_store::{NewAuthEvent, StoreError, UserFilter, UserSort};
 
 /// A user as the principal's tenant sees them.
 #[derive(Debug, Clone)]
@@ -78,15 +78,17 @@ fn event(
 }
 
 impl Accounts {
-    /// Users holding a role in the principal's tenant (every user for super admins).
+    /// Users holding a role in the principal's tenant (every user for super admins), in the
+    /// order `sort`.
     pub async fn team(
         &self,
         principal: &Principal,
         q: Option<String>,
+        sort: UserSort,
         page: PageRequest,
     ) -> AccountsResult<Page<TeamMember>> {
         let scope = access::list_scope(principal, Action::UserRead)?;
-        let filter = UserFilter { q };
+        let filter = UserFilter { q, sort };
         Ok(self.store.list_users(&scope, &filter, page).await?)
     }
 

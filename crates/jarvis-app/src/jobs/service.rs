@@ -66,7 +66,7 @@ pub async fn history(
     };
     let filter = JobRunFilter {
         kind: kind.map(str::to_string),
-        job_id: None,
+        ..Default::default()
     };
     Ok(store.job_runs(&filter, page).await?.items)
 }

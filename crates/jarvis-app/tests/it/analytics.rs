@@ -418,6 +418,79 @@ mod cases {
                 .is_err()
         );
     }
+
+    /// The demo seed backdates its gyms to the start of the history it seeds, so the weekly
+    /// job's first run on a fresh demo reports last week for both demo gyms (a gym created
+    /// today is still skipped); a second seed moves nothing.
+    pub async fn fresh_demo_gets_last_weeks_reports(db: &TestDb) {
+        use jarvis_app::demo;
+        let s = db.store();
+        let dir = tempfile::tempdir().unwrap();
+        let first = demo::seed(s.as_ref()).await.unwrap();
+        assert_eq!((first.gyms_created, first.gyms_backdated), (2, 2));
+        let again = demo::seed(s.as_ref()).await.unwrap();
+        assert_eq!((again.gyms_created, again.gyms_backdated), (0, 0));
+        let start = OffsetDateTime::now_utc().date().midnight().assume_utc()
+            - Duration::days(demo::HISTORY_DAYS);
+        let demo_gyms = s
+            .list_gyms(
+                &Scope::Platform,
+                &GymFilter::default(),
+                PageRequest::default(),
+            )
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(demo_gyms.len(), 2);
+        for g in &demo_gyms {
+            // Seeded today (or yesterday, when the test runs across midnight).
+            assert!(
+                start - Duration::days(1) <= g.created_at && g.created_at <= start,
+                "{} created {}",
+                g.name,
+                g.created_at
+            );
+        }
+        let (fresh, _, _) = gym(&s, "Fresh").await;
+
+        let now = OffsetDateTime::now_utc();
+        let deps = ReportDeps {
+            store: s.clone(),
+            objects: Objects::local(dir.path()).unwrap(),
+            master: MasterKey::generate(),
+            public_base: "https://jarvis.example".into(),
+        };
+        let run = reports::run_weekly(&deps, now, || false).await.unwrap();
+        assert_eq!((run.created, run.existing), (2, 0));
+        let week = Week::previous(now).label();
+        for g in &demo_gyms {
+            let scope = Scope::Gym {
+                franchise: g.franchise_id,
+                gym: g.id,
+            };
+            let r = s.report_of_week(&scope, g.id, &week).await.unwrap();
+            assert!(r.is_some(), "{} has the report of {week}", g.name);
+        }
+        let gyms = s
+            .list_gyms(
+                &Scope::Platform,
+                &GymFilter::default(),
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        let f = gyms.items.iter().find(|g| g.id == fresh).unwrap();
+        let scope = Scope::Gym {
+            franchise: f.franchise_id,
+            gym: fresh,
+        };
+        assert!(
+            s.report_of_week(&scope, fresh, &week)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }
 
 macro_rules! both_backends {
@@ -446,4 +519,5 @@ macro_rules! both_backends {
 both_backends!(
     churn_job_orders_members_by_risk,
     weekly_report_holds_the_weeks_numbers,
+    fresh_demo_gets_last_weeks_reports,
 );

@@ -461,6 +461,8 @@ async fn demo_seed_is_idempotent_and_served(b: Backend) {
         (0, 0, 200)
     );
     assert_eq!((first.visitors_created, again.visitors_created), (2, 0));
+    // Backdated once to the start of the demo history, never again.
+    assert_eq!((first.gyms_backdated, again.gyms_backdated), (2, 0));
     let (_, gyms) = app.get("/api/v1/gyms").await;
     assert_eq!(gyms["total"], 2);
     let locales: Vec<&str> = gyms["items"]

@@ -2,8 +2,8 @@
 //! the rows changes, `aria-sort` on the sorted column, unknown keys fall back to the default),
 //! filters that narrow the list, and the empty state in the page's language instead of an
 //! empty table. Covers the conversation history (sorted by the store), the kiosks and the
-//! classes (sorted by the handler), members, gyms, the audit log, leads, churn and reports
-//! (sorted by the store).
+//! classes (sorted by the handler), members, gyms, the audit log, leads, churn, reports, the
+//! team, simulation runs and job runs (sorted by the store).
 
 use crate::common;
 
@@ -617,10 +617,200 @@ async fn knowledge_entries_sort_in_the_handler(backend: Backend) {
     app.stop().await;
 }
 
+async fn team_simulation_and_job_run_lists_sort_in_the_store(backend: Backend) {
+    use jarvis_core::{InstanceId, Role};
+    let Some(app) = TestApp::start(backend, &[("JARVIS_OPENAI_API_KEY", "")]).await else {
+        return;
+    };
+    let f: FranchiseId = id(&created(&app, "/api/v1/franchises", json!({"name": "F Team"})).await);
+    let gym: GymId = id(&created(
+        &app,
+        "/api/v1/gyms",
+        json!({"franchise_id": f, "name": "Team", "timezone": "Europe/Paris"}),
+    )
+    .await);
+    let scope = Scope::Gym { franchise: f, gym };
+    let admin = web_login(&app, "admin@test.local", app.admin.totp.as_deref()).await;
+    let fr = format!("{admin}; jarvis_lang=fr");
+    let en = format!("{admin}; jarvis_lang=en");
+    let store = app.db.store();
+
+    // The team: names and e-mails disagree; the search keeps the admin out.
+    let mut users = Vec::new();
+    for (name, email) in [
+        ("Zoe Sorted", "a.sorted@x.test"),
+        ("Abel Sorted", "b.sorted@x.test"),
+    ] {
+        let u = store
+            .create_user(
+                &Actor::cli(),
+                NewUser {
+                    email: email.into(),
+                    display_name: name.into(),
+                    locale: Locale::En,
+                    password_hash: None,
+                }
+                .validate()
+                .unwrap(),
+                Some((Role::GymStaff, MembershipTarget::Gym(f, gym))),
+            )
+            .await
+            .unwrap();
+        users.push(u.id);
+    }
+    let urow = |i: usize| format!("data-user=\"{}\"", users[i]);
+    let (s, html) = get(&app, &en, "/app/team?q=Sorted").await;
+    assert_eq!(s, 200);
+    assert!(at(&html, &urow(1)) < at(&html, &urow(0)), "by name");
+    assert!(html.contains("<th aria-sort=\"ascending\"><a class=\"sort\" href=\"/app/team?sort=name_desc&amp;q=Sorted\">"));
+    assert!(html.contains("href=\"/app/team?sort=email&amp;q=Sorted\""));
+    assert!(html.contains("href=\"/app/team?sort=state&amp;q=Sorted\""));
+    let (_, html) = get(&app, &en, "/app/team?q=Sorted&sort=email").await;
+    assert!(at(&html, &urow(0)) < at(&html, &urow(1)), "by e-mail");
+    assert!(
+        html.contains("name=\"sort\" value=\"email\""),
+        "the search keeps the order"
+    );
+    let (_, html) = get(&app, &en, "/app/team?q=Sorted&sort=name_desc").await;
+    assert!(at(&html, &urow(0)) < at(&html, &urow(1)));
+    assert!(html.contains("aria-sort=\"descending\""));
+    // Abel disabled: active accounts first, or disabled first.
+    store
+        .set_user_disabled(&scope, &Actor::cli(), users[1], true)
+        .await
+        .unwrap();
+    let (_, html) = get(&app, &en, "/app/team?q=Sorted&sort=state").await;
+    assert!(at(&html, &urow(0)) < at(&html, &urow(1)), "active first");
+    let (_, html) = get(&app, &en, "/app/team?q=Sorted&sort=state_desc").await;
+    assert!(at(&html, &urow(1)) < at(&html, &urow(0)), "disabled first");
+    let (s, html) = get(&app, &en, "/app/team?q=Sorted&sort=display_name").await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &urow(1)) < at(&html, &urow(0)),
+        "unknown key: default"
+    );
+    // Nothing matches: a sentence instead of an empty table.
+    let (s, html) = get(&app, &fr, "/app/team?q=Nobody%20here").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"no-team\"") && !html.contains("id=\"team\""));
+    assert!(html.contains("Personne ne correspond à cette recherche."));
+    let (_, html) = get(&app, &fr, "/app/team?q=Sorted").await;
+    assert!(
+        html.contains(">Nom ▲</a>") && html.contains(">État</a>"),
+        "{html}"
+    );
+
+    // Two simulation runs: a cheap one that passed, then an expensive one that failed.
+    let mut runs = Vec::new();
+    for (passed, cost) in [(true, 100_u64), (false, 900)] {
+        let run = store.start_simulation(&scope, gym).await.unwrap();
+        store
+            .add_simulation_result(
+                &scope,
+                &SimulationResult {
+                    run_id: run.id,
+                    seq: 0,
+                    scenario: "Horaires".into(),
+                    passed,
+                    checks: vec![],
+                    transcript: vec![],
+                    tool_calls: vec![],
+                    cost_pico: cost,
+                },
+            )
+            .await
+            .unwrap();
+        store.finish_simulation(&scope, run.id, None).await.unwrap();
+        runs.push(run.id);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let sims = format!("/app/gyms/{gym}/voice/simulations");
+    let srow = |i: usize| format!("data-run=\"{}\"", runs[i]);
+    let (s, html) = get(&app, &en, &sims).await;
+    assert_eq!(s, 200);
+    assert!(at(&html, &srow(1)) < at(&html, &srow(0)), "newest first");
+    assert!(html.contains(&format!("href=\"{sims}?sort=started\"")));
+    assert!(html.contains(&format!("href=\"{sims}?sort=cost_desc\"")));
+    let (_, html) = get(&app, &en, &format!("{sims}?sort=cost")).await;
+    assert!(at(&html, &srow(0)) < at(&html, &srow(1)), "cheapest first");
+    assert!(html.contains("aria-sort=\"ascending\""));
+    // `failed` < `passed`.
+    let (_, html) = get(&app, &en, &format!("{sims}?sort=status_desc")).await;
+    assert!(at(&html, &srow(0)) < at(&html, &srow(1)));
+    assert!(html.contains("aria-sort=\"descending\""));
+    let (s, html) = get(&app, &en, &format!("{sims}?sort=cost_pico")).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &srow(1)) < at(&html, &srow(0)),
+        "unknown key: default"
+    );
+    let (_, html) = get(&app, &fr, &sims).await;
+    assert!(html.contains(">Coût (séparé des conversations des membres)</a>"));
+
+    // Two runs of a kind no instance claims: a long one, then a short one.
+    let me = InstanceId::new();
+    let mut job_runs = Vec::new();
+    for ms in [300_u64, 0] {
+        let job = store
+            .enqueue(NewJob::new("test.sorted", json!({})))
+            .await
+            .unwrap()
+            .job;
+        let c = store
+            .claim(me, &["test.sorted"], 1, time::Duration::minutes(1))
+            .await
+            .unwrap()
+            .remove(0);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        assert!(store.complete(&c.claim).await.unwrap());
+        let run = store
+            .job_runs(
+                &jarvis_store::JobRunFilter {
+                    job_id: Some(job.id),
+                    ..Default::default()
+                },
+                jarvis_core::PageRequest::default(),
+            )
+            .await
+            .unwrap()
+            .items
+            .remove(0);
+        job_runs.push(run.id);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let jrow = |i: usize| format!("data-run=\"{}\"", job_runs[i]);
+    let jobs = "/app/ops/jobs?kind=test.sorted";
+    let (s, html) = get(&app, &en, jobs).await;
+    assert_eq!(s, 200);
+    assert!(at(&html, &jrow(1)) < at(&html, &jrow(0)), "newest first");
+    assert!(html.contains("href=\"/app/ops/jobs?sort=started&amp;kind=test.sorted\""));
+    assert!(html.contains("href=\"/app/ops/jobs?sort=duration_desc&amp;kind=test.sorted\""));
+    assert!(html.contains("href=\"/app/ops/jobs?sort=kind&amp;kind=test.sorted\""));
+    let (_, html) = get(&app, &en, &format!("{jobs}&sort=duration_desc")).await;
+    assert!(at(&html, &jrow(0)) < at(&html, &jrow(1)), "longest first");
+    assert!(html.contains("name=\"sort\" value=\"duration_desc\""));
+    let (_, html) = get(&app, &en, &format!("{jobs}&sort=started")).await;
+    assert!(at(&html, &jrow(0)) < at(&html, &jrow(1)), "oldest first");
+    let (s, html) = get(&app, &en, &format!("{jobs}&sort=duration_ms")).await;
+    assert_eq!(s, 200);
+    assert!(
+        at(&html, &jrow(1)) < at(&html, &jrow(0)),
+        "unknown key: default"
+    );
+    // The filter narrows the runs; French outcomes, not the stored key.
+    let (_, html) = get(&app, &fr, "/app/ops/jobs?kind=test.other").await;
+    assert!(!html.contains(&jrow(0)));
+    let (_, html) = get(&app, &fr, jobs).await;
+    assert!(html.contains("<td>réussie</td>"), "{html}");
+    assert!(html.contains(">Durée (ms)</a>") && html.contains(">Début ▼</a>"));
+    app.stop().await;
+}
+
 both_backends!(
     list_conventions_on_history_kiosks_and_classes,
     member_list_sorts_by_column_headers,
     gym_and_audit_lists_sort_in_the_store,
     churn_and_report_lists_sort_in_the_store,
     knowledge_entries_sort_in_the_handler,
+    team_simulation_and_job_run_lists_sort_in_the_store,
 );

@@ -539,6 +539,7 @@ mod analysis_sql {
             &self,
             scope: &Scope,
             gym: GymId,
+            sort: SimulationRunSort,
             page: PageRequest,
         ) -> StoreResult<Page<SimulationRun>> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
@@ -554,7 +555,16 @@ mod analysis_sql {
                 &mut tx,
                 build,
                 RUN_COLS,
-                " ORDER BY started_at DESC, id DESC",
+                match sort {
+                    SimulationRunSort::StartedDesc => " ORDER BY started_at DESC, id DESC",
+                    SimulationRunSort::Started => " ORDER BY started_at, id",
+                    SimulationRunSort::Status => " ORDER BY status, started_at DESC, id DESC",
+                    SimulationRunSort::StatusDesc => {
+                        " ORDER BY status DESC, started_at DESC, id DESC"
+                    }
+                    SimulationRunSort::CostDesc => " ORDER BY cost_pico DESC, id DESC",
+                    SimulationRunSort::Cost => " ORDER BY cost_pico, id",
+                },
                 page,
             )
             .await?;

@@ -1402,7 +1402,19 @@ impl UserStore for ThisStore {
             &mut tx,
             build,
             USER_COLS,
-            " ORDER BY display_name, email, id",
+            match filter.sort {
+                UserSort::Name => " ORDER BY display_name, email, id",
+                UserSort::NameDesc => " ORDER BY display_name DESC, email DESC, id DESC",
+                UserSort::Email => " ORDER BY email, id",
+                UserSort::EmailDesc => " ORDER BY email DESC, id DESC",
+                // Portable on both backends: no boolean ordering, no NULLS FIRST/LAST.
+                UserSort::State => {
+                    " ORDER BY CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END, display_name, email, id"
+                }
+                UserSort::StateDesc => {
+                    " ORDER BY CASE WHEN disabled_at IS NULL THEN 1 ELSE 0 END, display_name, email, id"
+                }
+            },
             page,
         )
         .await?;

@@ -642,7 +642,21 @@ mod jobs_sql {
                 &mut tx,
                 build,
                 RUN_COLS,
-                " ORDER BY started_at DESC, id DESC",
+                // Runs still going have no duration: last both ways, portably (no NULLS LAST).
+                match filter.sort {
+                    JobRunSort::StartedDesc => " ORDER BY started_at DESC, id DESC",
+                    JobRunSort::Started => " ORDER BY started_at, id",
+                    JobRunSort::Kind => " ORDER BY kind, started_at DESC, id DESC",
+                    JobRunSort::KindDesc => " ORDER BY kind DESC, started_at DESC, id DESC",
+                    JobRunSort::DurationDesc => {
+                        " ORDER BY CASE WHEN duration_ms IS NULL THEN 1 ELSE 0 END, \
+                         duration_ms DESC, id DESC"
+                    }
+                    JobRunSort::Duration => {
+                        " ORDER BY CASE WHEN duration_ms IS NULL THEN 1 ELSE 0 END, \
+                         duration_ms, id"
+                    }
+                },
                 page,
             )
             .await?;

@@ -281,6 +281,48 @@ mod seed_sql {
             tx.commit().await.map_err(map_db_err)?;
             Ok(counts)
         }
+
+        async fn backdate_gym(
+            &self,
+            scope: &Scope,
+            actor: &Actor,
+            gym: GymId,
+            created_at: time::OffsetDateTime,
+        ) -> StoreResult<Gym> {
+            let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
+            let mut g = fetch_gym(&mut tx, scope, gym).await?;
+            let at = crate::dbtime::exact(created_at);
+            // Compared here, not in SQL: SQLite would compare the stored text.
+            if g.created_at <= at {
+                tx.commit().await.map_err(map_db_err)?;
+                return Ok(g);
+            }
+            let from = g.created_at;
+            let mut qb = QueryBuilder::<Db>::new("UPDATE gyms SET created_at = ");
+            qb.push_bind(at).push(" WHERE id = ").push_bind(db(gym));
+            push_scope(&mut qb, scope, "franchise_id", "id");
+            qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+            g.created_at = at;
+            audit_tx(
+                &mut tx,
+                actor,
+                Some(g.franchise_id),
+                Some(gym),
+                "demo.backdate_gym",
+                "gym",
+                Some(gym.to_string()),
+                serde_json::json!({ "from": rfc3339(from), "to": rfc3339(at) }),
+            )
+            .await?;
+            tx.commit().await.map_err(map_db_err)?;
+            Ok(g)
+        }
+    }
+
+    /// `t` as RFC 3339 text for an audit row's details.
+    fn rfc3339(t: time::OffsetDateTime) -> String {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
     }
 
     /// A time-ordered (v7) id for the `n`th child row of `parent`, created at `at`: the same

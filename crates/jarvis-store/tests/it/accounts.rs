@@ -658,6 +658,7 @@ mod cases {
                 &Scope::Platform,
                 &UserFilter {
                     q: Some("FOREIGN".into()),
+                    ..Default::default()
                 },
                 PageRequest::default(),
             )

@@ -6,7 +6,7 @@
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, ConfirmPage};
+use crate::web::chrome::{Chrome, ConfirmPage, Pager, SortHeads, pager, query_part};
 use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
@@ -19,7 +19,7 @@ use jarvis_app::accounts::{AccountsError, InvitationInput};
 use jarvis_core::authz::Action;
 use jarvis_core::model::{Membership, TeamMember};
 use jarvis_core::{FranchiseId, GymId, MembershipId, PageRequest, Role, UserId};
-use jarvis_store::{FranchiseFilter, GymFilter};
+use jarvis_store::{FranchiseFilter, GymFilter, UserSort};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -67,11 +67,9 @@ struct TeamPage {
     me: UserId,
     q: String,
     rows: Vec<TeamMember>,
-    total: u64,
-    from: u64,
-    to: u64,
-    prev: Option<String>,
-    next: Option<String>,
+    pager: Pager,
+    /// The sortable column headers.
+    heads: SortHeads,
 }
 
 #[derive(Template)]
@@ -100,6 +98,7 @@ fn error_page(u: &PageUser, e: ApiError) -> Response {
 #[derive(Deserialize, Default)]
 struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
     offset: Option<u64>,
     invited: Option<String>,
 }
@@ -207,19 +206,6 @@ fn parse_place(v: &str) -> Option<(Option<FranchiseId>, Option<GymId>)> {
     parts.next().is_none().then_some(out)
 }
 
-/// Query-string encoding of a search term.
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 async fn team_page(
     State(state): State<AppState>,
     u: PageUser,
@@ -252,10 +238,12 @@ async fn render_team(
     };
     let search = q.q.clone().unwrap_or_default();
     let filter = q.q.filter(|s| !s.trim().is_empty());
+    // Whitelisted: an unknown key is the default order (by name).
+    let sort = UserSort::parse(q.sort.as_deref().unwrap_or_default());
     let p = match state
         .auth
         .accounts
-        .team(&u.caller.principal, filter, req)
+        .team(&u.caller.principal, filter, sort, req)
         .await
     {
         Ok(p) => p,
@@ -271,13 +259,7 @@ async fn render_team(
         places,
         errors: errors.clone(),
     });
-    let lim = u64::from(p.limit);
-    let extra = if search.is_empty() {
-        String::new()
-    } else {
-        format!("&q={}", encode(&search))
-    };
-    let link = |o: u64| format!("/app/team?offset={o}{extra}");
+    let extra = query_part("q", &search);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -290,16 +272,12 @@ async fn render_team(
             invited,
             me: u.user.id,
             q: search.clone(),
-            total: p.total,
-            from: if p.total == 0 {
-                0
-            } else {
-                p.offset.saturating_add(1)
-            },
-            to: p.offset.saturating_add(p.items.len() as u64),
-            prev: (p.offset > 0).then(|| link(p.offset.saturating_sub(lim))),
-            next: (p.offset.saturating_add(lim) < p.total)
-                .then(|| link(p.offset.saturating_add(lim))),
+            pager: pager(
+                "/app/team",
+                &[extra.as_str(), &query_part("sort", sort.as_str())].concat(),
+                &p,
+            ),
+            heads: SortHeads::new("/app/team", &extra, sort.as_str()),
             rows: p.items,
         },
         status,

@@ -78,7 +78,12 @@ async fn list_users(
         state
             .auth
             .accounts
-            .team(&caller.principal, q.q, page)
+            .team(
+                &caller.principal,
+                q.q,
+                jarvis_store::UserSort::default(),
+                page,
+            )
             .await?
             .into(),
     ))

@@ -4,12 +4,14 @@
 
 use crate::auth::web::{CsrfForm, PageUser};
 use crate::state::AppState;
-use crate::web::chrome::{Chrome, Empty, InPage, PageError, PageResult, gym_scope};
+use crate::web::chrome::{
+    Chrome, Empty, InPage, PageError, PageResult, Pager, SortHeads, gym_scope, pager, query_part,
+};
 use crate::web::i18n::{Msg, field_message};
 use crate::web::page;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -165,15 +167,29 @@ struct SimulationsPage {
     c: Chrome,
     body: String,
     runs: Vec<SimulationRun>,
+    pager: Pager,
+    /// The sortable column headers of the runs.
+    heads: SortHeads,
     can_manage: bool,
     notice: Option<Msg>,
     errors: Vec<String>,
+}
+
+/// Simulation runs per page.
+const RUNS_PAGE: u32 = 50;
+
+/// Order and page of the runs list, from the query string.
+#[derive(Deserialize, Default)]
+struct RunsQuery {
+    sort: Option<String>,
+    offset: Option<u64>,
 }
 
 async fn render_simulations(
     state: &AppState,
     u: &PageUser,
     gym: GymId,
+    q: RunsQuery,
     body: Option<String>,
     notice: Option<Msg>,
     errors: Vec<String>,
@@ -185,15 +201,18 @@ async fn render_simulations(
             .await
             .in_page(c.t)?,
     };
+    // Whitelisted: an unknown key is newest first.
+    let sort = jarvis_store::SimulationRunSort::parse(q.sort.as_deref().unwrap_or_default());
     let runs = analysis::runs(
         state.store.as_ref(),
         &scope,
         gym,
-        PageRequest::new(Some(50), None).in_page(c.t)?,
+        sort,
+        PageRequest::new(Some(RUNS_PAGE), q.offset).in_page(c.t)?,
     )
     .await
-    .in_page(c.t)?
-    .items;
+    .in_page(c.t)?;
+    let base = format!("/app/gyms/{gym}/voice/simulations");
     let can_manage = u.caller.gym(state, gym, analysis::MANAGE).await.is_ok();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -204,7 +223,9 @@ async fn render_simulations(
         SimulationsPage {
             c,
             body,
-            runs,
+            pager: pager(&base, &query_part("sort", sort.as_str()), &runs),
+            heads: SortHeads::new(&base, "", sort.as_str()),
+            runs: runs.items,
             can_manage,
             notice,
             errors,
@@ -217,8 +238,9 @@ async fn simulations_page(
     State(state): State<AppState>,
     u: PageUser,
     Path(gym): Path<GymId>,
+    Query(q): Query<RunsQuery>,
 ) -> PageResult {
-    render_simulations(&state, &u, gym, None, None, Vec::new()).await
+    render_simulations(&state, &u, gym, q, None, None, Vec::new()).await
 }
 
 #[derive(Deserialize)]
@@ -249,10 +271,30 @@ async fn scenarios_save(
     )
     .await
     {
-        Ok(_) => render_simulations(&state, &u, gym, None, Some(Msg::SimSaved), Vec::new()).await,
+        Ok(_) => {
+            render_simulations(
+                &state,
+                &u,
+                gym,
+                RunsQuery::default(),
+                None,
+                Some(Msg::SimSaved),
+                Vec::new(),
+            )
+            .await
+        }
         Err(AppError::Invalid(v)) => {
             let errs = messages(c.t, &v);
-            render_simulations(&state, &u, gym, Some(f.scenarios), None, errs).await
+            render_simulations(
+                &state,
+                &u,
+                gym,
+                RunsQuery::default(),
+                Some(f.scenarios),
+                None,
+                errs,
+            )
+            .await
         }
         Err(e) => Err(PageError::new(c.t, e)),
     }
@@ -267,10 +309,21 @@ async fn run_submit(
     let (scope, c) = gym_scope(&state, &u, gym, analysis::MANAGE).await?;
     let g = state.store.gym(&scope, gym).await.in_page(c.t)?;
     match analysis::queue_run(state.store.as_ref(), &scope, &g).await {
-        Ok(()) => render_simulations(&state, &u, gym, None, Some(Msg::SimQueued), Vec::new()).await,
+        Ok(()) => {
+            render_simulations(
+                &state,
+                &u,
+                gym,
+                RunsQuery::default(),
+                None,
+                Some(Msg::SimQueued),
+                Vec::new(),
+            )
+            .await
+        }
         Err(AppError::Invalid(v)) => {
             let errs = messages(c.t, &v);
-            render_simulations(&state, &u, gym, None, None, errs).await
+            render_simulations(&state, &u, gym, RunsQuery::default(), None, None, errs).await
         }
         Err(e) => Err(PageError::new(c.t, e)),
     }
