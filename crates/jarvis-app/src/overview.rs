@@ -3,16 +3,16 @@
 //! with their daily trend, top topics, follow-ups waiting, AI cost against the monthly budget
 //! with its projection to month end, kiosks online/offline and the heard voice latency.
 //!
-//! Sessions come from one indexed range read (`OverviewStore::session_facts`); everything
-//! else from the existing rollups (`cost_daily`), follow-up counts, kiosk heartbeats and
-//! `voice_heard_latency`. The arithmetic is here, in Rust, the same for both backends.
+//! Everything comes from daily rollups the database keeps (`session_daily`, `topic_daily`,
+//! `latency_daily`, `cost_daily`), one index-only count of distinct members, follow-up and
+//! churn counts and the kiosks' presence, so the cost of a page does not grow with the gym's
+//! traffic. The arithmetic over the days is here, in Rust, the same for both backends.
 
 use crate::error::AppResult;
 use jarvis_core::cost::{BudgetPeriod, PicoUsd};
 use jarvis_core::model::{FollowUpStatus, KioskPresence, LatencyStats};
 use jarvis_core::{GymId, PageRequest, Scope};
-use jarvis_store::{SessionFact, Store};
-use std::collections::{BTreeMap, HashSet};
+use jarvis_store::{LatencySource, SessionDay, Store};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 /// Topics shown, at most.
@@ -98,71 +98,73 @@ fn avg(sum: f64, n: u64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
 
-/// Adds up `facts` over the `days` UTC days starting `first` (facts outside are ignored).
-pub fn totals(facts: &[SessionFact], first: Date, days: u16) -> SessionTotals {
-    let mut per_day: Vec<(u64, f64, u64)> = vec![(0, 0.0, 0); usize::from(days)];
-    let mut members = HashSet::new();
-    let (mut dur, mut dur_n) = (0i64, 0u64);
-    let (mut sat, mut sat_n) = (0f64, 0u64);
-    let (mut sent, mut sent_n) = (0f64, 0u64);
-    let mut topics: BTreeMap<String, u64> = BTreeMap::new();
-    let mut conversations = 0;
-    for f in facts {
-        let day = f.started_at.to_offset(time::UtcOffset::UTC).date();
-        let Ok(i) = usize::try_from((day - first).whole_days()) else {
+/// Lays the rollup `rows` out over the `days` UTC days starting `first` (rows outside are
+/// ignored) and adds them up; `members` and `topics` are read apart (a distinct count and a
+/// ranking do not add up across days).
+pub fn totals(
+    rows: &[SessionDay],
+    first: Date,
+    days: u16,
+    members: u64,
+    topics: Vec<(String, u64)>,
+) -> SessionTotals {
+    let mut per_day: Vec<SessionDay> = (0..i64::from(days))
+        .map(|i| SessionDay::empty(first + Duration::days(i)))
+        .collect();
+    let mut all = SessionDay::empty(first);
+    for r in rows {
+        let Ok(i) = usize::try_from((r.day - first).whole_days()) else {
             continue;
         };
         let Some(slot) = per_day.get_mut(i) else {
             continue;
         };
-        conversations += 1;
-        slot.0 += 1;
-        if let Some(m) = f.member_id {
-            members.insert(m);
-        }
-        if let Some(end) = f.ended_at {
-            dur += (end - f.started_at).whole_seconds().max(0);
-            dur_n += 1;
-        }
-        if let Some(s) = f.satisfaction {
-            sat += f64::from(s);
-            sat_n += 1;
-        }
-        if let Some(s) = f.sentiment_score.filter(|s| s.is_finite()) {
-            sent += s;
-            sent_n += 1;
-            slot.1 += s;
-            slot.2 += 1;
-        }
-        // A topic counts once per conversation, whatever its case or spacing.
-        let mut seen = HashSet::new();
-        for t in &f.topics {
-            let t = t.trim().to_lowercase();
-            if !t.is_empty() && seen.insert(t.clone()) {
-                *topics.entry(t).or_default() += 1;
-            }
+        for d in [slot, &mut all] {
+            d.conversations += r.conversations;
+            d.ended += r.ended;
+            d.duration_secs += r.duration_secs;
+            d.satisfaction_sum += r.satisfaction_sum;
+            d.satisfaction_n += r.satisfaction_n;
+            d.sentiment_sum += r.sentiment_sum;
+            d.sentiment_n += r.sentiment_n;
         }
     }
-    let mut topics: Vec<(String, u64)> = topics.into_iter().collect();
-    topics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    topics.truncate(TOP_TOPICS);
     SessionTotals {
-        conversations,
-        members: members.len() as u64,
-        avg_duration_secs: (dur_n > 0).then(|| dur / i64::try_from(dur_n).unwrap_or(i64::MAX)),
-        satisfaction: avg(sat, sat_n),
-        sentiment: avg(sent, sent_n),
+        conversations: all.conversations,
+        members,
+        avg_duration_secs: (all.ended > 0)
+            .then(|| all.duration_secs.max(0) / i64::try_from(all.ended).unwrap_or(i64::MAX)),
+        satisfaction: avg(all.satisfaction_sum as f64, all.satisfaction_n),
+        sentiment: avg(all.sentiment_sum, all.sentiment_n),
         per_day: per_day
             .into_iter()
-            .enumerate()
-            .map(|(i, (n, s, sn))| DayStat {
-                day: first + Duration::days(i as i64),
-                conversations: n,
-                sentiment: avg(s, sn),
+            .map(|d| DayStat {
+                day: d.day,
+                conversations: d.conversations,
+                sentiment: avg(d.sentiment_sum, d.sentiment_n),
             })
             .collect(),
         topics,
     }
+}
+
+/// What the sessions of `gyms` add up to over `period` ending `now`, from the rollups.
+async fn sessions(
+    store: &dyn Store,
+    scope: &Scope,
+    gyms: &[GymId],
+    period: Period,
+    now: OffsetDateTime,
+) -> AppResult<SessionTotals> {
+    let today = now.to_offset(time::UtcOffset::UTC).date();
+    let first = period.first_day(today);
+    let from = first.with_time(Time::MIDNIGHT).assume_utc();
+    let rows = store.session_days(scope, gyms, first, today).await?;
+    let members = store.talkers(scope, gyms, from, now).await?;
+    let topics = store
+        .top_topics(scope, gyms, first, today, TOP_TOPICS as u32)
+        .await?;
+    Ok(totals(&rows, first, period.days(), members, topics))
 }
 
 /// Spend this month against the budget.
@@ -233,11 +235,18 @@ pub async fn gym(
     offline_after: Duration,
     now: OffsetDateTime,
 ) -> AppResult<Overview> {
-    Ok(
-        gym_and_facts(store, scope, gym, period, budget_micros, offline_after, now)
-            .await?
-            .0,
+    let sessions = sessions(store, scope, &[gym], period, now).await?;
+    gym_with(
+        store,
+        scope,
+        gym,
+        period,
+        sessions,
+        budget_micros,
+        offline_after,
+        now,
     )
+    .await
 }
 
 /// A franchise's overview: the totals over its gyms and each gym's own.
@@ -270,8 +279,7 @@ pub async fn franchise(
     offline_after: Duration,
     now: OffsetDateTime,
 ) -> AppResult<FranchiseOverview> {
-    let today = now.to_offset(time::UtcOffset::UTC).date();
-    let mut all = Vec::new();
+    let ids: Vec<GymId> = gyms.iter().map(|g| g.0).collect();
     let mut out = FranchiseOverview {
         sessions: SessionTotals::default(),
         follow_ups_open: 0,
@@ -283,9 +291,8 @@ pub async fn franchise(
         gyms: Vec::new(),
     };
     for (id, name, budget) in gyms {
-        let (o, facts) =
-            gym_and_facts(store, scope, *id, period, *budget, offline_after, now).await?;
-        all.extend(facts);
+        let own = sessions(store, scope, &[*id], period, now).await?;
+        let o = gym_with(store, scope, *id, period, own, *budget, offline_after, now).await?;
         out.follow_ups_open += o.follow_ups_open;
         out.churn_high += o.churn_high;
         out.spent_pico = out.spent_pico.saturating_add(o.cost.spent_pico);
@@ -295,24 +302,25 @@ pub async fn franchise(
         out.kiosks.offline += o.kiosks.offline;
         out.gyms.push((*id, name.clone(), o));
     }
-    out.sessions = totals(&all, period.first_day(today), period.days());
+    // The franchise's topics are ranked over all its gyms at once, not merged from each top.
+    out.sessions = sessions(store, scope, &ids, period, now).await?;
     Ok(out)
 }
 
-async fn gym_and_facts(
+/// The rest of a gym's overview around its `sessions`.
+#[allow(clippy::too_many_arguments)]
+async fn gym_with(
     store: &dyn Store,
     scope: &Scope,
     gym: GymId,
     period: Period,
+    sessions: SessionTotals,
     budget_micros: Option<u64>,
     offline_after: Duration,
     now: OffsetDateTime,
-) -> AppResult<(Overview, Vec<SessionFact>)> {
+) -> AppResult<Overview> {
     let today = now.to_offset(time::UtcOffset::UTC).date();
     let first = period.first_day(today);
-    let from = first.with_time(Time::MIDNIGHT).assume_utc();
-    let facts = store.session_facts(scope, gym, from, now).await?;
-    let sessions = totals(&facts, first, period.days());
     let follow_ups_open = store
         .list_follow_ups(
             scope,
@@ -356,7 +364,9 @@ async fn gym_and_facts(
             break;
         }
     }
-    let latency = store.heard_latency_stats(scope, gym, from, now).await?;
+    let latency = store
+        .latency(scope, gym, LatencySource::Heard, first, today)
+        .await?;
     let o = Overview {
         period,
         first,
@@ -373,45 +383,38 @@ async fn gym_and_facts(
         kiosks,
         latency,
     };
-    Ok((o, facts))
+    Ok(o)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jarvis_core::MemberId;
     use time::macros::{date, datetime};
 
-    fn fact(at: OffsetDateTime, secs: Option<i64>, member: Option<MemberId>) -> SessionFact {
-        SessionFact {
-            started_at: at,
-            ended_at: secs.map(|s| at + Duration::seconds(s)),
-            member_id: member,
-            satisfaction: None,
-            sentiment_score: None,
-            topics: vec![],
+    fn day(d: Date, conversations: u64, ended: u64, secs: i64) -> SessionDay {
+        SessionDay {
+            conversations,
+            ended,
+            duration_secs: secs,
+            ..SessionDay::empty(d)
         }
     }
 
     #[test]
-    fn totals_count_days_members_durations_and_topics() {
-        let m1 = MemberId::from(uuid::Uuid::now_v7());
-        let m2 = MemberId::from(uuid::Uuid::now_v7());
-        let mut a = fact(datetime!(2026-11-28 09:00 UTC), Some(60), Some(m1));
-        a.satisfaction = Some(4);
-        a.sentiment_score = Some(0.5);
-        a.topics = vec!["Yoga".into(), "yoga ".into(), "hours".into()];
-        let mut b = fact(datetime!(2026-11-30 23:59 UTC), Some(120), Some(m1));
-        b.satisfaction = Some(2);
-        b.sentiment_score = Some(-0.25);
-        b.topics = vec!["hours".into()];
-        let c = fact(datetime!(2026-11-30 10:00 UTC), None, Some(m2));
-        let d = fact(datetime!(2026-11-30 11:00 UTC), Some(30), None);
+    fn totals_lay_the_days_out_and_average_over_the_period() {
+        let mut a = day(date!(2026 - 11 - 28), 1, 1, 60);
+        (a.satisfaction_sum, a.satisfaction_n) = (4, 1);
+        (a.sentiment_sum, a.sentiment_n) = (0.5, 1);
+        let mut b = day(date!(2026 - 11 - 30), 3, 2, 150);
+        (b.satisfaction_sum, b.satisfaction_n) = (2, 1);
+        (b.sentiment_sum, b.sentiment_n) = (-0.25, 1);
         // Before the period: ignored.
-        let old = fact(datetime!(2026-11-20 10:00 UTC), Some(999), Some(m2));
-        let t = totals(&[a, b, c, d, old], date!(2026 - 11 - 24), 7);
+        let old = day(date!(2026 - 11 - 20), 1, 1, 999);
+        let topics = vec![("hours".to_string(), 2)];
+        let t = totals(&[old, a, b], date!(2026 - 11 - 24), 7, 2, topics.clone());
         assert_eq!(t.conversations, 4);
         assert_eq!(t.members, 2);
+        // (60 + 150) / 3 ended calls, whole seconds.
         assert_eq!(t.avg_duration_secs, Some(70));
         assert_eq!(t.satisfaction, Some(3.0));
         assert_eq!(t.sentiment, Some(0.125));
@@ -421,7 +424,20 @@ mod tests {
         assert_eq!(t.per_day[6].conversations, 3);
         assert_eq!(t.per_day[6].day, date!(2026 - 11 - 30));
         assert_eq!(t.per_day[0].sentiment, None);
-        assert_eq!(t.topics, vec![("hours".into(), 2), ("yoga".into(), 1)]);
+        assert_eq!(t.per_day[0].day, date!(2026 - 11 - 24));
+        assert_eq!(t.topics, topics);
+        // No call ended, nothing analysed: no averages rather than zeros.
+        let t = totals(
+            &[day(date!(2026 - 11 - 30), 2, 0, 0)],
+            date!(2026 - 11 - 30),
+            1,
+            0,
+            vec![],
+        );
+        assert_eq!(
+            (t.conversations, t.avg_duration_secs, t.satisfaction),
+            (2, None, None)
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use jarvis_core::cost::{BudgetPeriod, BudgetThreshold, PicoUsd, pico_to_micro};
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
-    BudgetAlert, BudgetScope, NewBudgetAlert, NewEmail, SessionFilter, SessionSort, Spend, Store,
-    StoreError,
+    BudgetAlert, BudgetScope, LatencySource, NewBudgetAlert, NewEmail, SessionFilter, SessionSort,
+    Spend, Store, StoreError,
 };
 use std::collections::HashMap;
 use time::{Date, Duration, OffsetDateTime};
@@ -28,8 +28,22 @@ pub const RESOLVE: Action = Action::MemberWrite;
 /// Editing the price table and the platform's budget.
 pub const PLATFORM: Action = Action::PlatformAdmin;
 
-/// How far back the gym's p50/p95 latency looks.
-pub const LATENCY_WINDOW: Duration = Duration::days(30);
+/// How far back the gym's p50/p95 latency looks: this many UTC days, today included.
+pub const LATENCY_DAYS: i64 = 30;
+
+/// The gym's per-turn latency over the last [`LATENCY_DAYS`] UTC days, from the daily rollup.
+async fn gym_latency(
+    store: &dyn Store,
+    scope: &Scope,
+    gym: GymId,
+    now: OffsetDateTime,
+) -> AppResult<LatencyStats> {
+    let today = now.to_offset(time::UtcOffset::UTC).date();
+    let first = today - Duration::days(LATENCY_DAYS - 1);
+    Ok(store
+        .latency(scope, gym, LatencySource::Turn, first, today)
+        .await?)
+}
 
 /// A session with what the pages show next to it.
 #[derive(Debug, Clone)]
@@ -64,7 +78,7 @@ pub struct SessionDetail {
     pub tool_calls: Vec<ToolCall>,
     /// Follow-ups linked to it.
     pub follow_ups: Vec<FollowUp>,
-    /// The gym's responsiveness over [`LATENCY_WINDOW`].
+    /// The gym's responsiveness over the last [`LATENCY_DAYS`] UTC days.
     pub gym_latency: LatencyStats,
 }
 
@@ -83,7 +97,7 @@ pub struct Overview {
     pub follow_ups: Vec<FollowUpRow>,
     /// Follow-ups waiting in all.
     pub follow_ups_total: u64,
-    /// The gym's responsiveness over [`LATENCY_WINDOW`].
+    /// The gym's responsiveness over the last [`LATENCY_DAYS`] UTC days.
     pub latency: LatencyStats,
 }
 
@@ -224,9 +238,7 @@ pub async fn overview(
         .await?;
     let follow_ups_total = fu.total;
     let follow_ups = names(store, scope, gym, fu.items).await?;
-    let latency = store
-        .latency_stats(scope, gym, now - LATENCY_WINDOW, now)
-        .await?;
+    let latency = gym_latency(store, scope, gym, now).await?;
     Ok(Overview {
         live,
         period,
@@ -387,9 +399,7 @@ pub async fn session(
         .into_iter()
         .filter(|f| f.session_id == Some(id))
         .collect();
-    let gym_latency = store
-        .latency_stats(scope, gym, now - LATENCY_WINDOW, now)
-        .await?;
+    let gym_latency = gym_latency(store, scope, gym, now).await?;
     let row = rows(store, scope, gym, vec![s], now)
         .await?
         .pop()

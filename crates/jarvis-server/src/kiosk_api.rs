@@ -339,7 +339,7 @@ async fn heartbeat(
     let hb = body.validate()?;
     KioskDevice(device.clone()).allow(Action::KioskHeartbeat)?;
     // Coalesced and written in batches (see `heartbeats`), the heard-latency sample with it
-    // (`heard_latency_stats`): the answer does not wait for a write.
+    // (`voice_heard_latency`): the answer does not wait for a write.
     if let Some(written) = state.heartbeats.submit(&device.kiosk, hb).await? {
         // The cached identity now knows the stored presence, so the next heartbeats coalesce.
         state.kiosk_tokens.seen(device.kiosk.id, written);

@@ -89,7 +89,7 @@ const JSON_COLUMNS: &[&str] = &[
     "usage",
 ];
 const BYTES_COLUMNS: &[&str] = &["embedding", "upload"];
-const FLOAT_COLUMNS: &[&str] = &["sentiment_score", "metric_value"];
+const FLOAT_COLUMNS: &[&str] = &["sentiment_score", "metric_value", "sentiment_sum"];
 
 /// The kind of a column, by the schema's naming convention (SQLite declares nearly every column
 /// TEXT, so the names carry the type). A test compares this with PostgreSQL's column types, so
@@ -186,8 +186,21 @@ pub trait DumpLoader: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
-/// Orders tables so that every referenced table comes before the tables referencing it (ties by
-/// name, so the order is the same on both backends). A cycle is an error.
+/// Rollup tables that their sources' triggers fill (migration 0030), with those sources. A load
+/// puts each after its sources and empties it before its own rows, so a restore ends with the
+/// exported history, not that plus what the triggers added while the sources were loaded.
+pub const TRIGGER_ROLLUPS: &[(&str, &[&str])] = &[
+    ("session_daily", &["voice_sessions", "session_analyses"]),
+    ("topic_daily", &["voice_sessions", "session_analyses"]),
+    (
+        "latency_daily",
+        &["conversation_turns", "voice_heard_latency"],
+    ),
+];
+
+/// Orders tables so that every referenced table comes before the tables referencing it, and
+/// each trigger rollup after its sources (ties by name, so the order is the same on both
+/// backends). A cycle is an error.
 pub(crate) fn fk_order(
     tables: Vec<TableInfo>,
     refs: &[(String, String)],
@@ -195,12 +208,16 @@ pub(crate) fn fk_order(
     let names: BTreeSet<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     let mut deps: BTreeMap<&str, BTreeSet<&str>> =
         names.iter().map(|n| (*n, BTreeSet::new())).collect();
-    for (from, to) in refs {
+    let rollups = TRIGGER_ROLLUPS
+        .iter()
+        .flat_map(|(t, sources)| sources.iter().map(move |s| (*t, *s)));
+    let refs = refs.iter().map(|(f, t)| (f.as_str(), t.as_str()));
+    for (from, to) in refs.chain(rollups) {
         if from != to
-            && names.contains(to.as_str())
-            && let Some(d) = deps.get_mut(from.as_str())
+            && let Some(to) = names.get(to).copied()
+            && let Some(d) = deps.get_mut(from)
         {
-            d.insert(to.as_str());
+            d.insert(to);
         }
     }
     let mut done: Vec<String> = Vec::new();

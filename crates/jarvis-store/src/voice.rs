@@ -276,26 +276,6 @@ pub trait VoiceStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<ConversationTurn>>;
 
-    /// Responsiveness of a gym's assistant turns in `[from, to)` (the latest 100 000 measured).
-    async fn latency_stats(
-        &self,
-        scope: &Scope,
-        gym: GymId,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> StoreResult<LatencyStats>;
-
-    /// Latency the members of a gym heard in `[from, to)`, as the kiosks measured and reported
-    /// it with their heartbeats (the latest 100 000 samples): the figure to show next to
-    /// [`VoiceStore::latency_stats`], which is measured from the provider's event timestamps.
-    async fn heard_latency_stats(
-        &self,
-        scope: &Scope,
-        gym: GymId,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> StoreResult<LatencyStats>;
-
     /// Tool calls of a session in order (at most 1000).
     async fn tool_calls(
         &self,

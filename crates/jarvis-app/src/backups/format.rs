@@ -406,6 +406,15 @@ pub async fn import<R: BufRead>(
                     "table {name} is out of the header's order"
                 )));
             }
+            if jarvis_store::dump::TRIGGER_ROLLUPS
+                .iter()
+                .any(|(t, _)| *t == name)
+            {
+                // What the triggers added while the sources loaded gives way to the export.
+                if let Some(t) = target.iter().find(|t| t.name == name) {
+                    loader.clear(std::slice::from_ref(t)).await?;
+                }
+            }
             current = Some((next_table, TableDigest::default(), Vec::new()));
             next_table += 1;
         } else if let Some(name) = ctl.get("end").and_then(Value::as_str) {

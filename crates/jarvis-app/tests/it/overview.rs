@@ -181,13 +181,88 @@ async fn overview_case(db: &TestDb) {
     assert_eq!((o.kiosks.online, o.kiosks.offline), (0, 0));
     assert_eq!(o.latency.count, 0);
 
+    // A re-run analysis replaces the first answer in the figures, it does not add to it.
+    let Some(first) = first else {
+        panic!("no session started")
+    };
+    s.put_session_analysis(
+        &scope,
+        first,
+        NewSessionAnalysis {
+            summary: "again".into(),
+            sentiment: Sentiment::Negative,
+            topics: vec!["Pool".into(), " pool ".into()],
+            sentiment_score: Some(-0.5),
+            satisfaction: Some(1),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let o = overview::gym(
+        s,
+        &scope,
+        g.id,
+        Period::Week,
+        None,
+        Duration::minutes(2),
+        now,
+    )
+    .await
+    .unwrap();
+    let t = &o.sessions;
+    assert_eq!((t.conversations, t.members), (4, 2));
+    assert_eq!(t.satisfaction, Some(2.0), "(1 + 3) / 2");
+    assert!(t.sentiment.is_some_and(|v| (v + 0.3).abs() < 1e-9), "{t:?}");
+    assert_eq!(t.topics, vec![("hours".into(), 1), ("pool".into(), 1)]);
+    assert_eq!(t.per_day.len(), 7);
+    assert_eq!(t.per_day[6].conversations, 4);
+
+    // Deleting a call takes its share out of the figures, analysis included, and leaves no
+    // topic text behind in the rollups.
+    assert!(!db.find_text(&["pool"]).await.unwrap().is_empty());
+    db.exec(&format!("DELETE FROM voice_sessions WHERE id = '{first}'"))
+        .await
+        .unwrap();
+    assert_eq!(db.find_text(&["pool"]).await.unwrap(), Vec::<String>::new());
+    let o = overview::gym(
+        s,
+        &scope,
+        g.id,
+        Period::Week,
+        None,
+        Duration::minutes(2),
+        now,
+    )
+    .await
+    .unwrap();
+    let t = &o.sessions;
+    assert_eq!((t.conversations, t.members), (3, 2));
+    assert_eq!(t.satisfaction, Some(3.0));
+    assert!(t.sentiment.is_some_and(|v| (v + 0.1).abs() < 1e-9), "{t:?}");
+    assert_eq!(t.topics, vec![("hours".into(), 1)]);
+    assert_eq!(t.per_day[6].conversations, 3);
+
     // Tenant-scoped: another gym's scope reads nothing of this gym, and its own gym is empty.
+    let (d0, d1) = ((now - Duration::days(1)).date(), now.date());
     assert!(
-        s.session_facts(&other_scope, g.id, now - Duration::days(1), now)
+        s.session_days(&other_scope, &[g.id], d0, d1)
             .await
             .map(|v| v.is_empty())
             .unwrap_or(true)
     );
+    assert!(
+        s.top_topics(&other_scope, &[g.id], d0, d1, 8)
+            .await
+            .map(|v| v.is_empty())
+            .unwrap_or(true)
+    );
+    let talkers = s
+        .talkers(&other_scope, &[g.id], now - Duration::days(1), now)
+        .await;
+    assert_eq!(talkers.unwrap_or(0), 0);
     let o = overview::gym(
         s,
         &other_scope,

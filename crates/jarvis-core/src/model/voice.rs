@@ -662,6 +662,29 @@ impl LatencyStats {
             p95_ms: rank(95),
         }
     }
+
+    /// Nearest-rank percentiles of a histogram: `(value, count)` pairs in any order, each
+    /// value standing for its `count` samples.
+    pub fn from_histogram(mut buckets: Vec<(u32, u64)>) -> Self {
+        buckets.sort_unstable();
+        let n: u64 = buckets.iter().map(|b| b.1).sum();
+        let rank = |p: u64| -> Option<u32> {
+            if n == 0 {
+                return None;
+            }
+            let r = (p * n).div_ceil(100).clamp(1, n);
+            let mut seen = 0;
+            buckets.iter().find_map(|&(v, c)| {
+                seen += c;
+                (seen >= r).then_some(v)
+            })
+        };
+        LatencyStats {
+            count: n,
+            p50_ms: rank(50),
+            p95_ms: rank(95),
+        }
+    }
 }
 
 /// Whether a follow-up is still to do.
@@ -914,11 +937,13 @@ impl NewSessionAnalysis {
         if self.topics.len() > 20 {
             v.push(FieldError::new("topics", "too_many", "at most 20 topics"));
         }
+        // Lower-cased here, in Rust, so the daily topic rollup counts `Étirements` and
+        // `étirements` as one on both backends (SQLite's lower() folds ASCII only).
         let topics = self
             .topics
             .iter()
             .enumerate()
-            .map(|(i, t)| v.text(&format!("topics[{i}]"), t, 80))
+            .map(|(i, t)| v.text(&format!("topics[{i}]"), t, 80).to_lowercase())
             .collect();
         if let Some(s) = self.sentiment_score
             && !(s.is_finite() && (-1.0..=1.0).contains(&s))
@@ -1193,6 +1218,18 @@ mod tests {
         assert_eq!((s.count, s.p50_ms, s.p95_ms), (100, Some(50), Some(95)));
         let s = LatencyStats::from_samples(vec![300, 100, 200, 900]);
         assert_eq!((s.p50_ms, s.p95_ms), (Some(200), Some(900)));
+        // A histogram gives what its expanded samples give.
+        let h = LatencyStats::from_histogram(vec![(900, 1), (100, 1), (200, 2)]);
+        assert_eq!(h, LatencyStats::from_samples(vec![100, 200, 200, 900]));
+        let h = LatencyStats::from_histogram((1..=100).map(|v| (v, 3)).collect());
+        assert_eq!(
+            h,
+            LatencyStats::from_samples((1..=100).flat_map(|v| [v, v, v]).collect())
+        );
+        assert_eq!(
+            LatencyStats::from_histogram(vec![(5, 0)]),
+            LatencyStats::default()
+        );
     }
 
     #[test]

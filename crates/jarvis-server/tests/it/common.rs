@@ -38,6 +38,8 @@ pub struct TestApp {
     /// The super admin's AAL2 access token used by `get`/`post`/….
     pub token: String,
     pub admin: TestUser,
+    /// This app's own data directory (objects, reports), removed with the app.
+    pub data: tempfile::TempDir,
 }
 
 /// Which backend a test runs on.
@@ -68,6 +70,11 @@ pub fn config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
     // No daily backup: the scheduler would catch up its latest slot at every test server's
     // start and write into ./data (backups have their own tests in jarvis-app and jarvis).
     env.insert("JARVIS_BACKUP_DAILY".into(), "false".into());
+    // Reports and other objects land under target/, never in the crate's ./data.
+    env.insert(
+        "JARVIS_DATA_DIR".into(),
+        format!("{}/jarvis-server-data", env!("CARGO_TARGET_TMPDIR")),
+    );
     for (k, v) in overrides {
         if v.is_empty() {
             env.remove(*k);
@@ -92,7 +99,11 @@ impl TestApp {
             Backend::Sqlite => TestDb::sqlite().await.expect("sqlite test db"),
             Backend::Postgres => TestDb::postgres().await?,
         };
-        let cfg = config(db.url(), overrides);
+        let data = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("test data dir");
+        let data_dir = data.path().display().to_string();
+        let mut with_data = vec![("JARVIS_DATA_DIR", data_dir.as_str())];
+        with_data.extend_from_slice(overrides);
+        let cfg = config(db.url(), &with_data);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = start(cfg, db.store(), listener)
             .await
@@ -104,6 +115,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             base,
             token: String::new(),
+            data,
             admin: TestUser {
                 id: String::new(),
                 email: String::new(),

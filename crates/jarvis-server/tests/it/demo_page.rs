@@ -104,16 +104,19 @@ async fn demo_calls_are_flagged_and_limited_per_address(b: Backend) {
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();
-    let facts = store
-        .session_facts(
-            &Scope::Platform,
-            paris.gym.id,
-            now - time::Duration::hours(1),
-            now + time::Duration::hours(1),
-        )
+    let (d0, d1) = (
+        (now - time::Duration::days(1)).date(),
+        (now + time::Duration::days(1)).date(),
+    );
+    let days = store
+        .session_days(&Scope::Platform, &[paris.gym.id], d0, d1)
         .await
         .unwrap();
-    assert!(facts.is_empty(), "{facts:?}");
+    assert_eq!(
+        days.iter().map(|d| d.conversations).sum::<u64>(),
+        0,
+        "{days:?}"
+    );
 
     for lang in ["en", "fr"] {
         let (s, v) = start(&app, lang).await;

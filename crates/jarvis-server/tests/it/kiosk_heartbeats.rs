@@ -10,8 +10,8 @@ use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_server::heartbeats::HeartbeatBuffer;
 use jarvis_server::kiosk_api::hash_secret;
-use jarvis_store::Store;
 use jarvis_store::testing::TestDb;
+use jarvis_store::{LatencySource, Store};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,10 +198,13 @@ async fn heard_latency_samples_survive_coalescing(db: TestDb) {
         franchise: k.franchise_id,
         gym: k.gym_id,
     };
-    let t0 = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let today = OffsetDateTime::now_utc().date();
+    let (d0, d1) = (
+        today - time::Duration::days(1),
+        today + time::Duration::days(1),
+    );
     let stats = |s: Arc<dyn Store>, scope: Scope| async move {
-        let t1 = OffsetDateTime::now_utc() + time::Duration::minutes(1);
-        s.heard_latency_stats(&scope, k.gym_id, t0, t1)
+        s.latency(&scope, k.gym_id, LatencySource::Heard, d0, d1)
             .await
             .unwrap()
     };
@@ -238,22 +241,23 @@ async fn heard_latency_samples_survive_coalescing(db: TestDb) {
         gym: other.gym_id,
     };
     assert_eq!(
-        s.heard_latency_stats(
-            &other_scope,
-            k.gym_id,
-            t0,
-            OffsetDateTime::now_utc() + time::Duration::minutes(1)
-        )
-        .await
-        .unwrap()
-        .count,
+        s.latency(&other_scope, k.gym_id, LatencySource::Heard, d0, d1)
+            .await
+            .unwrap()
+            .count,
         0
     );
-    let before = s
-        .heard_latency_stats(&scope, k.gym_id, t0 - time::Duration::hours(1), t0)
-        .await
-        .unwrap();
-    assert_eq!(before.count, 0);
+    // Days before the samples hold none; the server's per-turn histogram holds none either.
+    let before = s.latency(
+        &scope,
+        k.gym_id,
+        LatencySource::Heard,
+        d0 - time::Duration::days(5),
+        d0,
+    );
+    assert_eq!(before.await.unwrap().count, 0);
+    let turns = s.latency(&scope, k.gym_id, LatencySource::Turn, d0, d1);
+    assert_eq!(turns.await.unwrap().count, 0);
 }
 
 /// Over HTTP: online at once after the first heartbeat; the next one waits in memory and is

@@ -1253,69 +1253,6 @@ mod voice_sql {
             page_of(rows, total, page, TurnRow::into_domain)
         }
 
-        async fn latency_stats(
-            &self,
-            scope: &Scope,
-            gym: GymId,
-            from: OffsetDateTime,
-            to: OffsetDateTime,
-        ) -> StoreResult<LatencyStats> {
-            let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
-            let mut qb = QueryBuilder::<Db>::new(
-                "SELECT latency_ms FROM conversation_turns WHERE gym_id = ",
-            );
-            qb.push_bind(db(gym))
-                .push(" AND at >= ")
-                .push_bind(DbTime::new(from))
-                .push(" AND at < ")
-                .push_bind(DbTime::new(to))
-                .push(" AND latency_ms IS NOT NULL");
-            push_scope(&mut qb, scope, "franchise_id", "gym_id");
-            qb.push(" ORDER BY at DESC LIMIT 100000");
-            let rows: Vec<i64> = qb
-                .build_query_scalar()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
-            tx.commit().await.map_err(map_db_err)?;
-            Ok(LatencyStats::from_samples(
-                rows.into_iter()
-                    .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
-                    .collect(),
-            ))
-        }
-
-        async fn heard_latency_stats(
-            &self,
-            scope: &Scope,
-            gym: GymId,
-            from: OffsetDateTime,
-            to: OffsetDateTime,
-        ) -> StoreResult<LatencyStats> {
-            let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
-            let mut qb = QueryBuilder::<Db>::new(
-                "SELECT CAST(latency_ms AS BIGINT) FROM voice_heard_latency WHERE gym_id = ",
-            );
-            qb.push_bind(db(gym))
-                .push(" AND at >= ")
-                .push_bind(DbTime::new(from))
-                .push(" AND at < ")
-                .push_bind(DbTime::new(to));
-            push_scope(&mut qb, scope, "franchise_id", "gym_id");
-            qb.push(" ORDER BY at DESC LIMIT 100000");
-            let rows: Vec<i64> = qb
-                .build_query_scalar()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
-            tx.commit().await.map_err(map_db_err)?;
-            Ok(LatencyStats::from_samples(
-                rows.into_iter()
-                    .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
-                    .collect(),
-            ))
-        }
-
         async fn tool_calls(
             &self,
             scope: &Scope,

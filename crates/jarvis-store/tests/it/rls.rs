@@ -54,6 +54,9 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("churn_scores", "franchise_id", Some("gym_id")),
     ("reports", "franchise_id", Some("gym_id")),
     ("kiosk_outages", "franchise_id", Some("gym_id")),
+    ("session_daily", "franchise_id", Some("gym_id")),
+    ("topic_daily", "franchise_id", Some("gym_id")),
+    ("latency_daily", "franchise_id", Some("gym_id")),
     // A franchise's usage: its gyms read it like the franchise row itself.
     ("usage_snapshots", "franchise_id", None),
     ("usage_alerts", "franchise_id", None),
@@ -719,7 +722,7 @@ async fn tenant(s: &dyn Store, name: &str) -> (FranchiseId, GymId, UserId) {
         NewSessionAnalysis {
             summary: "short chat".into(),
             sentiment: Sentiment::Neutral,
-            topics: vec![],
+            topics: vec!["hours".into()],
             ..Default::default()
         },
     )

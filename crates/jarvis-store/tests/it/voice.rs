@@ -755,34 +755,42 @@ mod cases {
                 }
             }
         }
-        // Per-turn responsiveness for the dashboard: latencies 300..=499 ms on even responses.
+        // Per-turn responsiveness for the dashboard: latencies 300..=499 ms on even responses,
+        // kept by the daily rollup in 10 ms buckets (each percentile is its bucket's floor).
+        let (d0, d1) = (
+            (now - Duration::days(1)).date(),
+            (now + Duration::days(1)).date(),
+        );
         let lat = one
-            .latency_stats(
-                &g.scope,
-                g.gym.id,
-                now - Duration::minutes(1),
-                now + Duration::minutes(1),
-            )
+            .latency(&g.scope, g.gym.id, LatencySource::Turn, d0, d1)
             .await
             .unwrap();
-        let mut want: Vec<u32> = (0..200).filter(|i| i % 2 == 0).map(|i| 300 + i).collect();
-        want.sort_unstable();
+        let want: Vec<u32> = (0..200)
+            .filter(|i| i % 2 == 0)
+            .map(|i| latency_bucket(300 + i))
+            .collect();
         assert_eq!(lat, LatencyStats::from_samples(want));
         assert_eq!(
             (lat.count, lat.p50_ms, lat.p95_ms),
-            (100, Some(398), Some(488))
+            (100, Some(390), Some(480))
+        );
+        // Nothing heard at a kiosk; another gym's scope sees none of it.
+        let heard = one.latency(&g.scope, g.gym.id, LatencySource::Heard, d0, d1);
+        assert_eq!(heard.await.unwrap().count, 0);
+        assert_eq!(
+            one.latency(&other.scope, other.gym.id, LatencySource::Turn, d0, d1)
+                .await
+                .unwrap()
+                .count,
+            0
         );
         assert_eq!(
-            one.latency_stats(
-                &other.scope,
-                other.gym.id,
-                now - Duration::minutes(1),
-                now + Duration::minutes(1)
-            )
-            .await
-            .unwrap()
-            .count,
-            0
+            one.latency(&other.scope, g.gym.id, LatencySource::Turn, d0, d1)
+                .await
+                .unwrap()
+                .count,
+            0,
+            "a gym scope reads no other gym's rollup"
         );
         // The rollups add up to the same: the gym's month, the platform's month, the day.
         let period = BudgetPeriod::of(now);
