@@ -754,6 +754,8 @@ pub async fn seed_scale(
         progress(stop as u64, total);
         start = stop;
     }
+    // A bulk load leaves the planner's statistics behind: the first pages would pick slow plans.
+    store.refresh_statistics().await?;
     Ok(report)
 }
 

@@ -160,7 +160,7 @@ async fn sessions(
     let first = period.first_day(today);
     let from = first.with_time(Time::MIDNIGHT).assume_utc();
     let rows = store.session_days(scope, gyms, first, today).await?;
-    let members = store.talkers(scope, gyms, from, now).await?;
+    let members = store.talkers(scope, gyms, from).await?;
     let topics = store
         .top_topics(scope, gyms, first, today, TOP_TOPICS as u32)
         .await?;

@@ -265,6 +265,24 @@ pub async fn start(
             }
         },
     );
+    // SQLite keeps no planner statistics on its own: refresh them from a bounded sample at
+    // start and hourly as the data grows (PostgreSQL's autovacuum does this itself).
+    if state.store.backend() == jarvis_store::Backend::Sqlite {
+        let store = state.store.clone();
+        supervisor.spawn_periodic(
+            "planner-statistics",
+            std::time::Duration::from_secs(3600),
+            true,
+            move || {
+                let store = store.clone();
+                async move {
+                    if let Err(e) = store.refresh_statistics().await {
+                        tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+                    }
+                }
+            },
+        );
+    }
     let registry = crate::jobs::registry(&state).map_err(|e| StartError::Jobs(e.to_string()))?;
     if state.config.jobs_workers {
         let runner = Runner::new(

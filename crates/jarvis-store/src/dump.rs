@@ -196,6 +196,7 @@ pub const TRIGGER_ROLLUPS: &[(&str, &[&str])] = &[
         "latency_daily",
         &["conversation_turns", "voice_heard_latency"],
     ),
+    ("member_last_call", &["voice_sessions"]),
 ];
 
 /// Orders tables so that every referenced table comes before the tables referencing it, and

@@ -100,13 +100,13 @@ pub trait OverviewStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<(String, u64)>>;
 
-    /// Distinct identified members who talked to `gyms` in calls started in `[from, to)`.
+    /// Identified members of `gyms` whose latest call started at or after `since` (so: who
+    /// talked from `since` until now), from `member_last_call`.
     async fn talkers(
         &self,
         scope: &Scope,
         gyms: &[GymId],
-        from: OffsetDateTime,
-        to: OffsetDateTime,
+        since: OffsetDateTime,
     ) -> StoreResult<u64>;
 
     /// The gym's `source` latency over the UTC days `[first, last]`: nearest-rank percentiles

@@ -295,6 +295,8 @@ fn map_db_err(e: sqlx::Error) -> StoreError {
 }
 
 const BACKEND: Backend = Backend::Postgres;
+/// Sampled (default_statistics_target); autovacuum does the same later on its own.
+const ANALYZE_SQL: &str = "ANALYZE";
 
 /// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
 const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM information_schema.columns \

@@ -163,6 +163,8 @@ fn map_db_err(e: sqlx::Error) -> StoreError {
 }
 
 const BACKEND: Backend = Backend::Sqlite;
+/// At most 1,000 rows read per index: tens of milliseconds at any size.
+const ANALYZE_SQL: &str = "PRAGMA analysis_limit = 1000; ANALYZE";
 
 /// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
 const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \

@@ -420,6 +420,9 @@ pub trait Maintenance: Send + Sync {
     async fn close(&self);
     /// Connections of this process's pool right now (for `/metrics`).
     fn pool_status(&self) -> crate::PoolStatus;
+    /// Refreshes the query planner's statistics from a bounded sample (SQLite keeps none on
+    /// its own, and without them picks a gym-wide index for a primary-key lookup).
+    async fn refresh_statistics(&self) -> StoreResult<()>;
 }
 
 /// Everything the server needs from storage.

@@ -244,6 +244,21 @@ async fn overview_case(db: &TestDb) {
     assert!(t.sentiment.is_some_and(|v| (v + 0.1).abs() < 1e-9), "{t:?}");
     assert_eq!(t.topics, vec![("hours".into(), 1)]);
     assert_eq!(t.per_day[6].conversations, 3);
+    // A member's last call leaving takes the member out of "who talked"; one of two does not.
+    let since = now - Duration::days(1);
+    assert_eq!(s.talkers(&scope, &[g.id], since).await.unwrap(), 2);
+    db.exec(&format!(
+        "DELETE FROM voice_sessions WHERE member_id = '{m2}'"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(s.talkers(&scope, &[g.id], since).await.unwrap(), 1);
+    assert_eq!(
+        s.talkers(&scope, &[g.id], now + Duration::minutes(1))
+            .await
+            .unwrap(),
+        0
+    );
 
     // Tenant-scoped: another gym's scope reads nothing of this gym, and its own gym is empty.
     let (d0, d1) = ((now - Duration::days(1)).date(), now.date());
@@ -260,7 +275,7 @@ async fn overview_case(db: &TestDb) {
             .unwrap_or(true)
     );
     let talkers = s
-        .talkers(&other_scope, &[g.id], now - Duration::days(1), now)
+        .talkers(&other_scope, &[g.id], now - Duration::days(1))
         .await;
     assert_eq!(talkers.unwrap_or(0), 0);
     let o = overview::gym(

@@ -65,9 +65,73 @@ CREATE TABLE latency_daily (
         REFERENCES gyms (id, franchise_id) ON DELETE CASCADE
 );
 
--- Distinct members who talked over a period: read from this index alone.
-CREATE INDEX voice_sessions_talkers_idx ON voice_sessions (gym_id, started_at, member_id)
-    WHERE NOT demo;
+-- Each member's latest call (demo calls aside): the members who talked since a day are the
+-- rows of an index range, not a distinct count over the period's calls. The member's erasure
+-- removes the row.
+CREATE TABLE member_last_call (
+    franchise_id uuid NOT NULL,
+    gym_id       uuid NOT NULL,
+    member_id    uuid NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    last_at      timestamptz NOT NULL,
+    CONSTRAINT member_last_call_pkey PRIMARY KEY (member_id),
+    CONSTRAINT member_last_call_gym_fkey FOREIGN KEY (gym_id, franchise_id)
+        REFERENCES gyms (id, franchise_id) ON DELETE CASCADE
+);
+CREATE INDEX member_last_call_gym_idx ON member_last_call (gym_id, last_at);
+
+-- A gym's live calls (the voice page) without walking the gym's whole history.
+CREATE INDEX voice_sessions_gym_live_idx ON voice_sessions (gym_id, franchise_id, lease_expires_at)
+    WHERE status IN ('starting', 'active');
+
+-- Reads a member's latest call again (by voice_sessions_member_idx); nothing while the member
+-- or its gym is being deleted (their cascades remove the row).
+CREATE FUNCTION jarvis_member_last_call_refresh(m uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF m IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM member_last_call WHERE member_id = m;
+    INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+    SELECT s.franchise_id, s.gym_id, s.member_id, max(s.started_at) FROM voice_sessions s
+    WHERE s.member_id = m AND NOT s.demo
+      AND EXISTS (SELECT 1 FROM members x WHERE x.id = m)
+      AND EXISTS (SELECT 1 FROM gyms g WHERE g.id = s.gym_id)
+    GROUP BY s.franchise_id, s.gym_id, s.member_id;
+END $$;
+
+CREATE FUNCTION jarvis_member_last_call_trigger() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NOT NEW.demo AND NEW.member_id IS NOT NULL THEN
+            INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+            VALUES (NEW.franchise_id, NEW.gym_id, NEW.member_id, NEW.started_at)
+            ON CONFLICT (member_id) DO UPDATE
+                SET last_at = greatest(member_last_call.last_at, EXCLUDED.last_at);
+        END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- A call losing its member (erasure) leaves the row to the member's cascade.
+        IF NEW.member_id IS NOT NULL AND (OLD.started_at IS DISTINCT FROM NEW.started_at
+            OR OLD.demo IS DISTINCT FROM NEW.demo
+            OR OLD.member_id IS DISTINCT FROM NEW.member_id) THEN
+            PERFORM jarvis_member_last_call_refresh(NEW.member_id);
+            IF OLD.member_id IS DISTINCT FROM NEW.member_id THEN
+                PERFORM jarvis_member_last_call_refresh(OLD.member_id);
+            END IF;
+        END IF;
+    ELSE
+        PERFORM jarvis_member_last_call_refresh(OLD.member_id);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER member_last_call_insert AFTER INSERT ON voice_sessions
+    FOR EACH ROW EXECUTE FUNCTION jarvis_member_last_call_trigger();
+CREATE TRIGGER member_last_call_update AFTER UPDATE OF started_at, demo, member_id ON voice_sessions
+    FOR EACH ROW EXECUTE FUNCTION jarvis_member_last_call_trigger();
+CREATE TRIGGER member_last_call_delete AFTER DELETE ON voice_sessions
+    FOR EACH ROW EXECUTE FUNCTION jarvis_member_last_call_trigger();
 
 CREATE FUNCTION jarvis_latency_bucket(ms bigint) RETURNS integer LANGUAGE sql IMMUTABLE AS
 $$ SELECT (CASE WHEN ms < 1000 THEN ms - ms % 10
@@ -308,7 +372,13 @@ SELECT franchise_id, gym_id, 'heard', (at AT TIME ZONE 'UTC')::date,
 FROM voice_heard_latency
 GROUP BY 1, 2, 4, 5;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON session_daily, topic_daily, latency_daily TO jarvis_app;
+INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions
+WHERE member_id IS NOT NULL AND NOT demo
+GROUP BY franchise_id, gym_id, member_id;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON session_daily, topic_daily, latency_daily, member_last_call
+    TO jarvis_app;
 
 ALTER TABLE session_daily ENABLE ROW LEVEL SECURITY;
 ALTER TABLE session_daily FORCE ROW LEVEL SECURITY;
@@ -339,6 +409,19 @@ CREATE POLICY topic_daily_tenant ON topic_daily
 ALTER TABLE latency_daily ENABLE ROW LEVEL SECURITY;
 ALTER TABLE latency_daily FORCE ROW LEVEL SECURITY;
 CREATE POLICY latency_daily_tenant ON latency_daily
+    USING (CASE (SELECT jarvis_scope())
+           WHEN 'platform' THEN true
+           WHEN 'franchise' THEN franchise_id = (SELECT jarvis_franchise())
+           WHEN 'gym' THEN gym_id = (SELECT jarvis_gym()) AND franchise_id = (SELECT jarvis_franchise())
+           ELSE false END)
+    WITH CHECK (CASE (SELECT jarvis_scope())
+           WHEN 'platform' THEN true
+           WHEN 'franchise' THEN franchise_id = (SELECT jarvis_franchise())
+           WHEN 'gym' THEN gym_id = (SELECT jarvis_gym()) AND franchise_id = (SELECT jarvis_franchise())
+           ELSE false END);
+ALTER TABLE member_last_call ENABLE ROW LEVEL SECURITY;
+ALTER TABLE member_last_call FORCE ROW LEVEL SECURITY;
+CREATE POLICY member_last_call_tenant ON member_last_call
     USING (CASE (SELECT jarvis_scope())
            WHEN 'platform' THEN true
            WHEN 'franchise' THEN franchise_id = (SELECT jarvis_franchise())

@@ -58,9 +58,60 @@ CREATE TABLE latency_daily (
         REFERENCES gyms (id, franchise_id) ON DELETE CASCADE
 );
 
--- Distinct members who talked over a period: read from this index alone.
-CREATE INDEX voice_sessions_talkers_idx ON voice_sessions (gym_id, started_at, member_id)
-    WHERE NOT demo;
+-- Each member's latest call (demo calls aside): the members who talked since a day are the
+-- rows of an index range, not a distinct count over the period's calls (47,000 distinct
+-- members among 60,000 calls took 260 ms). The member's erasure removes the row.
+CREATE TABLE member_last_call (
+    franchise_id TEXT NOT NULL,
+    gym_id       TEXT NOT NULL,
+    member_id    TEXT PRIMARY KEY NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    last_at      TEXT NOT NULL,
+    CONSTRAINT member_last_call_gym_fkey FOREIGN KEY (gym_id, franchise_id)
+        REFERENCES gyms (id, franchise_id) ON DELETE CASCADE
+);
+CREATE INDEX member_last_call_gym_idx ON member_last_call (gym_id, last_at);
+
+-- A gym's live calls (the voice page): without it the planner walks the gym's whole history
+-- through its list index (1.5 s at 180,000 calls).
+CREATE INDEX voice_sessions_gym_live_idx ON voice_sessions (gym_id, franchise_id, lease_expires_at)
+    WHERE status IN ('starting', 'active');
+
+CREATE TRIGGER member_last_call_insert AFTER INSERT ON voice_sessions
+    WHEN NOT NEW.demo AND NEW.member_id IS NOT NULL
+BEGIN
+    INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+    VALUES (NEW.franchise_id, NEW.gym_id, NEW.member_id, NEW.started_at)
+    ON CONFLICT (member_id) DO UPDATE SET last_at = max(last_at, excluded.last_at);
+END;
+
+-- A moved, re-flagged or deleted call: its member's latest call is read again (by
+-- voice_sessions_member_idx). A call losing its member (erasure) leaves the member's row to
+-- the member's own cascade; a gym's cascade deletes the member first.
+CREATE TRIGGER member_last_call_update
+    AFTER UPDATE OF started_at, demo, member_id ON voice_sessions
+    WHEN NEW.member_id IS NOT NULL OR OLD.member_id IS NOT NULL
+BEGIN
+    DELETE FROM member_last_call
+    WHERE member_id IN (OLD.member_id, NEW.member_id) AND NEW.member_id IS NOT NULL;
+    INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+    SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions
+    WHERE member_id IN (OLD.member_id, NEW.member_id) AND NOT demo
+      AND NEW.member_id IS NOT NULL
+    GROUP BY member_id;
+END;
+
+CREATE TRIGGER member_last_call_delete AFTER DELETE ON voice_sessions
+    WHEN OLD.member_id IS NOT NULL
+BEGIN
+    DELETE FROM member_last_call WHERE member_id = OLD.member_id;
+    INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+    SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions
+    WHERE member_id = OLD.member_id AND NOT demo
+      -- Not while the gym or the member is being deleted: nothing to keep then.
+      AND EXISTS (SELECT 1 FROM members m WHERE m.id = OLD.member_id)
+      AND EXISTS (SELECT 1 FROM gyms g WHERE g.id = OLD.gym_id)
+    GROUP BY member_id;
+END;
 
 -- Calls: a new one counts on its day (seeded calls arrive ended).
 CREATE TRIGGER session_daily_insert AFTER INSERT ON voice_sessions WHEN NOT NEW.demo
@@ -308,3 +359,8 @@ SELECT franchise_id, gym_id, 'heard', substr(at, 1, 10),
             ELSE latency_ms - latency_ms % 1000 END AS b, count(*)
 FROM voice_heard_latency
 GROUP BY franchise_id, gym_id, substr(at, 1, 10), b;
+
+INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at)
+SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions
+WHERE member_id IS NOT NULL AND NOT demo
+GROUP BY member_id;

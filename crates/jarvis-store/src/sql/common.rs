@@ -1724,6 +1724,14 @@ impl Maintenance for ThisStore {
         self.pool.close().await;
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::raw_sql(ANALYZE_SQL)
+            .execute(&self.pool)
+            .await
+            .map_err(map_db_err)
+            .map(|_| ())
+    }
+
     fn pool_status(&self) -> crate::PoolStatus {
         crate::PoolStatus {
             open: self.pool.size(),

@@ -1,5 +1,5 @@
 // The overview's figures, `include!`d after `common.rs` by both backends: the daily rollups the
-// triggers of migration 0030 keep, and one count over `voice_sessions_talkers_idx`, in the
+// triggers of migration 0030 keep, and one count over `member_last_call`, in the
 // caller's tenant scope. Sums are cast to BIGINT / DOUBLE PRECISION so both backends decode the
 // same types.
 
@@ -123,23 +123,17 @@ mod overview_sql {
             &self,
             scope: &Scope,
             gyms: &[GymId],
-            from: OffsetDateTime,
-            to: OffsetDateTime,
+            since: OffsetDateTime,
         ) -> StoreResult<u64> {
             if gyms.is_empty() {
                 return Ok(0);
             }
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
             let mut qb = QueryBuilder::<Db>::new(
-                "SELECT CAST(COUNT(DISTINCT member_id) AS BIGINT) FROM voice_sessions WHERE ",
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM member_last_call WHERE ",
             );
             push_gyms(&mut qb, "gym_id", gyms);
-            qb.push(" AND started_at >= ")
-                .push_bind(DbTime::new(from))
-                .push(" AND started_at < ")
-                .push_bind(DbTime::new(to))
-                // The index's own condition: public demo calls are not members'.
-                .push(" AND NOT demo");
+            qb.push(" AND last_at >= ").push_bind(DbTime::new(since));
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
             let n: i64 = qb
                 .build_query_scalar()

@@ -55,6 +55,7 @@ const TENANT_TABLES: &[(&str, &str, Option<&str>)] = &[
     ("reports", "franchise_id", Some("gym_id")),
     ("kiosk_outages", "franchise_id", Some("gym_id")),
     ("session_daily", "franchise_id", Some("gym_id")),
+    ("member_last_call", "franchise_id", Some("gym_id")),
     ("topic_daily", "franchise_id", Some("gym_id")),
     ("latency_daily", "franchise_id", Some("gym_id")),
     // A franchise's usage: its gyms read it like the franchise row itself.
