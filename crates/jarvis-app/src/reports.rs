@@ -21,6 +21,7 @@ use askama::Template;
 use jarvis_core::authz::Action;
 use jarvis_core::churn::{ChurnLevel, ChurnListEntry};
 use jarvis_core::cost::pico_to_micro;
+use jarvis_core::fmt::Fmt;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{GymFilter, KioskActivity, NewEmail, NewReport, Report, Store};
@@ -90,6 +91,8 @@ pub struct WeeklyReport {
     pub week: Week,
     /// The language it is written in.
     pub locale: Locale,
+    /// The gym's IANA time zone, for the times it shows.
+    pub timezone: String,
     /// Ended conversations started in the week.
     pub conversations: u64,
     /// Distinct members who talked.
@@ -111,12 +114,18 @@ pub struct WeeklyReport {
 }
 
 impl WeeklyReport {
-    /// `2026-06-01 – 2026-06-07`.
-    pub fn period(&self) -> String {
+    /// How a reader of `locale` reads its numbers, with times in the gym's zone (the stored
+    /// page in the gym's language, each e-mail in its recipient's).
+    pub fn fmt(&self, locale: Locale) -> Fmt {
+        Fmt::for_gym(locale, &self.timezone)
+    }
+
+    /// `1 juin 2026 – 7 juin 2026` / `1 Jun 2026 – 7 Jun 2026`.
+    pub fn period(&self, f: &Fmt) -> String {
         format!(
             "{} – {}",
-            self.week.monday,
-            self.week.monday + Duration::days(6)
+            f.day(&self.week.monday),
+            f.day(&(self.week.monday + Duration::days(6)))
         )
     }
 
@@ -126,25 +135,33 @@ impl WeeklyReport {
             .map_or("—".into(), |s| format!("{}:{:02}", s / 60, s % 60))
     }
 
-    /// Average satisfaction with one decimal, or `—`.
-    pub fn satisfaction(&self) -> String {
+    /// Average satisfaction with one decimal (`4,2 / 5` / `4.2 / 5`), or `—`.
+    pub fn satisfaction(&self, f: &Fmt) -> String {
         self.satisfaction_avg
-            .map_or("—".into(), |v| format!("{v:.1} / 5"))
+            .map_or("—".into(), |v| format!("{} / 5", f.dec(&v, &1)))
     }
 
-    /// Average sentiment with two decimals, or `—`.
-    pub fn sentiment(&self) -> String {
-        self.sentiment_avg
-            .map_or("—".into(), |v| format!("{v:+.2}"))
+    /// Average sentiment with two decimals and its sign (`+0,10` / `+0.10`), or `—`.
+    pub fn sentiment(&self, f: &Fmt) -> String {
+        self.sentiment_avg.map_or("—".into(), |v| {
+            let s = f.dec(&v, &2);
+            // The scale runs from −1 to 1: a positive value says so too.
+            if s.starts_with('-') {
+                s
+            } else {
+                format!("+{s}")
+            }
+        })
     }
 
-    /// The spend in dollars, `$12.34`.
-    pub fn cost(&self) -> String {
-        format!(
-            "${}.{:02}",
-            self.cost_micros / 1_000_000,
-            (self.cost_micros % 1_000_000) / 10_000
-        )
+    /// The spend to the cent (`12,34 $` / `$12.34`).
+    pub fn cost(&self, f: &Fmt) -> String {
+        f.usd_cents(&self.cost_micros)
+    }
+
+    /// How many members are at high risk, as a number of the reader's language.
+    pub fn churn_count(&self, f: &Fmt) -> String {
+        f.int(&(self.churn.len() as u64))
     }
 
     /// A kiosk's active days, `5/7`.
@@ -152,12 +169,9 @@ impl WeeklyReport {
         format!("{}/7", k.active_days)
     }
 
-    /// A kiosk's last heartbeat, or `—`.
-    pub fn last_seen(&self, k: &KioskActivity) -> String {
-        k.last_seen_at.map_or("—".into(), |t| {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
-        })
+    /// A kiosk's last heartbeat in the gym's zone, or `—`.
+    pub fn last_seen(&self, f: &Fmt, k: &KioskActivity) -> String {
+        f.at_opt(&k.last_seen_at)
     }
 
     /// The texts of its language.
@@ -213,6 +227,8 @@ pub struct Labels {
     pub last_seen: &'static str,
     /// How uptime is estimated.
     pub uptime_note: &'static str,
+    /// What goes between a label and its value: French puts a no-break space before a colon.
+    pub colon: &'static str,
 }
 
 const FR: Labels = Labels {
@@ -237,7 +253,8 @@ const FR: Labels = Labels {
     kiosk: "Borne",
     active_days: "Jours actifs",
     last_seen: "Dernier signal",
-    uptime_note: "Estimation : jours de la semaine où un badge ou une conversation est passé par la borne (aucun historique des signaux n'est conservé).",
+    uptime_note: "Estimation\u{a0}: jours de la semaine où un badge ou une conversation est passé par la borne (aucun historique des signaux n'est conservé).",
+    colon: "\u{a0}:",
 };
 
 const EN: Labels = Labels {
@@ -263,6 +280,7 @@ const EN: Labels = Labels {
     active_days: "Active days",
     last_seen: "Last heartbeat",
     uptime_note: "Estimate: days of the week on which a badge scan or a conversation went through the kiosk (no heartbeat history is kept).",
+    colon: ":",
 };
 
 impl Labels {
@@ -280,13 +298,18 @@ impl Labels {
 struct WeeklyHtml<'a> {
     r: &'a WeeklyReport,
     l: &'static Labels,
+    f: Fmt,
 }
 
-/// The report as a standalone HTML page (every value escaped).
+/// The report as a standalone HTML page in the gym's language (every value escaped).
 pub fn render(r: &WeeklyReport) -> AppResult<String> {
-    WeeklyHtml { r, l: r.labels() }
-        .render()
-        .map_err(|e| AppError::Internal(format!("cannot render the weekly report: {e}")))
+    WeeklyHtml {
+        r,
+        l: r.labels(),
+        f: r.fmt(r.locale),
+    }
+    .render()
+    .map_err(|e| AppError::Internal(format!("cannot render the weekly report: {e}")))
 }
 
 /// Counts topics case-insensitively (trimmed), most frequent first, then by name.
@@ -334,6 +357,7 @@ pub async fn gather(
         gym_name: gym.name.clone(),
         week,
         locale: gym.locale,
+        timezone: gym.timezone.clone(),
         conversations: stats.conversations,
         members: stats.members,
         avg_duration_secs,
@@ -346,10 +370,11 @@ pub async fn gather(
     })
 }
 
-/// The report e-mail for one manager, in their language: the summary numbers and a link to
-/// the report page.
+/// The report e-mail for one manager, in their language (texts and numbers): the summary
+/// numbers and a link to the report page.
 pub fn email(user: &User, r: &WeeklyReport, link: &str) -> Email {
     let fr = user.locale == Locale::Fr;
+    let f = r.fmt(user.locale);
     let week = r.week.label();
     let gym = &r.gym_name;
     let subject = if fr {
@@ -358,43 +383,42 @@ pub fn email(user: &User, r: &WeeklyReport, link: &str) -> Email {
         format!("JARVIS: weekly report of {gym} ({week})")
     };
     let l = Labels::of(user.locale);
+    let colon = l.colon;
     let lines = [
-        (l.count, r.conversations.to_string()),
-        (l.members, r.members.to_string()),
+        (l.count, f.int(&r.conversations)),
+        (l.members, f.int(&r.members)),
         (l.avg_duration, r.avg_duration()),
-        (l.satisfaction, r.satisfaction()),
-        (l.churn, r.churn.len().to_string()),
-        (l.spend, r.cost()),
+        (l.satisfaction, r.satisfaction(&f)),
+        (l.churn, r.churn_count(&f)),
+        (l.spend, r.cost(&f)),
     ];
+    let period = r.period(&f);
     let (hello, intro, see) = if fr {
         (
             "Bonjour",
-            format!(
-                "Voici le résumé de la semaine {week} ({}) pour {gym} :",
-                r.period()
-            ),
+            format!("Voici le résumé de la semaine {week} ({period}) pour {gym}{colon}"),
             "Voir le rapport",
         )
     } else {
         (
             "Hello",
-            format!(
-                "Here is the summary of week {week} ({}) for {gym}:",
-                r.period()
-            ),
+            format!("Here is the summary of week {week} ({period}) for {gym}{colon}"),
             "See the report",
         )
     };
-    let text_lines: String = lines.iter().map(|(k, v)| format!("- {k}: {v}\n")).collect();
+    let text_lines: String = lines
+        .iter()
+        .map(|(k, v)| format!("- {k}{colon} {v}\n"))
+        .collect();
     let html_lines: String = lines
         .iter()
-        .map(|(k, v)| format!("<li>{}: {}</li>", escape_html(k), escape_html(v)))
+        .map(|(k, v)| format!("<li>{}{colon} {}</li>", escape_html(k), escape_html(v)))
         .collect();
     Email {
         to: user.email.clone(),
         subject,
         text: format!(
-            "{hello} {},\n\n{intro}\n{text_lines}\n{see}: {link}\n",
+            "{hello} {},\n\n{intro}\n{text_lines}\n{see}{colon} {link}\n",
             user.display_name
         ),
         html: format!(
@@ -616,6 +640,7 @@ mod tests {
             gym_name: "<Lyon & Co>".into(),
             week: Week::of(date!(2026 - 06 - 03)),
             locale,
+            timezone: "UTC".into(),
             conversations: 12,
             members: 7,
             avg_duration_secs: Some(95),
@@ -638,9 +663,17 @@ mod tests {
             "{fr}"
         );
         assert!(fr.contains("&#60;script&#62;") && !fr.contains("<script>"));
-        assert!(fr.contains("$12.34") && fr.contains("1:35") && fr.contains("4.3 / 5"));
+        assert!(fr.contains("12,34\u{a0}$") && fr.contains("1:35") && fr.contains("4,3 / 5"));
+        assert!(fr.contains("+0,30") && fr.contains("Dépense de la semaine\u{a0}:"));
+        assert!(fr.contains("(1 juin 2026 – 7 juin 2026)"), "{fr}");
         let en = render(&report(Locale::En)).unwrap();
         assert!(en.contains("Weekly report") && !en.contains("Rapport"));
+        assert!(en.contains("$12.34") && en.contains("4.3 / 5") && en.contains("+0.30"));
+        // English puts no space before a colon.
+        assert!(
+            en.contains("Spend of the week: <strong") && !en.contains(" :"),
+            "{en}"
+        );
     }
 
     #[test]
@@ -662,5 +695,18 @@ mod tests {
         assert!(e.html.contains("&lt;Ann&gt;") && !e.html.contains("<Ann>"));
         assert!(e.html.contains("&lt;Lyon &amp; Co&gt;") && !e.html.contains("<Lyon"));
         assert_eq!(e.kind, "weekly_report");
+        // A French manager reads the numbers and the colons the French way.
+        let fr = User {
+            locale: Locale::Fr,
+            ..u
+        };
+        let e = email(&fr, &report(Locale::Fr), "http://x/app/gyms/1/reports/2");
+        assert!(
+            e.text.contains("- Satisfaction moyenne\u{a0}: 4,3 / 5")
+                && e.text
+                    .contains("- Dépense de la semaine\u{a0}: 12,34\u{a0}$"),
+            "{}",
+            e.text
+        );
     }
 }

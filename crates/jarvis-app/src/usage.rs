@@ -15,6 +15,7 @@ use crate::jobs::JobSpec;
 use crate::objects::{Objects, ObjectsError};
 use crate::outbox::{self, Email};
 use jarvis_core::cost::{BudgetPeriod, BudgetThreshold, pico_to_micro};
+use jarvis_core::fmt::Fmt;
 use jarvis_core::model::*;
 use jarvis_core::*;
 use jarvis_store::{
@@ -350,21 +351,20 @@ pub fn metric_name(metric: UsageMetric, fr: bool) -> &'static str {
     }
 }
 
-/// A metric's value with its unit (`1.5 MB`, `$12.30`, `1 234`).
-pub fn format_value(metric: UsageMetric, value: u64) -> String {
+/// A metric's value with its unit in the reader's language (`1.5 MB` / `1,5 MB`, `$12.34` /
+/// `12,34 $`, `1,234` / `1 234`): the one formatter of the usage e-mails and pages.
+pub fn format_value(f: &Fmt, metric: UsageMetric, value: u64) -> String {
     match metric {
         UsageMetric::DbBytes | UsageMetric::StorageBytes => {
             let mb = value as f64 / (1024.0 * 1024.0);
             if mb >= 1024.0 {
-                format!("{:.1} GB", mb / 1024.0)
+                format!("{} GB", f.dec(&(mb / 1024.0), &1))
             } else {
-                format!("{mb:.1} MB")
+                format!("{} MB", f.dec(&mb, &1))
             }
         }
-        UsageMetric::AiCostMicros => {
-            format!("${}.{:02}", value / 1_000_000, (value % 1_000_000) / 10_000)
-        }
-        _ => value.to_string(),
+        UsageMetric::AiCostMicros => f.usd_cents(&value),
+        _ => f.int(&value),
     }
 }
 
@@ -376,11 +376,13 @@ pub fn alert_email(
     link: &str,
 ) -> Email {
     let fr = user.locale == Locale::Fr;
+    // Usage is counted per UTC month, for a franchise or the platform: no gym zone applies.
+    let f = Fmt::new(user.locale, None);
     let what = metric_name(alert.metric, fr);
-    let value = format_value(alert.metric, alert.value);
-    let limit = format_value(alert.metric, alert.limit);
+    let value = format_value(&f, alert.metric, alert.value);
+    let limit = format_value(&f, alert.metric, alert.limit);
     let pct = alert.threshold.percent();
-    let period = alert.period;
+    let period = f.month_long(&alert.period.first_day());
     let whose = match (franchise, fr) {
         (Some(f), true) => format!("de la franchise {f}"),
         (Some(f), false) => format!("of the franchise {f}"),
@@ -456,15 +458,50 @@ mod tests {
     }
 
     #[test]
-    fn values_carry_their_unit() {
-        assert_eq!(
-            format_value(UsageMetric::AiCostMicros, 12_345_678),
-            "$12.34"
+    fn values_carry_their_unit_in_the_readers_language() {
+        let en = Fmt::new(Locale::En, None);
+        let fr = Fmt::new(Locale::Fr, None);
+        let cost = UsageMetric::AiCostMicros;
+        assert_eq!(format_value(&en, cost, 12_345_678), "$12.34");
+        assert_eq!(format_value(&fr, cost, 12_345_678), "12,34\u{a0}$");
+        let storage = UsageMetric::StorageBytes;
+        assert_eq!(format_value(&en, storage, 3 * 1024 * 1024 / 2), "1.5 MB");
+        assert_eq!(format_value(&fr, storage, 3 * 1024 * 1024 / 2), "1,5 MB");
+        assert_eq!(format_value(&en, storage, 2 * 1024 * 1024 * 1024), "2.0 GB");
+        assert_eq!(format_value(&en, UsageMetric::Rows, 42), "42");
+        assert_eq!(format_value(&en, UsageMetric::Rows, 1_234), "1,234");
+        assert_eq!(format_value(&fr, UsageMetric::Rows, 1_234), "1\u{202f}234");
+    }
+
+    #[test]
+    fn the_alert_names_its_month_in_the_readers_language() {
+        let alert = NewUsageAlert {
+            scope: UsageScope::Platform,
+            metric: UsageMetric::AiCostMicros,
+            period: BudgetPeriod::of(time::macros::datetime!(2026-11-15 12:00 UTC)),
+            threshold: BudgetThreshold::Warn80,
+            value: 1_234_000_000,
+            limit: 1_500_000_000,
+        };
+        let user = |locale| User {
+            id: UserId::new(),
+            email: "a@x.test".into(),
+            display_name: "A".into(),
+            locale,
+            created_at: OffsetDateTime::now_utc(),
+            disabled_at: None,
+        };
+        let fr = alert_email(&user(Locale::Fr), &alert, None, "http://x/app/usage");
+        assert!(fr.subject.contains("novembre 2026"), "{}", fr.subject);
+        assert!(
+            fr.text
+                .contains("1\u{202f}234,00\u{a0}$ sur 1\u{202f}500,00\u{a0}$"),
+            "{}",
+            fr.text
         );
-        assert_eq!(
-            format_value(UsageMetric::StorageBytes, 3 * 1024 * 1024),
-            "3.0 MB"
-        );
-        assert_eq!(format_value(UsageMetric::Rows, 42), "42");
+        assert!(!fr.text.contains("2026-11"));
+        let en = alert_email(&user(Locale::En), &alert, None, "http://x/app/usage");
+        assert!(en.subject.contains("November 2026"), "{}", en.subject);
+        assert!(en.text.contains("$1,234.00 of $1,500.00"), "{}", en.text);
     }
 }

@@ -5,6 +5,7 @@ pub mod authz;
 pub mod churn;
 pub mod cost;
 pub mod csv_import;
+pub mod fmt;
 pub mod ids;
 pub mod json_schema;
 pub mod knowledge;

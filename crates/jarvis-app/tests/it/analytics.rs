@@ -128,6 +128,85 @@ fn default_talk<'a>(member: MemberId, at: OffsetDateTime) -> Talk<'a> {
     }
 }
 
+/// A report with four-digit counts, as `reports::gather` would build it.
+fn big_week(locale: Locale) -> reports::WeeklyReport {
+    reports::WeeklyReport {
+        gym_name: "Grande salle".into(),
+        week: Week::of(time::macros::date!(2026 - 06 - 03)),
+        locale,
+        timezone: "UTC".into(),
+        conversations: 1_234,
+        members: 1_234,
+        avg_duration_secs: Some(125),
+        satisfaction_avg: Some(4.2),
+        sentiment_avg: Some(-0.25),
+        top_topics: vec![("yoga".into(), 1_234)],
+        churn: vec![],
+        cost_micros: 1_234_560_000,
+        kiosks: vec![],
+    }
+}
+
+fn reader(locale: Locale) -> User {
+    User {
+        id: UserId::new(),
+        email: "reader@example.com".into(),
+        display_name: "Reader".into(),
+        locale,
+        created_at: OffsetDateTime::now_utc(),
+        disabled_at: None,
+    }
+}
+
+/// The stored page is in the gym's language and so are its numbers; each e-mail is in its
+/// recipient's.
+#[test]
+fn a_weekly_report_writes_numbers_in_its_readers_language() {
+    let fr = reports::render(&big_week(Locale::Fr)).unwrap();
+    for want in [
+        r#"<dd id="satisfaction">4,2 / 5</dd>"#,
+        "<dd id=\"conversation-count\">1\u{202f}234</dd>",
+        "<dd id=\"member-count\">1\u{202f}234</dd>",
+        "yoga (1\u{202f}234)",
+        r#"<dd id="sentiment">-0,25</dd>"#,
+        "Dépense de la semaine\u{a0}: <strong id=\"cost\">1\u{202f}234,56\u{a0}$</strong>",
+    ] {
+        assert!(fr.contains(want), "missing {want} in {fr}");
+    }
+    assert!(!fr.contains("4.2") && !fr.contains("1234") && !fr.contains("1,234"));
+
+    let en = reports::render(&big_week(Locale::En)).unwrap();
+    for want in [
+        r#"<dd id="satisfaction">4.2 / 5</dd>"#,
+        r#"<dd id="conversation-count">1,234</dd>"#,
+        r#"<dd id="member-count">1,234</dd>"#,
+        "yoga (1,234)",
+        r#"Spend of the week: <strong id="cost">$1,234.56</strong>"#,
+    ] {
+        assert!(en.contains(want), "missing {want} in {en}");
+    }
+    assert!(!en.contains("4,2") && !en.contains(" :"));
+
+    // A French gym's report mailed to an English reader, and the other way round.
+    let link = "https://jarvis.example/app/gyms/g/reports/r";
+    let to_en = reports::email(&reader(Locale::En), &big_week(Locale::Fr), link);
+    assert!(
+        to_en.text.contains("- Conversations: 1,234")
+            && to_en.text.contains("- Average satisfaction: 4.2 / 5")
+            && to_en.text.contains("(1 Jun 2026 – 7 Jun 2026)"),
+        "{}",
+        to_en.text
+    );
+    let to_fr = reports::email(&reader(Locale::Fr), &big_week(Locale::En), link);
+    assert!(
+        to_fr.text.contains("- Conversations\u{a0}: 1\u{202f}234")
+            && to_fr.text.contains("- Satisfaction moyenne\u{a0}: 4,2 / 5")
+            && to_fr.text.contains("(1 juin 2026 – 7 juin 2026)"),
+        "{}",
+        to_fr.text
+    );
+}
+
 mod cases {
     use super::*;
 
@@ -355,12 +434,13 @@ mod cases {
             r#"<dd id="conversation-count">3</dd>"#,
             r#"<dd id="member-count">2</dd>"#,
             r#"<dd id="avg-duration">2:00</dd>"#,
-            r#"<dd id="satisfaction">4.0 / 5</dd>"#,
-            r#"<dd id="sentiment">+0.10</dd>"#,
+            // The gym is French: so are its report's numbers.
+            r#"<dd id="satisfaction">4,0 / 5</dd>"#,
+            r#"<dd id="sentiment">+0,10</dd>"#,
             "yoga (2)",
             "parking (1)",
             "Bob Test",
-            r#"<strong id="cost">$2.50</strong>"#,
+            "Dépense de la semaine\u{a0}: <strong id=\"cost\">2,50\u{a0}$</strong>",
             "Entrée",
             "2/7",
         ] {
@@ -380,7 +460,8 @@ mod cases {
             "{}",
             opened.text
         );
-        assert!(opened.text.contains("$2.50"));
+        // The manager reads English: the e-mail's numbers are English ones.
+        assert!(opened.text.contains("$2.50") && opened.text.contains("4.0 / 5"));
         let link = format!("https://jarvis.example/app/gyms/{g}/reports/{}", row.id);
         assert!(opened.text.contains(&link) && opened.html.contains(&link));
         assert!(opened.html.contains("&lt;Boss&gt;") && !opened.html.contains("<Boss>"));

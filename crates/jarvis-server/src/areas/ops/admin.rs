@@ -65,7 +65,7 @@ async fn admin_page(State(state): State<AppState>, u: PageUser) -> PageResult {
         .in_page(c.t)?;
     let h = system::health(state.store.as_ref(), state.config.key_max_age).await;
     let d = state.config.demo;
-    let usd = |micros| format_value(UsageMetric::AiCostMicros, micros);
+    let usd = |micros| format_value(&c.f, UsageMetric::AiCostMicros, micros);
     let month = state
         .store
         .demo_month_to_date(BudgetPeriod::of(OffsetDateTime::now_utc()))

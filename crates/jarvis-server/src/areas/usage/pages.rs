@@ -4,7 +4,6 @@
 use crate::auth::web::PageUser;
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, InPage, PageResult};
-use crate::web::format::Fmt;
 use crate::web::i18n::{Msg, Tr};
 use crate::web::page;
 use askama::Template;
@@ -12,7 +11,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use jarvis_app::usage::percent;
+use jarvis_app::usage::{format_value, percent};
 use jarvis_core::authz::{Action, Resource};
 use jarvis_core::cost::pico_to_micro;
 use jarvis_store::{UsageMetric, UsageScope};
@@ -71,7 +70,7 @@ pub struct AlertLine {
     pub label: Msg,
     /// 80 or 100.
     pub threshold: u8,
-    /// The month.
+    /// The month, as the page's language writes it (`nov. 2026`).
     pub period: String,
     /// Value then, with its unit.
     pub value: String,
@@ -121,8 +120,8 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
                     let pct = percent(m.value, m.limit);
                     Bar {
                         label: metric_msg(m.metric),
-                        used: usage_value(&c.f, m.metric, m.value),
-                        limit: (m.limit > 0).then(|| usage_value(&c.f, m.metric, m.limit)),
+                        used: format_value(&c.f, m.metric, m.value),
+                        limit: (m.limit > 0).then(|| format_value(&c.f, m.metric, m.limit)),
                         pct,
                         fill: pct.min(100),
                     }
@@ -138,8 +137,8 @@ async fn usage_page(State(state): State<AppState>, u: PageUser) -> PageResult {
             franchise: name_of(a.alert.scope),
             label: metric_msg(a.alert.metric),
             threshold: a.alert.threshold.percent(),
-            period: a.alert.period.to_string(),
-            value: usage_value(&c.f, a.alert.metric, a.alert.value),
+            period: c.f.month(&a.alert.period.first_day()),
+            value: format_value(&c.f, a.alert.metric, a.alert.value),
         })
         .collect();
     Ok(page(UsagePage { c, tenants, alerts }, StatusCode::OK))
@@ -170,22 +169,6 @@ struct CostsPage {
     has_key: bool,
     margin: u32,
     days: Vec<CostLine>,
-}
-
-/// A metered value in the page's language (the e-mails use `jarvis_app::usage::format_value`).
-fn usage_value(f: &Fmt, metric: UsageMetric, value: u64) -> String {
-    match metric {
-        UsageMetric::DbBytes | UsageMetric::StorageBytes => {
-            let mb = value as f64 / (1024.0 * 1024.0);
-            if mb >= 1024.0 {
-                format!("{} GB", f.dec(&(mb / 1024.0), &1))
-            } else {
-                format!("{} MB", f.dec(&mb, &1))
-            }
-        }
-        UsageMetric::AiCostMicros => f.usd_cents(&value),
-        _ => f.int(&value),
-    }
 }
 
 async fn costs_page(State(state): State<AppState>, u: PageUser) -> PageResult {
