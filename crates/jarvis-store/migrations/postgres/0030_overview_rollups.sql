@@ -77,7 +77,12 @@ CREATE TABLE member_last_call (
     CONSTRAINT member_last_call_gym_fkey FOREIGN KEY (gym_id, franchise_id)
         REFERENCES gyms (id, franchise_id) ON DELETE CASCADE
 );
-CREATE INDEX member_last_call_gym_idx ON member_last_call (gym_id, last_at);
+-- The overview's high-risk count (and the churn list filtered by level, by score): the
+-- level's members only, not every scored member of the gym.
+CREATE INDEX churn_scores_gym_level_idx ON churn_scores (gym_id, franchise_id, level, score);
+
+-- Covering: the tenant scope adds franchise_id to every read.
+CREATE INDEX member_last_call_gym_idx ON member_last_call (gym_id, franchise_id, last_at);
 
 -- A gym's live calls (the voice page) without walking the gym's whole history.
 CREATE INDEX voice_sessions_gym_live_idx ON voice_sessions (gym_id, franchise_id, lease_expires_at)
