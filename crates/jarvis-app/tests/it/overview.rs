@@ -32,6 +32,13 @@ type Planned = (
     &'static [&'static str],
 );
 
+/// The gym's overview of the last 7 days, no budget, kiosks offline after 2 minutes.
+async fn week(s: &dyn Store, scope: &Scope, gym: GymId, now: OffsetDateTime) -> overview::Overview {
+    overview::gym(s, scope, gym, Period::Week, None, Duration::minutes(2), now)
+        .await
+        .unwrap()
+}
+
 async fn overview_case(db: &TestDb) {
     let s = db.store();
     let s = s.as_ref();
@@ -201,17 +208,7 @@ async fn overview_case(db: &TestDb) {
     )
     .await
     .unwrap();
-    let o = overview::gym(
-        s,
-        &scope,
-        g.id,
-        Period::Week,
-        None,
-        Duration::minutes(2),
-        now,
-    )
-    .await
-    .unwrap();
+    let o = week(s, &scope, g.id, now).await;
     let t = &o.sessions;
     assert_eq!((t.conversations, t.members), (4, 2));
     assert_eq!(t.satisfaction, Some(2.0), "(1 + 3) / 2");
@@ -227,17 +224,7 @@ async fn overview_case(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(db.find_text(&["pool"]).await.unwrap(), Vec::<String>::new());
-    let o = overview::gym(
-        s,
-        &scope,
-        g.id,
-        Period::Week,
-        None,
-        Duration::minutes(2),
-        now,
-    )
-    .await
-    .unwrap();
+    let o = week(s, &scope, g.id, now).await;
     let t = &o.sessions;
     assert_eq!((t.conversations, t.members), (3, 2));
     assert_eq!(t.satisfaction, Some(3.0));
