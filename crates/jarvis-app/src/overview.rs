@@ -4,8 +4,8 @@
 //! with its projection to month end, kiosks online/offline and the heard voice latency.
 //!
 //! Everything comes from daily rollups the database keeps (`session_daily`, `topic_daily`,
-//! `latency_daily`, `cost_daily`), one index-only count of distinct members, follow-up and
-//! churn counts and the kiosks' presence, so the cost of a page does not grow with the gym's
+//! `latency_daily`, `cost_daily`), a count over each member's latest call
+//! (`member_last_call`), follow-up and churn counts and the kiosks' presence, so the cost of a page does not grow with the gym's
 //! traffic. The arithmetic over the days is here, in Rust, the same for both backends.
 
 use crate::error::AppResult;

@@ -22,7 +22,8 @@ mod overview_sql {
         sentiment_n: i64,
     }
 
-    fn count(n: i64) -> u64 {
+    /// A summed count as stored (never negative once its rows are in).
+    fn nonneg(n: i64) -> u64 {
         u64::try_from(n).unwrap_or(0)
     }
 
@@ -76,13 +77,13 @@ mod overview_sql {
                 .into_iter()
                 .map(|r| SessionDay {
                     day: r.day,
-                    conversations: count(r.conversations),
-                    ended: count(r.ended),
+                    conversations: nonneg(r.conversations),
+                    ended: nonneg(r.ended),
                     duration_secs: r.duration_secs,
                     satisfaction_sum: r.satisfaction_sum,
-                    satisfaction_n: count(r.satisfaction_n),
+                    satisfaction_n: nonneg(r.satisfaction_n),
                     sentiment_sum: r.sentiment_sum,
-                    sentiment_n: count(r.sentiment_n),
+                    sentiment_n: nonneg(r.sentiment_n),
                 })
                 .collect())
         }
@@ -116,7 +117,7 @@ mod overview_sql {
                 .await
                 .map_err(map_db_err)?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(rows.into_iter().map(|(t, n)| (t, count(n))).collect())
+            Ok(rows.into_iter().map(|(t, n)| (t, nonneg(n))).collect())
         }
 
         async fn talkers(
@@ -135,13 +136,9 @@ mod overview_sql {
             push_gyms(&mut qb, "gym_id", gyms);
             qb.push(" AND last_at >= ").push_bind(DbTime::new(since));
             push_scope(&mut qb, scope, "franchise_id", "gym_id");
-            let n: i64 = qb
-                .build_query_scalar()
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_db_err)?;
+            let n = count(&mut tx, qb).await?;
             tx.commit().await.map_err(map_db_err)?;
-            Ok(count(n))
+            Ok(n)
         }
 
         async fn latency(
@@ -174,7 +171,7 @@ mod overview_sql {
             tx.commit().await.map_err(map_db_err)?;
             Ok(LatencyStats::from_histogram(
                 rows.into_iter()
-                    .map(|(b, n)| (u32::try_from(b).unwrap_or(u32::MAX), count(n)))
+                    .map(|(b, n)| (u32::try_from(b).unwrap_or(u32::MAX), nonneg(n)))
                     .collect(),
             ))
         }
