@@ -432,9 +432,11 @@ mod sqlite_impl {
     async fn tables(tx: &mut Tx) -> StoreResult<Vec<TableInfo>> {
         let names: Vec<String> = sqlx::query_scalar(
             // Virtual tables (the knowledge FTS5 index) and their shadow tables are derived:
-            // triggers rebuild them as the rows they index are loaded.
+            // triggers rebuild them as the rows they index are loaded. `rollups_paused` never
+            // holds a committed row (and PostgreSQL has no such table).
             "SELECT name FROM sqlite_master m WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name <> '_sqlx_migrations' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
+             AND name <> '_sqlx_migrations' AND name <> 'rollups_paused' \
+             AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
              AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table' \
                  AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE '\\') \
              ORDER BY name",

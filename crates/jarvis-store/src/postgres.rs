@@ -303,6 +303,77 @@ const SCHEMA_SQL: &str = "SELECT table_name::text, column_name::text FROM inform
              WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
              ORDER BY table_name, ordinal_position";
 
+/// Stands the rollup insert triggers aside for the rest of a bulk load's transaction (their
+/// `WHEN` reads this transaction-local setting; no other session sees it).
+const PAUSE_ROLLUPS_SQL: &str = "SELECT set_config('jarvis.rollups_paused', 'on', true)";
+/// Bulk loads (the demo seed's batches): a batch's commit does not wait for its WAL flush. A
+/// crash may lose the last batches, which are re-runnable (the seed skips the batches it finds).
+const BULK_LOAD_SQL: &str = "SET LOCAL synchronous_commit = off";
+/// Gives the rollup insert triggers back (the bulk load has added its share itself).
+const RESUME_ROLLUPS_SQL: &str = "SELECT set_config('jarvis.rollups_paused', 'off', true)";
+
+/// A bulk load's share of the daily rollups, added set-based: each statement is its head, the
+/// loaded calls' ids (bound, comma-separated), then its tail. Same arithmetic as the triggers
+/// (and the backfill) of `0030_overview_rollups.sql`.
+const BULK_ROLLUP_SQL: [(&str, &str); 5] = [
+    (
+        "INSERT INTO session_daily (franchise_id, gym_id, day, conversations, ended, duration_secs) \
+         SELECT franchise_id, gym_id, (started_at AT TIME ZONE 'UTC')::date, count(*), \
+                count(ended_at), coalesce(sum(jarvis_call_secs(started_at, ended_at)), 0) \
+         FROM voice_sessions WHERE NOT demo AND id IN (",
+        ") GROUP BY 1, 2, 3 \
+         ON CONFLICT (gym_id, day) DO UPDATE SET \
+             conversations = session_daily.conversations + EXCLUDED.conversations, \
+             ended = session_daily.ended + EXCLUDED.ended, \
+             duration_secs = session_daily.duration_secs + EXCLUDED.duration_secs",
+    ),
+    (
+        "INSERT INTO session_daily (franchise_id, gym_id, day, satisfaction_sum, satisfaction_n, \
+                                    sentiment_sum, sentiment_n) \
+         SELECT s.franchise_id, s.gym_id, (s.started_at AT TIME ZONE 'UTC')::date, \
+                coalesce(sum(a.satisfaction), 0), count(a.satisfaction), \
+                coalesce(sum(a.sentiment_score), 0), count(a.sentiment_score) \
+         FROM session_analyses a JOIN voice_sessions s ON s.id = a.session_id \
+         WHERE a.status = 'done' AND NOT s.demo AND s.id IN (",
+        ") GROUP BY 1, 2, 3 \
+         ON CONFLICT (gym_id, day) DO UPDATE SET \
+             satisfaction_sum = session_daily.satisfaction_sum + EXCLUDED.satisfaction_sum, \
+             satisfaction_n = session_daily.satisfaction_n + EXCLUDED.satisfaction_n, \
+             sentiment_sum = session_daily.sentiment_sum + EXCLUDED.sentiment_sum, \
+             sentiment_n = session_daily.sentiment_n + EXCLUDED.sentiment_n",
+    ),
+    (
+        "INSERT INTO topic_daily (franchise_id, gym_id, day, topic, n) \
+         SELECT franchise_id, gym_id, day, topic, count(*) \
+         FROM (SELECT DISTINCT s.id, s.franchise_id, s.gym_id, \
+                      (s.started_at AT TIME ZONE 'UTC')::date AS day, \
+                      lower(btrim(e.value #>> '{}')) AS topic \
+               FROM session_analyses a JOIN voice_sessions s ON s.id = a.session_id, \
+                    jsonb_array_elements(CASE WHEN jsonb_typeof(a.topics) = 'array' \
+                                              THEN a.topics ELSE '[]'::jsonb END) e \
+               WHERE a.status = 'done' AND NOT s.demo AND jsonb_typeof(e.value) = 'string' \
+                 AND btrim(e.value #>> '{}') <> '' AND s.id IN (",
+        ")) x GROUP BY 1, 2, 3, 4 \
+         ON CONFLICT (gym_id, day, topic) DO UPDATE SET n = topic_daily.n + EXCLUDED.n",
+    ),
+    (
+        "INSERT INTO latency_daily (franchise_id, gym_id, source, day, bucket_ms, n) \
+         SELECT franchise_id, gym_id, 'turn', (at AT TIME ZONE 'UTC')::date, \
+                jarvis_latency_bucket(latency_ms), count(*) \
+         FROM conversation_turns WHERE latency_ms IS NOT NULL AND session_id IN (",
+        ") GROUP BY 1, 2, 4, 5 \
+         ON CONFLICT (gym_id, source, day, bucket_ms) DO UPDATE SET n = latency_daily.n + EXCLUDED.n",
+    ),
+    (
+        "INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at) \
+         SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions \
+         WHERE member_id IS NOT NULL AND NOT demo AND id IN (",
+        ") GROUP BY 1, 2, 3 \
+         ON CONFLICT (member_id) DO UPDATE \
+             SET last_at = greatest(member_last_call.last_at, EXCLUDED.last_at)",
+    ),
+];
+
 include!("sql/common.rs");
 include!("sql/gyms.rs");
 include!("sql/accounts.rs");

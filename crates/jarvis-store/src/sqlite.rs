@@ -169,8 +169,81 @@ const ANALYZE_SQL: &str = "PRAGMA analysis_limit = 1000; ANALYZE";
 /// Table and column names, in a backend-specific way; `Maintenance::schema` groups them.
 const SCHEMA_SQL: &str = "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
-             AND m.name NOT LIKE 'knowledge_chunks_fts%' \
+             AND m.name NOT LIKE 'knowledge_chunks_fts%' AND m.name <> 'rollups_paused' \
              ORDER BY m.name, p.cid";
+
+/// Stands the rollup insert triggers aside for the rest of a bulk load's transaction: a row
+/// no other connection sees, removed again by [`RESUME_ROLLUPS_SQL`] before the commit.
+const PAUSE_ROLLUPS_SQL: &str = "INSERT INTO rollups_paused (one) VALUES (1)";
+/// Bulk loads (the demo seed's batches, `jarvis demo seed --scale` only) on the connection
+/// they run on: a page cache of up to 256 MB instead of 2 MB, so the big indexes they insert
+/// into stay in memory instead of being read back from the OS for every batch.
+const BULK_LOAD_SQL: &str = "PRAGMA cache_size = -262144";
+/// Gives the rollup insert triggers back (the bulk load has added its share itself).
+const RESUME_ROLLUPS_SQL: &str = "DELETE FROM rollups_paused";
+
+/// A bulk load's share of the daily rollups, added set-based: each statement is its head, the
+/// loaded calls' ids (bound, comma-separated), then its tail. Same arithmetic as the triggers
+/// (and the backfill) of `0030_overview_rollups.sql`.
+const BULK_ROLLUP_SQL: [(&str, &str); 5] = [
+    (
+        "INSERT INTO session_daily (franchise_id, gym_id, day, conversations, ended, duration_secs) \
+         SELECT franchise_id, gym_id, substr(started_at, 1, 10), count(*), count(ended_at), \
+                coalesce(sum(CASE WHEN ended_at IS NULL THEN 0 ELSE \
+                    max(0, CAST(round((julianday(ended_at) - julianday(started_at)) \
+                                      * 86400000.0) AS INTEGER) / 1000) END), 0) \
+         FROM voice_sessions WHERE NOT demo AND id IN (",
+        ") GROUP BY franchise_id, gym_id, substr(started_at, 1, 10) \
+         ON CONFLICT (gym_id, day) DO UPDATE SET \
+             conversations = conversations + excluded.conversations, \
+             ended = ended + excluded.ended, \
+             duration_secs = duration_secs + excluded.duration_secs",
+    ),
+    (
+        "INSERT INTO session_daily (franchise_id, gym_id, day, satisfaction_sum, satisfaction_n, \
+                                    sentiment_sum, sentiment_n) \
+         SELECT s.franchise_id, s.gym_id, substr(s.started_at, 1, 10), \
+                coalesce(sum(a.satisfaction), 0), count(a.satisfaction), \
+                coalesce(sum(a.sentiment_score), 0), count(a.sentiment_score) \
+         FROM session_analyses a JOIN voice_sessions s ON s.id = a.session_id \
+         WHERE a.status = 'done' AND NOT s.demo AND s.id IN (",
+        ") GROUP BY s.franchise_id, s.gym_id, substr(s.started_at, 1, 10) \
+         ON CONFLICT (gym_id, day) DO UPDATE SET \
+             satisfaction_sum = satisfaction_sum + excluded.satisfaction_sum, \
+             satisfaction_n = satisfaction_n + excluded.satisfaction_n, \
+             sentiment_sum = sentiment_sum + excluded.sentiment_sum, \
+             sentiment_n = sentiment_n + excluded.sentiment_n",
+    ),
+    (
+        "INSERT INTO topic_daily (franchise_id, gym_id, day, topic, n) \
+         SELECT franchise_id, gym_id, day, topic, count(*) \
+         FROM (SELECT DISTINCT s.id, s.franchise_id, s.gym_id, substr(s.started_at, 1, 10) AS day, \
+                      lower(trim(j.value)) AS topic \
+               FROM session_analyses a JOIN voice_sessions s ON s.id = a.session_id, \
+                    json_each(a.topics) j \
+               WHERE a.status = 'done' AND NOT s.demo AND j.type = 'text' \
+                 AND trim(j.value) <> '' AND s.id IN (",
+        ")) WHERE true GROUP BY franchise_id, gym_id, day, topic \
+         ON CONFLICT (gym_id, day, topic) DO UPDATE SET n = n + excluded.n",
+    ),
+    (
+        "INSERT INTO latency_daily (franchise_id, gym_id, source, day, bucket_ms, n) \
+         SELECT franchise_id, gym_id, 'turn', substr(at, 1, 10), \
+                CASE WHEN latency_ms < 1000 THEN latency_ms - latency_ms % 10 \
+                     WHEN latency_ms < 10000 THEN latency_ms - latency_ms % 50 \
+                     ELSE latency_ms - latency_ms % 1000 END AS b, count(*) \
+         FROM conversation_turns WHERE latency_ms IS NOT NULL AND session_id IN (",
+        ") GROUP BY franchise_id, gym_id, substr(at, 1, 10), b \
+         ON CONFLICT (gym_id, source, day, bucket_ms) DO UPDATE SET n = n + excluded.n",
+    ),
+    (
+        "INSERT INTO member_last_call (franchise_id, gym_id, member_id, last_at) \
+         SELECT franchise_id, gym_id, member_id, max(started_at) FROM voice_sessions \
+         WHERE member_id IS NOT NULL AND NOT demo AND id IN (",
+        ") GROUP BY member_id \
+         ON CONFLICT (member_id) DO UPDATE SET last_at = max(last_at, excluded.last_at)",
+    ),
+];
 
 include!("sql/common.rs");
 include!("sql/gyms.rs");

@@ -139,14 +139,29 @@ mod analytics_sql {
             let talk_from = now - Duration::days(CONVERSATION_WINDOW_DAYS);
             let mut tx = self.begin(&TxCtx::Scope(*scope), false).await?;
             fetch_gym(&mut tx, scope, gym).await?;
-            // One row per member; the correlated counts use the visits' and analyses' member
-            // indexes and stay inside the member's gym.
+            // The page of members first, by the primary key, then the correlated counts (by
+            // the visits' and analyses' member indexes, inside the member's gym) for its rows
+            // only. Computed in one query with the page's ORDER BY, SQLite evaluated them for
+            // every active member of the gym before sorting: 2 s per page of 200 at 100,000
+            // members, a whole scoring run quadratic in the gym's size.
             let mut qb = QueryBuilder::<Db>::new(
-                "SELECT m.id, m.last_visit_at, m.membership_end_date, \
+                "WITH page AS MATERIALIZED (SELECT m.id, m.gym_id, m.last_visit_at, \
+                 m.membership_end_date FROM members m WHERE m.gym_id = ",
+            );
+            qb.push_bind(db(gym))
+                .push(" AND m.membership_status = 'active'");
+            push_scope(&mut qb, scope, "m.franchise_id", "m.gym_id");
+            if let Some(a) = after {
+                qb.push(" AND m.id > ").push_bind(db(a));
+            }
+            qb.push(" ORDER BY m.id LIMIT ")
+                .push_bind(i64::from(limit.clamp(1, CHURN_BATCH_MAX)))
+                .push(
+                    ") SELECT m.id, m.last_visit_at, m.membership_end_date, \
                  (SELECT COUNT(*) FROM member_visits v WHERE v.member_id = m.id \
                    AND v.gym_id = m.gym_id AND v.at >= ",
-            );
-            qb.push_bind(recent_from)
+                )
+                .push_bind(recent_from)
                 .push(
                     ") AS visits_recent, \
                  (SELECT COUNT(*) FROM member_visits v WHERE v.member_id = m.id \
@@ -169,15 +184,7 @@ mod analytics_sql {
                 .push_bind(true)
                 .push(" AND a.created_at >= ")
                 .push_bind(talk_from)
-                .push(") AS cancellation_intents FROM members m WHERE m.gym_id = ")
-                .push_bind(db(gym))
-                .push(" AND m.membership_status = 'active'");
-            push_scope(&mut qb, scope, "m.franchise_id", "m.gym_id");
-            if let Some(a) = after {
-                qb.push(" AND m.id > ").push_bind(db(a));
-            }
-            qb.push(" ORDER BY m.id LIMIT ")
-                .push_bind(i64::from(limit.clamp(1, CHURN_BATCH_MAX)));
+                .push(") AS cancellation_intents FROM page m ORDER BY m.id");
             let rows: Vec<SignalsRow> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)

@@ -1,6 +1,8 @@
 // Bulk demo data (`crate::seed`), `include!`d after `common.rs` by both backends. Multi-row
 // inserts, chunked below SQLite's 32,766 bound parameters, all in one transaction per batch in the
-// gym's scope (PostgreSQL: the row-level security policies check every row).
+// gym's scope (PostgreSQL: the row-level security policies check every row). The rollup insert
+// triggers stand aside meanwhile (`0031_bulk_rollups_churn_index.sql`); the batch adds its
+// share in a few set-based statements.
 
 mod seed_sql {
     use super::*;
@@ -46,6 +48,16 @@ mod seed_sql {
         ) -> StoreResult<SeedCounts> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let g = fetch_gym(&mut tx, scope, gym).await?;
+            sqlx::query(BULK_LOAD_SQL)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
+            // One trigger upsert per inserted row doubled the load's time: the batch adds its
+            // share of the daily rollups itself, set-based, before it commits.
+            sqlx::query(PAUSE_ROLLUPS_SQL)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
             let f = db(g.franchise_id);
             let t = now();
             let mut counts = SeedCounts::default();
@@ -230,6 +242,22 @@ mod seed_sql {
                 qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
                 counts.analyses += chunk.len() as u64;
             }
+
+            for chunk in batch.sessions.chunks(SESSIONS_PER_INSERT) {
+                for (head, tail) in BULK_ROLLUP_SQL {
+                    let mut qb = QueryBuilder::<Db>::new(head);
+                    let mut ids = qb.separated(", ");
+                    for s in chunk {
+                        ids.push_bind(db(s.id));
+                    }
+                    qb.push(tail);
+                    qb.build().execute(&mut *tx).await.map_err(map_db_err)?;
+                }
+            }
+            sqlx::query(RESUME_ROLLUPS_SQL)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_db_err)?;
 
             // Added to, as metering does: the demo gym may already have spend on those days.
             if !days.is_empty() {
