@@ -7,9 +7,11 @@ use crate::common;
 use crate::web::{get, web_login};
 use common::{Backend, TestApp};
 
-/// More than one batch (1,000 members), the last one partial: generated ids must not collide
-/// across members.
+/// More than one batch of [`BATCH`] members, the last one partial: generated ids must not
+/// collide across members.
 const N: usize = 1_500;
+/// Smaller than the command's batches, to keep the test quick.
+const BATCH: usize = 1_000;
 
 /// Raw SQL on the test database (the owner connection, outside the store).
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -131,7 +133,7 @@ async fn scale_seed_writes_consistent_rows_once_and_pages_render(b: Backend) {
     jarvis_app::demo::seed(&*store).await.unwrap();
     let calls = std::sync::Mutex::new(Vec::new());
     let progress = |done: u64, total: u64| calls.lock().unwrap().push((done, total));
-    let first = jarvis_app::demo::seed_scale(&*store, N, &progress)
+    let first = jarvis_app::demo::seed_scale_in(&*store, N, BATCH, &progress)
         .await
         .unwrap();
     let gym = first.gym.unwrap();
@@ -252,7 +254,7 @@ async fn scale_seed_writes_consistent_rows_once_and_pages_render(b: Backend) {
     rollups_match_their_rows(&app).await;
 
     // Again: everything is there, nothing is written.
-    let again = jarvis_app::demo::seed_scale(&*store, N, &|_, _| {})
+    let again = jarvis_app::demo::seed_scale_in(&*store, N, BATCH, &|_, _| {})
         .await
         .unwrap();
     assert_eq!(again.members_kept, N as u64);

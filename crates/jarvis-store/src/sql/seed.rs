@@ -48,7 +48,7 @@ mod seed_sql {
         ) -> StoreResult<SeedCounts> {
             let mut tx = self.begin(&TxCtx::Scope(*scope), true).await?;
             let g = fetch_gym(&mut tx, scope, gym).await?;
-            sqlx::query(BULK_LOAD_SQL)
+            sqlx::raw_sql(BULK_LOAD_SQL)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_db_err)?;
